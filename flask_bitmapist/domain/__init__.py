@@ -1,0 +1,81 @@
+"""The pure core: value objects, calendar math, expressions, the cohort engine, the port.
+
+Imports only the standard library, attrs and numpy; never a web framework or a storage
+driver, and never reads the clock (callers pass ``now``).
+"""
+
+from __future__ import annotations
+
+from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.cohort import (
+    DEFAULT_MAX_COHORT_CELLS,
+    MAX_COLS,
+    MAX_ROWS,
+    Cohort,
+    CohortMode,
+    CohortSpec,
+)
+from flask_bitmapist.domain.engine import CohortEngine
+from flask_bitmapist.domain.errors import (
+    BitmapistError,
+    InvalidCohortSpec,
+    InvalidEventName,
+    InvalidExpression,
+    InvalidTimeGroup,
+    InvalidUserId,
+    InvalidUserIdType,
+    StorageUnavailable,
+)
+from flask_bitmapist.domain.events import (
+    DEFAULT_MAX_USER_ID,
+    BitmapId,
+    Mark,
+    validate_event_name,
+    validate_user_id,
+)
+from flask_bitmapist.domain.expressions import (
+    And,
+    EventRef,
+    Expression,
+    Not,
+    Or,
+    parse_chain,
+    parse_expression,
+)
+from flask_bitmapist.domain.repository import BitmapRepository
+from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
+
+__all__ = [
+    "DEFAULT_MAX_COHORT_CELLS",
+    "DEFAULT_MAX_USER_ID",
+    "MAX_COLS",
+    "MAX_ROWS",
+    "And",
+    "Bitmap",
+    "BitmapId",
+    "BitmapRepository",
+    "BitmapistError",
+    "Cohort",
+    "CohortEngine",
+    "CohortMode",
+    "CohortSpec",
+    "EventRef",
+    "Expression",
+    "InvalidCohortSpec",
+    "InvalidEventName",
+    "InvalidExpression",
+    "InvalidTimeGroup",
+    "InvalidUserId",
+    "InvalidUserIdType",
+    "Mark",
+    "Not",
+    "Or",
+    "Period",
+    "StorageUnavailable",
+    "TimeGroup",
+    "as_utc",
+    "parse_chain",
+    "parse_expression",
+    "validate_event_name",
+    "validate_user_id",
+]

@@ -1,0 +1,170 @@
+"""An immutable set of user ids, stored the way Redis stores bitmaps.
+
+Bit ``N`` is user id ``N``; bit 0 is the high bit of byte 0 (Redis's SETBIT order). The
+bytes are held in a read-only numpy array of 64-bit words, so set algebra and counting
+run in C: ``numpy.bitwise_count`` makes ``len(a & b)`` on 10,000,000 users take well under
+a millisecond, about four times faster than the same on Python ints (measured when the
+representation was chosen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Bitmap"]
+
+Words = npt.NDArray[np.uint64]
+_WORD_BYTES: Final = 8
+
+
+def _frozen(words: Words) -> Words:
+    words.flags.writeable = False
+    return words
+
+
+def _words_from_bytes(data: bytes) -> Words:
+    padding = -len(data) % _WORD_BYTES
+    if padding:
+        data = data + bytes(padding)
+    return np.frombuffer(data, dtype=np.uint64)
+
+
+_EMPTY: Final = _frozen(np.zeros(0, dtype=np.uint64))
+
+
+class Bitmap:
+    """An immutable user set: ``len``, ``in``, ascending iteration, ``& | ^ -``, equality.
+
+    >>> a, b = Bitmap.from_ids([1, 5, 9]), Bitmap.from_ids([5, 7])
+    >>> list(a | b), len(a & b), 9 in a - b
+    ([1, 5, 7, 9], 1, True)
+    """
+
+    __slots__ = ("_words",)
+
+    _words: Words
+
+    def __init__(self, words: Words = _EMPTY) -> None:
+        """Wrap an array of uint64 words in Redis byte order (use the named constructors)."""
+        if words.dtype != np.uint64 or words.ndim != 1:
+            raise TypeError(f"expected a 1-d uint64 array, got {words.dtype} x {words.shape}")
+        object.__setattr__(self, "_words", words if not words.flags.writeable else _frozen(words))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Bitmap is immutable; cannot set {name!r}")
+
+    # -- construction and conversion ------------------------------------------------
+
+    @classmethod
+    def from_redis_bytes(cls, data: bytes | None) -> Bitmap:
+        """Read a Redis string value (``None``, a missing key, is the empty set)."""
+        if not data:
+            return cls()
+        return cls(_frozen(_words_from_bytes(bytes(data)).copy()))
+
+    @classmethod
+    def from_ids(cls, ids: Iterable[int]) -> Bitmap:
+        """Build the set of the given non-negative user ids."""
+        array = np.fromiter(ids, dtype=np.int64)
+        if array.size == 0:
+            return cls()
+        if int(array.min()) < 0:
+            raise ValueError(f"user ids must be non-negative, got {int(array.min())!r}")
+        n_words = int(array.max()) // 64 + 1
+        buffer = np.zeros(n_words * _WORD_BYTES, dtype=np.uint8)
+        np.bitwise_or.at(buffer, array >> 3, (0x80 >> (array & 7)).astype(np.uint8))
+        return cls(_frozen(buffer.view(np.uint64)))
+
+    def to_redis_bytes(self) -> bytes:
+        """The Redis string value, without trailing zero bytes."""
+        return self._words.tobytes().rstrip(b"\x00")
+
+    @property
+    def words(self) -> Words:
+        """The read-only word array (for engines that batch work on raw arrays)."""
+        return self._words
+
+    def padded(self, n_words: int) -> Bitmap:
+        """The same set over at least ``n_words`` words (so arrays line up for batch work)."""
+        if self._words.size >= n_words:
+            return self
+        words = np.zeros(n_words, dtype=np.uint64)
+        words[: self._words.size] = self._words
+        return Bitmap(_frozen(words))
+
+    # -- set algebra --------------------------------------------------------------
+
+    def __and__(self, other: Bitmap) -> Bitmap:
+        n = min(self._words.size, other._words.size)
+        return Bitmap(_frozen(np.bitwise_and(self._words[:n], other._words[:n])))
+
+    def _merge(self, other: Bitmap, op: np.ufunc) -> Bitmap:
+        longer, shorter = (self, other) if self._words.size >= other._words.size else (other, self)
+        words = longer._words.copy()
+        n = shorter._words.size
+        op(words[:n], shorter._words, out=words[:n])
+        return Bitmap(_frozen(words))
+
+    def __or__(self, other: Bitmap) -> Bitmap:
+        return self._merge(other, np.bitwise_or)
+
+    def __xor__(self, other: Bitmap) -> Bitmap:
+        return self._merge(other, np.bitwise_xor)
+
+    def __sub__(self, other: Bitmap) -> Bitmap:
+        words = self._words.copy()
+        n = min(words.size, other._words.size)
+        np.bitwise_and(words[:n], np.invert(other._words[:n]), out=words[:n])
+        return Bitmap(_frozen(words))
+
+    @staticmethod
+    def union(bitmaps: Iterable[Bitmap]) -> Bitmap:
+        """The union of many bitmaps, in one pass."""
+        parts = [b._words for b in bitmaps if b._words.size]
+        if not parts:
+            return Bitmap()
+        words = np.zeros(max(p.size for p in parts), dtype=np.uint64)
+        for part in parts:
+            np.bitwise_or(words[: part.size], part, out=words[: part.size])
+        return Bitmap(_frozen(words))
+
+    # -- the set protocol ------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(np.bitwise_count(self._words).sum(dtype=np.uint64))
+
+    def __bool__(self) -> bool:
+        return bool(self._words.any())
+
+    def __contains__(self, user_id: object) -> bool:
+        if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id < 0:
+            return False
+        data = self._words.view(np.uint8)
+        index = user_id >> 3
+        return index < data.size and bool(data[index] & (0x80 >> (user_id & 7)))
+
+    def __iter__(self) -> Iterator[int]:
+        bits = np.unpackbits(self._words.view(np.uint8))
+        return iter(np.flatnonzero(bits).tolist())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Bitmap):
+            return NotImplemented
+        return self.to_redis_bytes() == other.to_redis_bytes()
+
+    def __hash__(self) -> int:
+        return hash(self.to_redis_bytes())
+
+    def __repr__(self) -> str:
+        count = len(self)
+        head = []
+        for user_id in self:
+            if len(head) == 5:
+                break
+            head.append(user_id)
+        more = ", ..." if count > len(head) else ""
+        return f"Bitmap({{{', '.join(map(str, head))}{more}}}, len={count})"

@@ -1,0 +1,142 @@
+"""The cohort engine: one batch read from the repository, then set algebra in process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.cohort import Cohort, CohortMode, CohortSpec
+from flask_bitmapist.domain.errors import InvalidCohortSpec
+from flask_bitmapist.domain.events import BitmapId
+from flask_bitmapist.domain.expressions import Expression
+from flask_bitmapist.domain.repository import BitmapRepository
+from flask_bitmapist.domain.periods import Period
+
+__all__ = ["CohortEngine"]
+
+EventPeriod = tuple[str, Period]
+Matrix = npt.NDArray[np.uint64]
+
+
+class CohortEngine:
+    """Answers "who did E in period p" and cohort tables from a :class:`BitmapRepository`.
+
+    Every public method reads storage exactly once, for every bitmap it needs, and writes
+    nothing. A year is the OR of its twelve months, computed once per year needed.
+    """
+
+    def __init__(self, repository: BitmapRepository) -> None:
+        self.repository = repository
+
+    # -- reading --------------------------------------------------------------------
+
+    def fetch(self, wanted: Iterable[EventPeriod]) -> dict[EventPeriod, Bitmap]:
+        """The bitmap of each (event, period), years included, in one repository call."""
+        wanted = set(wanted)
+        parts = {item: item[1].stored_parts() for item in wanted}
+        ids = sorted({BitmapId(event, part) for (event, _), ps in parts.items() for part in ps})
+        stored = dict(zip(ids, self.repository.fetch(ids), strict=True))
+        return {
+            (event, period): Bitmap.union(stored[BitmapId(event, part)] for part in ps)
+            for (event, period), ps in parts.items()
+        }
+
+    def users(self, expression: Expression, period: Period) -> Bitmap:
+        """The users matching ``expression`` in ``period``."""
+        return self.users_by_period(expression, [period])[period]
+
+    def users_by_period(
+        self, expression: Expression, periods: Sequence[Period]
+    ) -> dict[Period, Bitmap]:
+        """The users matching ``expression`` in each of ``periods``, in one read."""
+        events = expression.events()
+        bitmaps = self.fetch((event, period) for period in periods for event in events)
+        return {p: expression.evaluate(lambda e, p=p: bitmaps[(e, p)]) for p in periods}
+
+    def counts(self, events: Iterable[str], periods: Sequence[Period]) -> dict[EventPeriod, int]:
+        """How many users did each event in each period, in one read."""
+        bitmaps = self.fetch((event, period) for event in events for period in periods)
+        return {key: len(bitmap) for key, bitmap in bitmaps.items()}
+
+    # -- cohorts --------------------------------------------------------------------
+
+    def compute(self, spec: CohortSpec) -> Cohort:
+        """The cohort table for ``spec`` (see :class:`CohortMode` for what cells count)."""
+        periods = spec.row_periods()
+        primary, secondary = self._evaluate(spec, periods)
+        width = max((b.words.size for b in (*primary, *secondary)), default=0)
+        p_matrix = _stack(primary, width)
+        s_matrix = _stack(secondary, width)
+        if spec.mode is CohortMode.CUMULATIVE:
+            # Users seen in period k or any later one: a suffix OR, done once for all rows.
+            s_matrix = np.bitwise_or.accumulate(s_matrix[::-1], axis=0)[::-1]
+        rows = len(periods)
+        totals = tuple(len(b) for b in primary)
+        cells: list[tuple[int | None, ...]] = []
+        for i in range(rows):
+            cells.append(_row(p_matrix[i], s_matrix[i : i + spec.cols], spec.cols, spec.mode))
+        return Cohort(spec, tuple(p.start for p in periods), totals, tuple(cells))
+
+    def cell_users(self, spec: CohortSpec, row: int, col: int) -> Bitmap:
+        """The users counted in cell (``row``, ``col``) of ``spec``'s cohort."""
+        periods = spec.row_periods()
+        if not 0 <= row < spec.rows:
+            raise InvalidCohortSpec(f"row {row!r} is outside 0..{spec.rows - 1}", field="row")
+        if not 0 <= col < spec.cols:
+            raise InvalidCohortSpec(f"col {col!r} is outside 0..{spec.cols - 1}", field="col")
+        if row + col >= len(periods):
+            raise InvalidCohortSpec(
+                f"cell ({row}, {col}) is in the future of {spec.now.isoformat()}", field="col"
+            )
+        if spec.mode is CohortMode.FIRST_RETURN:
+            needed = periods[row : row + col + 1]
+        elif spec.mode is CohortMode.RECURRING:
+            needed = periods[row + col : row + col + 1]
+        else:
+            needed = periods[row + col :]
+        primary = self.users(spec.primary, periods[row])
+        secondary = self.users_by_period(spec.secondary, needed)
+        target = periods[row + col]
+        if spec.mode is CohortMode.FIRST_RETURN:
+            earlier = Bitmap.union(secondary[p] for p in needed[:-1])
+            return (primary & secondary[target]) - earlier
+        if spec.mode is CohortMode.RECURRING:
+            return primary & secondary[target]
+        return primary & Bitmap.union(secondary.values())
+
+    def _evaluate(
+        self, spec: CohortSpec, periods: Sequence[Period]
+    ) -> tuple[list[Bitmap], list[Bitmap]]:
+        events = spec.primary.events() | spec.secondary.events()
+        bitmaps = self.fetch((event, period) for period in periods for event in events)
+        primary = [spec.primary.evaluate(lambda e, p=p: bitmaps[(e, p)]) for p in periods]
+        secondary = [spec.secondary.evaluate(lambda e, p=p: bitmaps[(e, p)]) for p in periods]
+        return primary, secondary
+
+
+def _stack(bitmaps: Sequence[Bitmap], width: int) -> Matrix:
+    matrix = np.zeros((len(bitmaps), width), dtype=np.uint64)
+    for row, bitmap in zip(matrix, bitmaps, strict=True):
+        row[: bitmap.words.size] = bitmap.words
+    return matrix
+
+
+def _row(
+    primary: npt.NDArray[np.uint64], block: Matrix, cols: int, mode: CohortMode
+) -> tuple[int | None, ...]:
+    """One cohort row: ``block[j]`` is the secondary set of column j (suffix-ORed when
+    cumulative). Only the words where the row's users live are looked at."""
+    nonzero = np.flatnonzero(primary)
+    if nonzero.size == 0:
+        return (None,) * cols
+    lo, hi = int(nonzero[0]), int(nonzero[-1]) + 1
+    primary, block = primary[lo:hi], block[:, lo:hi]
+    if mode is CohortMode.FIRST_RETURN and len(block) > 1:
+        seen = np.bitwise_or.accumulate(block[:-1], axis=0)
+        block = block.copy()
+        block[1:] &= ~seen
+    counts = np.bitwise_count(block & primary).sum(axis=1, dtype=np.uint64).tolist()
+    return (*counts, *(None,) * (cols - len(counts)))

@@ -1,0 +1,55 @@
+"""The package's errors: one root, validation errors that are also ValueError/TypeError."""
+
+from __future__ import annotations
+
+__all__ = [
+    "BitmapistError",
+    "InvalidCohortSpec",
+    "InvalidEventName",
+    "InvalidExpression",
+    "InvalidTimeGroup",
+    "InvalidUserId",
+    "InvalidUserIdType",
+    "StorageUnavailable",
+]
+
+
+class BitmapistError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class InvalidEventName(BitmapistError, ValueError):
+    """An event name is empty, too long, has whitespace or control characters, or is reserved."""
+
+
+class InvalidUserId(BitmapistError, ValueError):
+    """A user id is out of the range a bitmap can hold."""
+
+
+class InvalidUserIdType(BitmapistError, TypeError):
+    """A user id is not an int (bool is refused too)."""
+
+
+class InvalidTimeGroup(BitmapistError, ValueError):
+    """A time group name is not one of hour, day, week, month, year."""
+
+
+class InvalidExpression(BitmapistError, ValueError):
+    """An event expression is malformed; the message names the position."""
+
+    def __init__(self, message: str, *, text: str = "", position: int | None = None) -> None:
+        super().__init__(message)
+        self.text = text
+        self.position = position
+
+
+class InvalidCohortSpec(BitmapistError, ValueError):
+    """A cohort request is out of bounds or inconsistent; ``field`` names the culprit."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class StorageUnavailable(BitmapistError):
+    """The storage backend could not be reached or did not answer in time."""

@@ -1,0 +1,124 @@
+"""Events, user ids and the bitmaps a mark touches."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+
+from flask_bitmapist.domain.errors import InvalidEventName, InvalidUserId, InvalidUserIdType
+from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
+
+__all__ = [
+    "DEFAULT_MAX_USER_ID",
+    "MAX_EVENT_NAME_LENGTH",
+    "BitmapId",
+    "Mark",
+    "validate_event_name",
+    "validate_user_id",
+]
+
+MAX_EVENT_NAME_LENGTH = 200
+#: Redis bitmaps hold at most 2**32 bits.
+DEFAULT_MAX_USER_ID = 2**32 - 1
+RESERVED_PREFIX = "bitop_"
+_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
+def validate_event_name(name: object) -> str:
+    """Return ``name`` if it is a valid event name, else raise naming the value.
+
+    Valid: a non-empty str of at most 200 characters, without whitespace or control
+    characters, not starting with ``bitop_`` (bitmapist's temporary keys).
+    """
+    if not isinstance(name, str):
+        raise InvalidEventName(f"event name must be a str, got {name!r}")
+    if not name:
+        raise InvalidEventName("event name must not be empty")
+    if len(name) > MAX_EVENT_NAME_LENGTH:
+        raise InvalidEventName(
+            f"event name {name[:40]!r}... is {len(name)} characters long; "
+            f"at most {MAX_EVENT_NAME_LENGTH} are allowed"
+        )
+    bad = _FORBIDDEN.search(name)
+    if bad:
+        raise InvalidEventName(
+            f"event name {name!r} contains {bad.group()!r} at position {bad.start()}; "
+            "whitespace and control characters are not allowed"
+        )
+    if name.startswith(RESERVED_PREFIX):
+        raise InvalidEventName(f"event name {name!r} must not start with {RESERVED_PREFIX!r}")
+    return name
+
+
+def validate_user_id(user_id: object, max_user_id: int = DEFAULT_MAX_USER_ID) -> int:
+    """Return ``user_id`` if it is an int in ``0..max_user_id``, else raise naming the value."""
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise InvalidUserIdType(
+            f"user id must be an int, got {user_id!r} ({type(user_id).__name__})"
+        )
+    if not 0 <= user_id <= max_user_id:
+        raise InvalidUserId(f"user id {user_id!r} is out of range 0..{max_user_id}")
+    return user_id
+
+
+@attrs.frozen(order=True)
+class BitmapId:
+    """One stored bitmap: an event in a stored period, or its lifetime flag (``period=None``)."""
+
+    event: str
+    period: Period | None
+
+    @property
+    def key_suffix(self) -> str:
+        """bitmapist's suffix: the period's, or ``u`` for the lifetime flag."""
+        return "u" if self.period is None else self.period.key_suffix
+
+
+_MARKED_GROUPS = (TimeGroup.MONTH, TimeGroup.WEEK, TimeGroup.DAY)
+
+
+@attrs.frozen
+class Mark:
+    """"User ``user_id`` did ``event`` at ``moment``": the unit of writing.
+
+    Build marks with :meth:`create`, which validates; ``targets`` lists the bitmaps to set.
+    """
+
+    event: str
+    user_id: int
+    moment: datetime
+    hourly: bool = False
+    unique: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        event: object,
+        user_id: object,
+        moment: datetime,
+        *,
+        hourly: bool = False,
+        unique: bool = False,
+        max_user_id: int = DEFAULT_MAX_USER_ID,
+    ) -> Mark:
+        """Validate the event name, the user id and the moment, then build the mark."""
+        return cls(
+            validate_event_name(event),
+            validate_user_id(user_id, max_user_id),
+            as_utc(moment),
+            hourly,
+            unique,
+        )
+
+    def targets(self) -> tuple[BitmapId, ...]:
+        """Month, week and day (and hour, and the lifetime flag, when asked) bitmaps."""
+        groups: Iterable[TimeGroup] = _MARKED_GROUPS
+        if self.hourly:
+            groups = (*_MARKED_GROUPS, TimeGroup.HOUR)
+        ids = [BitmapId(self.event, Period.containing(g, self.moment)) for g in groups]
+        if self.unique:
+            ids.append(BitmapId(self.event, None))
+        return tuple(ids)

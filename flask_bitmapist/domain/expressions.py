@@ -1,0 +1,326 @@
+"""Event expressions: which users did a combination of events in one period.
+
+Two ways in: :func:`parse_chain` for 0.1's secondary event + ``additional_events`` list
+(each OR binds to its immediate predecessor), and :func:`parse_expression` for text with
+ordinary precedence (``~`` > ``&`` > ``|``) and parentheses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeAlias
+
+import attrs
+
+from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.errors import InvalidEventName, InvalidExpression
+from flask_bitmapist.domain.events import validate_event_name
+
+__all__ = [
+    "And",
+    "EventRef",
+    "Expression",
+    "Not",
+    "Or",
+    "parse_chain",
+    "parse_expression",
+]
+
+Lookup: TypeAlias = Callable[[str], Bitmap]
+
+
+@attrs.frozen
+class EventRef:
+    """The users who did one event."""
+
+    name: str = attrs.field(validator=lambda _i, _a, value: validate_event_name(value))
+
+    def events(self) -> frozenset[str]:
+        """Every event name the expression mentions."""
+        return frozenset((self.name,))
+
+    def evaluate(self, lookup: Lookup) -> Bitmap:
+        """The user set, given each event's bitmap for the period."""
+        return lookup(self.name)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@attrs.frozen
+class Not:
+    """Users who did *not* do ``term``; meaningful only inside an :class:`And` with a positive term."""
+
+    term: Expression
+
+    def events(self) -> frozenset[str]:
+        return self.term.events()
+
+    def evaluate(self, lookup: Lookup) -> Bitmap:
+        raise InvalidExpression(
+            f"cannot evaluate '~{self.term}' on its own: a negation needs something positive "
+            "to subtract from, e.g. 'a & ~b'"
+        )
+
+    def __str__(self) -> str:
+        return f"~{_wrap(self.term)}"
+
+
+@attrs.frozen
+class And:
+    """Users in every positive term and in no negated one (``a & b & ~c``)."""
+
+    terms: tuple[Expression, ...] = attrs.field(converter=tuple)
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.terms) < 2:
+            raise InvalidExpression(f"And needs at least two terms, got {len(self.terms)}")
+        if all(isinstance(t, Not) for t in self.terms):
+            raise InvalidExpression(
+                f"'{self}' has only negated terms: a negation needs something positive "
+                "to subtract from"
+            )
+
+    def events(self) -> frozenset[str]:
+        return frozenset().union(*(t.events() for t in self.terms))
+
+    def evaluate(self, lookup: Lookup) -> Bitmap:
+        positive = [t for t in self.terms if not isinstance(t, Not)]
+        negative = [t.term for t in self.terms if isinstance(t, Not)]
+        result = positive[0].evaluate(lookup)
+        for term in positive[1:]:
+            result = result & term.evaluate(lookup)
+        if negative:
+            result = result - Bitmap.union(t.evaluate(lookup) for t in negative)
+        return result
+
+    def __str__(self) -> str:
+        return " & ".join(_wrap(t) for t in self.terms)
+
+
+@attrs.frozen
+class Or:
+    """Users in any of the terms (``a | b``)."""
+
+    terms: tuple[Expression, ...] = attrs.field(converter=tuple)
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.terms) < 2:
+            raise InvalidExpression(f"Or needs at least two terms, got {len(self.terms)}")
+        for term in self.terms:
+            if isinstance(term, Not):
+                raise InvalidExpression(
+                    f"'{self}' ORs a negation, which has no universe: "
+                    "combine negations with & against a positive term"
+                )
+
+    def events(self) -> frozenset[str]:
+        return frozenset().union(*(t.events() for t in self.terms))
+
+    def evaluate(self, lookup: Lookup) -> Bitmap:
+        return Bitmap.union(t.evaluate(lookup) for t in self.terms)
+
+    def __str__(self) -> str:
+        return " | ".join(_wrap(t) for t in self.terms)
+
+
+Expression: TypeAlias = EventRef | Not | And | Or
+
+
+def _wrap(expr: Expression) -> str:
+    return f"({expr})" if isinstance(expr, And | Or) else str(expr)
+
+
+def _and(terms: Sequence[Expression]) -> Expression:
+    flat: list[Expression] = []
+    for term in terms:
+        flat.extend(term.terms if isinstance(term, And) else (term,))
+    return flat[0] if len(flat) == 1 else And(tuple(flat))
+
+
+def _or(terms: Sequence[Expression]) -> Expression:
+    flat: list[Expression] = []
+    for term in terms:
+        flat.extend(term.terms if isinstance(term, Or) else (term,))
+    return flat[0] if len(flat) == 1 else Or(tuple(flat))
+
+
+def check_positive(expr: Expression, text: str = "") -> Expression:
+    """Refuse a lone negation at the top of an expression."""
+    if isinstance(expr, Not):
+        raise InvalidExpression(
+            f"'{expr}' at position 0 is a lone negation: it has no universe; write it "
+            "against something positive, e.g. 'a & ~b'",
+            text=text,
+            position=0,
+        )
+    return expr
+
+
+# -- 0.1's chain ----------------------------------------------------------------------
+
+
+def parse_chain(secondary: str, additional_events: Sequence[Mapping[str, object]] = ()) -> Expression:
+    """Build 0.1's chain: ``secondary`` then ``[{"name": ..., "op": "and" | "or"}, ...]``.
+
+    Each OR binds to its immediate predecessor, so OR binds tighter than AND:
+
+    >>> str(parse_chain("a", [{"name": "b", "op": "and"}, {"name": "c", "op": "or"}]))
+    'a & (b | c)'
+    """
+    groups: list[list[Expression]] = [[EventRef(secondary)]]
+    for index, item in enumerate(additional_events):
+        where = f"additional_events[{index}]"
+        if not isinstance(item, Mapping):
+            raise InvalidExpression(
+                f"{where} must be a mapping with 'name' and 'op', got {item!r}", position=index
+            )
+        name, op = item.get("name"), item.get("op", "and")
+        try:
+            ref = EventRef(name)  # type: ignore[arg-type]
+        except InvalidEventName as exc:
+            raise InvalidExpression(f"{where}: {exc}", position=index) from exc
+        if not isinstance(op, str) or op.strip().lower() not in ("and", "or"):
+            raise InvalidExpression(
+                f"{where}: op must be 'and' or 'or', got {op!r}", position=index
+            )
+        if op.strip().lower() == "or":
+            groups[-1].append(ref)
+        else:
+            groups.append([ref])
+    return _and([_or(group) for group in groups])
+
+
+# -- text expressions -----------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<op>[&|~()])
+      | "(?P<quoted>[^"]*)"
+      | (?P<name>[^\s&|~()"]+)
+    )""",
+    re.VERBOSE,
+)
+_WORDS = {"and": "&", "or": "|", "not": "~"}
+
+
+def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    tokens: list[tuple[str, str, int]] = []
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return tokens
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise InvalidExpression(
+                f"unexpected {text[position]!r} at position {position} in {text!r}",
+                text=text,
+                position=position,
+            )
+        start = match.start(match.lastgroup or 0)
+        if match.group("op"):
+            tokens.append(("op", match.group("op"), start))
+        elif match.group("quoted") is not None:
+            tokens.append(("name", match.group("quoted"), start - 1))
+        else:
+            word = match.group("name")
+            if word.lower() in _WORDS:
+                tokens.append(("op", _WORDS[word.lower()], start))
+            else:
+                tokens.append(("name", word, start))
+        position = match.end()
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+
+    def fail(self, message: str, position: int | None = None) -> InvalidExpression:
+        if position is None:
+            position = self.tokens[self.index][2] if self.index < len(self.tokens) else len(self.text)
+        return InvalidExpression(
+            f"{message} at position {position} in {self.text!r}", text=self.text, position=position
+        )
+
+    def peek(self) -> tuple[str, str, int] | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def accept(self, op: str) -> bool:
+        token = self.peek()
+        if token is not None and token[0] == "op" and token[1] == op:
+            self.index += 1
+            return True
+        return False
+
+    def parse(self) -> Expression:
+        if not self.tokens:
+            raise self.fail("empty expression", 0)
+        expr = self.or_expr()
+        if self.peek() is not None:
+            token = self.tokens[self.index]
+            raise self.fail(f"unexpected {token[1]!r}")
+        return check_positive(expr, self.text)
+
+    def or_expr(self) -> Expression:
+        terms = [self.and_expr()]
+        while self.accept("|"):
+            terms.append(self.and_expr())
+        return self.build(_or, terms)
+
+    def and_expr(self) -> Expression:
+        terms = [self.not_expr()]
+        while self.accept("&"):
+            terms.append(self.not_expr())
+        return self.build(_and, terms)
+
+    def build(
+        self, combine: Callable[[Sequence[Expression]], Expression], terms: list[Expression]
+    ) -> Expression:
+        start = self.tokens[self.index - 1][2] if self.index else 0
+        try:
+            return combine(terms)
+        except InvalidExpression as exc:
+            raise self.fail(str(exc), start) from None
+
+    def not_expr(self) -> Expression:
+        if self.accept("~"):
+            inner = self.not_expr()
+            return inner.term if isinstance(inner, Not) else Not(inner)
+        return self.atom()
+
+    def atom(self) -> Expression:
+        token = self.peek()
+        if token is None:
+            raise self.fail("expected an event name or '('")
+        kind, value, position = token
+        if kind == "name":
+            self.index += 1
+            try:
+                return EventRef(value)
+            except InvalidEventName as exc:
+                raise self.fail(str(exc), position) from None
+        if value == "(":
+            self.index += 1
+            expr = self.or_expr()
+            if not self.accept(")"):
+                raise self.fail(f"the '(' at position {position} is not closed: expected ')'")
+            return expr
+        raise self.fail(f"expected an event name or '(', got {value!r}")
+
+
+def parse_expression(text: str) -> Expression:
+    """Parse ``a & (b | c) & ~d``; ``and``/``or``/``not`` work as words too.
+
+    Quote names with double quotes when they contain ``&|~()``. Errors name the position:
+
+    >>> str(parse_expression("user:paid & (user:returned | user:refunded) & ~user:banned"))
+    'user:paid & (user:returned | user:refunded) & ~user:banned'
+    """
+    if not isinstance(text, str):
+        raise InvalidExpression(f"expression must be a str, got {text!r}")
+    return _Parser(text).parse()

@@ -1,0 +1,37 @@
+"""The repository port: what the engine and the facade need from storage."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+
+from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.events import BitmapId, Mark
+
+__all__ = ["BitmapRepository"]
+
+
+class BitmapRepository(abc.ABC):
+    """Stores one bitmap per (event, period). Implementations must be thread-safe.
+
+    Storage failures raise :class:`~flask_bitmapist.domain.errors.StorageUnavailable`.
+    """
+
+    @abc.abstractmethod
+    def mark(self, marks: Iterable[Mark]) -> None:
+        """Set the bit of every mark's user in every bitmap the mark targets."""
+
+    @abc.abstractmethod
+    def unmark(self, marks: Iterable[Mark]) -> None:
+        """Clear those bits again."""
+
+    @abc.abstractmethod
+    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+        """The bitmaps for ``ids``, in order, in one call; a missing bitmap is the empty set.
+
+        Only stored periods (not years) and lifetime flags can be fetched.
+        """
+
+    @abc.abstractmethod
+    def event_names(self) -> frozenset[str]:
+        """Every event that has at least one stored bitmap."""
