@@ -42,8 +42,8 @@ from flask_bitmapist.domain.expressions import (
     parse_chain,
     parse_expression,
 )
-from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
+from flask_bitmapist.domain.repository import BitmapRepository
 
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",

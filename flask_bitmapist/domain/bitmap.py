@@ -161,7 +161,7 @@ class Bitmap:
 
     def __repr__(self) -> str:
         count = len(self)
-        head = []
+        head: list[int] = []
         for user_id in self:
             if len(head) == 5:
                 break

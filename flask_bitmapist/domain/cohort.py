@@ -26,9 +26,9 @@ class CohortMode(enum.Enum):
     """What cell (i, j) counts, of the users P_i in row i's primary set.
 
     - ``FIRST_RETURN`` (0.1's default): users whose first match is period i + j,
-      ``|P_i ∩ S_(i+j) − (S_i ∪ … ∪ S_(i+j−1))|``.
-    - ``RECURRING`` (0.1's ``with_replacement=True``): ``|P_i ∩ S_(i+j)|``.
-    - ``CUMULATIVE`` (unbounded retention, "on or after"): ``|P_i ∩ (S_(i+j) ∪ … ∪ S_now)|``.
+      ``|P_i & S_(i+j) - (S_i | ... | S_(i+j-1))|``.
+    - ``RECURRING`` (0.1's ``with_replacement=True``): ``|P_i & S_(i+j)|``.
+    - ``CUMULATIVE`` (unbounded retention, "on or after"): ``|P_i & (S_(i+j) | ... | S_now)|``.
     """
 
     FIRST_RETURN = "first_return"
@@ -53,7 +53,9 @@ def _bounded(field: str, value: object, upper: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidCohortSpec(f"{field} must be an int, got {value!r}", field=field)
     if not 1 <= value <= upper:
-        raise InvalidCohortSpec(f"{field} must be between 1 and {upper}, got {value!r}", field=field)
+        raise InvalidCohortSpec(
+            f"{field} must be between 1 and {upper}, got {value!r}", field=field
+        )
     return value
 
 

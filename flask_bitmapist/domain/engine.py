@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -12,8 +12,8 @@ from flask_bitmapist.domain.cohort import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.domain.errors import InvalidCohortSpec
 from flask_bitmapist.domain.events import BitmapId
 from flask_bitmapist.domain.expressions import Expression
-from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.periods import Period
+from flask_bitmapist.domain.repository import BitmapRepository
 
 __all__ = ["CohortEngine"]
 
@@ -54,7 +54,7 @@ class CohortEngine:
         """The users matching ``expression`` in each of ``periods``, in one read."""
         events = expression.events()
         bitmaps = self.fetch((event, period) for period in periods for event in events)
-        return {p: expression.evaluate(lambda e, p=p: bitmaps[(e, p)]) for p in periods}
+        return {p: expression.evaluate(_in_period(bitmaps, p)) for p in periods}
 
     def counts(self, events: Iterable[str], periods: Sequence[Period]) -> dict[EventPeriod, int]:
         """How many users did each event in each period, in one read."""
@@ -112,9 +112,14 @@ class CohortEngine:
     ) -> tuple[list[Bitmap], list[Bitmap]]:
         events = spec.primary.events() | spec.secondary.events()
         bitmaps = self.fetch((event, period) for period in periods for event in events)
-        primary = [spec.primary.evaluate(lambda e, p=p: bitmaps[(e, p)]) for p in periods]
-        secondary = [spec.secondary.evaluate(lambda e, p=p: bitmaps[(e, p)]) for p in periods]
+        primary = [spec.primary.evaluate(_in_period(bitmaps, p)) for p in periods]
+        secondary = [spec.secondary.evaluate(_in_period(bitmaps, p)) for p in periods]
         return primary, secondary
+
+
+def _in_period(bitmaps: Mapping[EventPeriod, Bitmap], period: Period) -> Callable[[str], Bitmap]:
+    """Look up each event's bitmap in ``period`` (what ``Expression.evaluate`` expects)."""
+    return lambda event: bitmaps[(event, period)]
 
 
 def _stack(bitmaps: Sequence[Bitmap], width: int) -> Matrix:

@@ -82,7 +82,7 @@ _MARKED_GROUPS = (TimeGroup.MONTH, TimeGroup.WEEK, TimeGroup.DAY)
 
 @attrs.frozen
 class Mark:
-    """"User ``user_id`` did ``event`` at ``moment``": the unit of writing.
+    """One "user ``user_id`` did ``event`` at ``moment``": the unit of writing.
 
     Build marks with :meth:`create`, which validates; ``targets`` lists the bitmaps to set.
     """

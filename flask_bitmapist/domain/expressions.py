@@ -8,7 +8,7 @@ ordinary precedence (``~`` > ``&`` > ``|``) and parentheses.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeAlias
 
 import attrs
@@ -28,6 +28,11 @@ __all__ = [
 ]
 
 Lookup: TypeAlias = Callable[[str], Bitmap]
+
+
+def _as_terms(terms: Iterable[Expression]) -> tuple[Expression, ...]:
+    # A typed converter: with the bare ``tuple`` builtin mypy cannot infer the item type.
+    return tuple(terms)
 
 
 @attrs.frozen
@@ -50,7 +55,7 @@ class EventRef:
 
 @attrs.frozen
 class Not:
-    """Users who did *not* do ``term``; meaningful only inside an :class:`And` with a positive term."""
+    """Users who did *not* do ``term``; meaningful only in an :class:`And` with a positive term."""
 
     term: Expression
 
@@ -71,7 +76,7 @@ class Not:
 class And:
     """Users in every positive term and in no negated one (``a & b & ~c``)."""
 
-    terms: tuple[Expression, ...] = attrs.field(converter=tuple)
+    terms: tuple[Expression, ...] = attrs.field(converter=_as_terms)
 
     def __attrs_post_init__(self) -> None:
         if len(self.terms) < 2:
@@ -103,7 +108,7 @@ class And:
 class Or:
     """Users in any of the terms (``a | b``)."""
 
-    terms: tuple[Expression, ...] = attrs.field(converter=tuple)
+    terms: tuple[Expression, ...] = attrs.field(converter=_as_terms)
 
     def __attrs_post_init__(self) -> None:
         if len(self.terms) < 2:
@@ -161,7 +166,9 @@ def check_positive(expr: Expression, text: str = "") -> Expression:
 # -- 0.1's chain ----------------------------------------------------------------------
 
 
-def parse_chain(secondary: str, additional_events: Sequence[Mapping[str, object]] = ()) -> Expression:
+def parse_chain(
+    secondary: str, additional_events: Sequence[Mapping[str, object]] = ()
+) -> Expression:
     """Build 0.1's chain: ``secondary`` then ``[{"name": ..., "op": "and" | "or"}, ...]``.
 
     Each OR binds to its immediate predecessor, so OR binds tighter than AND:
@@ -242,7 +249,9 @@ class _Parser:
 
     def fail(self, message: str, position: int | None = None) -> InvalidExpression:
         if position is None:
-            position = self.tokens[self.index][2] if self.index < len(self.tokens) else len(self.text)
+            position = (
+                self.tokens[self.index][2] if self.index < len(self.tokens) else len(self.text)
+            )
         return InvalidExpression(
             f"{message} at position {position} in {self.text!r}", text=self.text, position=position
         )
