@@ -1,0 +1,1 @@
+"""Flask-Bitmapist: bitmap analytics and cohorts for Flask."""
