@@ -37,7 +37,12 @@ class CohortEngine:
         """The bitmap of each (event, period), years included, in one repository call."""
         wanted = set(wanted)
         parts = {item: item[1].stored_parts() for item in wanted}
-        ids = sorted({BitmapId(event, part) for (event, _), ps in parts.items() for part in ps})
+        # Sorted for a deterministic request; by key suffix because periods of different
+        # groups (a day and a month, as the events page asks) have no natural order.
+        ids = sorted(
+            {BitmapId(event, part) for (event, _), ps in parts.items() for part in ps},
+            key=lambda i: (i.event, i.key_suffix),
+        )
         stored = dict(zip(ids, self.repository.fetch(ids), strict=True))
         return {
             (event, period): Bitmap.union(stored[BitmapId(event, part)] for part in ps)
