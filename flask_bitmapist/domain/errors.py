@@ -7,6 +7,7 @@ __all__ = [
     "InvalidCohortSpec",
     "InvalidEventName",
     "InvalidExpression",
+    "InvalidMoment",
     "InvalidTimeGroup",
     "InvalidUserId",
     "InvalidUserIdType",
@@ -32,6 +33,10 @@ class InvalidUserIdType(BitmapistError, TypeError):
 
 class InvalidTimeGroup(BitmapistError, ValueError):
     """A time group name is not one of hour, day, week, month, year."""
+
+
+class InvalidMoment(BitmapistError, TypeError):
+    """A moment (``now``, a mark's time) is not a datetime."""
 
 
 class InvalidExpression(BitmapistError, ValueError):

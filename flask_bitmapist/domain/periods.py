@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import attrs
 
-from flask_bitmapist.domain.errors import InvalidTimeGroup
+from flask_bitmapist.domain.errors import InvalidMoment, InvalidTimeGroup
 
 __all__ = ["Period", "TimeGroup", "as_utc"]
 
@@ -18,7 +18,7 @@ __all__ = ["Period", "TimeGroup", "as_utc"]
 def as_utc(moment: datetime) -> datetime:
     """Return ``moment`` as an aware UTC datetime; a naive datetime is taken to be UTC."""
     if not isinstance(moment, datetime):
-        raise TypeError(f"expected a datetime, got {moment!r}")
+        raise InvalidMoment(f"expected a datetime, got {moment!r}")
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
