@@ -50,7 +50,13 @@ class EventRef:
         return lookup(self.name)
 
     def __str__(self) -> str:
-        return self.name
+        # Written so that parse_expression reads it back: names that hold an operator
+        # character or spell an operator word are quoted. (The text form has no escape for
+        # '"', so a name holding one is shown as it is.)
+        name = self.name
+        if '"' in name or (_BARE_NAME.fullmatch(name) and name.lower() not in _WORDS):
+            return name
+        return f'"{name}"'
 
 
 @attrs.frozen
@@ -205,10 +211,11 @@ _TOKEN = re.compile(
     r"""\s*(?:
         (?P<op>[&|~()])
       | "(?P<quoted>[^"]*)"
-      | (?P<name>[^\s&|~()"]+)
+      | (?P<name>[^\s&|~()"]+)  # keep in step with _BARE_NAME
     )""",
     re.VERBOSE,
 )
+_BARE_NAME = re.compile(r'[^\s&|~()"]+')
 _WORDS = {"and": "&", "or": "|", "not": "~"}
 
 
