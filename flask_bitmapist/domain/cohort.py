@@ -86,6 +86,12 @@ class CohortSpec:
     ) -> CohortSpec:
         """Validate every field; errors are :class:`InvalidCohortSpec` naming the field."""
         for field, expr in (("primary", primary), ("secondary", secondary)):
+            if not isinstance(expr, Expression):
+                raise InvalidCohortSpec(
+                    f"{field} must be an expression (parse_expression or parse_chain), "
+                    f"got {expr!r}",
+                    field=field,
+                )
             try:
                 check_positive(expr)
             except InvalidExpression as exc:
