@@ -1,0 +1,130 @@
+"""The Flask extension object: ``FlaskBitmapist(app)`` or ``FlaskBitmapist()`` + ``init_app``.
+
+>>> from flask import Flask
+>>> from flask_bitmapist import FlaskBitmapist
+>>> app = Flask(__name__)
+>>> app.config["BITMAPIST_REDIS_URL"] = "memory://"
+>>> flaskbitmapist = FlaskBitmapist()
+>>> flaskbitmapist.init_app(app)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+
+from flask_bitmapist import signals
+from flask_bitmapist.config import DEFAULTS, EXTENSION_KEY
+from flask_bitmapist.domain import BitmapRepository
+from flask_bitmapist.state import BitmapistState, Clock, Settings, current_state
+
+__all__ = [
+    "BitmapistState",
+    "FlaskBitmapist",
+    "RepositoryFactory",
+    "Settings",
+    "current_state",
+    "repository_for",
+]
+
+#: Builds an app's storage from its settings (``FlaskBitmapist(repository_factory=...)``).
+RepositoryFactory = Callable[[Settings], BitmapRepository]
+
+
+def repository_for(settings: Settings) -> BitmapRepository:
+    """The storage ``settings.redis_url`` names, with the configured prefix and timeouts."""
+    # Until flask_bitmapist.infra.urls.repository_from_url lands, only the in-process
+    # store is available; this is the one place to switch over to it.
+    from flask_bitmapist.infra import InMemoryRepository
+
+    if settings.redis_url.startswith("memory://"):
+        return InMemoryRepository()
+    raise NotImplementedError(f"no Redis storage yet for {settings!r}")
+
+
+class FlaskBitmapist:
+    """The Flask-Bitmapist extension; one object may serve several apps.
+
+    Options are keyword-only and apply to every app the object is initialised on:
+
+    - ``repository_factory``: builds each app's storage from its :class:`Settings`
+      (default: from ``BITMAPIST_REDIS_URL``); for tests, e.g. over fakeredis.
+    - ``clock``: returns the current time (default: the system clock, UTC).
+
+    The 0.1 attributes ``redis_url``, ``TRACK_HOURLY`` and ``SYSTEMS`` describe the
+    current app, or outside an app context the app initialised last.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        repository_factory: RepositoryFactory | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        """Create the extension, and initialise it on ``app`` when one is given."""
+        self._repository_factory = repository_factory or repository_for
+        self._clock = clock
+        self._last_state: BitmapistState | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Set Flask-Bitmapist up on ``app``: config defaults, storage, Flask-Login hooks.
+
+        Raises :class:`RuntimeError` when ``app`` already has Flask-Bitmapist, and
+        :class:`~flask_bitmapist.exceptions.InvalidConfiguration` for a bad setting.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                f"Flask-Bitmapist is already initialised on app {app.name!r}; "
+                "call init_app once per app."
+            )
+        for key, value in DEFAULTS.items():
+            app.config.setdefault(key, value)
+        settings = Settings.from_config(app.config)
+        state = BitmapistState(
+            app.name,
+            settings,
+            self._repository_factory(settings),
+            extension=self,
+            clock=self._clock,
+        )
+        app.extensions[EXTENSION_KEY] = state
+        signals.connect_login_signals()
+        # The dashboard blueprint (unless settings.disable_blueprint) and the CLI group
+        # register here, one line each, in their own modules' terms.
+        self._last_state = state
+
+    @property
+    def state(self) -> BitmapistState:
+        """The current app's state; outside an app context, that of the app set up last."""
+        if has_app_context():
+            state = current_app.extensions.get(EXTENSION_KEY)
+            if isinstance(state, BitmapistState) and state.extension is self:
+                return state
+        if self._last_state is None:
+            raise RuntimeError(
+                "Flask-Bitmapist is not initialised on any app: did you forget init_app?"
+            )
+        return self._last_state
+
+    @property
+    def redis_url(self) -> str:
+        """0.1: the storage URL (``BITMAPIST_REDIS_URL``)."""
+        return self.state.settings.redis_url
+
+    @property
+    def TRACK_HOURLY(self) -> bool:  # 0.1 spelled it in capitals
+        """0.1: whether marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``)."""
+        return self.state.settings.track_hourly
+
+    @property
+    def SYSTEMS(self) -> dict[str, Any]:  # 0.1 spelled it in capitals
+        """0.1: system name -> Redis client, with ``"default"`` (see ``BitmapistState.systems``)."""
+        return self.state.systems
+
+    def __repr__(self) -> str:
+        return f"<FlaskBitmapist {self._last_state!r}>"
