@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from datetime import date, datetime
 
 from flask_login import UserMixin
 
+from flask_bitmapist import mark_event
 from flask_bitmapist.domain import (
     Bitmap,
     BitmapId,
@@ -86,3 +87,71 @@ class User(UserMixin):  # type: ignore[misc]  # Flask-Login ships no type hints
     def load(cls, user_id: str) -> User:
         """Flask-Login's user loader: the id comes back as a str."""
         return cls(int(user_id))
+
+
+class History:
+    """Marks events through ``mark_event`` and remembers them, for brute-force answers."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, int, datetime]] = []
+
+    def mark(self, event: str, user_id: int, moment: datetime) -> None:
+        """Mark the event (in the current app) and remember it."""
+        mark_event(event, user_id, moment)
+        self.entries.append((event, user_id, moment))
+
+    def users(
+        self, event: str, bucket_of: Callable[[datetime], Hashable], bucket: Hashable
+    ) -> set[int]:
+        """The users who did ``event`` at a moment whose bucket is ``bucket``."""
+        return {u for e, u, m in self.entries if e == event and bucket_of(m) == bucket}
+
+
+def month_of(moment: datetime) -> tuple[int, int]:
+    """(year, month)."""
+    return moment.year, moment.month
+
+
+def iso_week_of(moment: datetime) -> tuple[int, int]:
+    """(ISO year, ISO week)."""
+    year, week, _ = moment.isocalendar()
+    return year, week
+
+
+def day_of(moment: datetime) -> date:
+    """The calendar day."""
+    return moment.date()
+
+
+def brute_force_cohort(
+    primary: Sequence[set[int]], secondary: Sequence[set[int]], cols: int, mode: str
+) -> tuple[list[list[int | None]], list[int]]:
+    """Cells and totals by counting users one by one (``primary[i]``, ``secondary[k]``: the
+    sets of row period i and of period k, oldest first; the last one holds ``now``)."""
+    rows = len(primary)
+    cells: list[list[int | None]] = []
+    for i in range(rows):
+        if not primary[i]:
+            cells.append([None] * cols)
+            continue
+        row: list[int | None] = []
+        for j in range(cols):
+            k = i + j
+            if k >= rows:
+                row.append(None)
+            elif mode == "first_return":
+                row.append(
+                    sum(
+                        1
+                        for u in primary[i]
+                        if u in secondary[k] and not any(u in secondary[m] for m in range(i, k))
+                    )
+                )
+            elif mode == "recurring":
+                row.append(sum(1 for u in primary[i] if u in secondary[k]))
+            else:
+                row.append(
+                    sum(1 for u in primary[i] if any(u in secondary[m] for m in range(k, rows)))
+                )
+        cells.append(row)
+    return cells, [len(p) for p in primary]
