@@ -17,6 +17,7 @@ from flask import Flask, current_app, has_app_context
 
 from flask_bitmapist import signals
 from flask_bitmapist.config import DEFAULTS, EXTENSION_KEY
+from flask_bitmapist.dashboard import create_blueprint
 from flask_bitmapist.domain import BitmapRepository
 from flask_bitmapist.state import BitmapistState, Clock, Settings, current_state
 
@@ -96,6 +97,8 @@ class FlaskBitmapist:
         signals.connect_login_signals()
         # The dashboard blueprint (unless settings.disable_blueprint) and the CLI group
         # register here, one line each, in their own modules' terms.
+        if not settings.disable_blueprint:
+            app.register_blueprint(create_blueprint(settings))
         self._last_state = state
 
     @property

@@ -21,8 +21,8 @@ __all__ = [
     "cohort_to_legacy_dict",
     "column_label",
     "expression_to_text",
-    "format_number",
     "format_decimal",
+    "format_number",
     "period_iso",
     "period_label",
     "spec_to_dict",
@@ -168,8 +168,12 @@ def cohort_to_legacy_dict(
     group = spec.time_group
     values: list[list[Any]]
     if as_percent:
-        values = [[None if v is None else v / 100 for v in row] for row in cohort.percentages]
-        averages = [0.0 if v is None else v / 100 for v in cohort.average_percentages]
+        values = [
+            [None if v is None else v / total for v in row]
+            for row, total in zip(cohort.cells, cohort.totals, strict=True)
+        ]
+        columns = [[row[j] for row in values if row[j] is not None] for j in range(spec.cols)]
+        averages = [sum(c) / len(c) if c else 0.0 for c in columns]
     else:
         values = [list(row) for row in cohort.cells]
         averages = [0.0 if v is None else v for v in cohort.averages]

@@ -149,7 +149,9 @@ def _chain(
         return parse_chain(secondary, additional)  # type: ignore[arg-type]
     except InvalidExpression as exc:
         index = exc.position if exc.position is not None else 0
-        raise InvalidRequest(str(exc), field=f"{additional_field}[{index}]") from None
+        # The chain names its input "additional_events"; say what this request called it.
+        message = str(exc).replace("additional_events", additional_field, 1)
+        raise InvalidRequest(message, field=f"{additional_field}[{index}]") from None
 
 
 def _build_spec(
@@ -179,8 +181,10 @@ def _build_spec(
     except InvalidCohortSpec as exc:
         field = names.get(exc.field, exc.field)
         message = str(exc)
-        if field != exc.field and message.startswith(exc.field):
+        if message.startswith(exc.field):
             message = field + message[len(exc.field) :]
+        else:
+            message = f"{field}: {message}"
         raise InvalidRequest(message, field=field) from None
 
 

@@ -22,14 +22,19 @@ from flask_bitmapist.serialize import (
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+def utc(year: int, month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=timezone.utc)
 
 
 def three_day_cohort(mode: CohortMode = CohortMode.FIRST_RETURN) -> Cohort:
     """Rows 25, 26, 27 Nov; the middle row has no users; the future is None."""
     spec = CohortSpec.create(
-        EventRef("signed_up"), EventRef("paid"), now=NOW, time_group="day", rows=3, cols=3,
+        EventRef("signed_up"),
+        EventRef("paid"),
+        now=NOW,
+        time_group="day",
+        rows=3,
+        cols=3,
         mode=mode,
     )
     return Cohort(

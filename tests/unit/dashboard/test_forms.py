@@ -196,7 +196,10 @@ def test_legacy_body_with_replacement_means_recurring_and_numbers_may_be_strings
         ({"primary_event": "a", "secondary_event": "b", "num_cols": 1.5}, "num_cols"),
         ({"primary_event": "a", "secondary_event": "b", "time_group": "eons"}, "time_group"),
         ({"primary_event": "a", "secondary_event": "b", "time_group": 7}, "time_group"),
-        ({"primary_event": "a", "secondary_event": "b", "additional_events": "c"}, "additional_events"),
+        (
+            {"primary_event": "a", "secondary_event": "b", "additional_events": "c"},
+            "additional_events",
+        ),
         (
             {"primary_event": "a", "secondary_event": "b", "additional_events": [{"name": "c"}, 3]},
             "additional_events[1]",

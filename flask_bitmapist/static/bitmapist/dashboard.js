@@ -1,0 +1,154 @@
+/* Flask-Bitmapist dashboard: small progressive enhancements.
+ *
+ * Every page works without this file (forms are plain GET forms whose state lives in the
+ * URL). Data is only ever read from the DOM or fetched from the JSON API, and written back
+ * with textContent, never as HTML: event names are user data.
+ */
+(function () {
+  "use strict";
+
+  // -- events page: filter the table as you type -------------------------------------
+  function setUpEventFilter() {
+    var input = document.getElementById("event-search");
+    if (!input) return;
+    var table = document.getElementById(input.getAttribute("data-filter-target"));
+    var empty = document.getElementById("events-empty");
+    if (!table) return;
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    function apply() {
+      var needle = input.value.trim().toLowerCase();
+      var shown = 0;
+      rows.forEach(function (row) {
+        var match = row.getAttribute("data-name").indexOf(needle) !== -1;
+        row.hidden = !match;
+        if (match) shown += 1;
+      });
+      if (empty) empty.hidden = shown !== 0;
+      var url = new URL(window.location.href);
+      if (needle) url.searchParams.set("q", input.value.trim());
+      else url.searchParams.delete("q");
+      window.history.replaceState(null, "", url.toString());
+    }
+    input.addEventListener("input", apply);
+    input.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      apply();
+    });
+  }
+
+  // -- cohort form: add/remove conditions, submit on display changes -------------------
+  function setUpCohortForm() {
+    var form = document.getElementById("cohort-form");
+    if (!form) return;
+    var list = document.getElementById("conditions");
+    var template = document.getElementById("condition-template");
+    var add = document.getElementById("add-condition");
+
+    // Without JavaScript one blank row lets people add a condition per submit; with it,
+    // the button adds rows on demand, so the blank row goes away.
+    Array.prototype.slice.call(list.querySelectorAll(".condition.blank")).forEach(function (row) {
+      row.remove();
+    });
+    add.hidden = false;
+    add.addEventListener("click", function () {
+      var row = template.content.firstElementChild.cloneNode(true);
+      list.appendChild(row);
+      row.querySelector("select[name=additional]").focus();
+    });
+    list.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-action=remove-condition]");
+      if (button) button.closest(".condition").remove();
+    });
+
+    // Keep the URL tidy: conditions without an event and empty expressions are not sent.
+    form.addEventListener("submit", function () {
+      Array.prototype.slice.call(list.querySelectorAll(".condition")).forEach(function (row) {
+        if (!row.querySelector("select[name=additional]").value) {
+          row.querySelectorAll("select").forEach(function (s) { s.disabled = true; });
+        }
+      });
+      form.querySelectorAll("input.expression").forEach(function (input) {
+        if (!input.value.trim()) input.disabled = true;
+      });
+    });
+    // The back button may restore a page whose fields we disabled.
+    window.addEventListener("pageshow", function () {
+      form.querySelectorAll("[disabled]").forEach(function (el) { el.disabled = false; });
+    });
+
+    form.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () {
+        var ready = form.querySelector("#primary").value || form.querySelector("#primary_expression").value;
+        if (ready) form.requestSubmit();
+      });
+    });
+  }
+
+  // -- drill-down: click a cell to list its users --------------------------------------
+  function setUpDrilldown() {
+    var table = document.getElementById("heatmap");
+    var panel = document.getElementById("drilldown");
+    if (!table || !panel || !table.getAttribute("data-cell-url")) return;
+    var base = table.getAttribute("data-cell-url");
+    var title = document.getElementById("drilldown-title");
+    var summary = document.getElementById("drilldown-summary");
+    var ids = document.getElementById("drilldown-ids");
+    var pageLabel = document.getElementById("drilldown-page");
+    var prev = panel.querySelector("[data-action=drilldown-prev]");
+    var next = panel.querySelector("[data-action=drilldown-next]");
+    var current = null;
+
+    function load(cell, page) {
+      var url = base + "&row=" + encodeURIComponent(cell.getAttribute("data-row")) +
+        "&col=" + encodeURIComponent(cell.getAttribute("data-col")) +
+        "&page=" + page + "&per_page=200";
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        })
+        .then(function (result) {
+          panel.hidden = false;
+          ids.textContent = "";
+          if (!result.ok) {
+            title.textContent = "Could not load users";
+            summary.textContent = result.body.message || "";
+            prev.disabled = next.disabled = true;
+            pageLabel.textContent = "";
+            return;
+          }
+          var data = result.body;
+          current = { cell: cell, page: data.page, pages: data.pages };
+          title.textContent = cell.getAttribute("title");
+          summary.textContent = data.count.toLocaleString("en") + " user ids, ascending";
+          data.user_ids.forEach(function (id) {
+            var li = document.createElement("li");
+            li.textContent = String(id);
+            ids.appendChild(li);
+          });
+          pageLabel.textContent = "Page " + data.page + " of " + data.pages;
+          prev.disabled = data.page <= 1;
+          next.disabled = data.page >= data.pages;
+        });
+    }
+
+    table.addEventListener("click", function (event) {
+      var cell = event.target.closest("td.cell.has-users");
+      if (!cell) return;
+      table.querySelectorAll("td.selected").forEach(function (td) { td.classList.remove("selected"); });
+      cell.classList.add("selected");
+      load(cell, 1);
+    });
+    prev.addEventListener("click", function () { if (current) load(current.cell, current.page - 1); });
+    next.addEventListener("click", function () { if (current) load(current.cell, current.page + 1); });
+    panel.querySelector("[data-action=close-drilldown]").addEventListener("click", function () {
+      panel.hidden = true;
+      table.querySelectorAll("td.selected").forEach(function (td) { td.classList.remove("selected"); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpEventFilter();
+    setUpCohortForm();
+    setUpDrilldown();
+  });
+})();
