@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 
 from flask_bitmapist import signals
+from flask_bitmapist.cli import bitmapist_cli
 from flask_bitmapist.config import DEFAULTS, EXTENSION_KEY
 from flask_bitmapist.dashboard import create_blueprint
 from flask_bitmapist.domain import BitmapRepository
@@ -99,6 +100,7 @@ class FlaskBitmapist:
         # register here, one line each, in their own modules' terms.
         if not settings.disable_blueprint:
             app.register_blueprint(create_blueprint(settings))
+        app.cli.add_command(bitmapist_cli)
         self._last_state = state
 
     @property
