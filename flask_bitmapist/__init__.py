@@ -8,9 +8,10 @@ Three lines set it up::
     flaskbitmapist.init_app(app)
 
 then ``@mark("index:visited", 1)`` on a view, ``mark_event("user:paid", user.id)`` anywhere
-in an app context, Flask-Login logins and logouts marked automatically. Read it back with
-``get_event_data("user:paid", "months")`` (a user set), ``get_cohort(...)`` and
-``chain_events(...)``, as in 0.1.
+in an app context, ``Bitmapistable`` on SQLAlchemy models for
+``<model>:created|updated|deleted``, and Flask-Login logins and logouts marked automatically.
+Read it back with ``get_event_data("user:paid", "months")`` (a user set), ``get_cohort(...)``
+and ``chain_events(...)``, as in 0.1.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from flask_bitmapist.exceptions import (
     StorageUnavailable,
 )
 from flask_bitmapist.extension import FlaskBitmapist
+from flask_bitmapist.mixins import Bitmapistable
 from flask_bitmapist.query import (
     BitOpAnd,
     BitOpOr,
@@ -53,6 +55,7 @@ __all__ = [
     "BitOpXor",
     "BitmapistError",
     "BitmapistState",
+    "Bitmapistable",
     "DayEvents",
     "Events",
     "FlaskBitmapist",
