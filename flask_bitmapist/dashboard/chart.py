@@ -24,16 +24,20 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 20, 16, 40
 PALETTE_SIZE = 8
 
 
-def nice_ceiling(value: float) -> float:
+def nice_ceiling(value: float, *, whole: bool = False) -> float:
     """The smallest 1, 2, 2.5 or 5 times a power of ten that is >= ``value`` (> 0).
 
-    >>> nice_ceiling(37), nice_ceiling(0.3), nice_ceiling(100)
-    (50.0, 0.5, 100.0)
+    With ``whole`` (counting users), 2.5 is skipped and the result is at least 1.
+
+    >>> nice_ceiling(37), nice_ceiling(0.3), nice_ceiling(100), nice_ceiling(2.2, whole=True)
+    (50.0, 0.5, 100.0, 5.0)
     """
     if value <= 0:
         return 1.0
+    if whole and value <= 1:
+        return 1.0
     exponent = math.floor(math.log10(value))
-    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+    for step in (1.0, 2.0, 5.0, 10.0) if whole else (1.0, 2.0, 2.5, 5.0, 10.0):
         candidate = step * 10.0**exponent
         if candidate >= value * (1 - 1e-12):
             return candidate
@@ -92,9 +96,11 @@ class RetentionChart:
         averages = cohort.average_percentages if as_percent else cohort.averages
         present = [v for row in values for v in row if v is not None]
         present += [v for v in averages if v is not None]
-        # Four equal, round steps: 0-10-20-30-40 rather than 0-12.5-25-37.5-50.
-        step = nice_ceiling(max(present, default=0.0) / 4)
-        top = 4 * step
+        # At most four equal, round steps: 0-10-20-30-40 rather than 0-12.5-25-37.5-50.
+        highest = max(present, default=0.0)
+        step = nice_ceiling(highest / 4, whole=not as_percent)
+        steps = max(1, math.ceil(highest / step - 1e-9))
+        top = steps * step
         plot_w = WIDTH - LEFT - RIGHT
         plot_h = HEIGHT - TOP - BOTTOM
 
@@ -108,7 +114,8 @@ class RetentionChart:
             return f"{value:.2f}%" if as_percent else format_number(value)
 
         def tick(value: float) -> str:
-            return f"{format_number(value)}%" if as_percent else format_number(value)
+            text = f"{value:,.2f}".rstrip("0").rstrip(".")
+            return f"{text}%" if as_percent else text
 
         def line(label: str, css: str, row: Sequence[float | None]) -> ChartLine:
             points = tuple(
@@ -124,7 +131,7 @@ class RetentionChart:
             if any(v is not None for v in row)
         )
         average = line("Average", "line-average", averages)
-        y_ticks = tuple((y_of(step * k), tick(step * k)) for k in range(5))
+        y_ticks = tuple((y_of(step * k), tick(step * k)) for k in range(steps + 1))
         # At most ~10 labels on the x axis, whatever the number of columns.
         every = max(1, math.ceil(spec.cols / 10))
         x_ticks = tuple((x_of(j), str(j)) for j in range(0, spec.cols, every))

@@ -53,3 +53,25 @@ def test_counts_chart_uses_users_and_the_simple_average() -> None:
     assert [p.value for p in chart.average.points] == [2.5, 4.0, 1.0]
     assert chart.unit == "users"
     assert [label for _, label in chart.y_ticks] == ["0", "1", "2", "3", "4"]
+
+
+def test_user_axes_step_in_whole_numbers_and_percent_axes_may_step_by_halves() -> None:
+    assert nice_ceiling(2.2, whole=True) == 5.0
+    assert nice_ceiling(0.2, whole=True) == 1.0
+    assert nice_ceiling(2.2) == 2.5
+    spec = CohortSpec.create(EventRef("a"), EventRef("b"), now=NOW, rows=1, cols=2)
+    ten_users = Cohort(spec, (NOW,), (40,), ((10, None),))
+    ten_percent = Cohort(spec, (NOW,), (40,), ((4, None),))
+
+    assert [t for _, t in RetentionChart.build(ten_users, as_percent=False).y_ticks] == [
+        "0",
+        "5",
+        "10",
+    ]
+    assert [t for _, t in RetentionChart.build(ten_percent, as_percent=True).y_ticks] == [
+        "0%",
+        "2.5%",
+        "5%",
+        "7.5%",
+        "10%",
+    ]

@@ -1,0 +1,261 @@
+"""The dashboard in a real browser: Debian's Chromium through Playwright, on a live server.
+
+A product manager's path through the page: find an event, build a cohort with an OR
+condition, switch the time group and percent, read the heatmap and the chart, download
+the CSV and open a cell. Every number is checked against a brute-force set model.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Dialog, Page
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from flask_bitmapist import FlaskBitmapist
+from flask_bitmapist.domain import Period, TimeGroup
+from flask_bitmapist.infra import InMemoryRepository
+from tests.cohort_model import EventLog, Lookup, ModelCohort, generate_log
+
+pytestmark = pytest.mark.browser
+
+NOW = datetime(2026, 11, 27, 15, 20, tzinfo=timezone.utc)
+XSS_EVENT = "<img/src=x/onerror=alert(1)>"
+EVENTS = ("signed_up", "paid", "refunded", XSS_EVENT)
+
+
+def paid_or_refunded(s: Lookup) -> set[int]:
+    return s("paid") | s("refunded")
+
+
+def signed_up(s: Lookup) -> set[int]:
+    return s("signed_up")
+
+
+@pytest.fixture(scope="module")
+def log() -> EventLog:
+    """Sixty days of marks for 400 users (hourly bitmaps included)."""
+    return generate_log(NOW, events=EVENTS, users=400, days=60)
+
+
+@pytest.fixture(scope="module")
+def live_server(log: EventLog) -> Iterator[str]:
+    """The dashboard of an app on ``memory://``, served on a free loopback port."""
+    app = Flask("dashboard-browser")
+    app.config.update(TESTING=True, BITMAPIST_REDIS_URL="memory://")
+    store = InMemoryRepository()
+    FlaskBitmapist(app, repository_factory=lambda _settings: store, clock=lambda: NOW)
+    store.mark(log.marks())
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page that records any dialog (an alert would mean script injection)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    dialogs: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert dialogs == [], f"a dialog opened: {dialogs}"
+
+
+def heatmap(page: Page) -> dict[tuple[int, int], tuple[int, str]]:
+    """The cells on the page: (row, col) -> (count, text shown)."""
+    cells: list[list[str]] = page.eval_on_selector_all(
+        "#heatmap td.cell[data-row]",
+        """cells => cells.map(c => [c.dataset.row, c.dataset.col, c.dataset.count,
+                                     c.textContent.trim()])""",
+    )
+    return {(int(r), int(c)): (int(n), text) for r, c, n, text in cells}
+
+
+def chart_averages(page: Page) -> list[float]:
+    """The bold average curve's values, left to right."""
+    values: list[str] = page.eval_on_selector_all(
+        "#retention-chart circle.avg-point", "points => points.map(p => p.dataset.value)"
+    )
+    return [float(v) for v in values]
+
+
+def expected_cells(model: ModelCohort) -> dict[tuple[int, int], int]:
+    return {
+        (i, j): v for i, row in enumerate(model.cells) for j, v in enumerate(row) if v is not None
+    }
+
+
+def column_means(model: ModelCohort, *, percent: bool) -> list[float]:
+    means = []
+    for j in range(len(model.cells[0])):
+        values = [
+            model.percent(i, j) if percent else model.cells[i][j]
+            for i in range(len(model.cells))
+            if model.cells[i][j] is not None
+        ]
+        means.append(sum(values) / len(values))  # type: ignore[arg-type]
+    return means
+
+
+def test_a_product_manager_builds_reads_and_downloads_a_cohort(
+    page: Page, live_server: str, log: EventLog, tmp_path: Path
+) -> None:
+    # The events page: every event, the hostile name shown as text, a working filter.
+    page.goto(f"{live_server}/bitmapist/")
+    assert page.locator("#events-table tbody tr").count() == len(EVENTS)
+    assert page.locator("#events-table").get_by_text(XSS_EVENT, exact=True).is_visible()
+    assert page.locator("#events-table img").count() == 0
+    page.fill("#event-search", "refu")
+    visible = page.locator("#events-table tbody tr:visible th").all_inner_texts()
+    assert visible == ["refunded"]
+    today = Period.containing(TimeGroup.DAY, NOW)
+    refunded_row = page.locator("#events-table tbody tr:visible td").all_inner_texts()
+    assert refunded_row[0] == f"{len(log.users('refunded', today)):,}"
+
+    # Build a cohort: signed up, then paid OR refunded, 7 days x 5 columns, recurring.
+    page.click("nav >> text=Cohorts")
+    page.select_option("#primary", "signed_up")
+    page.select_option("#secondary", "paid")
+    page.click("#add-condition")
+    condition = page.locator("#conditions .condition").last
+    condition.locator("select[name=op]").select_option("or")
+    condition.locator("select[name=additional]").select_option("refunded")
+    page.fill("#rows", "7")
+    page.fill("#cols", "5")
+    page.select_option("#mode", "recurring")
+    with page.expect_navigation():
+        page.click("text=Show cohort")
+    assert "additional=refunded" in page.url and "op=or" in page.url
+
+    daily = log.cohort(
+        signed_up, paid_or_refunded, group=TimeGroup.DAY, rows=7, cols=5, now=NOW, mode="recurring"
+    )
+    shown = heatmap(page)
+    assert {k: count for k, (count, _) in shown.items()} == expected_cells(daily)
+    assert all(text == f"{count:,}" for count, text in shown.values())
+    assert sum(expected_cells(daily).values()) > 0
+    assert chart_averages(page) == pytest.approx(column_means(daily, percent=False), abs=0.006)
+    assert page.locator("code.expr").nth(1).inner_text() == "paid | refunded"
+
+    # Switch to weeks: the form submits itself and the table and chart follow.
+    with page.expect_navigation():
+        page.select_option("#time_group", "week")
+    weekly = log.cohort(
+        signed_up, paid_or_refunded, group=TimeGroup.WEEK, rows=7, cols=5, now=NOW, mode="recurring"
+    )
+    shown = heatmap(page)
+    assert {k: count for k, (count, _) in shown.items()} == expected_cells(weekly)
+    assert chart_averages(page) == pytest.approx(column_means(weekly, percent=False), abs=0.006)
+    first_label = page.locator("#heatmap tbody th.date").first.inner_text()
+    assert first_label.startswith("W") and "Oct 2026" in first_label
+
+    # Percent: cells become shares of their row, the chart follows.
+    with page.expect_navigation():
+        page.check("input[name=as_percent][value='1']")
+    shown = heatmap(page)
+    for (i, j), (_, text) in shown.items():
+        assert text == f"{weekly.percent(i, j):.1f}%"
+    assert chart_averages(page) == pytest.approx(column_means(weekly, percent=True), abs=0.006)
+    assert page.locator("#retention figcaption").inner_text().endswith("% of the row's users")
+
+    # The CSV download holds the same table.
+    with page.expect_download() as download_info:
+        page.click("#download-csv")
+    download = download_info.value
+    assert download.suggested_filename == "cohort-week-2026-11-23.csv"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text())))
+    assert rows[0] == ["date", "users", "Week 0", "Week 1", "Week 2", "Week 3", "Week 4"]
+    for i, line in enumerate(rows[1:8]):
+        assert line[0] == weekly.dates[i].date().isoformat()
+        assert line[1] == str(weekly.totals[i])
+        assert line[2:] == [
+            "" if weekly.cells[i][j] is None else f"{weekly.percent(i, j):.2f}" for j in range(5)
+        ]
+    assert rows[-1][0] == "total"
+
+    # Drill down: the fullest cell lists exactly its users.
+    (row, col), count = max(expected_cells(weekly).items(), key=lambda item: item[1])
+    page.click(f"#heatmap td.cell[data-row='{row}'][data-col='{col}']")
+    page.wait_for_selector("#drilldown:not([hidden]) #drilldown-ids li")
+    periods = [Period.containing(TimeGroup.WEEK, NOW).shift(i - 6) for i in range(7)]
+    members = sorted(
+        log.users("signed_up", periods[row])
+        & (log.users("paid", periods[row + col]) | log.users("refunded", periods[row + col]))
+    )
+    ids = page.locator("#drilldown-ids li").all_inner_texts()
+    assert [int(i) for i in ids] == members[:200]
+    assert len(members) == count
+
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+
+def test_hostile_event_names_are_text_in_the_form_and_the_summary(
+    page: Page, live_server: str, tmp_path: Path
+) -> None:
+    page.goto(f"{live_server}/bitmapist/cohort")
+    page.select_option("#primary", XSS_EVENT)
+    page.select_option("#secondary", XSS_EVENT)
+    with page.expect_navigation():
+        page.click("text=Show cohort")
+
+    # The text form quotes names that hold operator characters.
+    assert page.locator("code.expr").first.inner_text() == f'"{XSS_EVENT}"'
+    assert page.locator("#primary option:checked").inner_text() == XSS_EVENT
+    assert page.locator("img").count() == 0
+    assert page.locator("#heatmap").is_visible()
+    page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+
+
+def test_conditions_can_be_added_and_removed(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/bitmapist/cohort?primary=signed_up&secondary=paid")
+    assert page.locator("#conditions .condition").count() == 0
+
+    page.click("#add-condition")
+    page.click("#add-condition")
+    page.locator("#conditions .condition").nth(0).locator("select[name=additional]").select_option(
+        "refunded"
+    )
+    page.locator("#conditions .condition").nth(1).locator("[data-action=remove-condition]").click()
+    assert page.locator("#conditions .condition").count() == 1
+    with page.expect_navigation():
+        page.click("text=Show cohort")
+
+    assert page.url.count("additional=") == 1
+    assert "additional=refunded" in page.url
+    assert page.locator("code.expr").nth(1).inner_text() == "paid & refunded"
+
+
+def test_a_bad_request_shows_the_field_and_keeps_the_form(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/bitmapist/cohort?primary=signed_up&secondary=paid")
+    page.fill("#rows", "lots")
+    with page.expect_navigation():
+        page.click("text=Show cohort")
+
+    alert = page.locator(".alert")
+    assert alert.get_attribute("data-field") == "rows"
+    assert "rows must be a whole number, got 'lots'" in alert.inner_text()
+    assert page.input_value("#rows") == "lots"
+    assert page.locator("#rows.invalid").count() == 1
