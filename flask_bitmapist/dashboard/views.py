@@ -273,8 +273,12 @@ def cohort_page() -> Response | str:
         modes=list(CohortMode),
         error=error,
         cohort=cohort,
-        view=_heatmap_view(cohort, form.percent if error is None else False) if cohort else None,
+        view=_heatmap_view(cohort, form.percent) if cohort else None,
         chart=RetentionChart.build(cohort, as_percent=form.percent) if cohort else None,
+        # Hour bitmaps exist only for marks made while hourly tracking was on.
+        hourly_off=cohort is not None
+        and cohort.spec.time_group is TimeGroup.HOUR
+        and not state.settings.track_hourly,
         query=form.query(),
         now=state.now(),
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Dialog, Page
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from flask_bitmapist import FlaskBitmapist
@@ -65,21 +65,28 @@ def live_server(log: EventLog) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page that records any dialog (an alert would mean script injection)."""
+    """A fresh page that fails the test on any dialog (an alert would mean injected
+    script), script error, or content-security-policy violation."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     page = context.new_page()
-    dialogs: list[str] = []
+    problems: list[str] = []
 
-    def record(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
+    def on_dialog(dialog: Dialog) -> None:
+        problems.append(f"dialog: {dialog.message}")
         dialog.dismiss()
 
-    page.on("dialog", record)
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            problems.append(f"console: {message.text}")
+
+    page.on("dialog", on_dialog)
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     try:
         yield page
     finally:
         context.close()
-    assert dialogs == [], f"a dialog opened: {dialogs}"
+    assert problems == []
 
 
 def heatmap(page: Page) -> dict[tuple[int, int], tuple[int, str]]:

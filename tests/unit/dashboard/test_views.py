@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
 
-from flask_bitmapist.domain import Period, TimeGroup
+from flask_bitmapist.domain import Bitmap, BitmapId, Period, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository
 from tests.cohort_model import EventLog, Lookup
 from tests.unit.dashboard.conftest import NOW, XSS_EVENT, AppFactory, read_heatmap
@@ -771,3 +772,54 @@ def test_storage_down_answers_the_post_api_with_503_json(make_app: AppFactory) -
 
     assert response.status_code == 503
     assert response.get_json()["error"] == "storage_unavailable"
+
+
+# -- reading storage -----------------------------------------------------------------------
+
+
+class CountingRepository(InMemoryRepository):
+    """The in-memory store, counting fetches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetches = 0
+
+    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+        self.fetches += 1
+        return super().fetch(ids)
+
+
+@pytest.mark.parametrize(
+    "url", ["/bitmapist/", "/bitmapist/api/events", f"/bitmapist/cohort?{query()}"]
+)
+def test_a_page_reads_its_bitmaps_in_one_call(make_app: AppFactory, url: str) -> None:
+    store = CountingRepository()
+    client = make_app(store).test_client()
+    store.fetches = 0
+
+    assert client.get(url).status_code == 200
+    assert store.fetches == 1
+
+
+def test_hour_cohorts_warn_when_hourly_tracking_is_off(make_app: AppFactory) -> None:
+    def page(url: str, **config: object) -> str:
+        return make_app(**config).test_client().get(url).get_data(as_text=True)
+
+    hours = f"/bitmapist/cohort?{query(time_group='hour')}"
+
+    assert 'id="hourly-note"' in page(hours)
+    assert "BITMAPIST_TRACK_HOURLY" in page(hours)
+    assert 'id="hourly-note"' not in page(hours, BITMAPIST_TRACK_HOURLY=True)
+    assert 'id="hourly-note"' not in page(f"/bitmapist/cohort?{query()}")
+
+
+def test_without_javascript_one_blank_condition_row_lets_people_add_a_condition(
+    client: FlaskClient,
+) -> None:
+    html = client.get(f"/bitmapist/cohort?{query(additional='refunded', op='or')}").get_data(
+        as_text=True
+    )
+    form = html[html.index('<ol id="conditions"') : html.index("</ol>")]
+
+    assert form.count('<li class="condition">') == 1
+    assert form.count('<li class="condition blank">') == 1
