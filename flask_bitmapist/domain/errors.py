@@ -8,6 +8,7 @@ __all__ = [
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
+    "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidUserId",
     "InvalidUserIdType",
@@ -54,6 +55,10 @@ class InvalidCohortSpec(BitmapistError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidStorageConfig(BitmapistError, ValueError):
+    """A storage URL, key prefix or timeout is malformed; the message names the value."""
 
 
 class StorageUnavailable(BitmapistError):
