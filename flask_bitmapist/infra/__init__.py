@@ -3,5 +3,17 @@
 from __future__ import annotations
 
 from flask_bitmapist.infra.memory import InMemoryRepository
+from flask_bitmapist.infra.redis_repository import (
+    DEFAULT_KEY_PREFIX,
+    DEFAULT_TIMEOUT,
+    RedisRepository,
+)
+from flask_bitmapist.infra.urls import repository_from_url
 
-__all__ = ["InMemoryRepository"]
+__all__ = [
+    "DEFAULT_KEY_PREFIX",
+    "DEFAULT_TIMEOUT",
+    "InMemoryRepository",
+    "RedisRepository",
+    "repository_from_url",
+]

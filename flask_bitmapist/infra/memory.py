@@ -5,13 +5,25 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
-from flask_bitmapist.domain import Bitmap, BitmapId, BitmapRepository, Mark
+from flask_bitmapist.domain import (
+    Bitmap,
+    BitmapId,
+    BitmapRepository,
+    Mark,
+    validate_event_name,
+    validate_user_id,
+)
 
 __all__ = ["InMemoryRepository"]
 
 
 class InMemoryRepository(BitmapRepository):
-    """Keeps each bitmap as a bytearray in Redis's bit order, behind one lock."""
+    """Keeps each bitmap as a bytearray in Redis's bit order, behind one lock.
+
+    Behaves like :class:`~flask_bitmapist.infra.redis_repository.RedisRepository`: a
+    bitmap exists once a mark created it (and stays, emptied, after unmarking), unmarking
+    never creates one, and years cannot be fetched (they are the OR of their months).
+    """
 
     def __init__(self) -> None:
         self._bitmaps: dict[BitmapId, bytearray] = {}
@@ -25,28 +37,42 @@ class InMemoryRepository(BitmapRepository):
 
     def _write(self, marks: Iterable[Mark], value: bool) -> None:
         # Resolve every target before taking the lock: a bad mark fails before any write.
-        work = [(target, mark.user_id) for mark in marks for target in mark.targets()]
+        work = [(target, mark.user_id) for mark in marks for target in _targets(mark)]
         with self._lock:
             for target, user_id in work:
-                data = self._bitmaps.setdefault(target, bytearray())
                 index, bit = user_id >> 3, 0x80 >> (user_id & 7)
                 if value:
+                    data = self._bitmaps.setdefault(target, bytearray())
                     if index >= len(data):
                         data.extend(bytes(index + 1 - len(data)))
                     data[index] |= bit
-                elif index < len(data):
-                    data[index] &= ~bit & 0xFF
+                else:
+                    data = self._bitmaps.get(target, bytearray())
+                    if index < len(data):
+                        data[index] &= ~bit & 0xFF
 
     def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+        for bitmap_id in ids:
+            if bitmap_id.period is not None and not bitmap_id.period.group.is_stored:
+                raise ValueError(f"{bitmap_id.period} is not stored: fetch its months")
         with self._lock:
             raw = [bytes(self._bitmaps.get(i, b"")) for i in ids]
         return [Bitmap.from_redis_bytes(data) for data in raw]
 
     def event_names(self) -> frozenset[str]:
         with self._lock:
-            return frozenset(i.event for i, data in self._bitmaps.items() if any(data))
+            return frozenset(i.event for i in self._bitmaps)
 
     def clear(self) -> None:
         """Forget everything (for tests and the demo)."""
         with self._lock:
             self._bitmaps.clear()
+
+
+def _targets(mark: object) -> tuple[BitmapId, ...]:
+    if not isinstance(mark, Mark):
+        raise TypeError(f"expected a Mark, got {mark!r} ({type(mark).__name__})")
+    # Marks made by Mark.create are valid; one built directly might not be.
+    validate_event_name(mark.event)
+    validate_user_id(mark.user_id)
+    return mark.targets()

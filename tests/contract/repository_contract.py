@@ -1,0 +1,261 @@
+"""What every BitmapRepository promises, as one suite run against each implementation.
+
+Subclass :class:`RepositoryContract` in a test module and give it a ``repository`` fixture
+that yields an empty repository; pytest collects the inherited tests for that backend.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from flask_bitmapist.domain import (
+    Bitmap,
+    BitmapId,
+    BitmapRepository,
+    InvalidUserId,
+    InvalidUserIdType,
+    Mark,
+    Period,
+    TimeGroup,
+)
+
+__all__ = ["RepositoryContract"]
+
+NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
+STORED_GROUPS = (TimeGroup.MONTH, TimeGroup.WEEK, TimeGroup.DAY, TimeGroup.HOUR)
+
+
+def bitmap_id(event: str, group: TimeGroup | None, moment: datetime = NOW) -> BitmapId:
+    """The bitmap of ``event`` in the ``group`` period containing ``moment`` (None: lifetime)."""
+    return BitmapId(event, None if group is None else Period.containing(group, moment))
+
+
+def users(
+    repository: BitmapRepository, event: str, group: TimeGroup | None, moment: datetime = NOW
+) -> list[int]:
+    """The user ids stored for ``event`` in that period, ascending."""
+    [bitmap] = repository.fetch([bitmap_id(event, group, moment)])
+    return list(bitmap)
+
+
+class RepositoryContract:
+    """The repository port's behaviour; subclasses provide the ``repository`` fixture."""
+
+    # -- reading what is not there -------------------------------------------------
+
+    def test_a_bitmap_never_marked_is_the_empty_set(self, repository: BitmapRepository) -> None:
+        [bitmap] = repository.fetch([bitmap_id("user:paid", TimeGroup.DAY)])
+        assert bitmap == Bitmap()
+        assert len(bitmap) == 0
+
+    def test_fetching_nothing_returns_an_empty_list(self, repository: BitmapRepository) -> None:
+        assert repository.fetch([]) == []
+
+    def test_an_empty_store_has_no_events(self, repository: BitmapRepository) -> None:
+        assert repository.event_names() == frozenset()
+
+    def test_a_year_cannot_be_fetched_only_its_months(self, repository: BitmapRepository) -> None:
+        year = BitmapId("user:paid", Period.containing(TimeGroup.YEAR, NOW))
+        with pytest.raises(ValueError, match="year 2026"):
+            repository.fetch([year])
+
+    # -- what a mark sets ----------------------------------------------------------
+
+    def test_a_mark_sets_its_month_week_and_day_but_not_its_hour(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.mark([Mark.create("user:paid", 42, NOW)])
+        assert users(repository, "user:paid", TimeGroup.MONTH) == [42]
+        assert users(repository, "user:paid", TimeGroup.WEEK) == [42]
+        assert users(repository, "user:paid", TimeGroup.DAY) == [42]
+        assert users(repository, "user:paid", TimeGroup.HOUR) == []
+        assert users(repository, "user:paid", None) == []
+
+    def test_an_hourly_mark_sets_its_hour_too(self, repository: BitmapRepository) -> None:
+        repository.mark([Mark.create("user:paid", 42, NOW, hourly=True)])
+        assert users(repository, "user:paid", TimeGroup.HOUR) == [42]
+        assert users(repository, "user:paid", TimeGroup.HOUR, NOW - timedelta(hours=1)) == []
+
+    def test_a_unique_mark_sets_the_lifetime_flag(self, repository: BitmapRepository) -> None:
+        repository.mark([Mark.create("user:premium", 7, NOW, unique=True)])
+        assert users(repository, "user:premium", None) == [7]
+        assert users(repository, "user:premium", TimeGroup.DAY) == [7]
+
+    def test_a_mark_touches_no_other_period_or_event(self, repository: BitmapRepository) -> None:
+        repository.mark([Mark.create("user:paid", 42, NOW, hourly=True)])
+        yesterday = NOW - timedelta(days=1)
+        for group in STORED_GROUPS:
+            assert users(repository, "user:paid", group, NOW - timedelta(days=400)) == []
+            assert users(repository, "user:refunded", group) == []
+        assert users(repository, "user:paid", TimeGroup.DAY, yesterday) == []
+
+    def test_marks_land_in_the_utc_period_of_their_moment(
+        self, repository: BitmapRepository
+    ) -> None:
+        # 00:30 on the 28th in UTC+2 is 22:30 on the 27th in UTC.
+        local = datetime(2026, 11, 28, 0, 30, tzinfo=timezone(timedelta(hours=2)))
+        repository.mark([Mark.create("user:login", 5, local, hourly=True)])
+        assert users(repository, "user:login", TimeGroup.DAY, datetime(2026, 11, 27)) == [5]
+        assert users(repository, "user:login", TimeGroup.DAY, datetime(2026, 11, 28)) == []
+        assert users(repository, "user:login", TimeGroup.HOUR, datetime(2026, 11, 27, 22)) == [5]
+
+    def test_a_naive_moment_means_utc(self, repository: BitmapRepository) -> None:
+        repository.mark([Mark.create("user:login", 5, datetime(2026, 11, 27, 23, 59))])
+        assert users(repository, "user:login", TimeGroup.DAY, datetime(2026, 11, 27)) == [5]
+
+    @pytest.mark.parametrize(
+        ("moment", "iso_week"),
+        [
+            (datetime(2026, 12, 31), "W2026-53"),
+            (datetime(2027, 1, 3), "W2026-53"),
+            (datetime(2027, 1, 4), "W2027-1"),
+            (datetime(2019, 12, 30), "W2020-1"),
+        ],
+    )
+    def test_weeks_are_iso_weeks_across_new_year(
+        self, repository: BitmapRepository, moment: datetime, iso_week: str
+    ) -> None:
+        repository.mark([Mark.create("user:login", 3, moment)])
+        week = Period.containing(TimeGroup.WEEK, moment)
+        assert week.key_suffix == iso_week
+        assert users(repository, "user:login", TimeGroup.WEEK, moment) == [3]
+        assert users(repository, "user:login", TimeGroup.MONTH, moment) == [3]
+
+    def test_marking_twice_is_the_same_as_marking_once(self, repository: BitmapRepository) -> None:
+        mark = Mark.create("user:paid", 9, NOW)
+        repository.mark([mark])
+        repository.mark([mark, mark])
+        assert users(repository, "user:paid", TimeGroup.DAY) == [9]
+
+    def test_user_zero_and_large_user_ids_are_stored(self, repository: BitmapRepository) -> None:
+        ids = [0, 1, 7, 8, 63, 64, 2**24 + 3]
+        repository.mark(Mark.create("user:seen", uid, NOW) for uid in ids)
+        [bitmap] = repository.fetch([bitmap_id("user:seen", TimeGroup.DAY)])
+        assert list(bitmap) == ids
+        assert bitmap.to_redis_bytes()[:9] == b"\xc1\x80\x00\x00\x00\x00\x00\x01\x80"
+
+    # -- bulk ---------------------------------------------------------------------
+
+    def test_a_bulk_mark_stores_what_marking_one_by_one_would(
+        self, repository: BitmapRepository
+    ) -> None:
+        rng = random.Random(20261127)
+        events = ["user:signup", "user:active", "user_paid", "a_2026"]
+        marks = [
+            Mark.create(
+                rng.choice(events),
+                rng.randrange(5000),
+                NOW - timedelta(hours=rng.randrange(24 * 40)),
+                hourly=rng.random() < 0.3,
+                unique=rng.random() < 0.1,
+            )
+            for _ in range(3000)
+        ]
+        expected: dict[BitmapId, set[int]] = {}
+        for mark in marks:
+            for target in mark.targets():
+                expected.setdefault(target, set()).add(mark.user_id)
+
+        repository.mark(marks)
+
+        ids = list(expected)
+        assert [set(b) for b in repository.fetch(ids)] == [expected[i] for i in ids]
+        assert repository.event_names() == frozenset(events)
+
+    def test_a_bulk_mark_takes_any_iterable_of_any_size(self, repository: BitmapRepository) -> None:
+        # Backends that write in chunks run this with chunks smaller than the input.
+        count = 5_000
+        repository.mark(Mark.create("user:active", uid, NOW) for uid in range(0, 2 * count, 2))
+        [day] = repository.fetch([bitmap_id("user:active", TimeGroup.DAY)])
+        assert len(day) == count
+        assert 2 * (count - 1) in day
+        assert 1 not in day
+
+    def test_fetch_returns_the_bitmaps_in_the_order_asked(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.mark([Mark.create("b", 2, NOW), Mark.create("a", 1, NOW)])
+        ids = [
+            bitmap_id("b", TimeGroup.DAY),
+            bitmap_id("missing", TimeGroup.DAY),
+            bitmap_id("a", TimeGroup.MONTH),
+            bitmap_id("b", TimeGroup.DAY),
+        ]
+        assert [list(b) for b in repository.fetch(ids)] == [[2], [], [1], [2]]
+
+    def test_concurrent_marks_all_land(self, repository: BitmapRepository) -> None:
+        def mark_range(start: int) -> None:
+            for uid in range(start, start + 200):
+                repository.mark([Mark.create("user:active", uid, NOW)])
+
+        threads = [threading.Thread(target=mark_range, args=(i * 200,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert users(repository, "user:active", TimeGroup.DAY) == list(range(800))
+
+    # -- unmarking ----------------------------------------------------------------
+
+    def test_unmark_clears_that_user_only(self, repository: BitmapRepository) -> None:
+        repository.mark(Mark.create("user:paid", uid, NOW, hourly=True) for uid in (1, 2, 3))
+        repository.unmark([Mark.create("user:paid", 2, NOW, hourly=True)])
+        for group in STORED_GROUPS:
+            assert users(repository, "user:paid", group) == [1, 3]
+
+    def test_unmark_clears_the_lifetime_flag_when_asked(self, repository: BitmapRepository) -> None:
+        repository.mark([Mark.create("user:premium", 4, NOW, unique=True)])
+        repository.unmark([Mark.create("user:premium", 4, NOW, unique=True)])
+        assert users(repository, "user:premium", None) == []
+
+    def test_unmarking_what_was_never_marked_creates_nothing(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.unmark([Mark.create("user:ghost", 12, NOW, hourly=True, unique=True)])
+        assert repository.event_names() == frozenset()
+        assert users(repository, "user:ghost", TimeGroup.DAY) == []
+
+    def test_an_event_stays_listed_after_its_users_are_unmarked(
+        self, repository: BitmapRepository
+    ) -> None:
+        # As in bitmapist: a stored bitmap keeps its event listed, even once emptied.
+        repository.mark([Mark.create("user:paid", 5, NOW)])
+        repository.unmark([Mark.create("user:paid", 5, NOW)])
+        assert repository.event_names() == frozenset({"user:paid"})
+        assert users(repository, "user:paid", TimeGroup.DAY) == []
+
+    # -- event names ----------------------------------------------------------------
+
+    def test_event_names_lists_every_marked_event_whatever_its_name(
+        self, repository: BitmapRepository
+    ) -> None:
+        names = {"user:signup", "user_signed_up", "a_2026", "x_u", "2026-11", "W2026-48", "ünï:ç"}
+        repository.mark(Mark.create(name, 1, NOW, hourly=True, unique=True) for name in names)
+        assert repository.event_names() == frozenset(names)
+
+    # -- bad input --------------------------------------------------------------------
+
+    def test_an_item_that_is_not_a_mark_is_refused_before_anything_is_written(
+        self, repository: BitmapRepository
+    ) -> None:
+        good = Mark.create("user:paid", 1, NOW)
+        with pytest.raises(TypeError, match="expected a Mark, got 'user:paid'"):
+            repository.mark([good, "user:paid"])  # type: ignore[list-item]
+        assert repository.event_names() == frozenset()
+        assert users(repository, "user:paid", TimeGroup.DAY) == []
+
+    @pytest.mark.parametrize(
+        ("user_id", "error"),
+        [(-1, InvalidUserId), (2**32, InvalidUserId), ("7", InvalidUserIdType)],
+    )
+    def test_a_mark_built_around_validation_is_refused_before_anything_is_written(
+        self, repository: BitmapRepository, user_id: object, error: type[Exception]
+    ) -> None:
+        bad = Mark("user:paid", user_id, NOW)  # type: ignore[arg-type]
+        with pytest.raises(error, match=repr(user_id).replace("'", ".")):
+            repository.mark([Mark.create("user:paid", 1, NOW), bad])
+        assert repository.event_names() == frozenset()
