@@ -20,9 +20,9 @@ __all__ = ["InMemoryRepository"]
 class InMemoryRepository(BitmapRepository):
     """Keeps each bitmap as a bytearray in Redis's bit order, behind one lock.
 
-    Behaves like :class:`~flask_bitmapist.infra.redis_repository.RedisRepository`: a
-    bitmap exists once a mark created it (and stays, emptied, after unmarking), unmarking
-    never creates one, and years cannot be fetched (they are the OR of their months).
+    Behaves like :class:`~flask_bitmapist.infra.redis_repository.RedisRepository`:
+    unmarking never creates a bitmap, an event is listed while one of its bitmaps has a
+    user, and years cannot be fetched (they are the OR of their months).
     """
 
     def __init__(self) -> None:
@@ -61,7 +61,7 @@ class InMemoryRepository(BitmapRepository):
 
     def event_names(self) -> frozenset[str]:
         with self._lock:
-            return frozenset(i.event for i in self._bitmaps)
+            return frozenset(i.event for i, data in self._bitmaps.items() if any(data))
 
     def clear(self) -> None:
         """Forget everything (for tests and the demo)."""

@@ -349,22 +349,39 @@ class RedisRepository(BitmapRepository):
         return [Bitmap.from_redis_bytes(value) for value in values]
 
     def event_names(self) -> frozenset[str]:
-        """Events with at least one stored bitmap, found by SCAN (never KEYS).
+        """Events with at least one user in a stored bitmap; keys are found by SCAN (never
+        KEYS).
 
         bitmapist's temporary ``bitop_`` keys and keys not in the ``{event}_{suffix}``
-        format are left out; event names may themselves contain underscores.
+        format are left out; event names may themselves contain underscores. An event whose
+        bitmaps were all emptied by unmarking is left out too: BITCOUNT checks one key per
+        event first (nearly always enough), then twice as many of an event's keys per round
+        until one has a user or none is left.
         """
 
-        def scan() -> frozenset[str]:
+        def scan() -> dict[str, list[bytes | str]]:
             pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
-            names: set[str] = set()
+            keys: dict[str, list[bytes | str]] = {}
             for raw in self.client.scan_iter(match=pattern, count=_SCAN_COUNT):
                 name = self._event_of(raw)
                 if name is not None:
-                    names.add(name)
-            return frozenset(names)
+                    keys.setdefault(name, []).append(raw)
+            return keys
 
-        return self._call(scan, "listing events")
+        undecided = self._call(scan, "listing events")
+        names: set[str] = set()
+        batch = 1
+        while undecided:
+            checks = [(name, key) for name, keys in undecided.items() for key in keys[:batch]]
+            counts = self._pipeline([("BITCOUNT", key) for _, key in checks], "listing events")
+            names.update(name for (name, _), count in zip(checks, counts, strict=True) if count)
+            undecided = {
+                name: keys[batch:]
+                for name, keys in undecided.items()
+                if name not in names and len(keys) > batch
+            }
+            batch *= 2
+        return frozenset(names)
 
     def _event_of(self, raw: bytes | str) -> str | None:
         try:
@@ -394,7 +411,7 @@ class RedisRepository(BitmapRepository):
         with self._unavailable_as_storage_error(action):
             return command()
 
-    def _pipeline(self, commands: Iterable[Sequence[str | int]], action: str) -> list[Any]:
+    def _pipeline(self, commands: Iterable[Sequence[str | bytes | int]], action: str) -> list[Any]:
         """Send ``commands`` in one pipeline (no MULTI): one round trip, their replies."""
         with self._unavailable_as_storage_error(action):
             pipe = self.client.pipeline(transaction=False)

@@ -219,13 +219,15 @@ class RepositoryContract:
         assert repository.event_names() == frozenset()
         assert users(repository, "user:ghost", TimeGroup.DAY) == []
 
-    def test_an_event_stays_listed_after_its_users_are_unmarked(
+    def test_an_event_is_listed_while_one_of_its_bitmaps_has_a_user(
         self, repository: BitmapRepository
     ) -> None:
-        # As in bitmapist: a stored bitmap keeps its event listed, even once emptied.
-        repository.mark([Mark.create("user:paid", 5, NOW)])
+        last_month = NOW - timedelta(days=40)
+        repository.mark([Mark.create("user:paid", 5, NOW), Mark.create("user:paid", 6, last_month)])
         repository.unmark([Mark.create("user:paid", 5, NOW)])
         assert repository.event_names() == frozenset({"user:paid"})
+        repository.unmark([Mark.create("user:paid", 6, last_month)])
+        assert repository.event_names() == frozenset()
         assert users(repository, "user:paid", TimeGroup.DAY) == []
 
     # -- event names ----------------------------------------------------------------

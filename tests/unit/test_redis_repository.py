@@ -232,6 +232,16 @@ def test_event_names_parse_bitmapist_keys_and_skip_everything_else(
     assert repository.event_names() == frozenset({"a_b", "x", "y", "z", "d"})
 
 
+def test_event_names_leave_out_events_whose_bitmaps_are_all_empty(
+    client: redis.Redis, repository: RedisRepository
+) -> None:
+    for day in range(1, 29):
+        client.set(f"trackist_emptied_2026-2-{day}", b"\x00\x00")
+        client.set(f"trackist_late_2026-2-{day}", b"\x00" if day != 28 else b"\x00\x01")
+    client.set("trackist_plain_u", b"\x80")
+    assert repository.event_names() == frozenset({"late", "plain"})
+
+
 def test_event_names_scan_and_never_use_keys(
     client: redis.Redis, repository: RedisRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
