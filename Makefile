@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed.stamp
+PORT ?= 5000
 
 # apt-get needs root; use sudo only when we are not root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -19,7 +20,7 @@ help:
 	@echo "make lint         ruff check + ruff format --check"
 	@echo "make typecheck    mypy --strict"
 	@echo "make test         everything above, then pytest (unit + integration)"
-	@echo "make demo         run the demo app (not built yet)"
+	@echo "make demo         serve the demo shop with generated data at http://127.0.0.1:$(PORT)"
 	@echo "make bench        run the benchmarks under benchmarks/"
 	@echo "make clean        remove the virtualenv and caches"
 
@@ -59,8 +60,11 @@ typecheck: venv
 test: system-deps venv lint typecheck
 	$(BIN)/pytest
 
-demo:
-	@echo "The demo app is not built yet: 'make demo' does nothing for now."
+# The demo keeps its data in the in-process store unless BITMAPIST_REDIS_URL names a
+# Redis; it listens on 127.0.0.1 only. `make demo PORT=8000` picks another port.
+demo: venv
+	@BITMAPIST_REDIS_URL="$${BITMAPIST_REDIS_URL:-memory://}" PORT="$(PORT)" \
+		$(BIN)/python -m examples.demo_app
 
 bench: venv
 	@set -e; found=0; \

@@ -1,0 +1,261 @@
+"""A small shop that shows the four ways to register events, and the dashboard.
+
+- **Flask-Login**: logging in and out marks ``user:logged_in`` / ``user:logged_out``
+  by itself, once the extension is initialised;
+- **the SQLAlchemy mixin**: ``User`` is ``Bitmapistable``, so creating a user (on a SQLite
+  database) marks ``user:created`` and changing one marks ``user:updated``, after the
+  commit;
+- **the decorator**: the ``/pay`` view is wrapped in ``@mark("user:paid")``, which marks
+  the logged-in user on every call;
+- **the function**: ``/refund`` calls ``mark_event("user:refunded", ...)`` only when there
+  is something to refund (a branch a decorator cannot express).
+
+At start-up the app fills its storage with generated history (see
+:mod:`flask_bitmapist.demo_data`) so the dashboard at ``/bitmapist/cohort`` has data.
+Run it with ``make demo``, or::
+
+    BITMAPIST_REDIS_URL=memory:// python -m examples.demo_app
+
+Environment: ``BITMAPIST_REDIS_URL`` (default ``memory://``, the in-process store; a
+``redis://`` URL keeps the data), ``PORT`` (default 5000), ``DEMO_DAYS`` (90) and
+``DEMO_USERS`` (5000). The server listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template_string,
+    request,
+    url_for,
+)
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user
+from flask_login import logout_user as flask_logout_user
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from werkzeug.wrappers import Response
+
+from flask_bitmapist import Bitmapistable, FlaskBitmapist, current_state, mark, mark_event
+from flask_bitmapist.demo_data import SIGNED_UP, DemoDataSpec, write_demo_data
+from flask_bitmapist.state import redact_url
+
+__all__ = ["User", "create_app", "db", "main"]
+
+
+class Base(DeclarativeBase):
+    """The declarative base of the demo's models."""
+
+
+db = SQLAlchemy(model_class=Base)
+bitmapist = FlaskBitmapist()
+login_manager = LoginManager()
+login_manager.login_view = "index"
+
+
+class User(UserMixin, Bitmapistable, db.Model):  # type: ignore[misc, name-defined]
+    """A shop customer: created, updated and deleted rows are marked as ``user:*``."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    plan: Mapped[str] = mapped_column(String(20), default="free")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: the session keeps the id as text."""
+    return db.session.get(User, int(user_id))
+
+
+def allow_local_requests() -> bool:
+    """The dashboard is for whoever runs the demo: requests from this machine only."""
+    return request.remote_addr in {"127.0.0.1", "::1"}
+
+
+def _environ_int(name: str, default: int) -> int:
+    text = os.environ.get(name, str(default))
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {text!r}") from None
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the demo app; ``config`` overrides the defaults (tests use a small dataset)."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_hex(16),
+        # In-memory SQLite: Flask-SQLAlchemy shares one connection between threads.
+        SQLALCHEMY_DATABASE_URI=os.environ.get("DEMO_DATABASE_URL", "sqlite://"),
+        BITMAPIST_REDIS_URL=os.environ.get("BITMAPIST_REDIS_URL", "memory://"),
+        # A prefix of its own keeps demo data apart from an app's real data in a shared Redis.
+        BITMAPIST_KEY_PREFIX=os.environ.get("BITMAPIST_KEY_PREFIX", "trackist_demo_"),
+        BITMAPIST_DASHBOARD_PERMISSION=allow_local_requests,
+        DEMO_DAYS=_environ_int("DEMO_DAYS", 90),
+        DEMO_USERS=_environ_int("DEMO_USERS", 5000),
+    )
+    app.config.update(config or {})
+    db.init_app(app)
+    login_manager.init_app(app)
+    bitmapist.init_app(app)
+    app.register_blueprint(shop)
+    with app.app_context():
+        db.create_all()
+        app.config["DEMO_GENERATED"] = generate_demo_data()
+    return app
+
+
+def generate_demo_data() -> int:
+    """Fill the storage with history, unless it already holds the demo's (a Redis kept
+    from an earlier run). Returns how many events were written."""
+    state = current_state()
+    if SIGNED_UP in state.repository.event_names():
+        return 0
+    spec = DemoDataSpec.create(
+        now=state.now(),
+        days=current_app.config["DEMO_DAYS"],
+        users=current_app.config["DEMO_USERS"],
+        hourly=state.settings.track_hourly,
+        unique=state.settings.track_unique,
+    )
+    return write_demo_data(state.repository, spec)
+
+
+# -- the shop -------------------------------------------------------------------------
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Flask-Bitmapist demo shop</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; }
+  form { display: inline-block; margin: 0 .5rem .5rem 0; }
+  .flash { background: #eef6ee; padding: .5rem 1rem; }
+</style></head>
+<body>
+<h1>Demo shop</h1>
+{% for message in get_flashed_messages() %}<p class="flash">{{ message }}</p>{% endfor %}
+{% if current_user.is_authenticated %}
+  <p>Hello {{ current_user.name }} (user {{ current_user.id }}, plan {{ current_user.plan }}).</p>
+  <form method="post" action="{{ url_for('shop.pay') }}"><button>Pay</button></form>
+  <form method="post" action="{{ url_for('shop.refund') }}"><button>Ask for a refund</button></form>
+  <form method="post" action="{{ url_for('shop.logout') }}"><button>Log out</button></form>
+{% else %}
+  <p>Sign up or log in with any name (no passwords: this is a demo).</p>
+  <form method="post" action="{{ url_for('shop.signup') }}">
+    <input name="name" required placeholder="name"> <button>Sign up</button></form>
+  <form method="post" action="{{ url_for('shop.login') }}">
+    <input name="name" required placeholder="name"> <button>Log in</button></form>
+{% endif %}
+<p>Each click registers an event. See them, and {{ generated }} generated ones, on the
+<a href="{{ url_for('bitmapist.cohort') }}">cohort page</a> or the
+<a href="{{ url_for('bitmapist.index') }}">event list</a>.</p>
+</body></html>
+"""
+
+
+shop = Blueprint("shop", __name__)
+
+
+@shop.get("/")
+def index() -> str:
+    """The shop: sign up, log in, pay, ask for a refund, log out."""
+    return render_template_string(PAGE, generated=f"{current_app.config['DEMO_GENERATED']:,}")
+
+
+@shop.post("/signup")
+def signup() -> Response:
+    """Create a user (the mixin marks ``user:created``) and log them in."""
+    name = request.form.get("name", "").strip()
+    if not name or db.session.scalar(select(User).where(User.name == name)):
+        flash(f"Pick another name than {name!r}.")
+        return redirect(url_for("shop.index"))
+    # Ids continue after the generated users, so a new user is a new bit.
+    last = db.session.scalar(select(func.max(User.id))) or current_app.config["DEMO_USERS"]
+    user = User(id=last + 1, name=name)
+    db.session.add(user)
+    db.session.commit()  # the mixin marks user:created
+    login_user(user)  # Flask-Login's signal marks user:logged_in
+    flash(f"Welcome, {name}: marked user:created and user:logged_in.")
+    return redirect(url_for("shop.index"))
+
+
+@shop.post("/login")
+def login() -> Response:
+    """Log a user in by name (Flask-Login marks ``user:logged_in``)."""
+    name = request.form.get("name", "").strip()
+    user = db.session.scalar(select(User).where(User.name == name))
+    if user is None:
+        flash(f"No user called {name!r}: sign up first.")
+    else:
+        login_user(user)
+        flash("Marked user:logged_in.")
+    return redirect(url_for("shop.index"))
+
+
+@shop.post("/logout")
+@login_required
+def logout() -> Response:
+    """Log out (Flask-Login marks ``user:logged_out``)."""
+    flask_logout_user()
+    flash("Marked user:logged_out.")
+    return redirect(url_for("shop.index"))
+
+
+@shop.post("/pay")
+@login_required
+@mark("user:paid")  # no uuid: the current Flask-Login user, resolved on each request
+def pay() -> Response:
+    """Upgrade to the paid plan; ``@mark`` marks ``user:paid``."""
+    current_user.plan = "paid"
+    db.session.commit()  # the mixin marks user:updated
+    flash("Marked user:paid (and user:updated).")
+    return redirect(url_for("shop.index"))
+
+
+@shop.post("/refund")
+@login_required
+def refund() -> Response:
+    """Refund a paid plan, marking ``user:refunded`` only then."""
+    if current_user.plan != "paid":
+        flash("Nothing to refund: nothing marked.")
+    else:
+        current_user.plan = "free"
+        db.session.commit()
+        mark_event("user:refunded", current_user.id)
+        flash("Marked user:refunded (and user:updated).")
+    return redirect(url_for("shop.index"))
+
+
+def main() -> None:
+    """Serve the demo on 127.0.0.1 (``PORT``, default 5000) and print where to look."""
+    try:
+        port = int(os.environ.get("PORT", "5000"))
+        if not 1 <= port <= 65535:
+            raise ValueError
+    except ValueError:
+        sys.exit(f"PORT must be a TCP port number (1-65535), got {os.environ.get('PORT')!r}")
+    app = create_app()
+    with app.app_context():
+        url = redact_url(current_state().settings.redis_url)
+    generated = app.config["DEMO_GENERATED"]
+    if generated:
+        days, users = app.config["DEMO_DAYS"], app.config["DEMO_USERS"]
+        print(f"Generated {generated:,} events of {users:,} users over {days} days in {url}.")
+    else:
+        print(f"Using the demo data already in {url}.")
+    print(f"Demo shop:   http://127.0.0.1:{port}/")
+    print(f"Cohort page: http://127.0.0.1:{port}/bitmapist/cohort")
+    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()

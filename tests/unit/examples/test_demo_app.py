@@ -1,0 +1,142 @@
+"""The demo shop: the four ways to register events, generated data, a local dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from examples import demo_app
+from examples.demo_app import create_app, generate_demo_data
+from flask_bitmapist import current_state
+from flask_bitmapist.domain import EventRef, Period, TimeGroup
+
+USERS = 200
+
+
+@pytest.fixture
+def app() -> Flask:
+    return create_app({"TESTING": False, "DEMO_USERS": USERS, "DEMO_DAYS": 30})
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as client:
+        yield client
+
+
+def today(app: Flask, event: str) -> list[int]:
+    with app.app_context():
+        state = current_state()
+        period = Period.containing(TimeGroup.DAY, state.now())
+        return list(state.engine.users(EventRef(event), period))
+
+
+def month_or_earlier(app: Flask, event: str) -> set[int]:
+    with app.app_context():
+        state = current_state()
+        month = Period.containing(TimeGroup.MONTH, state.now())
+        months = [month.shift(-1), month]
+        users = state.engine.users_by_period(EventRef(event), months)
+        return set().union(*(set(bitmap) for bitmap in users.values()))
+
+
+def test_the_app_starts_with_generated_history(app: Flask) -> None:
+    assert app.config["DEMO_GENERATED"] > USERS
+    assert month_or_earlier(app, "user:created") == set(range(1, USERS + 1))
+    with app.app_context():
+        names = current_state().repository.event_names()
+    assert {"user:created", "user:logged_in", "user:logged_out", "user:paid"} <= names
+
+
+def test_storage_that_already_has_the_demo_data_is_not_filled_again(app: Flask) -> None:
+    with app.app_context():
+        assert generate_demo_data() == 0
+
+
+def test_signing_up_marks_created_through_the_mixin_and_logged_in_through_flask_login(
+    app: Flask, client: FlaskClient
+) -> None:
+    response = client.post("/signup", data={"name": "ada"})
+    assert response.status_code == 302
+    new_id = USERS + 1
+    assert new_id in today(app, "user:created")
+    assert new_id in today(app, "user:logged_in")
+    page = client.get("/").get_data(as_text=True)
+    assert f"Hello ada (user {new_id}, plan free)" in page
+
+
+def test_paying_marks_paid_through_the_decorator_and_updated_through_the_mixin(
+    app: Flask, client: FlaskClient
+) -> None:
+    client.post("/signup", data={"name": "ada"})
+    assert USERS + 1 not in today(app, "user:paid")
+    client.post("/pay")
+    assert USERS + 1 in today(app, "user:paid")
+    assert USERS + 1 in today(app, "user:updated")
+
+
+def test_a_refund_is_marked_by_the_function_only_after_a_payment(
+    app: Flask, client: FlaskClient
+) -> None:
+    client.post("/signup", data={"name": "ada"})
+    client.post("/refund")
+    assert USERS + 1 not in today(app, "user:refunded")
+    client.post("/pay")
+    client.post("/refund")
+    assert USERS + 1 in today(app, "user:refunded")
+
+
+def test_logging_out_and_in_again_is_marked(app: Flask, client: FlaskClient) -> None:
+    client.post("/signup", data={"name": "ada"})
+    client.post("/logout")
+    assert USERS + 1 in today(app, "user:logged_out")
+    client.post("/signup", data={"name": "bob"})
+    client.post("/logout")
+    client.post("/login", data={"name": "ada"})
+    assert "Hello ada" in client.get("/").get_data(as_text=True)
+    assert client.post("/login", data={"name": "nobody"}).status_code == 302
+    assert "No user called &#39;nobody&#39;" in client.get("/").get_data(as_text=True)
+
+
+def test_the_dashboard_is_served_to_this_machine_only(app: Flask, client: FlaskClient) -> None:
+    assert client.get("/bitmapist/cohort").status_code == 200
+    remote = client.get("/bitmapist/cohort", environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert remote.status_code == 403
+
+
+def test_main_serves_on_loopback_and_prints_the_cohort_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served: dict[str, object] = {}
+    monkeypatch.setenv("PORT", "5123")
+    monkeypatch.setenv("DEMO_USERS", "50")
+    monkeypatch.setenv("DEMO_DAYS", "10")
+    monkeypatch.setattr(Flask, "run", lambda self, **kwargs: served.update(kwargs))
+    demo_app.main()
+    assert served["host"] == "127.0.0.1"
+    assert served["port"] == 5123
+    out = capsys.readouterr().out
+    assert "Cohort page: http://127.0.0.1:5123/bitmapist/cohort\n" in out
+    assert "of 50 users over 10 days in memory://." in out
+
+
+@pytest.mark.parametrize("port", ["http", "0", "70000"])
+def test_main_refuses_a_bad_port(monkeypatch: pytest.MonkeyPatch, port: str) -> None:
+    monkeypatch.setenv("PORT", port)
+    with pytest.raises(SystemExit, match=f"PORT must be a TCP port number .* got '{port}'"):
+        demo_app.main()
+
+
+def test_a_bad_number_in_the_environment_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEMO_USERS", "lots")
+    with pytest.raises(ValueError, match="DEMO_USERS must be a whole number, got 'lots'"):
+        create_app()
+
+
+def test_generated_history_ends_today() -> None:
+    app = create_app({"DEMO_USERS": 30, "DEMO_DAYS": 3})
+    # 30 sign-ups over 3 days: about ten of them today, the last ids.
+    assert today(app, "user:created")[-1] == 30
