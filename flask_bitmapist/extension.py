@@ -20,6 +20,7 @@ from flask_bitmapist.cli import bitmapist_cli
 from flask_bitmapist.config import DEFAULTS, EXTENSION_KEY
 from flask_bitmapist.dashboard import create_blueprint
 from flask_bitmapist.domain import BitmapRepository
+from flask_bitmapist.infra import repository_from_url
 from flask_bitmapist.state import BitmapistState, Clock, Settings, current_state
 
 __all__ = [
@@ -36,14 +37,19 @@ RepositoryFactory = Callable[[Settings], BitmapRepository]
 
 
 def repository_for(settings: Settings) -> BitmapRepository:
-    """The storage ``settings.redis_url`` names, with the configured prefix and timeouts."""
-    # Until flask_bitmapist.infra.urls.repository_from_url lands, only the in-process
-    # store is available; this is the one place to switch over to it.
-    from flask_bitmapist.infra import InMemoryRepository
+    """The storage ``settings.redis_url`` names, with the configured prefix and timeouts.
 
-    if settings.redis_url.startswith("memory://"):
-        return InMemoryRepository()
-    raise NotImplementedError(f"no Redis storage yet for {settings!r}")
+    ``memory://`` is a new in-process store; ``redis://``, ``rediss://`` and ``unix://`` keep
+    their password, user, database number and TLS (see
+    :func:`~flask_bitmapist.infra.repository_from_url`).
+    """
+    return repository_from_url(
+        settings.redis_url,
+        prefix=settings.key_prefix,
+        cluster=settings.redis_cluster,
+        socket_timeout=settings.socket_timeout,
+        connect_timeout=settings.connect_timeout,
+    )
 
 
 class FlaskBitmapist:
@@ -96,8 +102,6 @@ class FlaskBitmapist:
         )
         app.extensions[EXTENSION_KEY] = state
         signals.connect_login_signals()
-        # The dashboard blueprint (unless settings.disable_blueprint) and the CLI group
-        # register here, one line each, in their own modules' terms.
         if not settings.disable_blueprint:
             app.register_blueprint(create_blueprint(settings))
         app.cli.add_command(bitmapist_cli)

@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 from flask import current_app, has_app_context
@@ -19,27 +18,12 @@ from flask_bitmapist.config import DEFAULTS, EXTENSION_KEY
 from flask_bitmapist.domain import DEFAULT_MAX_USER_ID, BitmapRepository, CohortEngine, as_utc
 from flask_bitmapist.exceptions import InvalidConfiguration
 from flask_bitmapist.faults import MarkFailures
+from flask_bitmapist.infra.redis_repository import redact_url  # re-exported for the facade
 
 __all__ = ["BitmapistState", "Clock", "Settings", "current_state", "redact_url"]
 
 #: Returns the current time; the state's only source of "now".
 Clock = Callable[[], datetime]
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``, fit for logs and reprs.
-
-    >>> redact_url("rediss://user:secret@cache:6380/2")
-    'rediss://user:***@cache:6380/2'
-    """
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _config_value(config: Mapping[str, Any], key: str) -> Any:

@@ -30,6 +30,7 @@ from flask_bitmapist import (
     get_event_data,
     get_event_names,
     mark_event,
+    unmark_event,
 )
 from flask_bitmapist.domain import Bitmap, Period, TimeGroup
 from tests.unit.facade.conftest import NOW, make_app
@@ -252,8 +253,6 @@ def test_get_event_names_lists_events_with_data_sorted(state: BitmapistState) ->
     mark_event("index:visited", 1)
     mark_event("user:logged_in", 2)
     mark_event("user:gone", 3)
-    from flask_bitmapist import unmark_event
-
     unmark_event("user:gone", 3)
 
     assert get_event_names() == ["index:visited", "user:logged_in", "user:paid"]
