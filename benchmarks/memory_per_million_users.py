@@ -1,7 +1,8 @@
 """How much Redis memory bitmaps take per million users (run by hand: ``make bench``).
 
-Starts a private redis-server on a loopback port, marks events the way the extension does
-(month, week and day bitmaps in bitmapist's key format) and reads Redis's own accounting
+Starts a private redis-server on a loopback port, marks events through the product's
+RedisRepository (month, week and day bitmaps in bitmapist's key format, written with
+BITFIELD) and reads Redis's own accounting
 (``MEMORY USAGE`` per key, ``used_memory`` overall). Prints the figures next to the
 baseline: 1,000,000 bits = 125,000 bytes per bitmap.
 """
@@ -21,27 +22,13 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_bitmapist.domain import Mark
+from flask_bitmapist.infra import RedisRepository
 from tests.integration.servers import LocalRedisServer
 
 PREFIX = "trackist_"
 MOMENT = datetime(2026, 11, 27, 12, tzinfo=timezone.utc)
 MILLION = 1_000_000
 BASELINE_BYTES = MILLION // 8
-BATCH = 20_000
-
-
-def write(client: redis.Redis, marks: Iterable[Mark]) -> None:
-    """SETBIT every target of every mark, pipelined (the key format is bitmapist's)."""
-    pipe = client.pipeline(transaction=False)
-    pending = 0
-    for mark in marks:
-        for target in mark.targets():
-            pipe.setbit(f"{PREFIX}{target.event}_{target.key_suffix}", mark.user_id, 1)
-            pending += 1
-        if pending >= BATCH:
-            pipe.execute()
-            pending = 0
-    pipe.execute()
 
 
 def marks(event: str, user_ids: Iterable[int]) -> Iterator[Mark]:
@@ -53,10 +40,23 @@ def used_memory(client: redis.Redis) -> int:
     return int(info["used_memory"])
 
 
-def measure(client: redis.Redis, title: str, event: str, user_ids: Iterable[int]) -> None:
+def measure(
+    client: redis.Redis,
+    title: str,
+    event: str,
+    user_ids: Iterable[int],
+    *,
+    one_by_one: bool = False,
+) -> None:
+    """Mark ``user_ids`` in bulk (as an import does), or one mark per call (as requests do)."""
     client.flushall()
     before = used_memory(client)
-    write(client, marks(event, user_ids))
+    repository = RedisRepository(client, prefix=PREFIX)
+    if one_by_one:
+        for mark in marks(event, user_ids):
+            repository.mark([mark])
+    else:
+        repository.mark(marks(event, user_ids))
     after = used_memory(client)
     keys = sorted(cast("list[bytes]", client.keys(f"{PREFIX}{event}_*")))
     sizes = {key.decode(): cast(int, client.memory_usage(key)) for key in keys}
@@ -82,8 +82,17 @@ def main() -> None:
                 range(MILLION),
             )
             rng = random.Random(0)
+            shuffled = rng.sample(range(MILLION), MILLION)
+            measure(client, "the same 1,000,000 users, marked in random order", "mixed", shuffled)
             sample = rng.sample(range(MILLION), MILLION // 100)
-            measure(client, "10,000 of them (1%, random ids) active on one day", "some", sample)
+            measure(client, "10,000 of them (1%, random ids), in bulk", "some", sample)
+            measure(
+                client,
+                "the same 10,000, one mark per call (as live requests mark)",
+                "live",
+                sample,
+                one_by_one=True,
+            )
             measure(client, "one user, id 999,999, active on one day", "one", [MILLION - 1])
             measure(client, "one user, id 1,000, active on one day", "low", [1000])
         finally:
