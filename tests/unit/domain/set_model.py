@@ -1,0 +1,152 @@
+"""A brute-force model of cohorts (DESIGN section 6) over Python sets.
+
+The engine is held against this in the property tests. It shares nothing with the
+engine but the expression objects it reads: its own calendar flooring, a loop over every
+mark for every question, set operations for every cell, exactly as the design states them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+
+from flask_bitmapist.domain import And, EventRef, Expression, Not, Or, TimeGroup
+
+UTC = timezone.utc
+
+#: (event, user id, moment): one recorded action.
+Action = tuple[str, int, datetime]
+#: The users matching something in the period that starts at the given moment.
+UsersIn = Callable[[datetime], set[int]]
+Cells = tuple[tuple[int | None, ...], ...]
+
+
+def floor(group: TimeGroup, moment: datetime) -> datetime:
+    """The start of the ``group`` period containing ``moment`` (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    m = moment.astimezone(UTC)
+    if group is TimeGroup.HOUR:
+        return datetime(m.year, m.month, m.day, m.hour, tzinfo=UTC)
+    if group is TimeGroup.DAY:
+        return datetime(m.year, m.month, m.day, tzinfo=UTC)
+    if group is TimeGroup.WEEK:
+        return datetime(m.year, m.month, m.day, tzinfo=UTC) - timedelta(days=m.weekday())
+    if group is TimeGroup.MONTH:
+        return datetime(m.year, m.month, 1, tzinfo=UTC)
+    return datetime(m.year, 1, 1, tzinfo=UTC)
+
+
+def row_starts(group: TimeGroup, now: datetime, rows: int) -> list[datetime]:
+    """The starts of the ``rows`` periods ending with the one containing ``now``, oldest first."""
+    starts = [floor(group, now)]
+    while len(starts) < rows:
+        # The period just before is the one containing the instant before this start.
+        starts.append(floor(group, starts[-1] - timedelta(microseconds=1)))
+    return starts[::-1]
+
+
+class SetModel:
+    """Answers every question by looping over the recorded actions."""
+
+    def __init__(self, actions: Iterable[Action]) -> None:
+        self.actions = list(actions)
+        self._done: dict[TimeGroup, dict[tuple[str, datetime], set[int]]] = {}
+
+    def did(self, event: str, group: TimeGroup, start: datetime) -> set[int]:
+        """The users who did ``event`` in the ``group`` period starting at ``start``."""
+        if group not in self._done:
+            # One pass over the actions per group: who did what in which period.
+            done: dict[tuple[str, datetime], set[int]] = {}
+            for name, user, moment in self.actions:
+                done.setdefault((name, floor(group, moment)), set()).add(user)
+            self._done[group] = done
+        return set(self._done[group].get((event, start), set()))
+
+    def evaluate(self, expr: Expression, group: TimeGroup, start: datetime) -> set[int]:
+        """The users matching ``expr`` in one period (DESIGN section 5)."""
+        if isinstance(expr, EventRef):
+            return self.did(expr.name, group, start)
+        if isinstance(expr, Or):
+            found: set[int] = set()
+            for term in expr.terms:
+                found |= self.evaluate(term, group, start)
+            return found
+        if isinstance(expr, And):
+            positive = [t for t in expr.terms if not isinstance(t, Not)]
+            negated = [t.term for t in expr.terms if isinstance(t, Not)]
+            found = self.evaluate(positive[0], group, start)
+            for term in positive[1:]:
+                found &= self.evaluate(term, group, start)
+            for term in negated:
+                found -= self.evaluate(term, group, start)
+            return found
+        raise AssertionError(f"a lone negation has no users: {expr}")
+
+    def chain(
+        self, secondary: str, steps: Sequence[tuple[str, str]], group: TimeGroup, start: datetime
+    ) -> set[int]:
+        """0.1's chain, read as the design states it: each OR joins its predecessor.
+
+        ``steps`` is ``[(op, name), ...]``. Consecutive OR-joined events form one union,
+        and the unions are intersected.
+        """
+        unions = [self.did(secondary, group, start)]
+        for op, name in steps:
+            users = self.did(name, group, start)
+            if op.strip().lower() == "or":
+                unions[-1] = unions[-1] | users
+            else:
+                unions.append(users)
+        found = unions[0]
+        for users in unions[1:]:
+            found = found & users
+        return found
+
+    def users_of(self, expr: Expression, group: TimeGroup) -> UsersIn:
+        """``expr`` as a function of the period start."""
+        return lambda start: self.evaluate(expr, group, start)
+
+
+def cohort(
+    primary: UsersIn,
+    secondary: UsersIn,
+    group: TimeGroup,
+    now: datetime,
+    rows: int,
+    cols: int,
+    mode: str,
+) -> tuple[tuple[datetime, ...], tuple[int, ...], Cells]:
+    """``(dates, totals, cells)`` of a cohort, cell by cell from DESIGN section 6."""
+    starts = row_starts(group, now, rows)
+    p = [primary(start) for start in starts]
+    s = [secondary(start) for start in starts]
+    cells: list[tuple[int | None, ...]] = []
+    for i in range(rows):
+        row: list[int | None] = []
+        for j in range(cols):
+            k = i + j
+            if not p[i] or k >= rows:  # an empty cohort, or a period after now's
+                row.append(None)
+            else:
+                row.append(len(cell_users(p, s, i, j, mode)))
+        cells.append(tuple(row))
+    return tuple(starts), tuple(len(users) for users in p), tuple(cells)
+
+
+def cell_users(p: Sequence[set[int]], s: Sequence[set[int]], i: int, j: int, mode: str) -> set[int]:
+    """The users cell (i, j) counts, given P and S per row period."""
+    k = i + j
+    if mode == "recurring":
+        return p[i] & s[k]
+    if mode == "first_return":
+        earlier: set[int] = set()
+        for before in range(i, k):
+            earlier |= s[before]
+        return (p[i] & s[k]) - earlier
+    if mode == "cumulative":
+        later: set[int] = set()
+        for after in range(k, len(s)):
+            later |= s[after]
+        return p[i] & later
+    raise AssertionError(f"unknown mode {mode}")
