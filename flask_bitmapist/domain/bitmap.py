@@ -64,7 +64,9 @@ class Bitmap:
         """Read a Redis string value (``None``, a missing key, is the empty set)."""
         if not data:
             return cls()
-        return cls(_frozen(_words_from_bytes(bytes(data)).copy()))
+        # No copy: an array over immutable bytes is read-only already, and bytes() copies
+        # only a mutable buffer. Cohorts read tens of megabytes this way.
+        return cls(_words_from_bytes(bytes(data)))
 
     @classmethod
     def from_ids(cls, ids: Iterable[int]) -> Bitmap:

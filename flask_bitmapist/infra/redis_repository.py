@@ -41,7 +41,7 @@ from flask_bitmapist.domain import (
     validate_user_id,
 )
 from flask_bitmapist.domain.events import RESERVED_PREFIX
-from flask_bitmapist.infra._resp import pack_bitfield_set, send_packed
+from flask_bitmapist.infra._resp import pack_bitfield_sets, send_packed
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -324,12 +324,11 @@ class RedisRepository(BitmapRepository):
             self._pipeline(commands, action)
             return
         encode = self.client.get_encoder().encode
-        chunks: list[bytes] = []
-        for key, offsets in offsets_by_key.items():
-            array = np.fromiter(offsets, dtype=np.uint64, count=len(offsets))
-            chunks += pack_bitfield_set(encode(key), array, value)  # type: ignore[no-untyped-call]
+        keys = [encode(key) for key in offsets_by_key]  # type: ignore[no-untyped-call]
+        arrays = [np.fromiter(o, dtype=np.uint64, count=len(o)) for o in offsets_by_key.values()]
+        chunks = pack_bitfield_sets(keys, arrays, value)
         with self._unavailable_as_storage_error(action):
-            send_packed(self.client, chunks, len(offsets_by_key))
+            send_packed(self.client, chunks, len(keys))
 
     # -- reading --------------------------------------------------------------------
 
@@ -419,6 +418,10 @@ class RedisRepository(BitmapRepository):
                 pipe.execute_command(*command)
             replies: list[Any] = pipe.execute()
             return replies
+
+    def close(self) -> None:
+        """Close the client's connections (for app teardown; the next call reconnects)."""
+        self.client.close()
 
     def __repr__(self) -> str:
         return f"RedisRepository({self.server}, prefix={self.prefix!r})"

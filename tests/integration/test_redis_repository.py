@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -38,16 +39,14 @@ class TestRedisRepositoryContract(RepositoryContract):
 
     @pytest.fixture
     def repository(self, redis_url: str) -> Iterator[BitmapRepository]:
-        repository = RedisRepository.from_url(redis_url)
-        yield repository
-        repository.client.close()
+        with closing(RedisRepository.from_url(redis_url)) as repository:
+            yield repository
 
 
 @pytest.fixture
 def repository(redis_url: str) -> Iterator[RedisRepository]:
-    repository = RedisRepository.from_url(redis_url)
-    yield repository
-    repository.client.close()
+    with closing(RedisRepository.from_url(redis_url)) as repository:
+        yield repository
 
 
 @pytest.fixture
@@ -213,8 +212,8 @@ def test_a_write_error_from_the_server_is_raised_after_the_round_trip(
 def test_a_server_that_goes_away_raises_and_comes_back(tmp_path: Path) -> None:
     server = LocalRedisServer(tmp_path)
     server.start()
+    repository = RedisRepository.from_url(server.url)
     try:
-        repository = RedisRepository.from_url(server.url)
         repository.mark([Mark.create("user:paid", 1, NOW)])
         server.kill()
         with pytest.raises(StorageUnavailable, match=f"127.0.0.1:{server.port}") as caught:
@@ -227,6 +226,7 @@ def test_a_server_that_goes_away_raises_and_comes_back(tmp_path: Path) -> None:
         repository.mark([Mark.create("user:paid", 3, NOW)])
         assert stored(repository, "user:paid", TimeGroup.DAY, NOW) == [3]
     finally:
+        repository.close()
         server.stop()
 
 
@@ -292,37 +292,60 @@ def secured_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured
         server.stop()
 
 
-def test_a_unix_socket_url_with_password_and_db(secured_server: SecuredRedisServer) -> None:
-    url = f"unix://:{PASSWORD}@{secured_server.socket_path}?db=3"
-    repository = RedisRepository.from_url(url)
+@pytest.fixture
+def connect(secured_server: SecuredRedisServer) -> Iterator[Callable[[str], RedisRepository]]:
+    """Opens repositories on the secured server and closes them after the test."""
+    opened: list[RedisRepository] = []
+
+    def open_repository(url: str) -> RedisRepository:
+        opened.append(RedisRepository.from_url(url))
+        return opened[-1]
+
+    yield open_repository
+    for repository in opened:
+        repository.close()
+
+
+def plain_client(server: SecuredRedisServer, db: int) -> redis.Redis:
+    return redis.Redis(port=server.port, password=PASSWORD, db=db)
+
+
+def test_a_unix_socket_url_with_password_and_db(
+    secured_server: SecuredRedisServer, connect: Callable[[str], RedisRepository]
+) -> None:
+    repository = connect(f"unix://:{PASSWORD}@{secured_server.socket_path}?db=3")
     repository.mark([Mark.create("user:paid", 11, NOW)])
     assert stored(repository, "user:paid", TimeGroup.DAY, NOW) == [11]
-    tcp = redis.Redis(port=secured_server.port, password=PASSWORD, db=3)
-    assert tcp.getbit("trackist_user:paid_2026-11-27", 11) == 1
-    assert redis.Redis(port=secured_server.port, password=PASSWORD, db=0).dbsize() == 0
+    with plain_client(secured_server, 3) as db3, plain_client(secured_server, 0) as db0:
+        assert db3.getbit("trackist_user:paid_2026-11-27", 11) == 1
+        assert db0.dbsize() == 0
 
 
-def test_a_tcp_url_with_password_and_db(secured_server: SecuredRedisServer) -> None:
-    repository = RedisRepository.from_url(f"redis://:{PASSWORD}@127.0.0.1:{secured_server.port}/5")
+def test_a_tcp_url_with_password_and_db(
+    secured_server: SecuredRedisServer, connect: Callable[[str], RedisRepository]
+) -> None:
+    repository = connect(f"redis://:{PASSWORD}@127.0.0.1:{secured_server.port}/5")
     repository.mark([Mark.create("user:paid", 12, NOW)])
-    assert redis.Redis(port=secured_server.port, password=PASSWORD, db=5).exists(
-        "trackist_user:paid_2026-11-27"
-    )
+    with plain_client(secured_server, 5) as db5:
+        assert db5.exists("trackist_user:paid_2026-11-27")
 
 
-def test_a_wrong_password_is_storage_unavailable(secured_server: SecuredRedisServer) -> None:
-    repository = RedisRepository.from_url(f"redis://:wrong@127.0.0.1:{secured_server.port}/0")
+def test_a_wrong_password_is_storage_unavailable(
+    secured_server: SecuredRedisServer, connect: Callable[[str], RedisRepository]
+) -> None:
+    repository = connect(f"redis://:wrong@127.0.0.1:{secured_server.port}/0")
     with pytest.raises(StorageUnavailable, match="invalid username-password") as caught:
         repository.event_names()
     assert "wrong" not in str(caught.value).replace("invalid username-password", "")
 
 
-def test_a_rediss_url_speaks_tls(secured_server: SecuredRedisServer) -> None:
+def test_a_rediss_url_speaks_tls(
+    secured_server: SecuredRedisServer, connect: Callable[[str], RedisRepository]
+) -> None:
     ca = secured_server.certificates / "ca.crt"
-    url = f"rediss://:{PASSWORD}@127.0.0.1:{secured_server.tls_port}/1?ssl_ca_certs={ca}"
-    repository = RedisRepository.from_url(url)
+    port = secured_server.tls_port
+    repository = connect(f"rediss://:{PASSWORD}@127.0.0.1:{port}/1?ssl_ca_certs={ca}")
     repository.mark([Mark.create("user:paid", 13, NOW)])
     assert stored(repository, "user:paid", TimeGroup.DAY, NOW) == [13]
-    assert redis.Redis(port=secured_server.port, password=PASSWORD, db=1).exists(
-        "trackist_user:paid_2026-11-27"
-    )
+    with plain_client(secured_server, 1) as db1:
+        assert db1.exists("trackist_user:paid_2026-11-27")
