@@ -66,7 +66,7 @@ FLOOR_RATIO_TARGET = 4.0
 MARKS_PER_SECOND_TARGET = 400_000
 MARK_SPEEDUP_TARGET = 30.0
 
-Bits = npt.NDArray[np.bool_]
+Packed = npt.NDArray[np.uint8]
 T = TypeVar("T")
 
 
@@ -79,13 +79,23 @@ def day_periods() -> list[Period]:
     return [today.shift(d - DAYS + 1) for d in range(DAYS)]
 
 
-def generate(users: int, seed: int) -> dict[str, list[Bits]]:
-    """Per event, one boolean user array per day (index = user id)."""
+def thin(
+    bits: npt.NDArray[np.bool_], rate: float, rng: np.random.Generator
+) -> npt.NDArray[np.bool_]:
+    """Keep each set bit with probability ``rate``."""
+    kept = np.zeros_like(bits)
+    ids = np.flatnonzero(bits)
+    kept[ids[rng.random(ids.size) < rate]] = True
+    return kept
+
+
+def generate(users: int, seed: int) -> dict[str, list[Packed]]:
+    """Per event, one bitmap per day, packed in Redis's bit order (numpy.packbits's)."""
     rng = np.random.default_rng(seed)
     signup_day = np.sort(rng.integers(0, DAYS, size=users))
     signed_up_by = np.searchsorted(signup_day, np.arange(DAYS), side="right")
     payer = rng.random(users) < 0.12
-    days: dict[str, list[Bits]] = {event: [] for event in EVENTS}
+    days: dict[str, list[Packed]] = {event: [] for event in EVENTS}
     for d in range(DAYS):
         known = int(signed_up_by[d])
         age = d - signup_day[:known]
@@ -93,25 +103,25 @@ def generate(users: int, seed: int) -> dict[str, list[Bits]]:
         signup[:known] = age == 0
         active = np.zeros(users, dtype=bool)
         active[:known] = rng.random(known) < 0.04 + 0.56 * np.exp(-age / 8.0)
-        paid = active & payer & (rng.random(users) < 0.25)
-        refunded = paid & (rng.random(users) < 0.01)
+        paid = thin(active & payer, 0.25, rng)
+        refunded = thin(paid, 0.01, rng)
         for event, bits in zip(EVENTS, (signup, active, paid, refunded), strict=True):
-            days[event].append(bits)
+            days[event].append(np.packbits(bits))
     return days
 
 
-def to_redis_bytes(bits: Bits) -> bytes:
-    """Redis's bit order (bit 0 is the high bit of byte 0), as numpy.packbits writes it."""
-    return np.packbits(bits).tobytes().rstrip(b"\x00")
+def to_redis_bytes(packed: Packed) -> bytes:
+    """The Redis value: bit 0 is the high bit of byte 0, as numpy.packbits writes it."""
+    return packed.tobytes().rstrip(b"\x00")
 
 
-def load(client: redis.Redis, days: dict[str, list[Bits]]) -> int:
+def load(client: redis.Redis, days: dict[str, list[Packed]]) -> int:
     """SET every day, ISO week and month bitmap; returns the bytes loaded."""
     periods = day_periods()
     loaded = 0
     for event, bitmaps in days.items():
         values: dict[str, bytes] = {}
-        rollups: dict[str, Bits] = {}
+        rollups: dict[str, Packed] = {}
         for period, bits in zip(periods, bitmaps, strict=True):
             values[f"trackist_{event}_{period.key_suffix}"] = to_redis_bytes(bits)
             for group in (TimeGroup.WEEK, TimeGroup.MONTH):
