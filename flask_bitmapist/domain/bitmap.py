@@ -126,12 +126,18 @@ class Bitmap:
     @staticmethod
     def union(bitmaps: Iterable[Bitmap]) -> Bitmap:
         """The union of many bitmaps, in one pass."""
-        parts = [b._words for b in bitmaps if b._words.size]
+        parts = [b for b in bitmaps if b._words.size]
         if not parts:
             return Bitmap()
-        words = np.zeros(max(p.size for p in parts), dtype=np.uint64)
+        if len(parts) == 1:
+            return parts[0]  # immutable: no copy needed
+        # Start from a copy of the longest, so every other part ORs into place.
+        longest = max(parts, key=lambda b: b._words.size)
+        words = longest._words.copy()
         for part in parts:
-            np.bitwise_or(words[: part.size], part, out=words[: part.size])
+            if part is not longest:
+                n = part._words.size
+                np.bitwise_or(words[:n], part._words, out=words[:n])
         return Bitmap(_frozen(words))
 
     # -- the set protocol ------------------------------------------------------------

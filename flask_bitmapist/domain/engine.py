@@ -45,7 +45,7 @@ class CohortEngine:
         )
         stored = dict(zip(ids, self.repository.fetch(ids), strict=True))
         return {
-            (event, period): Bitmap.union(stored[BitmapId(event, part)] for part in ps)
+            (event, period): Bitmap.union([stored[BitmapId(event, part)] for part in ps])
             for (event, period), ps in parts.items()
         }
 
@@ -72,18 +72,13 @@ class CohortEngine:
         """The cohort table for ``spec`` (see :class:`CohortMode` for what cells count)."""
         periods = spec.row_periods()
         primary, secondary = self._evaluate(spec, periods)
-        width = max((b.words.size for b in (*primary, *secondary)), default=0)
-        p_matrix = _stack(primary, width)
-        s_matrix = _stack(secondary, width)
-        if spec.mode is CohortMode.CUMULATIVE:
-            # Users seen in period k or any later one: a suffix OR, done once for all rows.
-            s_matrix = np.bitwise_or.accumulate(s_matrix[::-1], axis=0)[::-1]
-        rows = len(periods)
-        totals = tuple(len(b) for b in primary)
+        totals: list[int] = []
         cells: list[tuple[int | None, ...]] = []
-        for i in range(rows):
-            cells.append(_row(p_matrix[i], s_matrix[i : i + spec.cols], spec.cols, spec.mode))
-        return Cohort(spec, tuple(p.start for p in periods), totals, tuple(cells))
+        for i, row_users in enumerate(primary):
+            total, row = _row(row_users, secondary[i:], spec.cols, spec.mode)
+            totals.append(total)
+            cells.append(row)
+        return Cohort(spec, tuple(p.start for p in periods), tuple(totals), tuple(cells))
 
     def cell_users(self, spec: CohortSpec, row: int, col: int) -> Bitmap:
         """The users counted in cell (``row``, ``col``) of ``spec``'s cohort."""
@@ -127,26 +122,38 @@ def _in_period(bitmaps: Mapping[EventPeriod, Bitmap], period: Period) -> Callabl
     return lambda event: bitmaps[(event, period)]
 
 
-def _stack(bitmaps: Sequence[Bitmap], width: int) -> Matrix:
-    matrix = np.zeros((len(bitmaps), width), dtype=np.uint64)
-    for row, bitmap in zip(matrix, bitmaps, strict=True):
-        row[: bitmap.words.size] = bitmap.words
-    return matrix
-
-
 def _row(
-    primary: npt.NDArray[np.uint64], block: Matrix, cols: int, mode: CohortMode
-) -> tuple[int | None, ...]:
-    """One cohort row: ``block[j]`` is the secondary set of column j (suffix-ORed when
-    cumulative). Only the words where the row's users live are looked at."""
-    nonzero = np.flatnonzero(primary)
+    users: Bitmap, later: Sequence[Bitmap], cols: int, mode: CohortMode
+) -> tuple[int, tuple[int | None, ...]]:
+    """One cohort row: its total and cells. ``later`` holds the secondary sets of the row's
+    own period and every later one up to now's.
+
+    Only the words where the row's users live are looked at: a row is usually one period's
+    signups, whose ids are close together, so this is a sliver of the full width.
+    """
+    nonzero = np.flatnonzero(users.words)
     if nonzero.size == 0:
-        return (None,) * cols
-    lo, hi = int(nonzero[0]), int(nonzero[-1]) + 1
-    primary, block = primary[lo:hi], block[:, lo:hi]
-    if mode is CohortMode.FIRST_RETURN and len(block) > 1:
-        seen = np.bitwise_or.accumulate(block[:-1], axis=0)
-        block = block.copy()
-        block[1:] &= ~seen
+        return 0, (None,) * cols
+    window = slice(int(nonzero[0]), int(nonzero[-1]) + 1)
+    primary = users.words[window]
+    if mode is CohortMode.CUMULATIVE:
+        # Users seen in period k or any later one: a suffix OR over the whole future.
+        block = _block(later, window)
+        block = np.bitwise_or.accumulate(block[::-1], axis=0)[::-1][:cols]
+    else:
+        block = _block(later[:cols], window)
+        if mode is CohortMode.FIRST_RETURN and len(block) > 1:
+            # Keep in column j only users not seen in columns 0..j-1.
+            block[1:] &= ~np.bitwise_or.accumulate(block[:-1], axis=0)
     counts = np.bitwise_count(block & primary).sum(axis=1, dtype=np.uint64).tolist()
-    return (*counts, *(None,) * (cols - len(counts)))
+    total = int(np.bitwise_count(primary).sum(dtype=np.uint64))
+    return total, (*counts, *(None,) * (cols - len(counts)))
+
+
+def _block(bitmaps: Sequence[Bitmap], window: slice) -> Matrix:
+    """The ``window`` of each bitmap's words, one row each (a short bitmap ends in zeros)."""
+    block = np.zeros((len(bitmaps), window.stop - window.start), dtype=np.uint64)
+    for row, bitmap in zip(block, bitmaps, strict=True):
+        part = bitmap.words[window]
+        row[: part.size] = part
+    return block

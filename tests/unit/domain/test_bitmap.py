@@ -220,3 +220,10 @@ def test_operations_leave_their_operands_alone(
     Bitmap.union([left, right])
     assert list(left) == sorted(a)
     assert list(right) == sorted(b)
+
+
+def test_union_of_one_bitmap_or_of_a_bitmap_with_itself_is_that_set() -> None:
+    bitmap = Bitmap.from_ids([3, 700])
+    assert Bitmap.union([bitmap]) == bitmap
+    assert Bitmap.union([bitmap, bitmap]) == bitmap
+    assert Bitmap.union([Bitmap(), bitmap, Bitmap.from_ids([1])]) == Bitmap.from_ids([1, 3, 700])

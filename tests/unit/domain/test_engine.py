@@ -239,3 +239,23 @@ def test_fetch_mixes_time_groups_in_one_read() -> None:
     assert found[("active", year)] == found[("active", month)]
     assert list(found[("active", week)]) == [1, 2, 3, 4, 5, 6, 9]
     assert len(repo.fetches) == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "cells"),
+    [("recurring", (0, 1, 1)), ("first_return", (0, 1, 0)), ("cumulative", (1, 1, 1))],
+)
+def test_bitmaps_of_different_lengths_line_up(mode: str, cells: tuple[int, ...]) -> None:
+    # The row's only user has a high id; the secondary bitmaps are shorter, longer, or
+    # wider on both sides of the row's words.
+    repo = store(
+        ("signup", 5000, on_day(0)),
+        ("active", 3, on_day(0)),
+        ("active", 5000, on_day(1)),
+        ("active", 7, on_day(1)),
+        ("active", 5000, on_day(2)),
+        ("active", 90_000, on_day(2)),
+    )
+    cohort = CohortEngine(repo).compute(cohort_spec(mode))
+    assert cohort.totals == (1, 0, 0)
+    assert cohort.cells[0] == cells
