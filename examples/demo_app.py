@@ -46,7 +46,14 @@ from sqlalchemy import String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.wrappers import Response
 
-from flask_bitmapist import Bitmapistable, FlaskBitmapist, current_state, mark, mark_event
+from flask_bitmapist import (
+    Bitmapistable,
+    FlaskBitmapist,
+    StorageUnavailable,
+    current_state,
+    mark,
+    mark_event,
+)
 from flask_bitmapist.demo_data import SIGNED_UP, DemoDataSpec, write_demo_data
 from flask_bitmapist.state import redact_url
 
@@ -111,7 +118,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(shop)
     with app.app_context():
         db.create_all()
-        app.config["DEMO_GENERATED"] = generate_demo_data()
+        try:
+            app.config["DEMO_GENERATED"] = generate_demo_data()
+        except StorageUnavailable as exc:
+            # Still start: the shop works (marking fails open) and the dashboard says 503.
+            app.logger.warning("no demo data: %s", exc)
+            app.config.update(DEMO_GENERATED=0, DEMO_STORAGE_ERROR=str(exc))
     return app
 
 
@@ -246,6 +258,11 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         url = redact_url(current_state().settings.redis_url)
+    if "DEMO_STORAGE_ERROR" in app.config:
+        sys.exit(
+            f"Cannot write the demo data: {app.config['DEMO_STORAGE_ERROR']}\n"
+            "Start that Redis, or unset BITMAPIST_REDIS_URL to use the in-process store."
+        )
     generated = app.config["DEMO_GENERATED"]
     if generated:
         days, users = app.config["DEMO_DAYS"], app.config["DEMO_USERS"]

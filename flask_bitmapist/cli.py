@@ -530,7 +530,7 @@ def import_command(
     _report_bad_rows(summary)
     click.echo(
         f"Imported {summary.written:,} of {summary.rows:,} rows from {reader.name}"
-        + (f"; skipped {summary.skipped:,} bad rows." if summary.skipped else ".")
+        + (f"; skipped {_rows(summary.skipped, 'bad row')}." if summary.skipped else ".")
     )
     if summary.skipped:
         ctx.exit(1)
@@ -544,12 +544,16 @@ def _file_size(file: IO[bytes]) -> int | None:
     return size or None
 
 
+def _rows(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _report_bad_rows(summary: ImportSummary) -> None:
     for row in summary.bad_rows:
         click.echo(f"skipped {row}", err=True)
     hidden = summary.skipped - len(summary.bad_rows)
     if hidden > 0:
-        click.echo(f"... and {hidden:,} more bad rows", err=True)
+        click.echo(f"... and {_rows(hidden, 'more bad row')}", err=True)
 
 
 # -- demo-data -----------------------------------------------------------------------

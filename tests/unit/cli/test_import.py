@@ -71,8 +71,10 @@ def test_json_lines_are_imported_too(cli: Cli, tmp_path: Path) -> None:
         '{"user_id": 2, "event": "user:paid"}\n'
         '{"user_id": 3, "event": "user:paid", "timestamp": 1795784700}\n'
     )
-    result = cli("import", write(tmp_path, "events.jsonl", text))
+    path = write(tmp_path, "events.jsonl", text)
+    result = cli("import", path)
     assert_clean_failure(result, 1, "skipped line 2: missing 'timestamp'")
+    assert result.stdout.endswith("Imported 2 of 3 rows from " + path + "; skipped 1 bad row.\n")
     assert cli.users("user:paid", "day") == [1, 3]
 
 

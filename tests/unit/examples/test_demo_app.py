@@ -12,6 +12,7 @@ from examples import demo_app
 from examples.demo_app import create_app, generate_demo_data
 from flask_bitmapist import current_state
 from flask_bitmapist.domain import EventRef, Period, TimeGroup
+from tests.integration.servers import find_free_port
 
 USERS = 200
 
@@ -140,3 +141,18 @@ def test_generated_history_ends_today() -> None:
     app = create_app({"DEMO_USERS": 30, "DEMO_DAYS": 3})
     # 30 sign-ups over 3 days: about ten of them today, the last ids.
     assert today(app, "user:created")[-1] == 30
+
+
+def test_with_its_redis_down_the_demo_still_starts_and_its_cli_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"redis://127.0.0.1:{find_free_port()}/0"
+    app = create_app({"BITMAPIST_REDIS_URL": url})
+    assert app.config["DEMO_GENERATED"] == 0
+    assert app.test_client().get("/").status_code == 200
+    result = app.test_cli_runner().invoke(args=["bitmapist", "events"])
+    assert result.exit_code == 1
+    assert f"Error: storage at {url} is unavailable" in result.output
+    monkeypatch.setenv("BITMAPIST_REDIS_URL", url)
+    with pytest.raises(SystemExit, match="Start that Redis, or unset BITMAPIST_REDIS_URL"):
+        demo_app.main()
