@@ -15,7 +15,9 @@ stderr, never a traceback.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import os
 import sys
@@ -237,9 +239,11 @@ def events_command(output_format: str, now: datetime | None) -> None:
         }
         click.echo(json.dumps(document, indent=2))
     elif output_format == "csv":
-        click.echo(",".join(["event", *(label for label, _ in periods)]))
-        for name, row in zip(names, table, strict=True):
-            click.echo(",".join([_csv_field(name), *map(str, row)]))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["event", *(label for label, _ in periods)])
+        writer.writerows([name, *row] for name, row in zip(names, table, strict=True))
+        click.echo(out.getvalue(), nl=False)
     elif not names:
         click.echo("No events recorded yet.")
     else:
@@ -250,12 +254,6 @@ def events_command(output_format: str, now: datetime | None) -> None:
 
 def _period_json(period: Period) -> dict[str, str]:
     return {"start": period.start.isoformat(), "end": period.end.isoformat()}
-
-
-def _csv_field(text: str) -> str:
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
 
 
 # -- cohort --------------------------------------------------------------------------

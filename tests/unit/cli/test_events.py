@@ -70,3 +70,9 @@ def test_events_with_no_data_says_so(cli: Cli) -> None:
     result = cli("events")
     assert result.exit_code == 0
     assert result.output == "No events recorded yet.\n"
+
+
+def test_event_names_with_commas_are_quoted_in_csv(cli: Cli) -> None:
+    cli.mark('signup,"beta"', [1], day=27)
+    result = cli("events", "--format", "csv")
+    assert result.output.splitlines()[1] == '"signup,""beta""",1,1,1,1'
