@@ -54,10 +54,16 @@ from flask_bitmapist import (
     mark,
     mark_event,
 )
-from flask_bitmapist.demo_data import SIGNED_UP, DemoDataSpec, write_demo_data
+from flask_bitmapist.demo_data import LOGGED_IN, SIGNED_UP, DemoDataSpec, write_demo_data
 from flask_bitmapist.state import redact_url
 
-__all__ = ["User", "create_app", "db", "main"]
+__all__ = ["EXAMPLE_COHORT", "User", "create_app", "db", "main"]
+
+#: Weekly retention of the demo's sign-ups, so the first look at the dashboard has a table.
+EXAMPLE_COHORT = (
+    f"/bitmapist/cohort?primary={SIGNED_UP}&secondary={LOGGED_IN}"
+    "&time_group=week&rows=10&cols=10&mode=recurring&as_percent=1"
+)
 
 
 class Base(DeclarativeBase):
@@ -271,6 +277,7 @@ def main() -> None:
         print(f"Using the demo data already in {url}.")
     print(f"Demo shop:   http://127.0.0.1:{port}/")
     print(f"Cohort page: http://127.0.0.1:{port}/bitmapist/cohort")
+    print(f"An example:  http://127.0.0.1:{port}{EXAMPLE_COHORT}")
     app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
 
 

@@ -121,7 +121,21 @@ def test_main_serves_on_loopback_and_prints_the_cohort_url(
     assert served["port"] == 5123
     out = capsys.readouterr().out
     assert "Cohort page: http://127.0.0.1:5123/bitmapist/cohort\n" in out
+    assert f"An example:  http://127.0.0.1:5123{demo_app.EXAMPLE_COHORT}\n" in out
     assert "of 50 users over 10 days in memory://." in out
+
+
+def test_the_example_cohort_shows_weekly_retention_of_sign_ups(client: FlaskClient) -> None:
+    page = client.get(demo_app.EXAMPLE_COHORT)
+    assert page.status_code == 200
+    assert "10 week cohorts" in page.get_data(as_text=True)
+    query = demo_app.EXAMPLE_COHORT.split("?", 1)[1]
+    data = client.get(f"/bitmapist/api/cohort?{query}").get_json()
+    assert len(data["totals"]) == 10
+    # Every generated user logs in on the day they sign up, so week 0 holds the whole row.
+    recent = [(t, row) for t, row in zip(data["totals"], data["cells"], strict=True) if t][-4:]
+    assert len(recent) == 4
+    assert all(row[0] == total for total, row in recent)
 
 
 @pytest.mark.parametrize("port", ["http", "0", "70000"])
