@@ -11,6 +11,11 @@ redis-py pipeline with hiredis: one SETBIT per bit marked 83,000 events/s, one B
 key 373,000 (4.5x): the per-command cost in client and server is paid once per key instead
 of once per bit, and its one array reply is parsed in one call. Packing the BITFIELDs with
 numpy instead of redis-py (see ``_resp``) then took it past 500,000 events/s.
+
+On a Redis Cluster nothing relies on two keys living on one node: writes and reads go out
+as one pipeline per node in one round (see :class:`~flask_bitmapist.infra.cluster.
+ClusterRouter`, which also keeps a failing node from stalling the caller), reads fetch
+each key on its own instead of MGET, and event names are scanned on every primary.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.domain.events import RESERVED_PREFIX
 from flask_bitmapist.infra._resp import pack_bitfield_sets, send_packed
+from flask_bitmapist.infra.cluster import ClusterRouter, Packed
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -64,12 +70,17 @@ DEFAULT_CHUNK_SIZE: Final = 20_000
 RedisClient = Union["redis.Redis", RedisCluster]
 
 # Errors that mean "the server cannot be reached or did not answer", as opposed to a
-# command the server refused. Cluster errors cover nodes being down or slots unserved.
+# command the server refused. Cluster errors cover nodes being down (ClusterDownError,
+# MasterDownError), slots unserved (SlotNotCoveredError), redirections that did not settle
+# (MOVED/ASK/TRYAGAIN while resharding) and writes reaching a demoted primary (READONLY).
 _UNAVAILABLE: Final = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     redis.exceptions.ClusterError,
     redis.exceptions.RedisClusterException,
+    redis.exceptions.AskError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ReadOnlyError,
 )
 _SCHEMES: Final = ("redis", "rediss", "unix")
 _CLUSTER_SCHEMES: Final = ("redis", "rediss")
@@ -193,6 +204,7 @@ class RedisRepository(BitmapRepository):
         self.prefix = _validate_prefix(prefix)
         self.chunk_size = chunk_size
         self.is_cluster = isinstance(client, RedisCluster)
+        self._router = ClusterRouter(client) if isinstance(client, RedisCluster) else None
         self.server = _describe(client)
         self._key_cache: dict[Hashable, tuple[str, ...]] = {}
 
@@ -315,21 +327,22 @@ class RedisRepository(BitmapRepository):
         if not offsets_by_key:
             return
         action = "marking" if value else "unmarking"
-        if not isinstance(self.client, redis.Redis):
-            # A cluster routes each key to its node: let redis-py's cluster pipeline do it.
-            commands = []
-            for key, offsets in offsets_by_key.items():
-                args: list[str | int] = ["BITFIELD", key, *("SET", "u1", 0, value) * len(offsets)]
-                args[4::4] = offsets
-                commands.append(args)
-            self._pipeline(commands, action)
-            return
         encode = self.client.get_encoder().encode
-        keys = [encode(key) for key in offsets_by_key]  # type: ignore[no-untyped-call]
+        keys = [encode(key) for key in offsets_by_key]
         arrays = [np.fromiter(o, dtype=np.uint64, count=len(o)) for o in offsets_by_key.values()]
-        chunks = pack_bitfield_sets(keys, arrays, value)
         with self._unavailable_as_storage_error(action):
-            send_packed(self.client, chunks, len(keys))
+            if self._router is not None:
+                # Each key goes to its own node: one command packed per key, one pipeline
+                # per node, in one round.
+                self._router.execute(
+                    [
+                        (key, Packed(pack_bitfield_sets([key], [array], value)))
+                        for key, array in zip(keys, arrays, strict=True)
+                    ]
+                )
+            else:
+                chunks = pack_bitfield_sets(keys, arrays, value)
+                send_packed(cast("redis.Redis", self.client), chunks, len(keys))
 
     # -- reading --------------------------------------------------------------------
 
@@ -369,7 +382,7 @@ class RedisRepository(BitmapRepository):
         def scan() -> dict[str, list[bytes | str]]:
             pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
             keys: dict[str, list[bytes | str]] = {}
-            for raw in self.client.scan_iter(match=pattern, count=_SCAN_COUNT):
+            for raw in self._scan(pattern):
                 name = self._event_of(raw)
                 if name is not None:
                     keys.setdefault(name, []).append(raw)
@@ -389,6 +402,20 @@ class RedisRepository(BitmapRepository):
             }
             batch *= 2
         return frozenset(names)
+
+    def _scan(self, pattern: str) -> Iterator[bytes | str]:
+        """Every key matching ``pattern``: SCAN on the server, or on every cluster primary."""
+        if self._router is None:
+            yield from self.client.scan_iter(match=pattern, count=_SCAN_COUNT)
+            return
+        # Each primary is scanned through its own plain client: no cluster-level retries,
+        # so a node that does not answer fails the listing within one socket timeout.
+        for node in self._router.primaries():
+            try:
+                yield from node.scan_iter(match=pattern, count=_SCAN_COUNT)
+            except _UNAVAILABLE:
+                self._router.node_failed()
+                raise
 
     def _event_of(self, raw: bytes | str) -> str | None:
         try:
@@ -419,8 +446,15 @@ class RedisRepository(BitmapRepository):
             return command()
 
     def _pipeline(self, commands: Iterable[Sequence[str | bytes | int]], action: str) -> list[Any]:
-        """Send ``commands`` in one pipeline (no MULTI): one round trip, their replies."""
+        """Send ``commands`` in one pipeline (no MULTI): one round trip, their replies.
+
+        Each command's second argument is its key (on a cluster, it picks the node).
+        """
         with self._unavailable_as_storage_error(action):
+            if self._router is not None:
+                return self._router.execute(
+                    [(cast("str | bytes", command[1]), command) for command in commands]
+                )
             pipe = self.client.pipeline(transaction=False)
             for command in commands:
                 pipe.execute_command(*command)
@@ -428,7 +462,18 @@ class RedisRepository(BitmapRepository):
             return replies
 
     def close(self) -> None:
-        """Close the client's connections (for app teardown; the next call reconnects)."""
+        """Close the client's connections (for app teardown; the next call reconnects).
+
+        On a cluster every node's pool is closed: ``RedisCluster.close()`` alone leaves the
+        nodes' pooled connections open when the client was made from a URL.
+        """
+        if isinstance(self.client, RedisCluster):
+            nodes = cast("list[Any]", self.client.get_nodes())
+            for node in nodes:
+                if node.redis_connection is not None:
+                    node.redis_connection.connection_pool.disconnect()
+        else:
+            self.client.connection_pool.disconnect()
         self.client.close()
 
     def __repr__(self) -> str:
