@@ -24,12 +24,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numpy as np
-import numpy.typing as npt
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bitmapist
 import bitmapist.cohort
 
+from benchmarks._synthetic import DAYS, EVENTS, NOW, Packed, day_periods, generate
 from flask_bitmapist.domain import (
     BitmapId,
     Cohort,
@@ -53,10 +53,7 @@ from flask_bitmapist.domain import (
 from flask_bitmapist.infra import RedisRepository
 from tests.integration.servers import LocalRedisServer
 
-NOW = datetime(2026, 11, 27, 15, 0, tzinfo=timezone.utc)
-DAYS = 60
 ROWS = COLS = 30
-EVENTS = ("signup", "active", "paid", "refunded")
 CHAIN_NAME = "active and paid or refunded"
 CHAIN = [{"name": "paid", "op": "and"}, {"name": "refunded", "op": "or"}]
 
@@ -66,48 +63,10 @@ FLOOR_RATIO_TARGET = 4.0
 MARKS_PER_SECOND_TARGET = 400_000
 MARK_SPEEDUP_TARGET = 30.0
 
-Packed = npt.NDArray[np.uint8]
 T = TypeVar("T")
 
 
 # -- data ----------------------------------------------------------------------------
-
-
-def day_periods() -> list[Period]:
-    """The 60 days ending with today, oldest first."""
-    today = Period.containing(TimeGroup.DAY, NOW)
-    return [today.shift(d - DAYS + 1) for d in range(DAYS)]
-
-
-def thin(
-    bits: npt.NDArray[np.bool_], rate: float, rng: np.random.Generator
-) -> npt.NDArray[np.bool_]:
-    """Keep each set bit with probability ``rate``."""
-    kept = np.zeros_like(bits)
-    ids = np.flatnonzero(bits)
-    kept[ids[rng.random(ids.size) < rate]] = True
-    return kept
-
-
-def generate(users: int, seed: int) -> dict[str, list[Packed]]:
-    """Per event, one bitmap per day, packed in Redis's bit order (numpy.packbits's)."""
-    rng = np.random.default_rng(seed)
-    signup_day = np.sort(rng.integers(0, DAYS, size=users))
-    signed_up_by = np.searchsorted(signup_day, np.arange(DAYS), side="right")
-    payer = rng.random(users) < 0.12
-    days: dict[str, list[Packed]] = {event: [] for event in EVENTS}
-    for d in range(DAYS):
-        known = int(signed_up_by[d])
-        age = d - signup_day[:known]
-        signup = np.zeros(users, dtype=bool)
-        signup[:known] = age == 0
-        active = np.zeros(users, dtype=bool)
-        active[:known] = rng.random(known) < 0.04 + 0.56 * np.exp(-age / 8.0)
-        paid = thin(active & payer, 0.25, rng)
-        refunded = thin(paid, 0.01, rng)
-        for event, bits in zip(EVENTS, (signup, active, paid, refunded), strict=True):
-            days[event].append(np.packbits(bits))
-    return days
 
 
 def to_redis_bytes(packed: Packed) -> bytes:

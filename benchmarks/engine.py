@@ -27,7 +27,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -37,6 +36,8 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._synthetic import DAYS, EVENTS, NOW, Packed, day_periods
+from benchmarks._synthetic import generate as synthetic
 from flask_bitmapist.domain import (
     Bitmap,
     BitmapId,
@@ -51,16 +52,12 @@ from flask_bitmapist.domain import (
     parse_chain,
 )
 
-NOW = datetime(2026, 11, 27, 15, 0, tzinfo=timezone.utc)
-DAYS = 60
 ROWS = COLS = 30
-EVENTS = ("signup", "active", "paid", "refunded")
 CHAIN = [{"name": "paid", "op": "and"}, {"name": "refunded", "op": "or"}]
 RATIO_TARGET = 1.5
 MEDIAN_TARGET_MS = 20.0
 MEDIAN_TARGET_USERS = 1_000_000  # the median target is set for this many users
 
-Bits = npt.NDArray[np.bool_]
 Words = npt.NDArray[np.uint64]
 Cells = tuple[tuple[int | None, ...], ...]
 T = TypeVar("T")
@@ -69,37 +66,19 @@ T = TypeVar("T")
 # -- data ----------------------------------------------------------------------------
 
 
-def day_periods() -> list[Period]:
-    """The 60 days ending with NOW's day, oldest first."""
-    today = Period.containing(TimeGroup.DAY, NOW)
-    return [today.shift(d - DAYS + 1) for d in range(DAYS)]
-
-
-def to_bitmap(bits: Bits) -> Bitmap:
-    """A boolean user array as a Bitmap: numpy.packbits writes Redis's bit order."""
-    return Bitmap.from_redis_bytes(np.packbits(bits).tobytes())
+def to_bitmap(packed: Packed) -> Bitmap:
+    """A packed user array as a Bitmap: numpy.packbits writes Redis's bit order."""
+    return Bitmap.from_redis_bytes(packed.tobytes())
 
 
 def generate(users: int, seed: int) -> dict[BitmapId, Bitmap]:
     """Every event's bitmap for each of the 60 days."""
-    rng = np.random.default_rng(seed)
-    # Sorted signup days: user ids grow with the day they signed up.
-    signup_day = np.sort(rng.integers(0, DAYS, size=users))
-    signed_up_by = np.searchsorted(signup_day, np.arange(DAYS), side="right")
-    payer = rng.random(users) < 0.12
-    bitmaps: dict[BitmapId, Bitmap] = {}
-    for d, period in enumerate(day_periods()):
-        known = int(signed_up_by[d])
-        age = d - signup_day[:known]
-        signup = np.zeros(users, dtype=bool)
-        signup[:known] = age == 0
-        active = np.zeros(users, dtype=bool)
-        active[:known] = rng.random(known) < 0.04 + 0.56 * np.exp(-age / 8.0)
-        paid = active & payer & (rng.random(users) < 0.25)
-        refunded = paid & (rng.random(users) < 0.01)
-        for event, bits in zip(EVENTS, (signup, active, paid, refunded), strict=True):
-            bitmaps[BitmapId(event, period)] = to_bitmap(bits)
-    return bitmaps
+    periods = day_periods()
+    return {
+        BitmapId(event, period): to_bitmap(packed)
+        for event, days in synthetic(users, seed).items()
+        for period, packed in zip(periods, days, strict=True)
+    }
 
 
 class PrebuiltRepository(BitmapRepository):
