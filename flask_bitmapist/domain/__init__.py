@@ -44,6 +44,13 @@ from flask_bitmapist.domain.expressions import (
     parse_chain,
     parse_expression,
 )
+from flask_bitmapist.domain.ids import (
+    ExternalId,
+    IdMapper,
+    decode_external_id,
+    encode_external_id,
+    external_id_text,
+)
 from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
 from flask_bitmapist.domain.repository import BitmapRepository
 
@@ -63,6 +70,8 @@ __all__ = [
     "CohortSpec",
     "EventRef",
     "Expression",
+    "ExternalId",
+    "IdMapper",
     "InvalidCohortSpec",
     "InvalidEventName",
     "InvalidExpression",
@@ -78,6 +87,9 @@ __all__ = [
     "StorageUnavailable",
     "TimeGroup",
     "as_utc",
+    "decode_external_id",
+    "encode_external_id",
+    "external_id_text",
     "parse_chain",
     "parse_expression",
     "validate_event_name",

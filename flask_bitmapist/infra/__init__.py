@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_bitmapist.infra.id_maps import InMemoryIdMapper, RedisIdMapper
 from flask_bitmapist.infra.memory import InMemoryRepository
 from flask_bitmapist.infra.redis_repository import (
     DEFAULT_KEY_PREFIX,
@@ -13,7 +14,9 @@ from flask_bitmapist.infra.urls import repository_from_url
 __all__ = [
     "DEFAULT_KEY_PREFIX",
     "DEFAULT_TIMEOUT",
+    "InMemoryIdMapper",
     "InMemoryRepository",
+    "RedisIdMapper",
     "RedisRepository",
     "repository_from_url",
 ]
