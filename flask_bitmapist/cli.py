@@ -46,7 +46,7 @@ from flask_bitmapist.domain import (
     TimeGroup,
     parse_chain,
     parse_expression,
-    validate_event_name,
+    validate_stored_event_name,
 )
 from flask_bitmapist.event_files import (
     FORMATS,
@@ -122,7 +122,7 @@ def _event_name(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     for name in names:
         if name is not None:
             try:
-                validate_event_name(name)
+                validate_stored_event_name(name)
             except ValueError as exc:
                 raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
     return value

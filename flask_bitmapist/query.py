@@ -19,7 +19,7 @@ from flask_bitmapist.domain import (
     Period,
     TimeGroup,
     parse_chain,
-    validate_event_name,
+    validate_stored_event_name,
 )
 from flask_bitmapist.exceptions import InvalidPeriod
 from flask_bitmapist.state import current_state
@@ -180,7 +180,7 @@ class Events(UserSet):
     group: ClassVar[TimeGroup]
 
     def _load(self, event_name: object, moment: datetime) -> None:
-        self._event_name = validate_event_name(event_name)
+        self._event_name = validate_stored_event_name(event_name)
         self._period = Period.containing(self.group, moment)
         super().__init__(current_state().engine.users(EventRef(self._event_name), self._period))
 

@@ -33,6 +33,7 @@ from flask_bitmapist.domain.events import (
     BitmapId,
     Mark,
     validate_event_name,
+    validate_stored_event_name,
     validate_user_id,
 )
 from flask_bitmapist.domain.expressions import (
@@ -93,5 +94,6 @@ __all__ = [
     "parse_chain",
     "parse_expression",
     "validate_event_name",
+    "validate_stored_event_name",
     "validate_user_id",
 ]

@@ -17,26 +17,30 @@ __all__ = [
     "BitmapId",
     "Mark",
     "validate_event_name",
+    "validate_stored_event_name",
     "validate_user_id",
 ]
 
+#: The longest event name this package writes. Reading has no limit: bitmapist has none.
 MAX_EVENT_NAME_LENGTH = 200
 #: Redis bitmaps hold at most 2**32 bits.
 DEFAULT_MAX_USER_ID = 2**32 - 1
 RESERVED_PREFIX = "bitop_"
 _FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+# bitmapist writes any name, and its deployments have names like "song played": reading
+# allows the plain space (U+0020), still no other whitespace or control character.
+_FORBIDDEN_STORED = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f]")
 
 
 def validate_event_name(name: object) -> str:
-    """Return ``name`` if it is a valid event name, else raise naming the value.
+    """Return ``name`` if this package may write it, else raise naming the value.
 
     Valid: a non-empty str of at most 200 characters, without whitespace or control
-    characters, not starting with ``bitop_`` (bitmapist's temporary keys).
+    characters, not starting with ``bitop_`` (bitmapist's temporary keys). Marking
+    (``Mark.create``, ``mark_event``, ``@mark``, imports) uses this rule; reading uses the
+    wider :func:`validate_stored_event_name`.
     """
-    if not isinstance(name, str):
-        raise InvalidEventName(f"event name must be a str, got {name!r}")
-    if not name:
-        raise InvalidEventName("event name must not be empty")
+    name = _validate_common(name)
     if len(name) > MAX_EVENT_NAME_LENGTH:
         raise InvalidEventName(
             f"event name {name[:40]!r}... is {len(name)} characters long; "
@@ -48,9 +52,49 @@ def validate_event_name(name: object) -> str:
             f"event name {name!r} contains {bad.group()!r} at position {bad.start()}; "
             "whitespace and control characters are not allowed"
         )
-    if name.startswith(RESERVED_PREFIX):
-        raise InvalidEventName(f"event name {name!r} must not start with {RESERVED_PREFIX!r}")
+    return _check_prefix(name)
+
+
+def validate_stored_event_name(name: object) -> str:
+    """Return ``name`` if it may name an event already stored, else raise naming the value.
+
+    Doist's bitmapist accepts any event name, so data it wrote may hold names this package
+    would not write (:func:`validate_event_name`): reading and querying accept them too.
+    Valid: a non-empty str of any length whose only whitespace is the plain space
+    (``"song played"``), without control characters, not starting with ``bitop_``.
+
+    >>> validate_stored_event_name("song played")
+    'song played'
+    """
+    name = _validate_common(name)
+    bad = _FORBIDDEN_STORED.search(name)
+    if bad:
+        raise InvalidEventName(
+            f"event name {_shown(name)} contains {bad.group()!r} at position {bad.start()}; "
+            "control characters and whitespace other than the space are not allowed"
+        )
+    return _check_prefix(name)
+
+
+def _validate_common(name: object) -> str:
+    if not isinstance(name, str):
+        raise InvalidEventName(f"event name must be a str, got {name!r}")
+    if not name:
+        raise InvalidEventName("event name must not be empty")
     return name
+
+
+def _check_prefix(name: str) -> str:
+    if name.startswith(RESERVED_PREFIX):
+        raise InvalidEventName(f"event name {_shown(name)} must not start with {RESERVED_PREFIX!r}")
+    return name
+
+
+def _shown(name: str) -> str:
+    # A stored name may be any length: an error message shows the start of a long one.
+    if len(name) <= MAX_EVENT_NAME_LENGTH:
+        return repr(name)
+    return f"{name[:40]!r}... ({len(name)} characters)"
 
 
 def validate_user_id(user_id: object, max_user_id: int = DEFAULT_MAX_USER_ID) -> int:

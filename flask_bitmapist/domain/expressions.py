@@ -15,7 +15,7 @@ import attrs
 
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.errors import InvalidEventName, InvalidExpression
-from flask_bitmapist.domain.events import validate_event_name
+from flask_bitmapist.domain.events import validate_stored_event_name
 
 __all__ = [
     "And",
@@ -37,9 +37,14 @@ def _as_terms(terms: Iterable[Expression]) -> tuple[Expression, ...]:
 
 @attrs.frozen
 class EventRef:
-    """The users who did one event."""
+    """The users who did one event.
 
-    name: str = attrs.field(validator=lambda _i, _a, value: validate_event_name(value))
+    The name follows the reading rule (:func:`~flask_bitmapist.domain.events.
+    validate_stored_event_name`): events written by other bitmapist clients, such as
+    ``song played``, can be queried.
+    """
+
+    name: str = attrs.field(validator=lambda _i, _a, value: validate_stored_event_name(value))
 
     def events(self) -> frozenset[str]:
         """Every event name the expression mentions."""
@@ -50,9 +55,9 @@ class EventRef:
         return lookup(self.name)
 
     def __str__(self) -> str:
-        # Written so that parse_expression reads it back: names that hold an operator
-        # character or spell an operator word are quoted. (The text form has no escape for
-        # '"', so a name holding one is shown as it is.)
+        # Written so that parse_expression reads it back: names that hold a space or an
+        # operator character, or spell an operator word, are quoted. (The text form has no
+        # escape for '"', so a name holding one is shown as it is.)
         name = self.name
         if '"' in name or (_BARE_NAME.fullmatch(name) and name.lower() not in _WORDS):
             return name
@@ -61,7 +66,11 @@ class EventRef:
 
 @attrs.frozen
 class Not:
-    """Users who did *not* do ``term``; meaningful only in an :class:`And` with a positive term."""
+    """Users who did *not* do ``term``; meaningful only in an :class:`And` with a positive term.
+
+    A double negation is its positive: ``Not(Not(a))`` evaluates as ``a`` wherever it
+    stands.
+    """
 
     term: Expression
 
@@ -69,10 +78,13 @@ class Not:
         return self.term.events()
 
     def evaluate(self, lookup: Lookup) -> Bitmap:
-        raise InvalidExpression(
-            f"cannot evaluate '~{self.term}' on its own: a negation needs something positive "
-            "to subtract from, e.g. 'a & ~b'"
-        )
+        negated, core = _without_negations(self)
+        if negated:
+            raise InvalidExpression(
+                f"cannot evaluate '{self}' on its own: a negation needs something positive "
+                "to subtract from, e.g. 'a & ~b'"
+            )
+        return core.evaluate(lookup)
 
     def __str__(self) -> str:
         return f"~{_wrap(self.term)}"
@@ -87,7 +99,7 @@ class And:
     def __attrs_post_init__(self) -> None:
         if len(self.terms) < 2:
             raise InvalidExpression(f"And needs at least two terms, got {len(self.terms)}")
-        if all(isinstance(t, Not) for t in self.terms):
+        if all(_without_negations(t)[0] for t in self.terms):
             raise InvalidExpression(
                 f"'{self}' has only negated terms: a negation needs something positive "
                 "to subtract from"
@@ -97,8 +109,11 @@ class And:
         return frozenset().union(*(t.events() for t in self.terms))
 
     def evaluate(self, lookup: Lookup) -> Bitmap:
-        positive = [t for t in self.terms if not isinstance(t, Not)]
-        negative = [t.term for t in self.terms if isinstance(t, Not)]
+        positive: list[Expression] = []
+        negative: list[Expression] = []
+        for term in self.terms:
+            negated, core = _without_negations(term)
+            (negative if negated else positive).append(core)
         result = positive[0].evaluate(lookup)
         for term in positive[1:]:
             result = result & term.evaluate(lookup)
@@ -120,7 +135,7 @@ class Or:
         if len(self.terms) < 2:
             raise InvalidExpression(f"Or needs at least two terms, got {len(self.terms)}")
         for term in self.terms:
-            if isinstance(term, Not):
+            if _without_negations(term)[0]:
                 raise InvalidExpression(
                     f"'{self}' ORs a negation, which has no universe: "
                     "combine negations with & against a positive term"
@@ -137,6 +152,15 @@ class Or:
 
 
 Expression: TypeAlias = EventRef | Not | And | Or
+
+
+def _without_negations(expr: Expression) -> tuple[bool, Expression]:
+    """Strip every ``Not`` around ``expr``: (whether an odd number was stripped, the rest)."""
+    negated = False
+    while isinstance(expr, Not):
+        negated = not negated
+        expr = expr.term
+    return negated, expr
 
 
 def _wrap(expr: Expression) -> str:
@@ -158,8 +182,8 @@ def _or(terms: Sequence[Expression]) -> Expression:
 
 
 def check_positive(expr: Expression, text: str = "") -> Expression:
-    """Refuse a lone negation at the top of an expression."""
-    if isinstance(expr, Not):
+    """Refuse a lone negation at the top of an expression (a double negation is positive)."""
+    if _without_negations(expr)[0]:
         raise InvalidExpression(
             f"'{expr}' at position 0 is a lone negation: it has no universe; write it "
             "against something positive, e.g. 'a & ~b'",
@@ -332,7 +356,8 @@ class _Parser:
 def parse_expression(text: str) -> Expression:
     """Parse ``a & (b | c) & ~d``; ``and``/``or``/``not`` work as words too.
 
-    Quote names with double quotes when they contain ``&|~()``. Errors name the position:
+    Quote names with double quotes when they contain a space or ``&|~()``, or spell an
+    operator word (``"song played" & ~"and"``). Errors name the position:
 
     >>> str(parse_expression("user:paid & (user:returned | user:refunded) & ~user:banned"))
     'user:paid & (user:returned | user:refunded) & ~user:banned'

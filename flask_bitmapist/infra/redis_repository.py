@@ -44,6 +44,7 @@ from flask_bitmapist.domain import (
     Mark,
     StorageUnavailable,
     validate_event_name,
+    validate_stored_event_name,
     validate_user_id,
 )
 from flask_bitmapist.domain.events import RESERVED_PREFIX
@@ -373,7 +374,9 @@ class RedisRepository(BitmapRepository):
         KEYS).
 
         bitmapist's temporary ``bitop_`` keys and keys not in the ``{event}_{suffix}``
-        format are left out; event names may themselves contain underscores. An event whose
+        format are left out; event names may themselves contain underscores, and spaces
+        (:func:`~flask_bitmapist.domain.validate_stored_event_name`: bitmapist writes any
+        name). An event whose
         bitmaps were all emptied by unmarking is left out too: BITCOUNT checks one key per
         event first (nearly always enough), then twice as many of an event's keys per round
         until one has a user or none is left.
@@ -428,7 +431,8 @@ class RedisRepository(BitmapRepository):
         if not event or event.startswith(RESERVED_PREFIX) or not _SUFFIX.fullmatch(suffix):
             return None
         try:
-            return validate_event_name(event)
+            # Other bitmapist clients write names we would not ("song played"): list them.
+            return validate_stored_event_name(event)
         except ValueError:
             return None
 

@@ -112,6 +112,37 @@ def test_event_names_agree_with_bitmapist(
     assert frozenset(bitmapist.get_event_names()) == expected
 
 
+def test_events_bitmapist_named_with_spaces_are_listed_read_and_queried(
+    repository: RedisRepository, bitmapist_on_test_server: redis.Redis
+) -> None:
+    # bitmapist accepts any event name; ours refuses spaces only when writing.
+    for uid in (1, 7):
+        bitmapist.mark_event("signed up", uid, now=NOW - timedelta(days=1))
+    bitmapist.mark_event("song played", 7, now=NOW, track_hourly=True, track_unique=True)
+    bitmapist.mark_event("song played", 9, now=NOW)
+
+    expected = frozenset({"signed up", "song played"})
+    assert repository.event_names() == expected
+    assert frozenset(bitmapist.get_event_names()) == expected
+    for group in (TimeGroup.MONTH, TimeGroup.WEEK, TimeGroup.DAY):
+        assert stored(repository, "song played", group, NOW) == [7, 9], group
+    assert stored(repository, "song played", TimeGroup.HOUR, NOW) == [7]
+    assert stored(repository, "song played", None, NOW) == [7]
+
+    spec = CohortSpec.create(
+        EventRef("signed up"),
+        EventRef("song played"),
+        now=NOW,
+        time_group="days",
+        rows=2,
+        cols=2,
+        mode=CohortMode.RECURRING,
+    )
+    cohort = CohortEngine(repository).compute(spec)
+    assert cohort.totals == (2, 0)
+    assert cohort.cells == ((0, 1), (None, None))
+
+
 # -- us -> bitmapist ---------------------------------------------------------------
 
 

@@ -22,6 +22,9 @@ from hypothesis import strategies as st
 
 from flask_bitmapist.domain import (
     BitmapId,
+    CohortEngine,
+    CohortSpec,
+    EventRef,
     InvalidEventName,
     InvalidStorageConfig,
     InvalidUserId,
@@ -225,11 +228,34 @@ def test_event_names_parse_bitmapist_keys_and_skip_everything_else(
         "trackist_x_notasuffix",
         "trackist__2026-11",
         "trackist_with space_2026-11",
+        "trackist_with\ttab_2026-11",
+        "trackist_new\nline_2026-11",
         "other_q_2026-11",
         "q_2026-11",
     ]:
         client.setbit(key, 1, 1)
-    assert repository.event_names() == frozenset({"a_b", "x", "y", "z", "d"})
+    assert repository.event_names() == frozenset({"a_b", "x", "y", "z", "d", "with space"})
+
+
+def test_events_another_bitmapist_client_named_with_spaces_are_listed_and_read(
+    client: redis.Redis, repository: RedisRepository
+) -> None:
+    # bitmapist.mark_event("song played", 7) on 2026-11-27: its keys, set bit by bit.
+    for suffix in ("2026-11", "W2026-48", "2026-11-27"):
+        client.setbit(f"trackist_song played_{suffix}", 7, 1)
+    client.setbit("trackist_signed up_2026-11-27", 7, 1)
+    client.setbit("trackist_signed up_2026-11-27", 8, 1)
+
+    assert repository.event_names() == frozenset({"song played", "signed up"})
+    day = Period.containing(TimeGroup.DAY, NOW)
+    [played] = repository.fetch([BitmapId("song played", day)])
+    assert list(played) == [7]
+    spec = CohortSpec.create(
+        EventRef("signed up"), EventRef("song played"), now=NOW, rows=1, cols=1
+    )
+    cohort = CohortEngine(repository).compute(spec)
+    assert cohort.totals == (2,)
+    assert cohort.cells == ((1,),)
 
 
 def test_event_names_leave_out_events_whose_bitmaps_are_all_empty(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
+import fakeredis
 import pytest
 from click.testing import Result
 from flask import Flask
@@ -13,6 +14,7 @@ from flask.testing import FlaskCliRunner
 from flask_bitmapist import FlaskBitmapist
 from flask_bitmapist.domain import BitmapRepository, EventRef, Mark, Period, TimeGroup
 from flask_bitmapist.extension import RepositoryFactory
+from flask_bitmapist.infra import RedisRepository
 from flask_bitmapist.state import BitmapistState
 from tests.unit.facade.support import FixedClock
 
@@ -62,6 +64,25 @@ class Cli:
 def cli() -> Cli:
     """The CLI of a fresh app on an empty in-process store."""
     return Cli(make_app())
+
+
+@pytest.fixture
+def spaced_cli() -> Cli:
+    """The CLI of an app over Redis holding events bitmapist named with spaces, set as its
+    ``mark_event`` sets them: users 1-3 signed up on the 25th, 1 played a song and 2
+    skipped one on the 27th (now)."""
+    server = fakeredis.FakeServer()
+    cli = Cli(make_app(lambda _settings: RedisRepository(fakeredis.FakeRedis(server=server))))
+    redis = fakeredis.FakeRedis(server=server)
+    for event, user_ids, day in [
+        ("signed up", (1, 2, 3), 25),
+        ("song played", (1,), 27),
+        ("song skipped", (2,), 27),
+    ]:
+        for suffix in ("2026-11", "W2026-48", f"2026-11-{day}"):
+            for user_id in user_ids:
+                redis.setbit(f"trackist_{event}_{suffix}", user_id, 1)
+    return cli
 
 
 def assert_clean_failure(result: Result, code: int, *fragments: str) -> None:

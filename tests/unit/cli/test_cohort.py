@@ -143,7 +143,7 @@ def test_weeks_and_now_choose_the_rows(seeded: Cli) -> None:
         (["--mode", "sometimes"], ["--mode", "sometimes"]),
         (["--format", "xml"], ["--format", "xml"]),
         (["--now", "tomorrow"], ["--now", "'tomorrow'"]),
-        (["--and", "bad name"], ["--and", "'bad name'"]),
+        (["--and", "bad\tname"], ["--and", "'bad\\tname'"]),
     ],
 )
 def test_bad_options_are_usage_errors_naming_the_value(
@@ -154,8 +154,22 @@ def test_bad_options_are_usage_errors_naming_the_value(
 
 
 def test_a_bad_event_name_is_a_usage_error(seeded: Cli) -> None:
-    result = seeded("cohort", "user created", "user:logged_in")
-    assert_clean_failure(result, 2, "PRIMARY", "'user created'")
+    result = seeded("cohort", "user\ncreated", "user:logged_in")
+    assert_clean_failure(result, 2, "PRIMARY", "'user\\ncreated'")
+
+
+def test_events_bitmapist_named_with_spaces_can_be_chained(spaced_cli: Cli) -> None:
+    document = cohort_json(
+        spaced_cli, "signed up", "song played", "--or", "song skipped", "--mode", "recurring"
+    )
+    assert document["totals"] == [3, 0, 0]
+    assert document["cells"][0] == [0, 0, 2]
+    assert document["spec"]["secondary"] == '"song played" | "song skipped"'
+
+
+def test_the_expression_quotes_events_named_with_spaces(spaced_cli: Cli) -> None:
+    document = cohort_json(spaced_cli, "signed up", "--expr", '"song played" & ~"song skipped"')
+    assert document["cells"][0] == [0, 0, 1]
 
 
 def test_a_missing_secondary_is_a_usage_error(seeded: Cli) -> None:

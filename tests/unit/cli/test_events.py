@@ -76,3 +76,14 @@ def test_event_names_with_commas_are_quoted_in_csv(cli: Cli) -> None:
     cli.mark('signup,"beta"', [1], day=27)
     result = cli("events", "--format", "csv")
     assert result.output.splitlines()[1] == '"signup,""beta""",1,1,1,1'
+
+
+def test_events_bitmapist_named_with_spaces_are_listed(spaced_cli: Cli) -> None:
+    result = spaced_cli("events", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "event,today,this week,this month,this year",
+        "signed up,0,3,3,3",
+        "song played,1,1,1,1",
+        "song skipped,1,1,1,1",
+    ]

@@ -106,7 +106,7 @@ def test_now_pins_the_cohort_to_a_moment() -> None:
         ((*BASE, ("additional", "x"), ("op", "xor")), "op", "'and' or 'or'"),
         ((*BASE, ("additional", "x")), "op", "'and' or 'or'"),
         ((*BASE, ("additional", "bitop_x"), ("op", "and")), "additional[0]", "bitop_"),
-        ((("primary", "a b"), ("secondary", "paid")), "primary", "whitespace"),
+        ((("primary", "a\tb"), ("secondary", "paid")), "primary", "whitespace"),
         ((*BASE, ("secondary_expression", "paid & (")), "secondary_expression", "position"),
         ((*BASE, ("secondary_expression", "~paid")), "secondary_expression", "lone negation"),
         ((*BASE, ("primary_expression", "a |")), "primary_expression", "position"),

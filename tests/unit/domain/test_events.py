@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,6 +18,7 @@ from flask_bitmapist.domain import (
     Period,
     TimeGroup,
     validate_event_name,
+    validate_stored_event_name,
     validate_user_id,
 )
 
@@ -84,6 +86,76 @@ def test_an_event_name_must_be_a_str(bad: object) -> None:
     with pytest.raises(InvalidEventName) as caught:
         validate_event_name(bad)
     assert repr(bad) in str(caught.value)
+
+
+# -- names read from existing data ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "song played",
+        "<img src=x onerror=alert(1)>",
+        " leading and trailing ",
+        "two  spaces",
+        "user:logged_in",
+        "x" * 5000,
+    ],
+)
+def test_names_read_from_bitmapist_data_may_hold_spaces_and_be_any_length(name: str) -> None:
+    assert validate_stored_event_name(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "culprit"),
+    [
+        ("song\tplayed", "\t"),
+        ("song\nplayed", "\n"),
+        ("song\rplayed", "\r"),
+        ("no\u00a0break", "\u00a0"),
+        ("ideographic\u3000space", "\u3000"),
+        ("nul\x00byte", "\x00"),
+        ("delete\x7f", "\x7f"),
+        ("c1\x85control", "\x85"),
+    ],
+)
+def test_reading_still_refuses_other_whitespace_and_control_characters(
+    name: str, culprit: str
+) -> None:
+    with pytest.raises(InvalidEventName) as caught:
+        validate_stored_event_name(name)
+    message = str(caught.value)
+    assert repr(name) in message
+    assert repr(culprit) in message
+    assert f"position {name.index(culprit)}" in message
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [("", "empty"), (None, "None"), (b"song played", "b'song played'"), ("bitop_x y", "bitop_")],
+)
+def test_reading_refuses_empty_names_non_strings_and_bitmapists_temporary_keys(
+    bad: object, fragment: str
+) -> None:
+    with pytest.raises(InvalidEventName, match=re.escape(fragment)):
+        validate_stored_event_name(bad)
+
+
+def test_a_long_stored_name_is_cut_short_in_the_error() -> None:
+    name = "x" * 5000 + "\t"
+    with pytest.raises(InvalidEventName) as caught:
+        validate_stored_event_name(name)
+    message = str(caught.value)
+    assert "5001 characters" in message
+    assert "position 5000" in message
+    assert len(message) < 300
+
+
+def test_marking_still_refuses_a_name_that_reading_accepts() -> None:
+    with pytest.raises(InvalidEventName, match="'song played' contains ' ' at position 4"):
+        Mark.create("song played", 1, datetime(2026, 11, 27, tzinfo=UTC))
+    with pytest.raises(InvalidEventName, match="201"):
+        validate_event_name("x" * 201)
 
 
 def test_invalid_event_name_is_a_value_error_of_the_package() -> None:

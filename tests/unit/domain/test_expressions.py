@@ -119,7 +119,7 @@ def test_parse_chain_leaves_its_arguments_alone() -> None:
         ([{"name": "B", "op": "xor"}], 0, "'xor'"),
         ([{"name": "B", "op": "and"}, {"name": "C", "op": "nand"}], 1, "'nand'"),
         ([{"name": "B", "op": "and"}, {"name": "C", "op": 1}], 1, "1"),
-        ([{"name": "B"}, {"name": "bad name"}], 1, "'bad name'"),
+        ([{"name": "B"}, {"name": "bad\tname"}], 1, "'bad\\tname'"),
         ([{"name": "B"}, {"name": "C"}, {"op": "or"}], 2, "None"),
         ([{"name": ""}], 0, "empty"),
         ([{"name": "B"}, "C"], 1, "'C'"),
@@ -137,8 +137,16 @@ def test_a_malformed_additional_event_is_refused_naming_its_index(
 
 
 def test_a_malformed_secondary_is_refused_naming_it() -> None:
-    with pytest.raises(InvalidEventName, match="'bad name'"):
-        parse_chain("bad name", [{"name": "B"}])
+    with pytest.raises(InvalidEventName, match=r"'bad\\nname'"):
+        parse_chain("bad\nname", [{"name": "B"}])
+
+
+def test_a_chain_may_name_events_with_spaces() -> None:
+    # bitmapist accepts any name: events it wrote, such as "song played", can be chained.
+    expr = parse_chain("song played", [{"name": "song skipped", "op": "or"}, {"name": "paid"}])
+    assert expr == And((Or((EventRef("song played"), EventRef("song skipped"))), EventRef("paid")))
+    sets = {"song played": {1, 2}, "song skipped": {3}, "paid": {2, 3, 4}}
+    assert users(expr, sets) == [2, 3]
 
 
 # -- the text form --------------------------------------------------------------------
@@ -303,8 +311,41 @@ def test_an_or_of_a_negation_is_refused() -> None:
 
 
 def test_event_refs_validate_their_name() -> None:
-    with pytest.raises(InvalidEventName, match="'bad name'"):
-        EventRef("bad name")
+    with pytest.raises(InvalidEventName, match=r"'bad\\tname'"):
+        EventRef("bad\tname")
+    with pytest.raises(InvalidEventName, match="bitop_"):
+        EventRef("bitop_and")
+    with pytest.raises(InvalidEventName, match="empty"):
+        EventRef("")
+
+
+def test_event_refs_accept_names_with_spaces_as_bitmapist_data_has_them() -> None:
+    assert EventRef("song played").name == "song played"
+    assert EventRef("<img src=x onerror=alert(1)>").events() == {"<img src=x onerror=alert(1)>"}
+
+
+def test_a_double_negation_in_an_and_is_its_positive() -> None:
+    # A - B, whichever way round the double negation stands.
+    assert users(And((A, Not(Not(B))))) == [1, 2, 3]
+    assert users(And((Not(Not(A)), Not(B)))) == [4, 5, 6]
+    assert users(And((A, Not(Not(Not(B)))))) == [4, 5, 6]
+
+
+def test_a_double_negation_in_an_or_is_its_positive() -> None:
+    assert users(Or((E, Not(Not(S))))) == [4, 5, 6, 7, 8]
+
+
+def test_a_double_negation_alone_evaluates_as_its_term() -> None:
+    assert users(Not(Not(A))) == users(A)
+
+
+def test_an_odd_number_of_negations_is_still_a_negation() -> None:
+    with pytest.raises(InvalidExpression, match="~~~a"):
+        Not(Not(Not(a))).evaluate(lambda name: Bitmap())
+    with pytest.raises(InvalidExpression, match="only negated"):
+        And((Not(Not(Not(a))), Not(b)))
+    with pytest.raises(InvalidExpression, match="negation"):
+        Or((a, Not(Not(Not(b)))))
 
 
 def test_events_lists_every_name_mentioned() -> None:
@@ -339,6 +380,28 @@ def test_str_quotes_names_that_would_read_as_operators(name: str) -> None:
     assert str(EventRef(name)) == f'"{name}"'
     expr = And((EventRef(name), Not(EventRef("plain")), Or((EventRef(name), a))))
     assert parse_expression(str(expr)) == expr
+
+
+@pytest.mark.parametrize(
+    "name", ["song played", "<img src=x onerror=alert(1)>", " leading", "two  spaces"]
+)
+def test_str_quotes_names_with_spaces_and_reads_them_back(name: str) -> None:
+    assert str(EventRef(name)) == f'"{name}"'
+    expr = And((EventRef(name), Or((a, EventRef(name))), Not(EventRef(name))))
+    assert parse_expression(str(expr)) == expr
+
+
+def test_quoted_names_may_hold_spaces() -> None:
+    expr = parse_expression('"song played" & ~"song skipped" | paid')
+    assert expr == Or(
+        (And((EventRef("song played"), Not(EventRef("song skipped")))), EventRef("paid"))
+    )
+
+
+def test_a_quoted_name_with_a_tab_is_refused_naming_its_position() -> None:
+    with pytest.raises(InvalidExpression, match=r"'a\\tb'") as caught:
+        parse_expression('paid & "a\tb"')
+    assert caught.value.position == 7
 
 
 def test_str_leaves_a_name_with_a_double_quote_as_it_is() -> None:

@@ -375,7 +375,7 @@ def test_yearly_and_hourly_cohorts(clock: FixedClock) -> None:
         ({"num_rows": 200, "num_cols": 200}, InvalidCohortSpec, "at most 20000 are allowed"),
         ({"time_group": "fortnights"}, InvalidCohortSpec, "unknown time group 'fortnights'"),
         ({"mode": "sometimes"}, InvalidCohortSpec, "unknown mode 'sometimes'"),
-        ({"primary_event_name": "bad name"}, InvalidEventName, "'bad name'"),
+        ({"primary_event_name": "bad\tname"}, InvalidEventName, r"'bad\\tname'"),
         (
             {"additional_events": [{"name": "x", "op": "nand"}]},
             InvalidExpression,

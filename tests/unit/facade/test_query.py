@@ -169,8 +169,8 @@ def test_a_period_that_does_not_exist_is_refused_naming_it(
 
 
 def test_an_event_set_with_a_bad_name_is_refused(state: BitmapistState) -> None:
-    with pytest.raises(InvalidEventName, match="'a b'"):
-        MonthEvents("a b", 2026, 1)
+    with pytest.raises(InvalidEventName, match=r"'a\\tb'"):
+        MonthEvents("a\tb", 2026, 1)
 
 
 def test_get_event_data_defaults_to_today(state: BitmapistState) -> None:
@@ -363,8 +363,8 @@ def test_chain_events_with_an_empty_base_still_counts_its_or(state: BitmapistSta
 def test_chain_events_refuses_a_bad_chain_naming_the_item(state: BitmapistState) -> None:
     with pytest.raises(InvalidExpression, match=r"additional_events\[1\]: op must be"):
         chain_events("a", [op("and", "o"), {"name": "b", "op": "xor"}], NOW, "days")
-    with pytest.raises(InvalidExpression, match=r"additional_events\[0\].*'bad name'"):
-        chain_events("a", [{"name": "bad name", "op": "and"}], NOW, "days")
+    with pytest.raises(InvalidExpression, match=r"additional_events\[0\].*'bad\\nname'"):
+        chain_events("a", [{"name": "bad\nname", "op": "and"}], NOW, "days")
 
 
 # -- storage down ---------------------------------------------------------------------------

@@ -15,14 +15,18 @@ import redis
 from flask import Flask
 
 from flask_bitmapist import (
+    DayEvents,
     FlaskBitmapist,
+    InvalidEventName,
     InvalidStorageConfig,
     MonthEvents,
     Settings,
     StorageUnavailable,
+    chain_events,
     current_state,
     get_cohort,
     get_event_data,
+    get_event_names,
     mark,
     mark_event,
 )
@@ -129,6 +133,40 @@ def test_reads_and_cohorts_over_redis_match_the_in_process_store(
 
     assert results[0] == results[1]
     assert results[0][1] == [1, 2]
+
+
+def marked_by_bitmapist(server: fakeredis.FakeServer, event: str, user_id: int, day: int) -> None:
+    """What bitmapist's ``mark_event(event, user_id)`` sets on ``day`` November 2026:
+    bitmapist accepts any event name, spaces included."""
+    client = fakeredis.FakeRedis(server=server)
+    week = datetime(2026, 11, day).isocalendar().week
+    for suffix in ("2026-11", f"W2026-{week}", f"2026-11-{day}"):
+        client.setbit(f"trackist_{event}_{suffix}", user_id, 1)
+
+
+def test_events_bitmapist_named_with_spaces_are_read_but_never_written(
+    redis_app: Flask, server: fakeredis.FakeServer
+) -> None:
+    marked_by_bitmapist(server, "signed up", 1, 25)
+    marked_by_bitmapist(server, "signed up", 2, 25)
+    marked_by_bitmapist(server, "song played", 1, 27)
+    marked_by_bitmapist(server, "song skipped", 2, 27)
+    before = keys(server)
+
+    with redis_app.app_context():
+        assert get_event_names() == ["signed up", "song played", "song skipped"]
+        assert list(get_event_data("song played")) == [1]
+        assert list(DayEvents("song played", 2026, 11, 27)) == [1]
+        assert list(MonthEvents("signed up", 2026, 11)) == [1, 2]
+        chain = [{"name": "song skipped", "op": "or"}]
+        assert list(chain_events("song played", chain, NOW, "days")) == [1, 2]
+        cohort, _, totals = get_cohort("signed up", "song played", chain, "days", 3, 3)
+        assert totals == [2, 0, 0]
+        assert cohort[0] == [0, 0, 2]
+
+        with pytest.raises(InvalidEventName, match="'song played' contains ' '"):
+            mark_event("song played", 3)
+    assert keys(server) == before
 
 
 def test_a_wide_cohort_writes_no_temporary_keys(
