@@ -98,6 +98,16 @@ def _state() -> BitmapistState:
         raise click.ClickException(str(exc)) from exc
 
 
+def _refuse_mapped_ids(state: BitmapistState, command: str) -> None:
+    """Commands that write bitmap ints directly would clash with the id map's ints."""
+    if state.id_mapper is not None:
+        raise click.UsageError(
+            f"`{command}` writes user ids straight into the bitmaps, but BITMAPIST_MAP_IDS is "
+            "on: there each bitmap int belongs to an id of the id map, so these ids would "
+            "land on other users. Record such events through mark_event() instead."
+        )
+
+
 def _storage_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn a storage failure into a one-line error and exit status 1, not a traceback."""
 
@@ -491,6 +501,7 @@ def import_command(
     42,user:paid,2026-11-27T13:05:00Z
     """
     state = _state()
+    _refuse_mapped_ids(state, "flask bitmapist import")
     settings = state.settings
     name = getattr(file, "name", "-")
     try:
@@ -586,6 +597,7 @@ def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime
     generates its own at start-up.
     """
     state = _state()
+    _refuse_mapped_ids(state, "flask bitmapist demo-data")
     settings = state.settings
     url = redact_url(settings.redis_url)
     in_memory = settings.redis_url.startswith("memory://")

@@ -19,8 +19,9 @@ from flask_bitmapist import signals
 from flask_bitmapist.cli import bitmapist_cli
 from flask_bitmapist.config import DEFAULTS, EXTENSION_KEY
 from flask_bitmapist.dashboard import create_blueprint
-from flask_bitmapist.domain import BitmapRepository
-from flask_bitmapist.infra import repository_from_url
+from flask_bitmapist.domain import BitmapRepository, IdMapper, InvalidStorageConfig
+from flask_bitmapist.exceptions import InvalidConfiguration
+from flask_bitmapist.infra import id_mapper_for, repository_from_url
 from flask_bitmapist.state import BitmapistState, Clock, Settings, current_state
 
 __all__ = [
@@ -50,6 +51,16 @@ def repository_for(settings: Settings) -> BitmapRepository:
         socket_timeout=settings.socket_timeout,
         connect_timeout=settings.connect_timeout,
     )
+
+
+def _id_mapper(settings: Settings, repository: BitmapRepository) -> IdMapper | None:
+    """With ``BITMAPIST_MAP_IDS``, the id map kept beside the bitmaps (same Redis, prefix)."""
+    if not settings.map_ids:
+        return None
+    try:
+        return id_mapper_for(repository)
+    except InvalidStorageConfig as exc:
+        raise InvalidConfiguration(f"BITMAPIST_MAP_IDS: {exc}", key="BITMAPIST_MAP_IDS") from exc
 
 
 class FlaskBitmapist:
@@ -93,12 +104,14 @@ class FlaskBitmapist:
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         settings = Settings.from_config(app.config)
+        repository = self._repository_factory(settings)
         state = BitmapistState(
             app.name,
             settings,
-            self._repository_factory(settings),
+            repository,
             extension=self,
             clock=self._clock,
+            id_mapper=_id_mapper(settings, repository),
         )
         app.extensions[EXTENSION_KEY] = state
         signals.connect_login_signals()

@@ -30,9 +30,8 @@ import attrs
 from sqlalchemy import event
 from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session
 
-from flask_bitmapist.domain import Mark
 from flask_bitmapist.state import BitmapistState, current_state
-from flask_bitmapist.tracking import build_mark, record
+from flask_bitmapist.tracking import PendingMark, build_mark, record
 
 __all__ = ["Bitmapistable"]
 
@@ -75,7 +74,7 @@ class _Pending:
     """A mark waiting for its transaction to commit."""
 
     state: BitmapistState
-    mark: Mark
+    mark: PendingMark
     transaction: SessionTransaction
 
 
@@ -115,7 +114,7 @@ def _write_after_commit(session: Session) -> None:
         # A savepoint was released: its changes commit with the enclosing transaction.
         return
     pending: list[_Pending] = session.info.pop(PENDING_KEY, [])
-    by_state: dict[int, tuple[BitmapistState, list[Mark]]] = {}
+    by_state: dict[int, tuple[BitmapistState, list[PendingMark]]] = {}
     for item in pending:
         by_state.setdefault(id(item.state), (item.state, []))[1].append(item.mark)
     for state, marks in by_state.values():

@@ -7,15 +7,19 @@ Everything here reads the current app's storage (so needs an app context) and ra
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from flask_bitmapist.domain import (
     Bitmap,
     CohortMode,
     CohortSpec,
     EventRef,
+    IdMapper,
+    InvalidUserId,
+    InvalidUserIdType,
     Period,
     TimeGroup,
     parse_chain,
@@ -42,6 +46,8 @@ __all__ = [
 ]
 
 ChainItem = Mapping[str, object]
+#: Bitmap ints turned back into the app's ids per storage call while iterating a mapped set.
+_UNMAP_BATCH = 5_000
 
 
 def _bitmap_of(users: object) -> Bitmap:
@@ -62,13 +68,21 @@ class UserSet:
     >>> evens, small = UserSet.of([0, 2, 4, 6]), UserSet.of([1, 2, 3, 4])
     >>> list(evens & small), len(evens | small), 6 in evens - small
     ([2, 4], 6, True)
+
+    With ``BITMAPIST_MAP_IDS`` the sets the package returns know the app's id map: ``in``
+    takes the app's ids (str, UUID, int), and iteration gives them back with the type they
+    had when first marked, in the order they were first seen (ascending bitmap int). A bit
+    written around the map (e.g. by bitmapist directly) comes back as its bare int. ``len``
+    and the set operations work on the bitmaps and cost no lookup.
     """
 
-    __slots__ = ("_bitmap",)
+    __slots__ = ("_bitmap", "_id_mapper")
 
-    def __init__(self, bitmap: Bitmap | None = None) -> None:
-        """Wrap a domain :class:`~flask_bitmapist.domain.Bitmap` (None: the empty set)."""
+    def __init__(self, bitmap: Bitmap | None = None, *, id_mapper: IdMapper | None = None) -> None:
+        """Wrap a domain :class:`~flask_bitmapist.domain.Bitmap` (None: the empty set);
+        ``id_mapper`` turns its ints back into the app's ids (None: they are the ids)."""
         self._bitmap = Bitmap() if bitmap is None else bitmap
+        self._id_mapper = id_mapper
 
     @classmethod
     def of(cls, user_ids: Iterable[int]) -> UserSet:
@@ -77,8 +91,13 @@ class UserSet:
 
     @property
     def bitmap(self) -> Bitmap:
-        """The domain bitmap behind the set."""
+        """The domain bitmap behind the set (bitmap ints, mapped or not)."""
         return self._bitmap
+
+    @property
+    def id_mapper(self) -> IdMapper | None:
+        """The id map that iteration and ``in`` go through, or None."""
+        return self._id_mapper
 
     def __len__(self) -> int:
         return len(self._bitmap)
@@ -87,10 +106,25 @@ class UserSet:
         return bool(self._bitmap)
 
     def __contains__(self, user_id: object) -> bool:
-        return user_id in self._bitmap
+        if self._id_mapper is None:
+            return user_id in self._bitmap
+        try:
+            [number] = self._id_mapper.find([user_id])  # type: ignore[list-item]
+        except (InvalidUserId, InvalidUserIdType):
+            return False  # like `"x" in {1, 2}`: not a member, not an error
+        return number is not None and number in self._bitmap
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._bitmap)
+    # Any, not int: with mapped ids the items are the app's ids (str, UUID or int).
+    def __iter__(self) -> Iterator[Any]:
+        if self._id_mapper is None:
+            return iter(self._bitmap)
+        return self._originals(self._id_mapper)
+
+    def _originals(self, id_mapper: IdMapper) -> Iterator[Any]:
+        numbers = iter(self._bitmap)
+        while batch := list(itertools.islice(numbers, _UNMAP_BATCH)):
+            originals = id_mapper.originals(batch)
+            yield from (n if o is None else o for n, o in zip(batch, originals, strict=True))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, UserSet | Bitmap):
@@ -101,7 +135,8 @@ class UserSet:
         return hash(self._bitmap)
 
     def _combine(self, other: object, op: Callable[[Bitmap, Bitmap], Bitmap]) -> UserSet:
-        return UserSet(op(self._bitmap, _bitmap_of(other)))
+        id_mapper = self._id_mapper or (other.id_mapper if isinstance(other, UserSet) else None)
+        return UserSet(op(self._bitmap, _bitmap_of(other)), id_mapper=id_mapper)
 
     def __and__(self, other: UserSet | Bitmap) -> UserSet:
         return self._combine(other, Bitmap.__and__)
@@ -123,9 +158,9 @@ class UserSet:
         """bitmapist: the number of users (``len``)."""
         return len(self._bitmap)
 
-    def get_uuids(self) -> Iterator[int]:
-        """bitmapist: the user ids, ascending."""
-        return iter(self._bitmap)
+    def get_uuids(self) -> Iterator[Any]:
+        """bitmapist: the user ids, ascending (mapped ids: as iteration gives them)."""
+        return iter(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._bitmap!r})"
@@ -182,7 +217,9 @@ class Events(UserSet):
     def _load(self, event_name: object, moment: datetime) -> None:
         self._event_name = validate_stored_event_name(event_name)
         self._period = Period.containing(self.group, moment)
-        super().__init__(current_state().engine.users(EventRef(self._event_name), self._period))
+        state = current_state()
+        bitmap = state.engine.users(EventRef(self._event_name), self._period)
+        super().__init__(bitmap, id_mapper=state.id_mapper)
 
     @classmethod
     def from_date(cls, event_name: str, moment: datetime | None = None) -> Events:
@@ -328,7 +365,11 @@ class _BitOp(UserSet):
         if not user_sets:
             raise TypeError(f"{type(self).__name__} needs at least one user set")
         bitmaps = [_bitmap_of(users) for users in user_sets]
-        super().__init__(functools.reduce(type(self)._operation, bitmaps))
+        mappers = [u.id_mapper for u in user_sets if isinstance(u, UserSet) and u.id_mapper]
+        super().__init__(
+            functools.reduce(type(self)._operation, bitmaps),
+            id_mapper=mappers[0] if mappers else None,
+        )
 
 
 class BitOpAnd(_BitOp):
@@ -392,7 +433,7 @@ def chain_events(
     state = current_state()
     expression = parse_chain(base_event_name, events_to_chain or ())
     period = Period.containing(TimeGroup.parse(time_group), state.now() if now is None else now)
-    return UserSet(state.engine.users(expression, period))
+    return UserSet(state.engine.users(expression, period), id_mapper=state.id_mapper)
 
 
 def get_cohort(

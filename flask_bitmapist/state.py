@@ -7,7 +7,7 @@ current Flask app, so several apps in one process each use their own storage.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -15,7 +15,13 @@ import attrs
 from flask import current_app, has_app_context
 
 from flask_bitmapist.config import DEFAULTS, EXTENSION_KEY
-from flask_bitmapist.domain import DEFAULT_MAX_USER_ID, BitmapRepository, CohortEngine, as_utc
+from flask_bitmapist.domain import (
+    DEFAULT_MAX_USER_ID,
+    BitmapRepository,
+    CohortEngine,
+    IdMapper,
+    as_utc,
+)
 from flask_bitmapist.exceptions import InvalidConfiguration
 from flask_bitmapist.faults import MarkFailures
 from flask_bitmapist.infra.redis_repository import redact_url  # re-exported for the facade
@@ -142,8 +148,9 @@ class BitmapistState:
     """Flask-Bitmapist's state for one app, kept in ``app.extensions["bitmapist"]``.
 
     ``settings`` (:class:`Settings`), ``repository`` (the storage), ``engine`` (a
-    :class:`~flask_bitmapist.domain.CohortEngine` over it), ``failures`` (failed marks,
-    counted and logged), and :meth:`now`, the only clock the package reads.
+    :class:`~flask_bitmapist.domain.CohortEngine` over it), ``id_mapper`` (the map of
+    str/UUID user ids to bitmap ints with ``BITMAPIST_MAP_IDS``, else None), ``failures``
+    (failed marks, counted and logged), and :meth:`now`, the only clock the package reads.
     """
 
     def __init__(
@@ -154,11 +161,13 @@ class BitmapistState:
         *,
         extension: object = None,
         clock: Clock | None = None,
+        id_mapper: IdMapper | None = None,
     ) -> None:
         """Build the state; ``init_app`` does this, tests may too."""
         self.app_name = app_name
         self.settings = settings
         self.repository = repository
+        self.id_mapper = id_mapper
         self.engine = CohortEngine(repository)
         self.extension = extension
         self.failures = MarkFailures(app_name, interval=settings.error_log_interval)
@@ -167,6 +176,19 @@ class BitmapistState:
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
         return as_utc(self._clock())
+
+    def original_ids(self, ints: Sequence[int]) -> list[object]:
+        """The app's user ids behind bitmap ints: the ints themselves unless ids are mapped.
+
+        With ``BITMAPIST_MAP_IDS`` an int the map never gave out (a bit written around the
+        map, e.g. by bitmapist directly) is returned as it is.
+        """
+        if self.id_mapper is None:
+            return list(ints)
+        originals = self.id_mapper.originals(ints)
+        return [
+            n if original is None else original for n, original in zip(ints, originals, strict=True)
+        ]
 
     @property
     def failed_marks(self) -> int:

@@ -5,24 +5,41 @@ it is a bug in the caller. A storage failure does not: marking must never break 
 app, so by default the failure is counted (``current_state().failed_marks``), logged at
 most once per ``BITMAPIST_ERROR_LOG_INTERVAL`` seconds, and the request goes on.
 ``BITMAPIST_RAISE_ON_ERROR = True`` raises it instead (for jobs and tests).
+
+User ids are ints (0.1's rule). With ``BITMAPIST_MAP_IDS = True`` they may also be str or
+UUID (ints too): :func:`build_mark` checks the id and returns an :class:`UnmappedMark`,
+and :func:`record` maps the ids of all its marks in one storage call before writing, so a
+storage failure while mapping fails open like one while writing.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, cast
 
+import attrs
 from flask import current_app
 from flask_login import current_user
 from werkzeug.local import LocalProxy
 
-from flask_bitmapist.domain import Mark, as_utc, validate_event_name
+from flask_bitmapist.domain import (
+    ExternalId,
+    InvalidUserIdType,
+    Mark,
+    as_utc,
+    external_id_text,
+    validate_event_name,
+    validate_user_id,
+)
 from flask_bitmapist.state import BitmapistState, current_state
 
 __all__ = [
+    "PendingMark",
+    "UnmappedMark",
     "UserIdSource",
     "build_mark",
     "current_user_id",
@@ -38,7 +55,7 @@ R = TypeVar("R")
 
 #: What ``@mark`` accepts as ``uuid``: an id, a callable returning one, or None for the
 #: current Flask-Login user (a ``LocalProxy`` such as ``current_user`` works too).
-UserIdSource = int | Callable[[], object] | None
+UserIdSource = int | str | uuid.UUID | Callable[[], object] | None
 
 
 def user_id_of(user: object) -> object:
@@ -72,6 +89,26 @@ def current_user_id() -> object | None:
     return user_id_of(user)
 
 
+@attrs.frozen
+class UnmappedMark:
+    """A checked mark whose user id is still the app's own (``BITMAPIST_MAP_IDS``).
+
+    ``template`` holds the validated event, moment and flags (its user id is a
+    placeholder); :func:`record` maps ``user_id`` and writes ``template`` with that int.
+    """
+
+    template: Mark
+    user_id: ExternalId
+
+    def mapped(self, number: int, max_user_id: int) -> Mark:
+        """The mark for bitmap int ``number`` (refused beyond ``max_user_id``)."""
+        return attrs.evolve(self.template, user_id=validate_user_id(number, max_user_id))
+
+
+#: What :func:`build_mark` returns and :func:`record` writes.
+PendingMark = Mark | UnmappedMark
+
+
 def build_mark(
     state: BitmapistState,
     event_name: object,
@@ -80,26 +117,64 @@ def build_mark(
     now: datetime | None = None,
     track_hourly: bool | None = None,
     track_unique: bool | None = None,
-) -> Mark:
-    """A validated mark; ``None`` options take the app's settings, ``now`` the app's clock."""
+) -> PendingMark:
+    """A validated mark; ``None`` options take the app's settings, ``now`` the app's clock.
+
+    With ``BITMAPIST_MAP_IDS`` it is an :class:`UnmappedMark` (the id is mapped when
+    written); without, a str or UUID id is refused with a hint to turn mapping on.
+    """
     settings = state.settings
-    return Mark.create(
+    mapping = state.id_mapper is not None
+    if not mapping and isinstance(user_id, (str, uuid.UUID)):
+        raise InvalidUserIdType(
+            f"user id must be an int, got {user_id!r} ({type(user_id).__name__}); to track "
+            "str or UUID user ids, set BITMAPIST_MAP_IDS = True: they are then mapped to ints"
+        )
+    mark = Mark.create(
         event_name,
-        user_id,
+        0 if mapping else user_id,
         state.now() if now is None else now,
         hourly=settings.track_hourly if track_hourly is None else track_hourly,
         unique=settings.track_unique if track_unique is None else track_unique,
         max_user_id=settings.max_user_id,
     )
+    if not mapping:
+        return mark
+    external_id_text(user_id)  # checked now: a bad id is the caller's bug, never dropped
+    return UnmappedMark(mark, cast(ExternalId, user_id))
 
 
-def record(state: BitmapistState, marks: Sequence[Mark], *, unmark: bool = False) -> None:
+def _mapped(state: BitmapistState, marks: Sequence[PendingMark], *, assign: bool) -> list[Mark]:
+    """``marks`` with their ids mapped (one storage call for all of them).
+
+    When unmarking (``assign`` false) ids never mapped are not given ints: they have no
+    bits to clear, so their marks are left out.
+    """
+    unmapped = [m for m in marks if isinstance(m, UnmappedMark)]
+    if not unmapped or state.id_mapper is None:
+        return [m for m in marks if isinstance(m, Mark)]
+    ids = [m.user_id for m in unmapped]
+    numbers = state.id_mapper.assign(ids) if assign else state.id_mapper.find(ids)
+    found = iter(numbers)
+    limit = state.settings.max_user_id
+    result: list[Mark] = []
+    for pending in marks:
+        if isinstance(pending, Mark):
+            result.append(pending)
+            continue
+        number = next(found)
+        if number is not None:
+            result.append(pending.mapped(number, limit))
+    return result
+
+
+def record(state: BitmapistState, marks: Sequence[PendingMark], *, unmark: bool = False) -> None:
     """Write ``marks`` (or clear them) in the app's storage, failing open (see module doc)."""
     if not marks:
         return
     write = state.repository.unmark if unmark else state.repository.mark
     try:
-        write(marks)
+        write(_mapped(state, marks, assign=not unmark))
     except Exception as exc:
         # Anything the storage raises is a storage failure: the marks were validated.
         if state.settings.raise_on_error:

@@ -361,7 +361,8 @@ def api_cohort_cell() -> Response:
     page = Page.from_args(request.args)
     users = state.engine.cell_users(spec, row, col)
     count = len(users)
-    ids = list(itertools.islice(users, page.offset, page.offset + page.size))
+    # With BITMAPIST_MAP_IDS the page shows the app's own ids, in the order first seen.
+    ids = state.original_ids(list(itertools.islice(users, page.offset, page.offset + page.size)))
     pages = max(1, math.ceil(count / page.size))
     periods = spec.row_periods()
     return jsonify(
@@ -375,6 +376,7 @@ def api_cohort_cell() -> Response:
             "per_page": page.size,
             "pages": pages,
             "user_ids": ids,
+            "ids_mapped": state.id_mapper is not None,
             "spec": spec_to_dict(spec),
         }
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_bitmapist.infra.id_maps import InMemoryIdMapper, RedisIdMapper
+from flask_bitmapist.infra.id_maps import InMemoryIdMapper, RedisIdMapper, id_mapper_for
 from flask_bitmapist.infra.memory import InMemoryRepository
 from flask_bitmapist.infra.redis_repository import (
     DEFAULT_KEY_PREFIX,
@@ -18,5 +18,6 @@ __all__ = [
     "InMemoryRepository",
     "RedisIdMapper",
     "RedisRepository",
+    "id_mapper_for",
     "repository_from_url",
 ]

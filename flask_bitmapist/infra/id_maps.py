@@ -24,7 +24,13 @@ from typing import Any, Final, TypeVar
 import redis
 from redis.cluster import RedisCluster
 
-from flask_bitmapist.domain import DEFAULT_MAX_USER_ID, InvalidUserId, StorageUnavailable
+from flask_bitmapist.domain import (
+    DEFAULT_MAX_USER_ID,
+    BitmapRepository,
+    InvalidStorageConfig,
+    InvalidUserId,
+    StorageUnavailable,
+)
 from flask_bitmapist.domain.ids import (
     ExternalId,
     IdMapper,
@@ -33,6 +39,7 @@ from flask_bitmapist.domain.ids import (
     external_id_text,
 )
 from flask_bitmapist.infra.cluster import ClusterRouter
+from flask_bitmapist.infra.memory import InMemoryRepository
 from flask_bitmapist.infra.redis_repository import (
     _UNAVAILABLE,
     DEFAULT_KEY_PREFIX,
@@ -42,7 +49,13 @@ from flask_bitmapist.infra.redis_repository import (
     _validate_prefix,
 )
 
-__all__ = ["ASSIGN_SCRIPT", "DEFAULT_BATCH_SIZE", "InMemoryIdMapper", "RedisIdMapper"]
+__all__ = [
+    "ASSIGN_SCRIPT",
+    "DEFAULT_BATCH_SIZE",
+    "InMemoryIdMapper",
+    "RedisIdMapper",
+    "id_mapper_for",
+]
 
 #: Ids sent per script run or HMGET: bounds how long one run holds Redis (a few ms).
 DEFAULT_BATCH_SIZE: Final = 5_000
@@ -224,3 +237,19 @@ class InMemoryIdMapper(IdMapper):
 
     def __repr__(self) -> str:
         return f"InMemoryIdMapper({self.count()} ids)"
+
+
+def id_mapper_for(repository: BitmapRepository) -> IdMapper:
+    """The id map that lives beside ``repository``'s bitmaps.
+
+    A :class:`RedisIdMapper` in the same Redis (or cluster) under the same prefix, or a new
+    :class:`InMemoryIdMapper` for the in-process store. Other repositories have no place
+    for a map: :class:`~flask_bitmapist.domain.InvalidStorageConfig`.
+    """
+    if isinstance(repository, RedisRepository):
+        return RedisIdMapper.of(repository)
+    if isinstance(repository, InMemoryRepository):
+        return InMemoryIdMapper()
+    raise InvalidStorageConfig(
+        f"mapping user ids needs Redis or the in-process store, got {repository!r}"
+    )

@@ -10,13 +10,16 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import redis
+from flask import Flask
 
+from flask_bitmapist import FlaskBitmapist, current_state, get_cohort, get_event_data, mark_event
 from flask_bitmapist.domain import IdMapper, Mark, StorageUnavailable
 from flask_bitmapist.infra import RedisIdMapper, RedisRepository
 from tests.contract.id_mapper_contract import IdMapperContract
@@ -150,3 +153,49 @@ def test_a_map_on_a_dead_server_is_storage_unavailable(tmp_path: Path) -> None:
             call()
         assert isinstance(caught.value.__cause__, redis.exceptions.ConnectionError)
     repository.close()
+
+
+def test_mapped_ids_through_the_facade_on_a_single_node_and_a_cluster(
+    redis_url: str, redis_cluster_url: str
+) -> None:
+    people = [f"customer-{i}" for i in range(40)] + [uuid.UUID(int=i) for i in range(40)]
+    answers: dict[bool, dict[str, object]] = {}
+    for url, cluster in ((redis_url, False), (redis_cluster_url, True)):
+        app = Flask(f"mapped-{cluster}")
+        app.config.update(
+            TESTING=True,
+            BITMAPIST_REDIS_URL=url,
+            BITMAPIST_REDIS_CLUSTER=cluster,
+            BITMAPIST_MAP_IDS=True,
+            BITMAPIST_RAISE_ON_ERROR=True,
+        )
+        FlaskBitmapist(app, clock=lambda: NOW)
+        with app.app_context():
+            for day in range(5):
+                for index, person in enumerate(people):
+                    if index % (day + 1) == 0:
+                        mark_event("user:active", person, now=NOW - timedelta(days=4 - day))
+                    if day == 0 and index % 3 == 0:
+                        mark_event("user:signed_up", person, now=NOW - timedelta(days=4))
+            active = get_event_data("user:active", "days", now=NOW)
+            assert people[0] in active and people[40] in active and people[1] not in active
+            cohort, _, totals = get_cohort(
+                "user:signed_up", "user:active", num_rows=5, num_cols=5, now=NOW
+            )
+            repository = current_state().repository
+            assert isinstance(repository, RedisRepository) and repository.is_cluster is cluster
+        cell = app.test_client().get(
+            "/bitmapist/api/cohort/cell?primary=user:signed_up&secondary=user:active"
+            "&time_group=day&rows=5&cols=5&row=0&col=4&mode=recurring"
+        )
+        answers[cluster] = {
+            "active": list(active),
+            "cohort": cohort,
+            "totals": totals,
+            "cell": cell.get_json()["user_ids"],
+        }
+        repository.close()
+    assert answers[True] == answers[False]
+    assert answers[False]["active"] == [people[i] for i in range(0, 80, 5)]
+    assert answers[False]["totals"] == [27, 0, 0, 0, 0]  # every third of the 80, on day one
+    assert answers[False]["cell"] == [str(people[i]) for i in range(0, 80, 15)]

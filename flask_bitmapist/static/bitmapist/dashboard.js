@@ -119,7 +119,8 @@
           var data = result.body;
           current = { cell: cell, page: data.page, pages: data.pages };
           title.textContent = cell.getAttribute("title");
-          summary.textContent = data.count.toLocaleString("en") + " user ids, ascending";
+          summary.textContent = data.count.toLocaleString("en") +
+            (data.ids_mapped ? " user ids, in the order first seen" : " user ids, ascending");
           data.user_ids.forEach(function (id) {
             var li = document.createElement("li");
             li.textContent = String(id);
