@@ -374,3 +374,52 @@ def _raises(call: Any) -> BaseException:
     except BaseException as exc:
         return exc
     raise AssertionError(f"{call!r} did not raise")
+
+
+def node_id(cluster: LocalRedisCluster, index: int) -> str:
+    with cluster.servers[index].client() as client:
+        return str(client.execute_command("CLUSTER MYID").decode())
+
+
+def test_a_slot_being_migrated_is_followed_with_asking_then_moved(
+    redis_cluster: LocalRedisCluster, repository: RedisRepository
+) -> None:
+    client = repository.client
+    assert isinstance(client, redis.cluster.RedisCluster)
+    repository.mark([Mark.create("user:moving", 1, NOW)])
+    key = repository.key(BitmapId("user:moving", DAY))
+    slot = client.keyslot(key)
+    addresses = [f"{host}:{port}" for host, port in redis_cluster.nodes]
+    source = addresses.index(client.get_node_from_key(key).name)
+    target = (source + 1) % 3
+    source_id, target_id = node_id(redis_cluster, source), node_id(redis_cluster, target)
+    with (
+        redis_cluster.servers[source].client() as old,
+        redis_cluster.servers[target].client() as new,
+    ):
+        new.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", source_id)
+        old.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", target_id)
+        host, port = redis_cluster.nodes[target]
+        old.execute_command("MIGRATE", host, port, key, 0, 5000)
+        with pytest.raises(redis.exceptions.ResponseError, match=f"ASK {slot} {host}:{port}"):
+            old.get(key)
+
+        # The source answers ASK for keys it no longer has: read, and write, on the target.
+        [bitmap] = repository.fetch([BitmapId("user:moving", DAY)])
+        assert list(bitmap) == [1]
+        repository.mark([Mark.create("user:moving", 2, NOW)])
+        assert client.get_node_from_key(key).name == addresses[source]  # still migrating
+
+        for server in redis_cluster.servers:
+            with server.client() as each:
+                each.execute_command("CLUSTER SETSLOT", slot, "NODE", target_id)
+    # The slot map still names the source: it answers MOVED, followed after a refresh.
+    assert list(repository.fetch([BitmapId("user:moving", DAY)])[0]) == [1, 2]
+    assert client.get_node_from_key(key).name == addresses[target]
+    # Hand the slot back, so the session's cluster keeps its layout.
+    with redis_cluster.servers[target].client() as new:
+        new.delete(key, *[k for k in new.scan_iter() if client.keyslot(k) == slot])
+    for server in redis_cluster.servers:
+        with server.client() as each:
+            each.execute_command("CLUSTER SETSLOT", slot, "NODE", source_id)
+    redis_cluster.wait_until_healthy()
