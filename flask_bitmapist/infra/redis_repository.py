@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import redis
 from redis.backoff import NoBackoff
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
 from flask_bitmapist.domain import (
@@ -146,6 +146,38 @@ def _validate_url(url: object, schemes: Sequence[str]) -> str:
     return url
 
 
+def _cluster_seeds(url: str) -> tuple[str, list[ClusterNode]]:
+    """``redis://auth@a:1,b:2/0`` -> (``redis://auth@a:1/0``, [node b:2]).
+
+    The URL keeps the first node with the credentials and options that every node uses.
+    """
+    scheme, _, rest = url.partition("://")
+    auth, at, hosts_and_path = rest.rpartition("@")
+    split = len(hosts_and_path)
+    for mark in "/?":
+        if mark in hosts_and_path:
+            split = min(split, hosts_and_path.index(mark))
+    hosts, tail = hosts_and_path[:split], hosts_and_path[split:]
+    path = tail.partition("?")[0]
+    if path not in ("", "/", "/0"):
+        raise InvalidStorageConfig(
+            f"storage URL {redact_url(url)!r}: a Redis Cluster has only database 0, "
+            f"got {path.lstrip('/')!r}"
+        )
+    first, *others = hosts.split(",")
+    nodes = []
+    for other in others:
+        host, colon, port = other.rpartition(":")
+        if not colon:
+            host, port = other, "6379"
+        if not host or not port.isdigit():
+            raise InvalidStorageConfig(
+                f"storage URL {redact_url(url)!r}: {other!r} is not a host:port cluster node"
+            )
+        nodes.append(ClusterNode(host.strip("[]"), int(port)))  # type: ignore[no-untyped-call]
+    return f"{scheme}://{auth}{at}{first}{tail}", nodes
+
+
 def _describe(client: RedisClient) -> str:
     """Where ``client`` connects, for error messages (never the password)."""
     if isinstance(client, RedisCluster):
@@ -222,8 +254,10 @@ class RedisRepository(BitmapRepository):
         """Connect to ``url``: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://``
         (TLS), ``unix://[[user]:password@]/path/to/socket[?db=N]``.
 
-        With ``cluster=True`` the URL names any node of a Redis Cluster (redis:// or
-        rediss://); the other nodes are discovered from it, which needs the cluster up.
+        With ``cluster=True`` the URL names a node of a Redis Cluster (redis:// or
+        rediss://), or several separated by commas, tried in turn until one answers:
+        ``redis://:secret@node-1:6379,node-2:6379,node-3:6379``. The other nodes are
+        discovered from the first that answers, so one of those named must be up.
         """
         _validate_url(url, _CLUSTER_SCHEMES if cluster else _SCHEMES)
         timeouts = {
@@ -234,7 +268,8 @@ class RedisRepository(BitmapRepository):
         client: RedisClient
         try:
             if cluster:
-                client = RedisCluster.from_url(url, **timeouts)
+                first, others = _cluster_seeds(url)
+                client = RedisCluster.from_url(first, startup_nodes=others, **timeouts)
             else:
                 # One immediate retry on a dropped connection (a pooled connection that the
                 # server closed, e.g. after a restart); timeouts are not retried, so a dead

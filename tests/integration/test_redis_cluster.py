@@ -36,7 +36,7 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.infra import RedisRepository
 from tests.contract.repository_contract import RepositoryContract
-from tests.integration.servers import LocalRedisCluster
+from tests.integration.servers import LocalRedisCluster, find_free_port
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
 DAY = Period.containing(TimeGroup.DAY, NOW)
@@ -423,3 +423,20 @@ def test_a_slot_being_migrated_is_followed_with_asking_then_moved(
         with server.client() as each:
             each.execute_command("CLUSTER SETSLOT", slot, "NODE", source_id)
     redis_cluster.wait_until_healthy()
+
+
+@pytest.mark.parametrize("dead_first", [True, False], ids=["dead-first", "dead-last"])
+def test_an_app_starts_when_a_node_its_url_lists_is_down(
+    redis_cluster: LocalRedisCluster, redis_cluster_url: str, dead_first: bool
+) -> None:
+    host, port = redis_cluster.nodes[1]
+    nodes = [f"127.0.0.1:{find_free_port()}", f"{host}:{port}"]  # nothing listens on the first
+    app = cluster_app("redis://" + ",".join(nodes if dead_first else nodes[::-1]))
+    with app.app_context():
+        repository = current_state().repository
+        assert isinstance(repository, RedisRepository) and repository.is_cluster
+        for event in EVENTS[:10]:
+            mark_event(event, 9)
+        assert current_state().failed_marks == 0
+        assert repository.event_names() == frozenset(EVENTS[:10])
+        repository.close()
