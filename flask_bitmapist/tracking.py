@@ -198,20 +198,7 @@ def mark_event(
 
     >>> mark_event("user:paid", 42)  # doctest: +SKIP
     """
-    state = current_state()
-    record(
-        state,
-        [
-            build_mark(
-                state,
-                event_name,
-                uuid,
-                now=now,
-                track_hourly=track_hourly,
-                track_unique=track_unique,
-            )
-        ],
-    )
+    _record_one(event_name, uuid, now, track_hourly, track_unique, unmark=False)
 
 
 def unmark_event(
@@ -223,21 +210,23 @@ def unmark_event(
     track_unique: bool | None = None,
 ) -> None:
     """Undo :func:`mark_event`: clear user ``uuid``'s bits for ``event_name`` at ``now``."""
+    _record_one(event_name, uuid, now, track_hourly, track_unique, unmark=True)
+
+
+def _record_one(
+    event_name: str,
+    uuid: object,
+    now: datetime | None,
+    track_hourly: bool | None,
+    track_unique: bool | None,
+    *,
+    unmark: bool,
+) -> None:
     state = current_state()
-    record(
-        state,
-        [
-            build_mark(
-                state,
-                event_name,
-                uuid,
-                now=now,
-                track_hourly=track_hourly,
-                track_unique=track_unique,
-            )
-        ],
-        unmark=True,
+    pending = build_mark(
+        state, event_name, uuid, now=now, track_hourly=track_hourly, track_unique=track_unique
     )
+    record(state, [pending], unmark=unmark)
 
 
 def _resolve(uuid: UserIdSource) -> object | None:
