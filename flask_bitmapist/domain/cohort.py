@@ -171,9 +171,11 @@ class Cohort:
     @property
     def average_percentages(self) -> tuple[float | None, ...]:
         """The simple mean of each column's percentages."""
+        # Computed once: the property builds the whole table on every access.
+        percentages = self.percentages
         out: list[float | None] = []
         for j in range(self.spec.cols):
-            values = [row[j] for row in self.percentages if row[j] is not None]
+            values = [row[j] for row in percentages if row[j] is not None]
             out.append(sum(values) / len(values) if values else None)  # type: ignore[arg-type]
         return tuple(out)
 
