@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from flask_bitmapist.domain import DEFAULT_MAX_COHORT_CELLS, DEFAULT_MAX_USER_ID
+from flask_bitmapist.infra import DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT
 
 __all__ = [
     "DEFAULTS",
@@ -60,8 +61,6 @@ EXTENSION_KEY: Final = "bitmapist"
 #: 0.1's default: a Redis on this machine.
 DEFAULT_REDIS_URL: Final = "redis://localhost:6379"
 DEFAULT_REDIS_CLUSTER: Final = False
-#: bitmapist's prefix, so data is shared with bitmapist.
-DEFAULT_KEY_PREFIX: Final = "trackist_"
 DEFAULT_TRACK_HOURLY: Final = False
 DEFAULT_TRACK_UNIQUE: Final = False
 DEFAULT_RAISE_ON_ERROR: Final = False
@@ -71,8 +70,8 @@ DEFAULT_DASHBOARD_PERMISSION: Final = None
 DEFAULT_URL_PREFIX: Final = "/bitmapist"
 DEFAULT_MAP_IDS: Final = False
 #: Short on purpose: a slow or dead Redis must not hold up the host app's views.
-DEFAULT_SOCKET_TIMEOUT: Final = 0.5
-DEFAULT_CONNECT_TIMEOUT: Final = 0.5
+DEFAULT_SOCKET_TIMEOUT: Final = DEFAULT_TIMEOUT
+DEFAULT_CONNECT_TIMEOUT: Final = DEFAULT_TIMEOUT
 #: A dead Redis fails every request; one log line a minute (with a count) is enough.
 DEFAULT_ERROR_LOG_INTERVAL: Final = 60.0
 
