@@ -22,6 +22,7 @@ from flask_bitmapist.domain import (
     InvalidUserIdType,
     Period,
     TimeGroup,
+    as_utc,
     parse_chain,
     validate_stored_event_name,
 )
@@ -227,9 +228,8 @@ class Events(UserSet):
 
         A naive ``moment`` is UTC.
         """
-        when = current_state().now() if moment is None else moment
-        if not isinstance(when, datetime):
-            raise TypeError(f"expected a datetime, got {when!r}")
+        # as_utc refuses a non-datetime with InvalidMoment, as every other read does.
+        when = current_state().now() if moment is None else as_utc(moment)
         events = cls.__new__(cls)
         events._load(event_name, when)
         return events

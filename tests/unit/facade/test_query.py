@@ -18,6 +18,7 @@ from flask_bitmapist import (
     HourEvents,
     InvalidEventName,
     InvalidExpression,
+    InvalidMoment,
     InvalidPeriod,
     InvalidTimeGroup,
     MonthEvents,
@@ -246,6 +247,13 @@ def test_bitops_take_any_number_of_sets() -> None:
 def test_get_event_data_refuses_an_unknown_time_group(state: BitmapistState) -> None:
     with pytest.raises(InvalidTimeGroup, match="'fortnights'"):
         get_event_data("user:paid", "fortnights")
+
+
+def test_get_event_data_refuses_a_moment_that_is_not_a_datetime(state: BitmapistState) -> None:
+    with pytest.raises(InvalidMoment, match="expected a datetime, got '2026-11-27'"):
+        get_event_data("user:paid", now="2026-11-27")  # type: ignore[arg-type]
+    with pytest.raises(InvalidMoment, match="got '2026-11-27'"):
+        DayEvents.from_date("user:paid", "2026-11-27")  # type: ignore[arg-type]
 
 
 def test_get_event_names_lists_events_with_data_sorted(state: BitmapistState) -> None:
