@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,13 @@ def _template_helpers() -> dict[str, Callable[..., str]]:
 # -- the events page ------------------------------------------------------------------
 
 
-def _event_counts(state: BitmapistState) -> tuple[list[dict[str, Any]], list[Period]]:
+def _event_counts(
+    state: BitmapistState,
+) -> tuple[list[dict[str, Any]], list[Period], datetime]:
+    """Each event's counts in the periods containing now, those periods, and that now.
+
+    The clock is read once, so the "now" shown always lies in the periods counted.
+    """
     now = state.now()
     periods = [Period.containing(group, now) for group, _ in INDEX_GROUPS]
     names = sorted(state.repository.event_names())
@@ -202,13 +209,12 @@ def _event_counts(state: BitmapistState) -> tuple[list[dict[str, Any]], list[Per
     rows = [
         {"name": name, "counts": [counts[(name, period)] for period in periods]} for name in names
     ]
-    return rows, periods
+    return rows, periods, now
 
 
 def index() -> str:
     """Every event, with how many users did it today, this week, this month, this year."""
-    state = current_state()
-    rows, periods = _event_counts(state)
+    rows, periods, now = _event_counts(current_state())
     query = request.args.get("q", "").strip()
     shown = [row for row in rows if query.lower() in row["name"].lower()] if query else rows
     return render_template(
@@ -220,18 +226,17 @@ def index() -> str:
             (heading, period_label(p.group, p.start))
             for (_, heading), p in zip(INDEX_GROUPS, periods, strict=True)
         ],
-        now=state.now(),
+        now=now,
     )
 
 
 def api_events() -> Response:
     """``{"now", "periods": {...}, "events": [{"name", "day", "week", "month", "year"}]}``."""
-    state = current_state()
-    rows, periods = _event_counts(state)
+    rows, periods, now = _event_counts(current_state())
     keys = [group.value for group, _ in INDEX_GROUPS]
     return jsonify(
         {
-            "now": state.now().isoformat(),
+            "now": now.isoformat(),
             "periods": {
                 key: period_iso(p.group, p.start) for key, p in zip(keys, periods, strict=True)
             },

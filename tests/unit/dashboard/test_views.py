@@ -6,13 +6,16 @@ import csv
 import io
 import re
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
 import fakeredis
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from flask_bitmapist import FlaskBitmapist
 from flask_bitmapist.domain import Bitmap, BitmapId, Period, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository, RedisRepository
 from tests.cohort_model import EventLog, Lookup
@@ -76,6 +79,24 @@ def test_index_counts_match_the_model_in_the_api(client: FlaskClient, log: Event
         "year": "2026-01-01",
     }
     assert data["now"] == NOW.isoformat()
+
+
+def test_the_events_api_reports_the_now_its_periods_contain() -> None:
+    # A clock read at 23:59:59.9 and again a moment later, on the next day.
+    ticks = iter(
+        [
+            datetime(2026, 11, 29, 23, 59, 59, 900_000, tzinfo=timezone.utc),
+            datetime(2026, 11, 30, 0, 0, 0, 100_000, tzinfo=timezone.utc),
+        ]
+    )
+    app = Flask("midnight")
+    app.config.update(TESTING=True, BITMAPIST_REDIS_URL="memory://")
+    FlaskBitmapist(app, clock=lambda: next(ticks))
+
+    data = app.test_client().get("/bitmapist/api/events").get_json()
+
+    assert data["now"] == "2026-11-29T23:59:59.900000+00:00"
+    assert data["periods"]["day"] == "2026-11-29"
 
 
 def test_index_search_keeps_matching_events_only(client: FlaskClient) -> None:
