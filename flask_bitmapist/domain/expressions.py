@@ -231,15 +231,11 @@ def parse_chain(
 
 # -- text expressions -----------------------------------------------------------------
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<op>[&|~()])
-      | "(?P<quoted>[^"]*)"
-      | (?P<name>[^\s&|~()"]+)  # keep in step with _BARE_NAME
-    )""",
-    re.VERBOSE,
-)
-_BARE_NAME = re.compile(r'[^\s&|~()"]+')
+# A name written without quotes: anything but whitespace, operators and quotes. The
+# tokenizer reads names with it and EventRef.__str__ quotes whatever it would not read.
+_BARE = r'[^\s&|~()"]+'
+_BARE_NAME = re.compile(_BARE)
+_TOKEN = re.compile(rf'(?P<op>[&|~()])|"(?P<quoted>[^"]*)"|(?P<name>{_BARE})')
 _WORDS = {"and": "&", "or": "|", "not": "~"}
 
 
