@@ -16,6 +16,7 @@ from flask_bitmapist.domain import BitmapRepository, EventRef, Mark, Period, Tim
 from flask_bitmapist.extension import RepositoryFactory
 from flask_bitmapist.infra import RedisRepository
 from flask_bitmapist.state import BitmapistState
+from tests.spaced_events import write_spaced_events
 from tests.unit.facade.support import FixedClock
 
 #: The clock's "now": Friday 27 November 2026, early afternoon (UTC).
@@ -73,15 +74,7 @@ def spaced_cli() -> Cli:
     skipped one on the 27th (now)."""
     server = fakeredis.FakeServer()
     cli = Cli(make_app(lambda _settings: RedisRepository(fakeredis.FakeRedis(server=server))))
-    redis = fakeredis.FakeRedis(server=server)
-    for event, user_ids, day in [
-        ("signed up", (1, 2, 3), 25),
-        ("song played", (1,), 27),
-        ("song skipped", (2,), 27),
-    ]:
-        for suffix in ("2026-11", "W2026-48", f"2026-11-{day}"):
-            for user_id in user_ids:
-                redis.setbit(f"trackist_{event}_{suffix}", user_id, 1)
+    write_spaced_events(fakeredis.FakeRedis(server=server))
     return cli
 
 

@@ -19,6 +19,7 @@ from flask_bitmapist import FlaskBitmapist
 from flask_bitmapist.domain import Bitmap, BitmapId, Period, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository, RedisRepository
 from tests.cohort_model import EventLog, Lookup
+from tests.spaced_events import write_spaced_events
 from tests.unit.dashboard.conftest import NOW, XSS_EVENT, AppFactory, read_heatmap
 from tests.unit.facade.support import DownRepository
 
@@ -339,15 +340,7 @@ def spaced_client(make_app: AppFactory) -> FlaskClient:
     ``mark_event`` writes them: signed up on the 25th, played or skipped on the 27th."""
     server = fakeredis.FakeServer()
     app = make_app(RedisRepository(fakeredis.FakeRedis(server=server)), seed=False)
-    redis = fakeredis.FakeRedis(server=server)
-    for event, user_ids, day in [
-        ("signed up", (1, 2, 3), 25),
-        ("song played", (1,), 27),
-        ("song skipped", (2,), 27),
-    ]:
-        for suffix in ("2026-11", "W2026-48", f"2026-11-{day}"):
-            for user_id in user_ids:
-                redis.setbit(f"trackist_{event}_{suffix}", user_id, 1)
+    write_spaced_events(fakeredis.FakeRedis(server=server))
     return app.test_client()
 
 
