@@ -600,7 +600,7 @@ def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime
     _refuse_mapped_ids(state, "flask bitmapist demo-data")
     settings = state.settings
     url = redact_url(settings.redis_url)
-    in_memory = settings.redis_url.startswith("memory://")
+    in_memory = settings.redis_url.lower().startswith("memory://")
     if not in_memory and not yes:
         click.confirm(
             f"Write generated events for users 1..{users} into {url} "

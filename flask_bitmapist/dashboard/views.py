@@ -7,7 +7,6 @@ naming the field, storage trouble 503, a refused visitor 403 saying how to allow
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from datetime import datetime
@@ -367,7 +366,7 @@ def api_cohort_cell() -> Response:
     users = state.engine.cell_users(spec, row, col)
     count = len(users)
     # With BITMAPIST_MAP_IDS the page shows the app's own ids, in the order first seen.
-    ids = state.original_ids(list(itertools.islice(users, page.offset, page.offset + page.size)))
+    ids = state.original_ids(users.ids(page.offset, page.offset + page.size))
     pages = max(1, math.ceil(count / page.size))
     periods = spec.row_periods()
     return jsonify(

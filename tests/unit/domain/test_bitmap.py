@@ -227,3 +227,20 @@ def test_union_of_one_bitmap_or_of_a_bitmap_with_itself_is_that_set() -> None:
     assert Bitmap.union([bitmap]) == bitmap
     assert Bitmap.union([bitmap, bitmap]) == bitmap
     assert Bitmap.union([Bitmap(), bitmap, Bitmap.from_ids([1])]) == Bitmap.from_ids([1, 3, 700])
+
+
+@given(
+    ids=st.sets(st.integers(min_value=0, max_value=2_000), max_size=300),
+    start=st.integers(min_value=0, max_value=320),
+    length=st.integers(min_value=0, max_value=320),
+)
+def test_ids_between_ranks_is_a_slice_of_the_ascending_ids(
+    ids: set[int], start: int, length: int
+) -> None:
+    bitmap = Bitmap.from_ids(ids)
+    assert bitmap.ids(start, start + length) == sorted(ids)[start : start + length]
+
+
+def test_ids_refuses_negative_bounds() -> None:
+    with pytest.raises(ValueError, match="-1"):
+        Bitmap.from_ids([1, 2]).ids(-1, 1)
