@@ -197,7 +197,11 @@ class BitmapistState:
 
     @property
     def redis_client(self) -> Any:
-        """The Redis client behind the storage, or None for the in-process store."""
+        """The Redis client behind the storage, or None for the in-process store.
+
+        A Redis Cluster's client is made on first use: until one of its nodes answers,
+        this raises :class:`~flask_bitmapist.domain.StorageUnavailable`.
+        """
         return getattr(self.repository, "client", None)
 
     @property

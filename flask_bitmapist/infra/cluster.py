@@ -15,13 +15,18 @@ rebuilt before the next round. Redirections (``MOVED``, ``ASK``, ``TRYAGAIN``: a
 moved or is moving) are followed once, after rebuilding the slot map; if the cluster
 still redirects, the round fails. The errors raised are redis-py's, for the repository
 to turn into :class:`~flask_bitmapist.domain.StorageUnavailable`.
+
+redis-py's ``RedisCluster`` asks the cluster for its slot map in its constructor, so a
+client cannot even be made while no node answers. Given a function that makes the client,
+the router calls it on first use instead, and again on the next use after it failed: an
+app starts while its cluster is down, and uses the cluster once it is up.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Final, cast
 
 import attrs
 import redis
@@ -73,13 +78,62 @@ class ClusterRouter:
     [b'...', None]
     """
 
-    def __init__(self, client: RedisCluster) -> None:
-        """Route through ``client``'s slot map and node connection pools."""
-        self.client = client
-        # redis-py's cluster internals are untyped; they are reached through this alias.
-        self._cluster: Any = client
+    def __init__(self, client: RedisCluster | Callable[[], RedisCluster]) -> None:
+        """Route through ``client``'s slot map and node connection pools.
+
+        ``client`` may be a function that makes the client: it is called on first use,
+        and again on the next use after it raised (see :attr:`client`).
+        """
+        self._client: RedisCluster | None = None
+        self._connect: Callable[[], RedisCluster] | None = None
+        if isinstance(client, RedisCluster):
+            self._client = client
+        else:
+            # (redis-py's classes derive from untyped ones: mypy does not narrow this.)
+            self._connect = cast("Callable[[], RedisCluster]", client)
+        self._connecting = threading.Lock()
         self._stale = False
         self._lock = threading.Lock()
+
+    # -- the client -------------------------------------------------------------------
+
+    @property
+    def client(self) -> RedisCluster:
+        """The cluster client, made now if it was not yet.
+
+        Making it asks the nodes for the slot map, so it raises redis-py's errors (e.g.
+        ``RedisClusterException``) while none answers; the next use tries again.
+        Concurrent first uses wait for one another and make one client.
+        """
+        client = self._client
+        if client is None:
+            with self._connecting:
+                client = self._client
+                if client is None and self._connect is not None:
+                    client = self._client = self._connect()
+        assert client is not None  # given a client, or a function that makes one
+        return client
+
+    @property
+    def _cluster(self) -> Any:
+        # redis-py's cluster internals are untyped; they are reached through this alias.
+        return self.client
+
+    def close(self) -> None:
+        """Close every node's pooled connections (the next use reconnects); a client not
+        made yet is left unmade.
+
+        ``RedisCluster.close()`` alone leaves the nodes' pooled connections open when the
+        client was made from a URL.
+        """
+        client = self._client
+        if client is None:
+            return
+        nodes: list[Any] = cast(Any, client).get_nodes()
+        for node in nodes:
+            if node.redis_connection is not None:
+                node.redis_connection.connection_pool.disconnect()
+        client.close()
 
     # -- the slot map -----------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
 import redis
-from redis.cluster import RedisCluster
 
 from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
@@ -95,14 +94,14 @@ class RedisIdMapper(IdMapper):
 
     def __init__(
         self,
-        client: RedisClient,
+        client: RedisClient | ClusterRouter,
         *,
         prefix: str = DEFAULT_KEY_PREFIX,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_int: int = DEFAULT_MAX_USER_ID,
     ) -> None:
-        """Keep the map of ``client`` under ``{<prefix>ids}:...``."""
-        self.client = client
+        """Keep the map of ``client`` (or of a cluster router's client, shared with its
+        other users) under ``{<prefix>ids}:...``."""
         self.prefix = _validate_prefix(prefix)
         tag = "{" + self.prefix + "ids}"
         self.forward_key = f"{tag}:int"
@@ -110,13 +109,28 @@ class RedisIdMapper(IdMapper):
         self.counter_key = f"{tag}:next"
         self.batch_size = batch_size
         self.max_int = max_int
-        self.server = _describe(client)
-        self._router = ClusterRouter(client) if isinstance(client, RedisCluster) else None
+        self._single: redis.Redis | None = None
+        self._router: ClusterRouter | None = None
+        if isinstance(client, ClusterRouter):
+            self._router = client
+            self.server = "Redis Cluster"
+        else:
+            if isinstance(client, redis.Redis):
+                self._single = client
+            else:
+                self._router = ClusterRouter(client)
+            self.server = _describe(client)
 
     @classmethod
     def of(cls, repository: RedisRepository) -> RedisIdMapper:
-        """The map beside ``repository``'s bitmaps: same client, same prefix."""
-        return cls(repository.client, prefix=repository.prefix)
+        """The map beside ``repository``'s bitmaps: same client, same prefix.
+
+        On a cluster the repository's router is shared, so the map connects when the
+        repository does (on first use).
+        """
+        mapper = cls(repository.router or repository.client, prefix=repository.prefix)
+        mapper.server = repository.server
+        return mapper
 
     # -- the port ------------------------------------------------------------------------
 
@@ -176,7 +190,8 @@ class RedisIdMapper(IdMapper):
         with self._unavailable_as_storage_error():
             if self._router is not None:
                 return self._router.execute([(key, command)])[0]
-            return self.client.execute_command(*command)  # type: ignore[no-untyped-call]
+            assert self._single is not None
+            return self._single.execute_command(*command)  # type: ignore[no-untyped-call]
 
     @contextmanager
     def _unavailable_as_storage_error(self) -> Iterator[None]:

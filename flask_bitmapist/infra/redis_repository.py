@@ -15,7 +15,10 @@ numpy instead of redis-py (see ``_resp``) then took it past 500,000 events/s.
 On a Redis Cluster nothing relies on two keys living on one node: writes and reads go out
 as one pipeline per node in one round (see :class:`~flask_bitmapist.infra.cluster.
 ClusterRouter`, which also keeps a failing node from stalling the caller), reads fetch
-each key on its own instead of MGET, and event names are scanned on every primary.
+each key on its own instead of MGET, and event names are scanned on every primary. A
+cluster repository made from a URL connects on first use, not in ``from_url``: an app starts
+while its cluster is down (calls raise :class:`StorageUnavailable` until it is up), as it
+does with a single Redis, which redis-py reaches only when a command is sent.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import numpy as np
 import redis
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.connection import parse_url
 from redis.retry import Retry
 
 from flask_bitmapist.domain import (
@@ -178,6 +182,37 @@ def _cluster_seeds(url: str) -> tuple[str, list[ClusterNode]]:
     return f"{scheme}://{auth}{at}{first}{tail}", nodes
 
 
+def _describe_seeds(url: str, others: Sequence[ClusterNode]) -> str:
+    """The nodes a cluster URL names, as :func:`_describe` names a cluster's nodes.
+
+    Its options are checked as redis-py will when it connects, so that a malformed URL is
+    refused when the repository is made, not on its first call.
+    """
+    try:
+        options = parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        raise InvalidStorageConfig(f"storage URL {redact_url(url)!r}: {exc}") from exc
+    if options.get("db", 0) != 0:
+        raise InvalidStorageConfig(
+            f"storage URL {redact_url(url)!r}: a Redis Cluster has only database 0, "
+            f"got {options['db']!r}"
+        )
+    if options.get("decode_responses"):
+        raise InvalidStorageConfig(
+            f"storage URL {redact_url(url)!r}: decode_responses must be off (bitmaps are binary)"
+        )
+    first = f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"
+    return f"Redis Cluster {', '.join(sorted([first, *(node.name for node in others)]))}"
+
+
+def _refuse_decoding(client: RedisClient) -> None:
+    if client.get_encoder().decode_responses:
+        raise InvalidStorageConfig(
+            "the Redis client decodes responses (decode_responses=True); bitmaps are "
+            "binary, so give the repository a client that returns bytes"
+        )
+
+
 def _describe(client: RedisClient) -> str:
     """Where ``client`` connects, for error messages (never the password)."""
     if isinstance(client, RedisCluster):
@@ -206,40 +241,66 @@ class RedisRepository(BitmapRepository):
     >>> repository.mark([Mark.create("user:paid", 42, now)])  # doctest: +SKIP
 
     ``client`` is a ``redis.Redis`` (or a ``RedisCluster``) that returns bytes, i.e. not
-    built with ``decode_responses=True``. Connection failures and timeouts raise
-    :class:`StorageUnavailable` from the driver's error.
+    built with ``decode_responses=True``, or a function that makes a ``RedisCluster``:
+    it is called on first use, and again on the next call after it failed. Connection
+    failures and timeouts raise :class:`StorageUnavailable` from the driver's error.
     """
 
-    client: RedisClient
     prefix: str
 
     def __init__(
         self,
-        client: RedisClient,
+        client: RedisClient | Callable[[], RedisCluster],
         *,
         prefix: str = DEFAULT_KEY_PREFIX,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
         """Use ``client``; keys are ``{prefix}{event}_{suffix}``; bulk marks go ``chunk_size``
         marks per round trip."""
-        if not isinstance(client, (redis.Redis, RedisCluster)):
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
+        self.prefix = _validate_prefix(prefix)
+        self.chunk_size = chunk_size
+        self._single: redis.Redis | None = None
+        #: Every command to a cluster goes through it (None for a single Redis).
+        self.router: ClusterRouter | None = None
+        if isinstance(client, (redis.Redis, RedisCluster)):
+            _refuse_decoding(client)
+            self.server = _describe(client)
+            if isinstance(client, RedisCluster):
+                self.router = ClusterRouter(client)
+            else:
+                self._single = client
+        elif callable(client):
+            make = client
+
+            def connect() -> RedisCluster:
+                cluster = make()
+                _refuse_decoding(cluster)
+                return cluster
+
+            self.router = ClusterRouter(connect)
+            self.server = "Redis Cluster"
+        else:
             raise InvalidStorageConfig(
                 f"client must be a redis.Redis or redis.cluster.RedisCluster, got {client!r}"
             )
-        if client.get_encoder().decode_responses:
-            raise InvalidStorageConfig(
-                "the Redis client decodes responses (decode_responses=True); bitmaps are "
-                "binary, so give the repository a client that returns bytes"
-            )
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
-        self.client = client
-        self.prefix = _validate_prefix(prefix)
-        self.chunk_size = chunk_size
-        self.is_cluster = isinstance(client, RedisCluster)
-        self._router = ClusterRouter(client) if isinstance(client, RedisCluster) else None
-        self.server = _describe(client)
+        self.is_cluster = self.router is not None
         self._key_cache: dict[Hashable, tuple[str, ...]] = {}
+
+    @property
+    def client(self) -> RedisClient:
+        """The redis-py client; a cluster's is made now if it was not yet
+        (:class:`StorageUnavailable` while none of its nodes answers)."""
+        with self._unavailable_as_storage_error("connecting"):
+            return self._connected()
+
+    def _connected(self) -> RedisClient:
+        """The client, a cluster's made now if need be (raises redis-py's errors)."""
+        if self.router is not None:
+            return self.router.client
+        assert self._single is not None
+        return self._single
 
     @classmethod
     def from_url(
@@ -257,7 +318,9 @@ class RedisRepository(BitmapRepository):
         With ``cluster=True`` the URL names a node of a Redis Cluster (redis:// or
         rediss://), or several separated by commas, tried in turn until one answers:
         ``redis://:secret@node-1:6379,node-2:6379,node-3:6379``. The other nodes are
-        discovered from the first that answers, so one of those named must be up.
+        discovered from the first that answers, so one of those named must be up. Nothing
+        is sent before the first call (as with a single Redis): until a named node
+        answers, calls raise :class:`StorageUnavailable`, and each one tries again.
         """
         _validate_url(url, _CLUSTER_SCHEMES if cluster else _SCHEMES)
         timeouts = {
@@ -265,24 +328,29 @@ class RedisRepository(BitmapRepository):
             "socket_connect_timeout": _validate_timeout("connect_timeout", connect_timeout),
         }
         prefix = _validate_prefix(prefix)
-        client: RedisClient
+        if cluster:
+            first, others = _cluster_seeds(url)
+            server = _describe_seeds(first, others)  # a malformed URL is refused now
+
+            def connect() -> RedisCluster:
+                # New seeds on every attempt: redis-py keeps connections on those it is given.
+                seeds = [ClusterNode(n.host, n.port) for n in others]  # type: ignore[no-untyped-call]
+                cluster = RedisCluster.from_url(first, startup_nodes=seeds, **timeouts)
+                return cast(RedisCluster, cluster)
+
+            repository = cls(connect, prefix=prefix)
+            repository.server = server
+            return repository
         try:
-            if cluster:
-                first, others = _cluster_seeds(url)
-                client = RedisCluster.from_url(first, startup_nodes=others, **timeouts)
-            else:
-                # One immediate retry on a dropped connection (a pooled connection that the
-                # server closed, e.g. after a restart); timeouts are not retried, so a dead
-                # server costs at most one timeout.
-                client = redis.Redis.from_url(
-                    url,
-                    retry=Retry(NoBackoff(), 1),
-                    retry_on_error=[redis.exceptions.ConnectionError],
-                    **timeouts,
-                )
-        except _UNAVAILABLE as exc:
-            kind = "Redis Cluster" if cluster else "Redis"
-            raise StorageUnavailable(f"{kind} at {redact_url(url)} is unavailable: {exc}") from exc
+            # One immediate retry on a dropped connection (a pooled connection that the
+            # server closed, e.g. after a restart); timeouts are not retried, so a dead
+            # server costs at most one timeout.
+            client = redis.Redis.from_url(
+                url,
+                retry=Retry(NoBackoff(), 1),
+                retry_on_error=[redis.exceptions.ConnectionError],
+                **timeouts,
+            )
         except ValueError as exc:
             raise InvalidStorageConfig(f"storage URL {redact_url(url)!r}: {exc}") from exc
         return cls(client, prefix=prefix)
@@ -363,14 +431,14 @@ class RedisRepository(BitmapRepository):
         if not offsets_by_key:
             return
         action = "marking" if value else "unmarking"
-        encode = self.client.get_encoder().encode
-        keys = [encode(key) for key in offsets_by_key]
         arrays = [np.fromiter(o, dtype=np.uint64, count=len(o)) for o in offsets_by_key.values()]
         with self._unavailable_as_storage_error(action):
-            if self._router is not None:
+            encode = self._connected().get_encoder().encode
+            keys = [encode(key) for key in offsets_by_key]
+            if self.router is not None:
                 # Each key goes to its own node: one command packed per key, one pipeline
                 # per node, in one round.
-                self._router.execute(
+                self.router.execute(
                     [
                         (key, Packed(pack_bitfield_sets([key], [array], value)))
                         for key, array in zip(keys, arrays, strict=True)
@@ -378,7 +446,7 @@ class RedisRepository(BitmapRepository):
                 )
             else:
                 chunks = pack_bitfield_sets(keys, arrays, value)
-                send_packed(cast("redis.Redis", self.client), chunks, len(keys))
+                send_packed(cast("redis.Redis", self._connected()), chunks, len(keys))
 
     # -- reading --------------------------------------------------------------------
 
@@ -393,7 +461,7 @@ class RedisRepository(BitmapRepository):
             values = self._pipeline([("GET", key) for key in keys], "reading")
         else:
             values = self._call(
-                lambda: cast("list[bytes | None]", self.client.mget(keys)), "reading"
+                lambda: cast("list[bytes | None]", self._connected().mget(keys)), "reading"
             )
         # Each reply is dropped as soon as it is converted, so that the next conversion's
         # copy (padding to whole words) reuses memory already paged in: 10 ms instead of
@@ -443,16 +511,16 @@ class RedisRepository(BitmapRepository):
 
     def _scan(self, pattern: str) -> Iterator[bytes | str]:
         """Every key matching ``pattern``: SCAN on the server, or on every cluster primary."""
-        if self._router is None:
-            yield from self.client.scan_iter(match=pattern, count=_SCAN_COUNT)
+        if self.router is None:
+            yield from self._connected().scan_iter(match=pattern, count=_SCAN_COUNT)
             return
         # Each primary is scanned through its own plain client: no cluster-level retries,
         # so a node that does not answer fails the listing within one socket timeout.
-        for node in self._router.primaries():
+        for node in self.router.primaries():
             try:
                 yield from node.scan_iter(match=pattern, count=_SCAN_COUNT)
             except _UNAVAILABLE:
-                self._router.node_failed()
+                self.router.node_failed()
                 raise
 
     def _event_of(self, raw: bytes | str) -> str | None:
@@ -490,11 +558,11 @@ class RedisRepository(BitmapRepository):
         Each command's second argument is its key (on a cluster, it picks the node).
         """
         with self._unavailable_as_storage_error(action):
-            if self._router is not None:
-                return self._router.execute(
+            if self.router is not None:
+                return self.router.execute(
                     [(cast("str | bytes", command[1]), command) for command in commands]
                 )
-            pipe = self.client.pipeline(transaction=False)
+            pipe = self._connected().pipeline(transaction=False)
             for command in commands:
                 pipe.execute_command(*command)
             replies: list[Any] = pipe.execute()
@@ -503,17 +571,13 @@ class RedisRepository(BitmapRepository):
     def close(self) -> None:
         """Close the client's connections (for app teardown; the next call reconnects).
 
-        On a cluster every node's pool is closed: ``RedisCluster.close()`` alone leaves the
-        nodes' pooled connections open when the client was made from a URL.
+        On a cluster every node's pool is closed (see :meth:`ClusterRouter.close`).
         """
-        if isinstance(self.client, RedisCluster):
-            nodes = cast("list[Any]", self.client.get_nodes())
-            for node in nodes:
-                if node.redis_connection is not None:
-                    node.redis_connection.connection_pool.disconnect()
-        else:
-            self.client.connection_pool.disconnect()
-        self.client.close()
+        if self.router is not None:
+            self.router.close()
+        elif self._single is not None:
+            self._single.connection_pool.disconnect()
+            self._single.close()
 
     def __repr__(self) -> str:
         return f"RedisRepository({self.server}, prefix={self.prefix!r})"

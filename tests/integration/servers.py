@@ -292,12 +292,17 @@ class LocalRedisCluster:
         self.servers[index].kill()
 
     def restart_node(self, index: int) -> None:
-        """Start node ``index`` again on its ports and wait for a healthy cluster."""
+        """Start node ``index`` again on its ports and wait for a healthy cluster (so the
+        other nodes must be up: after killing several, use `ensure_healthy()`)."""
         self.servers[index].restart()
         self.wait_until_healthy()
 
     def ensure_healthy(self) -> None:
-        """Restart any node that is down, then wait until the cluster is healthy."""
+        """Restart any node that is down, then wait until the cluster is healthy.
+
+        Each node reloads its cluster config file (its id, its slots, the others'
+        addresses), so the cluster comes back even after every node was killed.
+        """
         for server in self.servers:
             if not server.is_running():
                 server.restart()

@@ -440,3 +440,45 @@ def test_an_app_starts_when_a_node_its_url_lists_is_down(
         assert current_state().failed_marks == 0
         assert repository.event_names() == frozenset(EVENTS[:10])
         repository.close()
+
+
+def test_an_app_starts_while_every_node_is_down_and_uses_the_cluster_once_it_is_up(
+    redis_cluster: LocalRedisCluster, redis_cluster_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    nodes = [f"{host}:{port}" for host, port in redis_cluster.nodes]
+    url = "redis://" + ",".join(nodes)
+    for index in range(len(redis_cluster.servers)):
+        redis_cluster.kill_node(index)
+    try:
+        elapsed, app = timed(lambda: cluster_app(url))
+        assert elapsed < PROMPT
+        web = app.test_client()
+        for path in ("/decorated", "/called"):
+            elapsed, response = timed(lambda: web.get(path))  # noqa: B023
+            assert (response.status_code, response.get_data(as_text=True)) == (200, path[1:])
+            assert elapsed < PROMPT, (path, elapsed)
+        state = app.extensions["bitmapist"]
+        assert state.failed_marks == 2
+        # Both counted, one logged: the next log line waits for BITMAPIST_ERROR_LOG_INTERVAL.
+        failures = [r for r in caplog.records if r.name == "flask_bitmapist"]
+        assert len(failures) == 1
+        assert "Redis Cluster" in failures[0].getMessage()
+        with app.app_context():
+            elapsed, caught = timed(
+                lambda: _raises(lambda: get_cohort("page:decorated", "page:called"))
+            )
+        assert isinstance(caught, StorageUnavailable) and elapsed < PROMPT
+        assert isinstance(caught.__cause__, redis.exceptions.RedisClusterException)
+        assert str(caught).startswith(f"Redis Cluster {', '.join(sorted(nodes))} is unavailable")
+    finally:
+        # Every node restarts from its cluster config file: same ids, same slots.
+        redis_cluster.ensure_healthy()
+
+    # The same app, not restarted: its next calls make the cluster client and use it.
+    assert web.get("/decorated").status_code == 200
+    assert web.get("/called").status_code == 200
+    assert state.failed_marks == 2
+    with app.app_context():
+        assert get_cohort("page:decorated", "page:called", num_rows=1, num_cols=1)[0] == [[1]]
+        assert state.repository.event_names() == {"page:decorated", "page:called"}
+    state.repository.close()

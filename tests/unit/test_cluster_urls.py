@@ -37,6 +37,9 @@ def test_a_password_with_commas_and_at_signs_is_not_split() -> None:
     ("url", "message"),
     [
         ("redis://node-1:6379/2", "only database 0, got '2'"),
+        ("redis://node-1:6379?db=2", "only database 0, got 2"),
+        ("redis://node-1:6379?decode_responses=True", "decode_responses must be off"),
+        ("redis://node-1:6379?socket_timeout=soon", "socket_timeout"),
         ("redis://node-1:6379,:7000", "':7000' is not a host:port cluster node"),
         ("redis://node-1:6379,node-2:x", "'node-2:x' is not a host:port cluster node"),
     ],
@@ -52,9 +55,13 @@ def test_the_password_stays_out_of_errors() -> None:
     assert "s3cret" not in str(caught.value)
 
 
-def test_a_cluster_none_of_whose_listed_nodes_answers_is_unavailable() -> None:
+def test_a_cluster_none_of_whose_listed_nodes_answers_is_unavailable_on_use() -> None:
+    repository = RedisRepository.from_url(
+        "redis://127.0.0.1:9,127.0.0.1:7", cluster=True, connect_timeout=0.2
+    )
+    assert repository.server == "Redis Cluster 127.0.0.1:7, 127.0.0.1:9"
     with pytest.raises(StorageUnavailable) as caught:
-        RedisRepository.from_url(
-            "redis://127.0.0.1:9,127.0.0.1:7", cluster=True, connect_timeout=0.2
-        )
-    assert "127.0.0.1:9" in str(caught.value)
+        repository.event_names()
+    assert "Redis Cluster 127.0.0.1:7, 127.0.0.1:9 is unavailable (listing events)" in str(
+        caught.value
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -477,11 +477,45 @@ def test_a_server_that_does_not_answer_times_out_quickly() -> None:
     assert isinstance(caught.value.__cause__, redis.exceptions.TimeoutError)
 
 
-def test_a_cluster_that_cannot_be_reached_raises_storage_unavailable() -> None:
+@pytest.mark.parametrize("operation", ["mark", "unmark", "fetch", "event_names", "client"])
+def test_a_cluster_that_cannot_be_reached_is_made_and_raises_storage_unavailable_on_use(
+    operation: str,
+) -> None:
     port = closed_port()
-    with pytest.raises(StorageUnavailable, match=f"127.0.0.1:{port}") as caught:
-        RedisRepository.from_url(f"redis://127.0.0.1:{port}", cluster=True, connect_timeout=0.2)
+    repository = RedisRepository.from_url(
+        f"redis://:pw@127.0.0.1:{port}", cluster=True, connect_timeout=0.2
+    )
+    mark = Mark.create("active", 1, NOW)
+    calls: dict[str, Callable[[], object]] = {
+        "mark": lambda: repository.mark([mark]),
+        "unmark": lambda: repository.unmark([mark]),
+        "fetch": lambda: repository.fetch(list(mark.targets())),
+        "event_names": repository.event_names,
+        "client": lambda: repository.client,
+    }
+    with pytest.raises(StorageUnavailable, match=f"Redis Cluster 127.0.0.1:{port} is") as caught:
+        calls[operation]()
     assert isinstance(caught.value.__cause__, redis.exceptions.RedisClusterException)
+    assert "pw" not in str(caught.value)
+    repository.close()  # nothing to close: no client was made
+
+
+def test_a_cluster_client_is_made_on_first_use_and_again_after_a_failed_attempt() -> None:
+    attempts: list[int] = []
+
+    def unreachable() -> redis.cluster.RedisCluster:
+        attempts.append(len(attempts))
+        raise redis.exceptions.RedisClusterException("Redis Cluster cannot be connected")
+
+    repository = RedisRepository(unreachable, prefix="stats_")
+    assert attempts == []
+    assert repository.is_cluster
+    for _ in range(2):
+        with pytest.raises(StorageUnavailable, match="cannot be connected"):
+            repository.mark([Mark.create("active", 1, NOW)])
+    with pytest.raises(StorageUnavailable, match=r"unavailable \(reading\)"):
+        repository.fetch([BitmapId("active", None)])
+    assert attempts == [0, 1, 2]
 
 
 # -- the BITFIELD packer ------------------------------------------------------------

@@ -304,8 +304,19 @@ def app_on(url: str, clock: FixedClock, **config: object) -> Flask:
     return app
 
 
-def test_storage_down_the_view_still_answers(clock: FixedClock) -> None:
-    app = app_on(f"redis://127.0.0.1:{closed_port()}/0", clock)
+# A Redis Cluster down at start-up behaves as a single Redis does: the app starts (the
+# cluster client is made on first use), marks fail open, reads raise.
+SINGLE_OR_CLUSTER = pytest.mark.parametrize("cluster", [False, True], ids=["single", "cluster"])
+
+
+@SINGLE_OR_CLUSTER
+def test_storage_down_the_view_still_answers(clock: FixedClock, cluster: bool) -> None:
+    app = app_on(
+        f"redis://127.0.0.1:{closed_port()}/0",
+        clock,
+        BITMAPIST_REDIS_CLUSTER=cluster,
+        BITMAPIST_MAP_IDS=True,  # the id map too connects on first use
+    )
     client = app.test_client()
 
     responses = [client.get("/") for _ in range(3)]
@@ -314,12 +325,16 @@ def test_storage_down_the_view_still_answers(clock: FixedClock) -> None:
     assert app.extensions["bitmapist"].failed_marks == 6
 
 
-def test_storage_hung_the_view_still_answers_promptly(clock: FixedClock, hung_server: int) -> None:
+@SINGLE_OR_CLUSTER
+def test_storage_hung_the_view_still_answers_promptly(
+    clock: FixedClock, hung_server: int, cluster: bool
+) -> None:
     app = app_on(
         f"redis://127.0.0.1:{hung_server}/0",
         clock,
         BITMAPIST_SOCKET_TIMEOUT=0.2,
         BITMAPIST_CONNECT_TIMEOUT=0.2,
+        BITMAPIST_REDIS_CLUSTER=cluster,
     )
 
     started = time.monotonic()
@@ -332,8 +347,9 @@ def test_storage_hung_the_view_still_answers_promptly(clock: FixedClock, hung_se
     assert elapsed < 5
 
 
-def test_storage_down_reads_raise_storage_unavailable(clock: FixedClock) -> None:
-    app = app_on(f"redis://127.0.0.1:{closed_port()}/0", clock)
+@SINGLE_OR_CLUSTER
+def test_storage_down_reads_raise_storage_unavailable(clock: FixedClock, cluster: bool) -> None:
+    app = app_on(f"redis://127.0.0.1:{closed_port()}/0", clock, BITMAPIST_REDIS_CLUSTER=cluster)
 
     with app.app_context():
         with pytest.raises(StorageUnavailable):
@@ -342,8 +358,14 @@ def test_storage_down_reads_raise_storage_unavailable(clock: FixedClock) -> None
             get_cohort("index:visited", "index:rendered")
 
 
-def test_storage_down_with_raise_on_error_raises(clock: FixedClock) -> None:
-    app = app_on(f"redis://127.0.0.1:{closed_port()}/0", clock, BITMAPIST_RAISE_ON_ERROR=True)
+@SINGLE_OR_CLUSTER
+def test_storage_down_with_raise_on_error_raises(clock: FixedClock, cluster: bool) -> None:
+    app = app_on(
+        f"redis://127.0.0.1:{closed_port()}/0",
+        clock,
+        BITMAPIST_RAISE_ON_ERROR=True,
+        BITMAPIST_REDIS_CLUSTER=cluster,
+    )
 
     with app.app_context(), pytest.raises(StorageUnavailable):
         mark_event("user:paid", 1)
