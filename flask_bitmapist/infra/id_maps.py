@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, Final, TypeVar
+from collections.abc import Sequence
+from typing import Any, Final
 
 import redis
 
@@ -28,7 +27,6 @@ from flask_bitmapist.domain import (
     BitmapRepository,
     InvalidStorageConfig,
     InvalidUserId,
-    StorageUnavailable,
 )
 from flask_bitmapist.domain.ids import (
     ExternalId,
@@ -37,16 +35,16 @@ from flask_bitmapist.domain.ids import (
     encode_external_id,
     external_id_text,
 )
+from flask_bitmapist.infra._redis_common import (
+    RedisClient,
+    chunks,
+    describe,
+    storage_errors,
+    validate_prefix,
+)
 from flask_bitmapist.infra.cluster import ClusterRouter
 from flask_bitmapist.infra.memory import InMemoryRepository
-from flask_bitmapist.infra.redis_repository import (
-    _UNAVAILABLE,
-    DEFAULT_KEY_PREFIX,
-    RedisClient,
-    RedisRepository,
-    _describe,
-    _validate_prefix,
-)
+from flask_bitmapist.infra.redis_repository import DEFAULT_KEY_PREFIX, RedisRepository
 
 __all__ = [
     "ASSIGN_SCRIPT",
@@ -81,13 +79,6 @@ return ints
 """
 _ASSIGN_SHA: Final = hashlib.sha1(ASSIGN_SCRIPT.encode()).hexdigest()
 
-_T = TypeVar("_T")
-
-
-def _batches(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
 
 class RedisIdMapper(IdMapper):
     """The id map in Redis or a Redis Cluster (see the module doc for the keys)."""
@@ -102,7 +93,7 @@ class RedisIdMapper(IdMapper):
     ) -> None:
         """Keep the map of ``client`` (or of a cluster router's client, shared with its
         other users) under ``{<prefix>ids}:...``."""
-        self.prefix = _validate_prefix(prefix)
+        self.prefix = validate_prefix(prefix)
         tag = "{" + self.prefix + "ids}"
         self.forward_key = f"{tag}:int"
         self.reverse_key = f"{tag}:id"
@@ -119,7 +110,7 @@ class RedisIdMapper(IdMapper):
                 self._single = client
             else:
                 self._router = ClusterRouter(client)
-            self.server = _describe(client)
+            self.server = describe(client)
 
     @classmethod
     def of(cls, repository: RedisRepository) -> RedisIdMapper:
@@ -139,7 +130,7 @@ class RedisIdMapper(IdMapper):
         per batch). Every id is checked before anything is written."""
         pairs = [(external_id_text(uid), encode_external_id(uid)) for uid in user_ids]
         ints: list[int] = []
-        for batch in _batches(pairs, self.batch_size):
+        for batch in chunks(pairs, self.batch_size):
             args = [str(self.max_int), *(part for pair in batch for part in pair)]
             ints += [int(n) for n in self._script(args)]
         return ints
@@ -148,7 +139,7 @@ class RedisIdMapper(IdMapper):
         """The ints of ids already mapped; None for the others."""
         texts = [external_id_text(uid) for uid in user_ids]
         found: list[int | None] = []
-        for batch in _batches(texts, self.batch_size):
+        for batch in chunks(texts, self.batch_size):
             replies = self._execute(self.forward_key, ("HMGET", self.forward_key, *batch))
             found += [None if value is None else int(value) for value in replies]
         return found
@@ -156,9 +147,7 @@ class RedisIdMapper(IdMapper):
     def originals(self, ints: Sequence[int]) -> list[ExternalId | None]:
         """The ids the ints were given to; None for an int the map never gave out."""
         originals: list[ExternalId | None] = []
-        for batch in _batches(ints, self.batch_size):
-            if not batch:
-                continue
+        for batch in chunks(ints, self.batch_size):
             replies = self._execute(self.reverse_key, ("HMGET", self.reverse_key, *batch))
             originals += [
                 None if value is None else decode_external_id(value.decode()) for value in replies
@@ -187,18 +176,11 @@ class RedisIdMapper(IdMapper):
             raise
 
     def _execute(self, key: str, command: Sequence[str | int]) -> Any:
-        with self._unavailable_as_storage_error():
+        with storage_errors(self.server, "mapping ids"):
             if self._router is not None:
                 return self._router.execute([(key, command)])[0]
             assert self._single is not None
             return self._single.execute_command(*command)  # type: ignore[no-untyped-call]
-
-    @contextmanager
-    def _unavailable_as_storage_error(self) -> Iterator[None]:
-        try:
-            yield
-        except _UNAVAILABLE as exc:
-            raise StorageUnavailable(f"{self.server} is unavailable (mapping ids): {exc}") from exc
 
     def __repr__(self) -> str:
         return f"RedisIdMapper({self.server}, keys={self.forward_key!r}...)"

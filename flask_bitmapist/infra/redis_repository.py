@@ -23,13 +23,12 @@ does with a single Redis, which redis-py reaches only when a command is sent.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timezone
-from typing import Any, Final, TypeVar, Union, cast
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -46,12 +45,19 @@ from flask_bitmapist.domain import (
     BitmapRepository,
     InvalidStorageConfig,
     Mark,
-    StorageUnavailable,
     validate_event_name,
     validate_stored_event_name,
     validate_user_id,
 )
 from flask_bitmapist.domain.events import RESERVED_PREFIX
+from flask_bitmapist.infra._redis_common import (
+    UNAVAILABLE,
+    RedisClient,
+    chunks,
+    describe,
+    storage_errors,
+    validate_prefix,
+)
 from flask_bitmapist.infra._resp import pack_bitfield_sets, send_packed
 from flask_bitmapist.infra.cluster import ClusterRouter, Packed
 
@@ -72,21 +78,6 @@ DEFAULT_TIMEOUT: Final = 0.5
 #: memory a bulk mark uses whatever its size; large enough that per-round-trip costs vanish.
 DEFAULT_CHUNK_SIZE: Final = 20_000
 
-RedisClient = Union["redis.Redis", RedisCluster]
-
-# Errors that mean "the server cannot be reached or did not answer", as opposed to a
-# command the server refused. Cluster errors cover nodes being down (ClusterDownError,
-# MasterDownError), slots unserved (SlotNotCoveredError), redirections that did not settle
-# (MOVED/ASK/TRYAGAIN while resharding) and writes reaching a demoted primary (READONLY).
-_UNAVAILABLE: Final = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    redis.exceptions.ClusterError,
-    redis.exceptions.RedisClusterException,
-    redis.exceptions.AskError,
-    redis.exceptions.TryAgainError,
-    redis.exceptions.ReadOnlyError,
-)
 _SCHEMES: Final = ("redis", "rediss", "unix")
 _CLUSTER_SCHEMES: Final = ("redis", "rediss")
 # bitmapist's suffixes, unpadded: month, ISO week, day, hour, and the lifetime flag.
@@ -115,19 +106,6 @@ def redact_url(url: str) -> str:
         return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
     except ValueError:
         return "<unparsable URL>"
-
-
-def _validate_prefix(prefix: object) -> str:
-    if not isinstance(prefix, str):
-        raise InvalidStorageConfig(f"key prefix must be a str, got {prefix!r}")
-    if not prefix:
-        # An empty prefix would make every key in the database look like an event.
-        raise InvalidStorageConfig("key prefix must not be empty (bitmapist's is 'trackist_')")
-    if any(ch.isspace() or not ch.isprintable() for ch in prefix):
-        raise InvalidStorageConfig(
-            f"key prefix {prefix!r} must not contain whitespace or control characters"
-        )
-    return prefix
 
 
 def _validate_timeout(name: str, value: object) -> float:
@@ -213,27 +191,6 @@ def _refuse_decoding(client: RedisClient) -> None:
         )
 
 
-def _describe(client: RedisClient) -> str:
-    """Where ``client`` connects, for error messages (never the password)."""
-    if isinstance(client, RedisCluster):
-        nodes = sorted(client.nodes_manager.startup_nodes)
-        return f"Redis Cluster {', '.join(nodes) or '(no nodes)'}"
-    kwargs = client.connection_pool.connection_kwargs
-    db = kwargs.get("db", 0)
-    if kwargs.get("path"):
-        return f"Redis at unix://{kwargs['path']} (db {db})"
-    tls = client.connection_pool.connection_class is redis.SSLConnection
-    return (
-        f"Redis at {'rediss' if tls else 'redis'}://{kwargs.get('host')}:{kwargs.get('port')}/{db}"
-    )
-
-
-def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
 class RedisRepository(BitmapRepository):
     """The repository port over redis-py, in bitmapist's key format (thread-safe).
 
@@ -259,14 +216,14 @@ class RedisRepository(BitmapRepository):
         marks per round trip."""
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
-        self.prefix = _validate_prefix(prefix)
+        self.prefix = validate_prefix(prefix)
         self.chunk_size = chunk_size
         self._single: redis.Redis | None = None
         #: Every command to a cluster goes through it (None for a single Redis).
         self.router: ClusterRouter | None = None
         if isinstance(client, (redis.Redis, RedisCluster)):
             _refuse_decoding(client)
-            self.server = _describe(client)
+            self.server = describe(client)
             if isinstance(client, RedisCluster):
                 self.router = ClusterRouter(client)
             else:
@@ -327,7 +284,7 @@ class RedisRepository(BitmapRepository):
             "socket_timeout": _validate_timeout("socket_timeout", socket_timeout),
             "socket_connect_timeout": _validate_timeout("connect_timeout", connect_timeout),
         }
-        prefix = _validate_prefix(prefix)
+        prefix = validate_prefix(prefix)
         if cluster:
             first, others = _cluster_seeds(url)
             server = _describe_seeds(first, others)  # a malformed URL is refused now
@@ -379,12 +336,12 @@ class RedisRepository(BitmapRepository):
         Each chunk is validated in full before it is written, so a bad item (not a Mark,
         a bad user id) fails before its chunk writes anything.
         """
-        for chunk in _chunks(marks, self.chunk_size):
+        for chunk in chunks(marks, self.chunk_size):
             self._write(self._offsets_by_key(chunk), 1)
 
     def unmark(self, marks: Iterable[Mark]) -> None:
         """Clear the marks' bits. Bitmaps that do not exist are left alone (not created)."""
-        for chunk in _chunks(marks, self.chunk_size):
+        for chunk in chunks(marks, self.chunk_size):
             by_key = self._offsets_by_key(chunk)
             exists = self._pipeline([("EXISTS", key) for key in by_key], "unmarking")
             self._write(
@@ -519,7 +476,7 @@ class RedisRepository(BitmapRepository):
         for node in self.router.primaries():
             try:
                 yield from node.scan_iter(match=pattern, count=_SCAN_COUNT)
-            except _UNAVAILABLE:
+            except UNAVAILABLE:
                 self.router.node_failed()
                 raise
 
@@ -543,10 +500,8 @@ class RedisRepository(BitmapRepository):
 
     @contextmanager
     def _unavailable_as_storage_error(self, action: str) -> Iterator[None]:
-        try:
+        with storage_errors(self.server, action):
             yield
-        except _UNAVAILABLE as exc:
-            raise StorageUnavailable(f"{self.server} is unavailable ({action}): {exc}") from exc
 
     def _call(self, command: Callable[[], _T], action: str) -> _T:
         with self._unavailable_as_storage_error(action):

@@ -1,0 +1,84 @@
+"""What the Redis adapters (the repository, the id map) share: which driver errors mean
+"storage unavailable", how a server is named in messages, key prefixes, chunking."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Final, TypeVar, Union
+
+import redis
+from redis.cluster import RedisCluster
+
+from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable
+
+__all__ = [
+    "UNAVAILABLE",
+    "RedisClient",
+    "chunks",
+    "describe",
+    "storage_errors",
+    "validate_prefix",
+]
+
+RedisClient = Union["redis.Redis", RedisCluster]
+
+_T = TypeVar("_T")
+
+# Errors that mean "the server cannot be reached or did not answer", as opposed to a
+# command the server refused. Cluster errors cover nodes being down (ClusterDownError,
+# MasterDownError), slots unserved (SlotNotCoveredError), redirections that did not settle
+# (MOVED/ASK/TRYAGAIN while resharding) and writes reaching a demoted primary (READONLY).
+UNAVAILABLE: Final = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ClusterError,
+    redis.exceptions.RedisClusterException,
+    redis.exceptions.AskError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ReadOnlyError,
+)
+
+
+def validate_prefix(prefix: object) -> str:
+    if not isinstance(prefix, str):
+        raise InvalidStorageConfig(f"key prefix must be a str, got {prefix!r}")
+    if not prefix:
+        # An empty prefix would make every key in the database look like an event.
+        raise InvalidStorageConfig("key prefix must not be empty (bitmapist's is 'trackist_')")
+    if any(ch.isspace() or not ch.isprintable() for ch in prefix):
+        raise InvalidStorageConfig(
+            f"key prefix {prefix!r} must not contain whitespace or control characters"
+        )
+    return prefix
+
+
+def describe(client: RedisClient) -> str:
+    """Where ``client`` connects, for error messages (never the password)."""
+    if isinstance(client, RedisCluster):
+        nodes = sorted(client.nodes_manager.startup_nodes)
+        return f"Redis Cluster {', '.join(nodes) or '(no nodes)'}"
+    kwargs = client.connection_pool.connection_kwargs
+    db = kwargs.get("db", 0)
+    if kwargs.get("path"):
+        return f"Redis at unix://{kwargs['path']} (db {db})"
+    tls = client.connection_pool.connection_class is redis.SSLConnection
+    return (
+        f"Redis at {'rediss' if tls else 'redis'}://{kwargs.get('host')}:{kwargs.get('port')}/{db}"
+    )
+
+
+def chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+@contextmanager
+def storage_errors(server: str, action: str) -> Iterator[None]:
+    """Turn the driver's "cannot reach / no answer" errors into StorageUnavailable."""
+    try:
+        yield
+    except UNAVAILABLE as exc:
+        raise StorageUnavailable(f"{server} is unavailable ({action}): {exc}") from exc
