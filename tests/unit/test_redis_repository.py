@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import socket
-import time
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -461,20 +461,38 @@ def test_an_unreachable_server_raises_storage_unavailable_naming_it(operation: s
     assert "pw" not in str(caught.value)
 
 
-def test_a_server_that_does_not_answer_times_out_quickly() -> None:
-    # A listening socket that is never served: connecting works, no answer ever comes.
+def test_a_server_that_does_not_answer_times_out_without_retrying() -> None:
+    # A server that accepts connections and never answers. A retried timeout would open a
+    # second connection, so counting connections shows the call gave up after one.
+    accepted: list[socket.socket] = []
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
+        silent.settimeout(0.05)
         port = silent.getsockname()[1]
+        stop = threading.Event()
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    accepted.append(silent.accept()[0])
+                except TimeoutError:
+                    continue
+
+        acceptor = threading.Thread(target=accept)
+        acceptor.start()
         repository = RedisRepository.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=0.3)
-        started = time.monotonic()
-        with pytest.raises(StorageUnavailable, match="Timeout") as caught:
-            repository.mark([Mark.create("active", 1, NOW)])
-        # Not retried: one timeout (0.3 s), not two.
-        assert time.monotonic() - started < 0.58
-        repository.close()
+        try:
+            with pytest.raises(StorageUnavailable, match="Timeout") as caught:
+                repository.mark([Mark.create("active", 1, NOW)])
+        finally:
+            repository.close()
+            stop.set()
+            acceptor.join()
+            for connection in accepted:
+                connection.close()
     assert isinstance(caught.value.__cause__, redis.exceptions.TimeoutError)
+    assert len(accepted) == 1
 
 
 @pytest.mark.parametrize("operation", ["mark", "unmark", "fetch", "event_names", "client"])
