@@ -26,10 +26,10 @@ from flask_bitmapist.domain import (
     InvalidCohortSpec,
     InvalidEventName,
     InvalidExpression,
-    as_utc,
     parse_chain,
     parse_expression,
 )
+from flask_bitmapist.event_files import parse_timestamp
 
 __all__ = [
     "COHORT_FIELDS",
@@ -117,10 +117,11 @@ def _parse_now(field: str, value: str) -> datetime | None:
     if not value.strip():
         return None
     try:
-        return as_utc(datetime.fromisoformat(value.strip()))
+        return parse_timestamp(value)
     except ValueError:
         raise InvalidRequest(
-            f"{field} must be an ISO 8601 date or datetime (2026-11-27T13:00), got {value!r}",
+            f"{field} must be an ISO 8601 date or datetime (2026-11-27T13:00Z) or epoch "
+            f"seconds, got {value!r}",
             field=field,
         ) from None
 

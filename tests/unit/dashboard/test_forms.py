@@ -87,6 +87,14 @@ def test_now_pins_the_cohort_to_a_moment() -> None:
     assert spec.now == datetime(2025, 1, 2, 3, tzinfo=timezone.utc)
 
 
+@pytest.mark.parametrize("text", ["2025-01-02T03:00Z", "2025-01-02T04:00+01:00", "1735786800"])
+def test_now_reads_the_timestamps_the_cli_reads(text: str) -> None:
+    # The same parser as `flask bitmapist cohort --now` and `import`, on every Python.
+    spec = form(*BASE, ("now", text)).to_spec(now=NOW, max_cells=100)
+
+    assert spec.now == datetime(2025, 1, 2, 3, tzinfo=timezone.utc)
+
+
 @pytest.mark.parametrize(
     ("pairs", "field", "words"),
     [
