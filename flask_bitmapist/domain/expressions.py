@@ -55,13 +55,13 @@ class EventRef:
         return lookup(self.name)
 
     def __str__(self) -> str:
-        # Written so that parse_expression reads it back: names that hold a space or an
-        # operator character, or spell an operator word, are quoted. (The text form has no
-        # escape for '"', so a name holding one is shown as it is.)
+        # Written so that parse_expression reads it back: names that hold a space, a quote
+        # or an operator character, or spell an operator word, are quoted, with '"' and
+        # '\' escaped by a backslash inside the quotes.
         name = self.name
-        if '"' in name or (_BARE_NAME.fullmatch(name) and name.lower() not in _WORDS):
+        if _BARE_NAME.fullmatch(name) and name.lower() not in _WORDS:
             return name
-        return f'"{name}"'
+        return '"' + _ESCAPED.sub(r"\\\g<0>", name) + '"'
 
 
 @attrs.frozen
@@ -235,7 +235,10 @@ def parse_chain(
 # tokenizer reads names with it and EventRef.__str__ quotes whatever it would not read.
 _BARE = r'[^\s&|~()"]+'
 _BARE_NAME = re.compile(_BARE)
-_TOKEN = re.compile(rf'(?P<op>[&|~()])|"(?P<quoted>[^"]*)"|(?P<name>{_BARE})')
+# Inside quotes a backslash escapes the next character: "say \"hi\"" is say "hi".
+_TOKEN = re.compile(rf'(?P<op>[&|~()])|"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<name>{_BARE})')
+_ESCAPED = re.compile(r'["\\]')
+_ESCAPE = re.compile(r"\\(.)")
 _WORDS = {"and": "&", "or": "|", "not": "~"}
 
 
@@ -258,7 +261,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         if match.group("op"):
             tokens.append(("op", match.group("op"), start))
         elif match.group("quoted") is not None:
-            tokens.append(("name", match.group("quoted"), start - 1))
+            tokens.append(("name", _ESCAPE.sub(r"\1", match.group("quoted")), start - 1))
         else:
             word = match.group("name")
             if word.lower() in _WORDS:

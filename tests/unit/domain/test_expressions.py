@@ -404,6 +404,15 @@ def test_a_quoted_name_with_a_tab_is_refused_naming_its_position() -> None:
     assert caught.value.position == 7
 
 
-def test_str_leaves_a_name_with_a_double_quote_as_it_is() -> None:
-    # The text form has no escape for '"': such a name cannot be written as text.
-    assert str(EventRef('say"hi')) == 'say"hi'
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [('say"hi', r'"say\"hi"'), ('a "b"', r'"a \"b\""'), ("x\\y z", r'"x\\y z"')],
+)
+def test_str_escapes_quotes_and_backslashes_inside_quotes(name: str, written: str) -> None:
+    assert str(EventRef(name)) == written
+    expr = And((EventRef(name), Not(EventRef("plain"))))
+    assert parse_expression(str(expr)) == expr
+
+
+def test_a_bare_backslash_is_part_of_a_name() -> None:
+    assert parse_expression("a\\b") == EventRef("a\\b")
