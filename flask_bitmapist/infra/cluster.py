@@ -167,11 +167,14 @@ class ClusterRouter:
 
     # -- one round ------------------------------------------------------------------------
 
-    def execute(self, commands: Sequence[RoutedCommand]) -> list[Any]:
+    def execute(
+        self, commands: Sequence[RoutedCommand], *, raise_on_error: bool = True
+    ) -> list[Any]:
         """Send ``commands`` (one pipeline per node) and return their replies in order.
 
         Every reply is read before an error reply is raised (the first one, as
-        ``ResponseError``), so that the other commands take effect as in a pipeline.
+        ``ResponseError``), so that the other commands take effect as in a pipeline; with
+        ``raise_on_error=False`` error replies are returned in their places instead.
         Raises redis-py's ``ConnectionError``/``TimeoutError`` when a node cannot be
         reached, ``SlotNotCoveredError``/``ClusterDownError`` when the cluster cannot
         serve a key, ``ClusterError`` when it still redirects after one refresh.
@@ -204,7 +207,7 @@ class ClusterRouter:
                 self._refresh_if_stale()
             pending = redirected
         errors = [r for r in replies if isinstance(r, ResponseError)]
-        if errors:
+        if errors and raise_on_error:
             raise errors[0]
         return replies
 

@@ -456,8 +456,16 @@ class RedisRepository(BitmapRepository):
         batch = 1
         while undecided:
             checks = [(name, key) for name, keys in undecided.items() for key in keys[:batch]]
-            counts = self._pipeline([("BITCOUNT", key) for _, key in checks], "listing events")
-            names.update(name for (name, _), count in zip(checks, counts, strict=True) if count)
+            # A key of another type under the prefix (a hash, a list...) is no bitmap: its
+            # WRONGTYPE reply counts as no users rather than failing the whole listing.
+            counts = self._pipeline(
+                [("BITCOUNT", key) for _, key in checks], "listing events", raise_on_error=False
+            )
+            names.update(
+                name
+                for (name, _), count in zip(checks, counts, strict=True)
+                if isinstance(count, int) and count
+            )
             undecided = {
                 name: keys[batch:]
                 for name, keys in undecided.items()
@@ -507,20 +515,28 @@ class RedisRepository(BitmapRepository):
         with self._unavailable_as_storage_error(action):
             return command()
 
-    def _pipeline(self, commands: Iterable[Sequence[str | bytes | int]], action: str) -> list[Any]:
+    def _pipeline(
+        self,
+        commands: Iterable[Sequence[str | bytes | int]],
+        action: str,
+        *,
+        raise_on_error: bool = True,
+    ) -> list[Any]:
         """Send ``commands`` in one pipeline (no MULTI): one round trip, their replies.
 
-        Each command's second argument is its key (on a cluster, it picks the node).
+        Each command's second argument is its key (on a cluster, it picks the node). With
+        ``raise_on_error=False`` a command the server refuses gives its error as its reply.
         """
         with self._unavailable_as_storage_error(action):
             if self.router is not None:
                 return self.router.execute(
-                    [(cast("str | bytes", command[1]), command) for command in commands]
+                    [(cast("str | bytes", command[1]), command) for command in commands],
+                    raise_on_error=raise_on_error,
                 )
             pipe = self._connected().pipeline(transaction=False)
             for command in commands:
                 pipe.execute_command(*command)
-            replies: list[Any] = pipe.execute()
+            replies: list[Any] = pipe.execute(raise_on_error=raise_on_error)
             return replies
 
     def close(self) -> None:

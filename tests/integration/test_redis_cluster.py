@@ -91,6 +91,16 @@ def test_marks_spread_over_every_node_and_every_node_is_scanned_for_event_names(
     assert [list(b) for b in repository.fetch(day_ids(EVENTS))] == [[7]] * len(EVENTS)
 
 
+def test_event_names_pass_over_keys_of_another_type_on_any_node(
+    repository: RedisRepository, redis_cluster_url: str
+) -> None:
+    repository.mark(Mark.create(event, 7, NOW) for event in EVENTS[:10])
+    with redis.cluster.RedisCluster.from_url(redis_cluster_url) as cluster:
+        for i in range(10):
+            cluster.hset(f"trackist_settings:{i}_2026-11", "theme", "dark")
+    assert repository.event_names() == frozenset(EVENTS[:10])
+
+
 def test_a_fetch_sends_one_pipeline_to_each_node_in_one_round(
     repository: RedisRepository,
     redis_cluster: LocalRedisCluster,

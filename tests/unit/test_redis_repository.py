@@ -268,6 +268,15 @@ def test_event_names_leave_out_events_whose_bitmaps_are_all_empty(
     assert repository.event_names() == frozenset({"late", "plain"})
 
 
+def test_event_names_pass_over_keys_of_another_type_under_the_prefix(
+    client: redis.Redis, repository: RedisRepository
+) -> None:
+    repository.mark([Mark.create("active", 3, NOW)])
+    client.hset("trackist_settings_2026-11", "theme", "dark")
+    client.rpush("trackist_active_u", "not a bitmap")
+    assert repository.event_names() == frozenset({"active"})
+
+
 def test_event_names_scan_and_never_use_keys(
     client: redis.Redis, repository: RedisRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
