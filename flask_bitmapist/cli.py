@@ -40,6 +40,7 @@ from flask_bitmapist.domain import (
     Expression,
     InvalidCohortSpec,
     InvalidExpression,
+    InvalidUserId,
     Mark,
     Period,
     StorageUnavailable,
@@ -96,16 +97,6 @@ def _state() -> BitmapistState:
         return current_state()
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def _refuse_mapped_ids(state: BitmapistState, command: str) -> None:
-    """Commands that write bitmap ints directly would clash with the id map's ints."""
-    if state.id_mapper is not None:
-        raise click.UsageError(
-            f"`{command}` writes user ids straight into the bitmaps, but BITMAPIST_MAP_IDS is "
-            "on: there each bitmap int belongs to an id of the id map, so these ids would "
-            "land on other users. Record such events through mark_event() instead."
-        )
 
 
 def _storage_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -496,12 +487,15 @@ def import_command(
     numbers and skipped; every other row is written. Exit status 1 when any row was
     skipped. Marking is idempotent, so running an import twice is harmless.
 
+    User ids are ints; with BITMAPIST_MAP_IDS they may be any text (UUIDs, e-mail
+    addresses) and are mapped through the app's id map, chunk by chunk, as mark_event()
+    maps them.
+
     \b
     user_id,event,timestamp
     42,user:paid,2026-11-27T13:05:00Z
     """
     state = _state()
-    _refuse_mapped_ids(state, "flask bitmapist import")
     settings = state.settings
     name = getattr(file, "name", "-")
     try:
@@ -512,6 +506,7 @@ def import_command(
             max_user_id=settings.max_user_id,
             hourly=settings.track_hourly,
             unique=settings.track_unique,
+            map_ids=state.id_mapper is not None,
         )
     except EventFileError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param_hint="FILE") from exc
@@ -527,12 +522,26 @@ def import_command(
 
         try:
             import_rows(
-                state.repository, reader, chunk_size=chunk_size, summary=summary, on_chunk=advance
+                state.repository,
+                reader,
+                chunk_size=chunk_size,
+                summary=summary,
+                on_chunk=advance,
+                id_mapper=state.id_mapper,
+                max_user_id=settings.max_user_id,
             )
-        except StorageUnavailable as exc:
+        except (StorageUnavailable, InvalidUserId) as exc:
+            # Rows are validated when read: InvalidUserId here is the id map running out
+            # of ints, which stops the import like storage that fails.
             _report_bad_rows(summary)
+            failure = (
+                _storage_message(exc)
+                if isinstance(exc, StorageUnavailable)
+                else f"cannot map more user ids: {exc} (BITMAPIST_MAX_USER_ID is "
+                f"{settings.max_user_id:,}, the largest int the id map may give out)"
+            )
             raise click.ClickException(
-                f"{_storage_message(exc)}. Imported {summary.written:,} rows before it failed "
+                f"{failure}. Imported {summary.written:,} rows before it failed "
                 f"(every row through line {summary.done_through_line} is done); importing "
                 "again is safe."
             ) from exc
@@ -594,10 +603,10 @@ def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime
 
     The same arguments give the same data. With BITMAPIST_REDIS_URL=memory:// the data
     lives only as long as this command: use a Redis, or `make demo`, whose app
-    generates its own at start-up.
+    generates its own at start-up. With BITMAPIST_MAP_IDS the users 1..N are mapped
+    through the id map like any other ids.
     """
     state = _state()
-    _refuse_mapped_ids(state, "flask bitmapist demo-data")
     settings = state.settings
     url = redact_url(settings.redis_url)
     in_memory = settings.redis_url.lower().startswith("memory://")
@@ -632,7 +641,13 @@ def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime
             bar.update(last_user - shown)
             shown = last_user
 
-        written = mark_in_chunks(state.repository, tracked(), on_chunk=advance)
+        written = mark_in_chunks(
+            state.repository,
+            tracked(),
+            on_chunk=advance,
+            id_mapper=state.id_mapper,
+            max_user_id=settings.max_user_id,
+        )
     first = spec.first_day.date().isoformat()
     click.echo(
         f"Wrote {written:,} events of {users:,} users over {days} days "

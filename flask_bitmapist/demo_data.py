@@ -27,7 +27,8 @@ from typing import Final
 
 import attrs
 
-from flask_bitmapist.domain import BitmapRepository, Mark, as_utc
+from flask_bitmapist.domain import DEFAULT_MAX_USER_ID, BitmapRepository, IdMapper, Mark, as_utc
+from flask_bitmapist.tracking import UnmappedMark, map_marks
 
 __all__ = [
     "DEMO_EVENTS",
@@ -228,18 +229,25 @@ def mark_in_chunks(
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_chunk: Callable[[int], None] | None = None,
+    id_mapper: IdMapper | None = None,
+    max_user_id: int = DEFAULT_MAX_USER_ID,
 ) -> int:
     """Write ``marks`` with one ``repository.mark`` call per ``chunk_size`` marks.
 
     Memory stays bounded by the chunk size however long ``marks`` is. ``on_chunk`` is
     called with the size of each chunk once it is written. Returns how many marks were
-    written.
+    written. With an ``id_mapper`` (``BITMAPIST_MAP_IDS``) the marks' user ids are the
+    app's ids, mapped as ``mark_event`` maps them (one ``assign`` call per chunk), so the
+    demo's users 1..N read back as 1..N.
     """
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     iterator = iter(marks)
     written = 0
     while chunk := list(islice(iterator, chunk_size)):
+        if id_mapper is not None:
+            pending = [UnmappedMark(mark, mark.user_id) for mark in chunk]
+            chunk = map_marks(id_mapper, pending, max_user_id=max_user_id)
         repository.mark(chunk)
         written += len(chunk)
         if on_chunk is not None:

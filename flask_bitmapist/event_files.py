@@ -14,6 +14,12 @@ any size is imported in bounded memory. A bad row (unreadable, a bad id, event n
 timestamp) becomes a :class:`BadRow` with its line number and is never written; the rows
 around it are. Marks are idempotent (setting a bit twice changes nothing), so running an
 import again after an interruption is safe.
+
+User ids are checked as ``mark_event`` checks them
+(:func:`~flask_bitmapist.tracking.pending_mark`): ints, or with ``BITMAPIST_MAP_IDS``
+also strings (a UUID in a file is its text). Mapped ids are mapped a chunk at a time with
+the app's id map, just before the chunk is written
+(:func:`~flask_bitmapist.tracking.map_marks`).
 """
 
 from __future__ import annotations
@@ -33,9 +39,10 @@ from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
     BitmapistError,
     BitmapRepository,
-    Mark,
+    IdMapper,
     as_utc,
 )
+from flask_bitmapist.tracking import PendingMark, UnmappedMark, map_marks, pending_mark
 
 __all__ = [
     "COLUMNS",
@@ -72,10 +79,11 @@ class EventFileError(BitmapistError, ValueError):
 
 @attrs.frozen
 class EventRow:
-    """A valid row: the mark to write and the line it starts on."""
+    """A valid row: the mark to write (its id still unmapped with ``map_ids``) and the
+    line it starts on."""
 
     line: int
-    mark: Mark
+    mark: PendingMark
 
 
 @attrs.frozen
@@ -134,12 +142,26 @@ def _from_iso(text: str) -> datetime:
     return as_utc(datetime.fromisoformat(text))
 
 
-def _parse_user_id(value: object) -> object:
-    """Integer literals in text become ints; anything else is left for validation to refuse."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit() or (text[:1] in "+-" and text[1:].isdigit()):
+def _parse_user_id(value: object, *, map_ids: bool) -> object:
+    """The user id a field holds.
+
+    Without ``map_ids`` integer literals in text become ints; anything else is left for
+    validation to refuse. With it, text is a str id without its surrounding whitespace,
+    and only an int written canonically (``42``, ``-7``: the text an int is known by in
+    the id map) becomes an int: the row's user is then the same either way, and reading
+    gives back an int, as for an app marking ints. ``007`` stays the str ``"007"``: as an
+    int it would be user ``7``, another user.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if map_ids:
+        digits = text[1:] if text[:1] == "-" else text
+        if digits.isascii() and digits.isdigit() and str(int(text)) == text:
             return int(text)
+        return text
+    if text.isdigit() or (text[:1] in "+-" and text[1:].isdigit()):
+        return int(text)
     return value
 
 
@@ -151,6 +173,8 @@ class EventFileReader:
     reading got (for a progress bar). The format comes from ``file_format``, else the file
     name's suffix, else the first line (``{`` starts JSON Lines). CSV's header is read when
     the reader is created: a missing column raises :class:`EventFileError` before any row.
+    With ``map_ids`` user ids may be strings too, and each row's mark is an
+    :class:`~flask_bitmapist.tracking.UnmappedMark` (see :func:`import_rows`).
     """
 
     def __init__(
@@ -162,13 +186,21 @@ class EventFileReader:
         max_user_id: int = DEFAULT_MAX_USER_ID,
         hourly: bool = False,
         unique: bool = False,
+        map_ids: bool = False,
     ) -> None:
         self.name = name or getattr(source, "name", "") or "<input>"
         self.bytes_read = 0
         self._source = source
-        self._make_mark: Callable[[object, object, datetime], Mark] = (
-            lambda event, user_id, moment: Mark.create(
-                event, user_id, moment, hourly=hourly, unique=unique, max_user_id=max_user_id
+        self.map_ids = map_ids
+        self._make_mark: Callable[[object, object, datetime], PendingMark] = (
+            lambda event, user_id, moment: pending_mark(
+                event,
+                user_id,
+                moment,
+                hourly=hourly,
+                unique=unique,
+                max_user_id=max_user_id,
+                map_ids=map_ids,
             )
         )
         self._bad_encoding: set[int] = set()
@@ -301,7 +333,8 @@ class EventFileReader:
             event = event.strip()
         try:
             moment = parse_timestamp(timestamp)
-            return EventRow(line, self._make_mark(event, _parse_user_id(user_id), moment))
+            user_id = _parse_user_id(user_id, map_ids=self.map_ids)
+            return EventRow(line, self._make_mark(event, user_id, moment))
         except (ValueError, TypeError) as exc:
             return BadRow(line, str(exc))
 
@@ -333,22 +366,33 @@ def import_rows(
     summary: ImportSummary | None = None,
     on_chunk: Callable[[ImportSummary], None] | None = None,
     max_reported: int = MAX_REPORTED_BAD_ROWS,
+    id_mapper: IdMapper | None = None,
+    max_user_id: int = DEFAULT_MAX_USER_ID,
 ) -> ImportSummary:
     """Write the valid rows in chunks of ``chunk_size`` marks, skipping and counting the bad.
 
     Pass your own ``summary`` to read how far the import got if storage fails mid-way
-    (:class:`~flask_bitmapist.domain.StorageUnavailable` propagates). ``on_chunk`` is
-    called after each chunk is written.
+    (:class:`~flask_bitmapist.domain.StorageUnavailable` propagates, from mapping ids or
+    from writing). ``on_chunk`` is called after each chunk is written.
+
+    Rows read with ``map_ids`` need the app's ``id_mapper``: each chunk's ids are mapped
+    with one ``assign`` call (a mapped int beyond ``max_user_id`` raises
+    :class:`~flask_bitmapist.domain.InvalidUserId` and stops the import), then the chunk
+    is written with one ``repository.mark`` call. A chunk's rows were all validated when
+    read, so only storage can fail after its ids are mapped; should the write then fail,
+    those ids keep their ints without bits yet. That is harmless: ints are only ever
+    handed out, never moved or reused, so importing again finds the same ints and writes
+    the same bits, and live marks of those users use them too.
     """
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     summary = ImportSummary() if summary is None else summary
-    chunk: list[Mark] = []
+    chunk: list[PendingMark] = []
     last_line = 0
 
     def flush() -> None:
         if chunk:
-            repository.mark(chunk)
+            repository.mark(map_marks(id_mapper, chunk, max_user_id=max_user_id))
         summary.written += len(chunk)
         summary.done_through_line = last_line
         chunk.clear()
@@ -363,6 +407,12 @@ def import_rows(
             if len(summary.bad_rows) < max_reported:
                 summary.bad_rows.append(row)
             continue
+        if id_mapper is None and isinstance(row.mark, UnmappedMark):
+            # map_marks would drop it: refuse rather than lose rows silently.
+            raise ValueError(
+                f"line {row.line} holds an unmapped user id ({row.mark.user_id!r}): rows read "
+                "with map_ids need the app's id_mapper"
+            )
         chunk.append(row.mark)
         if len(chunk) >= chunk_size:
             flush()

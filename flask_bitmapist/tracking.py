@@ -8,8 +8,9 @@ most once per ``BITMAPIST_ERROR_LOG_INTERVAL`` seconds, and the request goes on.
 
 User ids are ints (0.1's rule). With ``BITMAPIST_MAP_IDS = True`` they may also be str or
 UUID (ints too): :func:`build_mark` checks the id and returns an :class:`UnmappedMark`,
-and :func:`record` maps the ids of all its marks in one storage call before writing, so a
-storage failure while mapping fails open like one while writing.
+and :func:`record` maps the ids of all its marks in one storage call before writing
+(:func:`map_marks`, which ``flask bitmapist import`` uses per chunk too), so a storage
+failure while mapping fails open like one while writing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from werkzeug.local import LocalProxy
 
 from flask_bitmapist.domain import (
     ExternalId,
+    IdMapper,
     InvalidUserIdType,
     Mark,
     as_utc,
@@ -43,8 +45,10 @@ __all__ = [
     "UserIdSource",
     "build_mark",
     "current_user_id",
+    "map_marks",
     "mark",
     "mark_event",
+    "pending_mark",
     "record",
     "unmark_event",
     "user_id_of",
@@ -124,39 +128,74 @@ def build_mark(
     written); without, a str or UUID id is refused with a hint to turn mapping on.
     """
     settings = state.settings
-    mapping = state.id_mapper is not None
-    if not mapping and isinstance(user_id, (str, uuid.UUID)):
+    return pending_mark(
+        event_name,
+        user_id,
+        state.now() if now is None else now,
+        hourly=settings.track_hourly if track_hourly is None else track_hourly,
+        unique=settings.track_unique if track_unique is None else track_unique,
+        max_user_id=settings.max_user_id,
+        map_ids=state.id_mapper is not None,
+    )
+
+
+def pending_mark(
+    event_name: object,
+    user_id: object,
+    moment: datetime,
+    *,
+    hourly: bool,
+    unique: bool,
+    max_user_id: int,
+    map_ids: bool,
+) -> PendingMark:
+    """:func:`build_mark` with every option given: what ``flask bitmapist import`` checks
+    each row of a file with, so imported rows and live marks accept the same ids.
+
+    With ``map_ids`` every id (ints too) is checked as a mapped id and the result is an
+    :class:`UnmappedMark`; without, the id must be an int in ``0..max_user_id``, and a str
+    or UUID is refused with a hint to set ``BITMAPIST_MAP_IDS``.
+    """
+    if not map_ids and isinstance(user_id, (str, uuid.UUID)):
         raise InvalidUserIdType(
             f"user id must be an int, got {user_id!r} ({type(user_id).__name__}); to track "
             "str or UUID user ids, set BITMAPIST_MAP_IDS = True: they are then mapped to ints"
         )
     mark = Mark.create(
         event_name,
-        0 if mapping else user_id,
-        state.now() if now is None else now,
-        hourly=settings.track_hourly if track_hourly is None else track_hourly,
-        unique=settings.track_unique if track_unique is None else track_unique,
-        max_user_id=settings.max_user_id,
+        0 if map_ids else user_id,
+        moment,
+        hourly=hourly,
+        unique=unique,
+        max_user_id=max_user_id,
     )
-    if not mapping:
+    if not map_ids:
         return mark
     external_id_text(user_id)  # checked now: a bad id is the caller's bug, never dropped
     return UnmappedMark(mark, cast(ExternalId, user_id))
 
 
-def _mapped(state: BitmapistState, marks: Sequence[PendingMark], *, assign: bool) -> list[Mark]:
-    """``marks`` with their ids mapped (one storage call for all of them).
+def map_marks(
+    id_mapper: IdMapper | None,
+    marks: Sequence[PendingMark],
+    *,
+    max_user_id: int,
+    assign: bool = True,
+) -> list[Mark]:
+    """``marks`` with their ids mapped by ``id_mapper`` (one ``assign`` or ``find`` call
+    for all of them), ready for ``repository.mark``.
 
     When unmarking (``assign`` false) ids never mapped are not given ints: they have no
-    bits to clear, so their marks are left out.
+    bits to clear, so their marks are left out. A mapped int beyond ``max_user_id`` is
+    refused (:class:`~flask_bitmapist.domain.InvalidUserId`); a storage failure raises
+    :class:`~flask_bitmapist.domain.StorageUnavailable`.
     """
     unmapped = [m for m in marks if isinstance(m, UnmappedMark)]
-    if not unmapped or state.id_mapper is None:
+    if not unmapped or id_mapper is None:
         return [m for m in marks if isinstance(m, Mark)]
     ids = [m.user_id for m in unmapped]
-    numbers = state.id_mapper.assign(ids) if assign else state.id_mapper.find(ids)
+    numbers = id_mapper.assign(ids) if assign else id_mapper.find(ids)
     found = iter(numbers)
-    limit = state.settings.max_user_id
     result: list[Mark] = []
     for pending in marks:
         if isinstance(pending, Mark):
@@ -164,7 +203,7 @@ def _mapped(state: BitmapistState, marks: Sequence[PendingMark], *, assign: bool
             continue
         number = next(found)
         if number is not None:
-            result.append(pending.mapped(number, limit))
+            result.append(pending.mapped(number, max_user_id))
     return result
 
 
@@ -174,7 +213,14 @@ def record(state: BitmapistState, marks: Sequence[PendingMark], *, unmark: bool 
         return
     write = state.repository.unmark if unmark else state.repository.mark
     try:
-        write(_mapped(state, marks, assign=not unmark))
+        write(
+            map_marks(
+                state.id_mapper,
+                marks,
+                max_user_id=state.settings.max_user_id,
+                assign=not unmark,
+            )
+        )
     except Exception as exc:
         # Anything the storage raises is a storage failure: the marks were validated.
         if state.settings.raise_on_error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import redis
 from click.testing import Result
 from flask import Flask
 
-from flask_bitmapist import FlaskBitmapist
+from flask_bitmapist import FlaskBitmapist, current_state, get_event_data, mark_event
 from tests.integration.servers import find_free_port
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
@@ -22,11 +23,17 @@ COHORT = [
 ]  # fmt: skip
 
 
-def run(url: str, *args: str, cluster: bool = False) -> Result:
-    """Run ``flask bitmapist ARGS`` for an app whose storage is ``url``, at NOW."""
+def app_on(url: str, *, cluster: bool = False, **config: object) -> Flask:
+    """An app whose storage is ``url`` and whose clock says NOW."""
     app = Flask("cli-redis")
-    app.config.update(BITMAPIST_REDIS_URL=url, BITMAPIST_REDIS_CLUSTER=cluster)
+    app.config.update(BITMAPIST_REDIS_URL=url, BITMAPIST_REDIS_CLUSTER=cluster, **config)
     FlaskBitmapist(app, clock=lambda: NOW)
+    return app
+
+
+def run(url: str, *args: str, cluster: bool = False, **config: object) -> Result:
+    """Run ``flask bitmapist ARGS`` for an app whose storage is ``url``, at NOW."""
+    app = app_on(url, cluster=cluster, **config)
     return app.test_cli_runner().invoke(args=["bitmapist", *args])
 
 
@@ -76,6 +83,44 @@ def test_import_writes_bitmapist_keys_and_skips_bad_rows(redis_url: str, tmp_pat
             b"trackist_user:paid_2026-11-27",
             b"trackist_user:paid_W2026-48",
         ]
+
+
+def test_import_with_mapped_ids_maps_each_chunk_and_agrees_with_live_marks(
+    redis_url: str, tmp_path: Path
+) -> None:
+    alice = "6f1c2d9e-8a43-4b1f-9c55-2e7d0b3a9f10"
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "user_id,event,timestamp\n"
+        f"{alice},user:paid,2026-11-27T10:00:00Z\n"  # 2
+        "bob@example.com,user:paid,2026-11-27T10:00:00Z\n"  # 3
+        ",user:paid,2026-11-27T10:00:00Z\n"  # 4: no id
+        "42,user:paid,2026-11-27T11:00:00Z\n"  # 5
+        f"{alice},user:paid,2026-11-26T09:00:00Z\n"  # 6: alice again, in another chunk
+    )
+    result = run(redis_url, "import", str(path), "--chunk-size", "2", BITMAPIST_MAP_IDS=True)
+    assert result.exit_code == 1, result.output
+    assert "skipped line 4: user id must not be an empty str" in result.stderr
+    assert "Imported 4 of 5 rows" in result.stdout
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.hgetall("{trackist_ids}:int") == {
+            alice.encode(): b"0",
+            b"bob@example.com": b"1",
+            b"42": b"2",
+        }
+        day = "trackist_user:paid_2026-11-27"
+        assert [client.getbit(day, n) for n in range(4)] == [1, 1, 1, 0]
+        assert client.getbit("trackist_user:paid_2026-11-26", 0) == 1
+    app = app_on(redis_url, BITMAPIST_MAP_IDS=True)
+    with app.app_context():
+        mark_event("user:refunded", uuid.UUID(alice))
+        mark_event("user:refunded", 42)
+        assert list(get_event_data("user:paid")) == [alice, "bob@example.com", 42]
+        assert list(get_event_data("user:paid", "weeks")) == [alice, "bob@example.com", 42]
+        assert list(get_event_data("user:refunded")) == [alice, 42]
+        mapper = current_state().id_mapper
+        assert mapper is not None
+        assert mapper.count() == 3
 
 
 def test_a_server_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> None:

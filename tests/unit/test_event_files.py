@@ -19,6 +19,7 @@ from flask_bitmapist.event_files import (
     parse_timestamp,
 )
 from flask_bitmapist.infra import InMemoryRepository
+from flask_bitmapist.tracking import UnmappedMark
 
 UTC = timezone.utc
 
@@ -28,9 +29,15 @@ def read(data: bytes | str, name: str = "events", **kwargs: object) -> list[Even
     return list(EventFileReader(io.BytesIO(raw), name=name, **kwargs))  # type: ignore[arg-type]
 
 
+def mark_of(row: EventRow) -> Mark:
+    """The row's mark, read without id mapping (so its id is a bitmap int)."""
+    assert isinstance(row.mark, Mark)
+    return row.mark
+
+
 def good(rows: Iterable[EventRow | BadRow]) -> list[tuple[int, str, int, datetime]]:
     return [
-        (r.line, r.mark.event, r.mark.user_id, r.mark.moment)
+        (r.line, mark_of(r).event, mark_of(r).user_id, mark_of(r).moment)
         for r in rows
         if isinstance(r, EventRow)
     ]
@@ -185,7 +192,7 @@ def test_settings_reach_the_marks() -> None:
     reader = EventFileReader(io.BytesIO(data), max_user_id=10, hourly=True, unique=True)
     rows = list(reader)
     assert isinstance(rows[0], EventRow)
-    assert (rows[0].mark.hourly, rows[0].mark.unique) == (True, True)
+    assert (mark_of(rows[0]).hourly, mark_of(rows[0]).unique) == (True, True)
     assert isinstance(rows[1], BadRow)
     assert "0..10" in rows[1].reason
 
@@ -256,3 +263,20 @@ def test_when_storage_fails_the_summary_tells_how_far_the_import_got() -> None:
     assert (summary.written, summary.done_through_line) == (6, 7)
     assert stored(repository, "a") == [1, 2, 3, 4, 5, 6]
     assert Bitmap.from_ids([1, 2, 3, 4, 5, 6]) == repository.fetch([BitmapId("a", DAY)])[0]
+
+
+def test_with_map_ids_text_ids_stay_text_and_only_canonical_ints_become_ints() -> None:
+    data = "user_id,event,timestamp\n42,a,0\n007,a,0\n+5,a,0\n alice ,a,0\n-3,a,0\n"
+    rows = read(data, map_ids=True)
+    assert all(isinstance(r, EventRow) and isinstance(r.mark, UnmappedMark) for r in rows)
+    ids = [r.mark.user_id for r in rows if isinstance(r, EventRow)]
+    assert ids == [42, "007", "+5", "alice", -3]
+    assert [type(i) for i in ids] == [int, str, str, str, int]
+
+
+def test_rows_with_unmapped_ids_are_refused_without_an_id_mapper() -> None:
+    rows = read("user_id,event,timestamp\nalice,a,0\n", map_ids=True)
+    repository = InMemoryRepository()
+    with pytest.raises(ValueError, match="line 2 holds an unmapped user id \\('alice'\\)"):
+        import_rows(repository, rows)
+    assert repository.event_names() == frozenset()
