@@ -11,7 +11,7 @@
   is something to refund (a branch a decorator cannot express).
 
 At start-up the app fills its storage with generated history (see
-:mod:`flask_bitmapist.demo_data`) so the dashboard at ``/bitmapist/cohort`` has data.
+:mod:`flask_bitmapist.services.demo_data`) so the dashboard at ``/bitmapist/cohort`` has data.
 Run it with ``make demo``, or::
 
     BITMAPIST_REDIS_URL=memory:// python -m examples.demo_app
@@ -54,8 +54,8 @@ from flask_bitmapist import (
     mark,
     mark_event,
 )
-from flask_bitmapist.demo_data import LOGGED_IN, SIGNED_UP, DemoDataSpec, write_demo_data
-from flask_bitmapist.state import redact_url
+from flask_bitmapist.flask.state import redact_url
+from flask_bitmapist.services.demo_data import LOGGED_IN, SIGNED_UP, DemoDataSpec, write_demo_data
 
 __all__ = ["EXAMPLE_COHORT", "User", "create_app", "db", "main"]
 

@@ -16,6 +16,9 @@ and ``chain_events(...)``, as in 0.1.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from flask_bitmapist.exceptions import (
     BitmapistError,
     InvalidCohortSpec,
@@ -30,26 +33,68 @@ from flask_bitmapist.exceptions import (
     InvalidUserIdType,
     StorageUnavailable,
 )
-from flask_bitmapist.extension import FlaskBitmapist
-from flask_bitmapist.mixins import Bitmapistable
-from flask_bitmapist.query import (
-    BitOpAnd,
-    BitOpOr,
-    BitOpXor,
-    DayEvents,
-    Events,
-    HourEvents,
-    MonthEvents,
-    UserSet,
-    WeekEvents,
-    YearEvents,
-    chain_events,
-    get_cohort,
-    get_event_data,
-    get_event_names,
-)
-from flask_bitmapist.state import BitmapistState, Settings, current_state
-from flask_bitmapist.tracking import mark, mark_event, unmark_event
+
+if TYPE_CHECKING:
+    from flask_bitmapist.flask.extension import (
+        FlaskBitmapist,
+    )
+    from flask_bitmapist.flask.mixins import (
+        Bitmapistable,
+    )
+    from flask_bitmapist.flask.query import (
+        BitOpAnd,
+        BitOpOr,
+        BitOpXor,
+        DayEvents,
+        Events,
+        HourEvents,
+        MonthEvents,
+        UserSet,
+        WeekEvents,
+        YearEvents,
+        chain_events,
+        get_cohort,
+        get_event_data,
+        get_event_names,
+    )
+    from flask_bitmapist.flask.state import (
+        BitmapistState,
+        Settings,
+        current_state,
+    )
+    from flask_bitmapist.flask.tracking import (
+        mark,
+        mark_event,
+        unmark_event,
+    )
+
+# The facade's names load on first use (as svcs does): importing
+# ``flask_bitmapist.domain`` or ``flask_bitmapist.services`` must not load Flask, redis
+# or SQLAlchemy, and Python imports this module first for either.
+_LAZY: dict[str, str] = {
+    "FlaskBitmapist": "flask_bitmapist.flask.extension",
+    "Bitmapistable": "flask_bitmapist.flask.mixins",
+    "BitOpAnd": "flask_bitmapist.flask.query",
+    "BitOpOr": "flask_bitmapist.flask.query",
+    "BitOpXor": "flask_bitmapist.flask.query",
+    "DayEvents": "flask_bitmapist.flask.query",
+    "Events": "flask_bitmapist.flask.query",
+    "HourEvents": "flask_bitmapist.flask.query",
+    "MonthEvents": "flask_bitmapist.flask.query",
+    "UserSet": "flask_bitmapist.flask.query",
+    "WeekEvents": "flask_bitmapist.flask.query",
+    "YearEvents": "flask_bitmapist.flask.query",
+    "chain_events": "flask_bitmapist.flask.query",
+    "get_cohort": "flask_bitmapist.flask.query",
+    "get_event_data": "flask_bitmapist.flask.query",
+    "get_event_names": "flask_bitmapist.flask.query",
+    "BitmapistState": "flask_bitmapist.flask.state",
+    "Settings": "flask_bitmapist.flask.state",
+    "current_state": "flask_bitmapist.flask.state",
+    "mark": "flask_bitmapist.flask.tracking",
+    "mark_event": "flask_bitmapist.flask.tracking",
+    "unmark_event": "flask_bitmapist.flask.tracking",
+}
 
 __all__ = [
     "BitOpAnd",
@@ -87,3 +132,16 @@ __all__ = [
     "mark_event",
     "unmark_event",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -6,7 +6,7 @@
 - Every ``$ flask --app examples.demo_app bitmapist ...`` line of a ```console block runs
   against the demo app and exits 0; the ```csv block is the file ``import`` reads.
 - The sample cohort table is exactly what the CLI prints for the demo's data.
-- The settings table lists every ``BITMAPIST_*`` key of ``flask_bitmapist.config`` with its
+- The settings table lists every ``BITMAPIST_*`` key of ``flask_bitmapist.flask.config`` with its
   default, in order.
 """
 
@@ -26,7 +26,7 @@ from flask.testing import FlaskCliRunner
 
 from examples.demo_app import create_app
 from flask_bitmapist import FlaskBitmapist
-from flask_bitmapist.config import DEFAULTS
+from flask_bitmapist.flask.config import DEFAULTS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FENCE = re.compile(r"^```(\w*)\s*$")

@@ -1,0 +1,95 @@
+"""Configuration keys and their defaults.
+
+``init_app`` fills ``app.config`` with these defaults (``setdefault``: values the app set
+win), then reads them once into a frozen :class:`~flask_bitmapist.flask.extension.Settings`.
+
+======================================  ========================================  ==============
+Key                                     Meaning                                   Default
+======================================  ========================================  ==============
+``BITMAPIST_REDIS_URL``                 where bitmaps live: ``redis://``,         ``redis://localhost:6379``
+                                        ``rediss://`` (TLS), ``unix://``, or
+                                        ``memory://`` (in-process, for tests)
+``BITMAPIST_REDIS_CLUSTER``             the URL names a Redis Cluster node        ``False``
+``BITMAPIST_KEY_PREFIX``                prefix of every key (bitmapist's)         ``"trackist_"``
+``BITMAPIST_TRACK_HOURLY``              marks also set the hour's bitmap          ``False``
+``BITMAPIST_TRACK_UNIQUE``              marks also set the lifetime flag          ``False``
+``BITMAPIST_MAX_USER_ID``               largest user id accepted                  ``2**32 - 1``
+``BITMAPIST_RAISE_ON_ERROR``            storage failures while marking raise      ``False``
+                                        instead of being logged and counted
+``BITMAPIST_DISABLE_BLUEPRINT``         do not register the dashboard             ``False``
+``BITMAPIST_DASHBOARD_PERMISSION``      callable deciding who sees the dashboard  ``None``
+``BITMAPIST_MAX_COHORT_CELLS``          largest cohort (rows x columns)           ``20000``
+``BITMAPIST_URL_PREFIX``                where the dashboard is mounted            ``"/bitmapist"``
+``BITMAPIST_MAP_IDS``                   map str/UUID ids to ints                  ``False``
+``BITMAPIST_SOCKET_TIMEOUT``            seconds to wait for a Redis answer        ``0.5``
+``BITMAPIST_CONNECT_TIMEOUT``           seconds to wait for a Redis connection    ``0.5``
+``BITMAPIST_ERROR_LOG_INTERVAL``        seconds between two logged mark failures  ``60.0``
+======================================  ========================================  ==============
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from flask_bitmapist.domain import DEFAULT_MAX_COHORT_CELLS, DEFAULT_MAX_USER_ID
+from flask_bitmapist.infra import DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT
+
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_DASHBOARD_PERMISSION",
+    "DEFAULT_DISABLE_BLUEPRINT",
+    "DEFAULT_ERROR_LOG_INTERVAL",
+    "DEFAULT_KEY_PREFIX",
+    "DEFAULT_MAP_IDS",
+    "DEFAULT_MAX_COHORT_CELLS",
+    "DEFAULT_MAX_USER_ID",
+    "DEFAULT_RAISE_ON_ERROR",
+    "DEFAULT_REDIS_CLUSTER",
+    "DEFAULT_REDIS_URL",
+    "DEFAULT_SOCKET_TIMEOUT",
+    "DEFAULT_TRACK_HOURLY",
+    "DEFAULT_TRACK_UNIQUE",
+    "DEFAULT_URL_PREFIX",
+    "EXTENSION_KEY",
+]
+
+#: The key of the per-app state in ``app.extensions``.
+EXTENSION_KEY: Final = "bitmapist"
+
+#: 0.1's default: a Redis on this machine.
+DEFAULT_REDIS_URL: Final = "redis://localhost:6379"
+DEFAULT_REDIS_CLUSTER: Final = False
+DEFAULT_TRACK_HOURLY: Final = False
+DEFAULT_TRACK_UNIQUE: Final = False
+DEFAULT_RAISE_ON_ERROR: Final = False
+DEFAULT_DISABLE_BLUEPRINT: Final = False
+#: None: the dashboard is served only while ``app.debug`` or ``app.testing`` is on.
+DEFAULT_DASHBOARD_PERMISSION: Final = None
+DEFAULT_URL_PREFIX: Final = "/bitmapist"
+DEFAULT_MAP_IDS: Final = False
+#: Short on purpose: a slow or dead Redis must not hold up the host app's views.
+DEFAULT_SOCKET_TIMEOUT: Final = DEFAULT_TIMEOUT
+DEFAULT_CONNECT_TIMEOUT: Final = DEFAULT_TIMEOUT
+#: A dead Redis fails every request; one log line a minute (with a count) is enough.
+DEFAULT_ERROR_LOG_INTERVAL: Final = 60.0
+
+#: Every configuration key and its default, in the order of the table above.
+DEFAULTS: Final[Mapping[str, object]] = {
+    "BITMAPIST_REDIS_URL": DEFAULT_REDIS_URL,
+    "BITMAPIST_REDIS_CLUSTER": DEFAULT_REDIS_CLUSTER,
+    "BITMAPIST_KEY_PREFIX": DEFAULT_KEY_PREFIX,
+    "BITMAPIST_TRACK_HOURLY": DEFAULT_TRACK_HOURLY,
+    "BITMAPIST_TRACK_UNIQUE": DEFAULT_TRACK_UNIQUE,
+    "BITMAPIST_MAX_USER_ID": DEFAULT_MAX_USER_ID,
+    "BITMAPIST_RAISE_ON_ERROR": DEFAULT_RAISE_ON_ERROR,
+    "BITMAPIST_DISABLE_BLUEPRINT": DEFAULT_DISABLE_BLUEPRINT,
+    "BITMAPIST_DASHBOARD_PERMISSION": DEFAULT_DASHBOARD_PERMISSION,
+    "BITMAPIST_MAX_COHORT_CELLS": DEFAULT_MAX_COHORT_CELLS,
+    "BITMAPIST_URL_PREFIX": DEFAULT_URL_PREFIX,
+    "BITMAPIST_MAP_IDS": DEFAULT_MAP_IDS,
+    "BITMAPIST_SOCKET_TIMEOUT": DEFAULT_SOCKET_TIMEOUT,
+    "BITMAPIST_CONNECT_TIMEOUT": DEFAULT_CONNECT_TIMEOUT,
+    "BITMAPIST_ERROR_LOG_INTERVAL": DEFAULT_ERROR_LOG_INTERVAL,
+}

@@ -1,0 +1,382 @@
+"""Reading cohort requests: the page's query string and 0.1's JSON body.
+
+Everything a request carries is untrusted text. :class:`CohortForm` keeps it as typed
+(so the page can show the form again, errors included) and :meth:`CohortForm.to_spec`
+turns it into a validated :class:`~flask_bitmapist.domain.CohortSpec`. Every problem is
+an :class:`InvalidRequest` naming the field, which the views answer with a 400.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import attrs
+from werkzeug.datastructures import MultiDict
+
+from flask_bitmapist.domain import (
+    BitmapistError,
+    CohortMode,
+    CohortSpec,
+    EventRef,
+    Expression,
+    InvalidCohortSpec,
+    InvalidEventName,
+    InvalidExpression,
+    parse_chain,
+    parse_expression,
+)
+from flask_bitmapist.services.event_files import parse_timestamp
+
+__all__ = [
+    "COHORT_FIELDS",
+    "MAX_PER_PAGE",
+    "CohortForm",
+    "InvalidRequest",
+    "Page",
+    "parse_bool",
+    "parse_cell",
+    "parse_count",
+    "parse_legacy_body",
+]
+
+#: Query-string keys of the cohort form; a request with none of them is an empty form.
+COHORT_FIELDS = (
+    "primary",
+    "primary_expression",
+    "secondary",
+    "secondary_expression",
+    "additional",
+    "op",
+    "time_group",
+    "rows",
+    "cols",
+    "mode",
+    "as_percent",
+    "now",
+)
+MAX_PER_PAGE = 1000
+_DEFAULT_PER_PAGE = 100
+# Long enough for any sane number, short enough that int() never sees a megabyte.
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+class InvalidRequest(BitmapistError, ValueError):
+    """A request parameter is missing or malformed; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def as_json(self) -> dict[str, str]:
+        """The body of the 400 answer."""
+        return {"error": "bad_request", "field": self.field, "message": str(self)}
+
+
+def parse_count(field: str, value: object, default: int | None = None) -> int:
+    """A whole number from a query string or JSON; bounds are checked by the caller."""
+    if value is None or value == "":
+        if default is None:
+            raise InvalidRequest(f"{field} is required", field=field)
+        return default
+    if isinstance(value, bool):
+        raise InvalidRequest(f"{field} must be a whole number, got {value!r}", field=field)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e12:
+        return int(value)
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    shown = value[:40] + "..." if isinstance(value, str) and len(value) > 40 else value
+    raise InvalidRequest(f"{field} must be a whole number, got {shown!r}", field=field)
+
+
+def parse_bool(field: str, value: object, default: bool = False) -> bool:
+    """``1/0``, ``true/false``, ``yes/no``, ``on/off`` (or a JSON bool)."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise InvalidRequest(f"{field} must be true or false (1 or 0), got {value!r}", field=field)
+
+
+def _parse_now(field: str, value: str) -> datetime | None:
+    if not value.strip():
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise InvalidRequest(
+            f"{field} must be an ISO 8601 date or datetime (2026-11-27T13:00Z) or epoch "
+            f"seconds, got {value!r}",
+            field=field,
+        ) from None
+
+
+def _event(field: str, name: object, what: str) -> EventRef:
+    if name is None or name == "":
+        raise InvalidRequest(f"{field} is required: choose {what}", field=field)
+    try:
+        return EventRef(name)  # type: ignore[arg-type]
+    except InvalidEventName as exc:
+        raise InvalidRequest(f"{field}: {exc}", field=field) from None
+
+
+def _expression(field: str, text: str) -> Expression:
+    try:
+        return parse_expression(text)
+    except InvalidExpression as exc:
+        raise InvalidRequest(f"{field}: {exc}", field=field) from None
+
+
+def _chain(
+    secondary_field: str, secondary: object, additional_field: str, additional: Sequence[Any]
+) -> Expression:
+    _event(secondary_field, secondary, "the event users come back for")
+    try:
+        return parse_chain(secondary, additional)  # type: ignore[arg-type]
+    except InvalidExpression as exc:
+        index = exc.position if exc.position is not None else 0
+        # The chain names its input "additional_events"; say what this request called it.
+        message = str(exc).replace("additional_events", additional_field, 1)
+        raise InvalidRequest(message, field=f"{additional_field}[{index}]") from None
+
+
+def _build_spec(
+    primary: Expression,
+    secondary: Expression,
+    *,
+    now: datetime,
+    time_group: object,
+    rows: int,
+    cols: int,
+    mode: object,
+    max_cells: int,
+    names: Mapping[str, str],
+) -> CohortSpec:
+    """CohortSpec.create, with the domain's field names mapped to the request's."""
+    try:
+        return CohortSpec.create(
+            primary,
+            secondary,
+            now=now,
+            time_group=time_group,  # type: ignore[arg-type]
+            rows=rows,
+            cols=cols,
+            mode=mode,  # type: ignore[arg-type]
+            max_cells=max_cells,
+        )
+    except InvalidCohortSpec as exc:
+        field = names.get(exc.field, exc.field)
+        message = str(exc)
+        if message.startswith(exc.field):
+            message = field + message[len(exc.field) :]
+        else:
+            message = f"{field}: {message}"
+        raise InvalidRequest(message, field=field) from None
+
+
+def _strings(args: MultiDict[str, str], key: str) -> list[str]:
+    return [value.strip() for value in args.getlist(key)]
+
+
+@attrs.frozen
+class CohortForm:
+    """The cohort form as typed: the page's query string, or 0.1's body in the same shape.
+
+    ``additional`` pairs each event with ``and``/``or`` (0.1's chain); a non-empty
+    ``secondary_expression`` (or ``primary_expression``) replaces the chosen events.
+    """
+
+    primary: str = ""
+    primary_expression: str = ""
+    secondary: str = ""
+    secondary_expression: str = ""
+    additional: tuple[tuple[str, str], ...] = ()
+    time_group: str = "day"
+    rows: str = "10"
+    cols: str = "10"
+    mode: str = CohortMode.FIRST_RETURN.value
+    as_percent: str = "0"
+    now: str = ""
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> CohortForm:
+        """Read the form from a query string (``request.args``).
+
+        Additional events come as repeated ``additional`` and ``op`` keys, paired by
+        position; blank names are rows the user left empty and are dropped.
+        """
+        names, ops = _strings(args, "additional"), _strings(args, "op")
+        # A missing op stays empty here and is refused by to_spec, so the page can still
+        # show the form as it was sent.
+        ops += [""] * (len(names) - len(ops))
+        additional = tuple((name, op.lower()) for name, op in zip(names, ops, strict=True) if name)
+        defaults = cls()
+
+        def get(key: str, default: str) -> str:
+            value = args.get(key)
+            return default if value is None else value.strip()
+
+        return cls(
+            primary=get("primary", ""),
+            primary_expression=get("primary_expression", ""),
+            secondary=get("secondary", ""),
+            secondary_expression=get("secondary_expression", ""),
+            additional=additional,
+            time_group=get("time_group", defaults.time_group) or defaults.time_group,
+            rows=get("rows", defaults.rows),
+            cols=get("cols", defaults.cols),
+            mode=get("mode", defaults.mode) or defaults.mode,
+            as_percent=get("as_percent", defaults.as_percent),
+            now=get("now", ""),
+        )
+
+    @staticmethod
+    def is_submitted(args: Mapping[str, object]) -> bool:
+        """Whether the query string holds any cohort field (else: show an empty form)."""
+        return any(key in args for key in COHORT_FIELDS)
+
+    @property
+    def percent(self) -> bool:
+        """Whether cells show percentages of the row total (``as_percent``), validated."""
+        return parse_bool("as_percent", self.as_percent)
+
+    def to_spec(self, *, now: datetime, max_cells: int) -> CohortSpec:
+        """Validate every field; ``now`` is used unless the form pins its own."""
+        self.percent  # noqa: B018 - validated here so one call checks the whole form
+        for index, (_, op) in enumerate(self.additional):
+            if op not in ("and", "or"):
+                raise InvalidRequest(
+                    f"op: additional event {index + 1} needs 'and' or 'or', got {op!r}",
+                    field="op",
+                )
+        if self.primary_expression:
+            primary = _expression("primary_expression", self.primary_expression)
+        else:
+            primary = _event("primary", self.primary, "the event that defines each row's users")
+        if self.secondary_expression:
+            secondary = _expression("secondary_expression", self.secondary_expression)
+        else:
+            chain = [{"name": name, "op": op} for name, op in self.additional]
+            secondary = _chain("secondary", self.secondary, "additional", chain)
+        return _build_spec(
+            primary,
+            secondary,
+            now=_parse_now("now", self.now) or now,
+            time_group=self.time_group,
+            rows=parse_count("rows", self.rows),
+            cols=parse_count("cols", self.cols),
+            mode=self.mode,
+            max_cells=max_cells,
+            names={},
+        )
+
+    def query(self, **overrides: object) -> str:
+        """The form as a query string (for bookmarks and links), ``overrides`` applied."""
+        pairs: list[tuple[str, str]] = []
+        for key in ("primary", "primary_expression", "secondary", "secondary_expression"):
+            value = getattr(self, key)
+            if value:
+                pairs.append((key, value))
+        for name, op in self.additional:
+            pairs += [("additional", name), ("op", op)]
+        pairs += [
+            ("time_group", self.time_group),
+            ("rows", self.rows),
+            ("cols", self.cols),
+            ("mode", self.mode),
+            ("as_percent", self.as_percent),
+        ]
+        if self.now:
+            pairs.append(("now", self.now))
+        replaced = {key: str(value) for key, value in overrides.items()}
+        pairs = [(k, replaced.pop(k, v)) for k, v in pairs]
+        pairs += list(replaced.items())
+        return urlencode(pairs)
+
+
+def parse_legacy_body(body: object, *, now: datetime, max_cells: int) -> tuple[CohortSpec, bool]:
+    """0.1's ``POST /cohort`` JSON body -> (spec, as_percent).
+
+    Fields and defaults as in 0.1: ``primary_event``, ``secondary_event``,
+    ``additional_events`` (``[{"name", "op"}]``), ``time_group`` ("days"), ``num_rows`` (20),
+    ``num_cols`` (10), ``as_percent`` (false), ``with_replacement`` (false). ``mode`` may
+    name any :class:`~flask_bitmapist.domain.CohortMode` and wins over ``with_replacement``.
+    """
+    if not isinstance(body, Mapping):
+        raise InvalidRequest(
+            f"the body must be a JSON object with primary_event and secondary_event, "
+            f"got {type(body).__name__}",
+            field="body",
+        )
+    primary = _event("primary_event", body.get("primary_event"), "the primary event")
+    additional = body.get("additional_events") or []
+    if not isinstance(additional, list):
+        raise InvalidRequest(
+            f"additional_events must be a list of {{'name', 'op'}} objects, got {additional!r}",
+            field="additional_events",
+        )
+    secondary = _chain(
+        "secondary_event", body.get("secondary_event"), "additional_events", additional
+    )
+    replacement = parse_bool("with_replacement", body.get("with_replacement"))
+    mode = body.get("mode")
+    if mode is None:
+        mode = CohortMode.RECURRING if replacement else CohortMode.FIRST_RETURN
+    spec = _build_spec(
+        primary,
+        secondary,
+        now=now,
+        time_group=body.get("time_group", "days"),
+        rows=parse_count("num_rows", body.get("num_rows"), 20),
+        cols=parse_count("num_cols", body.get("num_cols"), 10),
+        mode=mode,
+        max_cells=max_cells,
+        names={"rows": "num_rows", "cols": "num_cols", "primary": "primary_event"},
+    )
+    return spec, parse_bool("as_percent", body.get("as_percent"))
+
+
+@attrs.frozen
+class Page:
+    """A page of a drill-down list: 1-based ``number`` of ``size`` items."""
+
+    number: int
+    size: int
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> Page:
+        """Read ``page`` (from 1) and ``per_page`` (1..1000, default 100)."""
+        number = parse_count("page", args.get("page"), 1)
+        size = parse_count("per_page", args.get("per_page"), _DEFAULT_PER_PAGE)
+        if number < 1:
+            raise InvalidRequest(f"page must be 1 or more, got {number}", field="page")
+        if not 1 <= size <= MAX_PER_PAGE:
+            raise InvalidRequest(
+                f"per_page must be between 1 and {MAX_PER_PAGE}, got {size}", field="per_page"
+            )
+        return cls(number, size)
+
+    @property
+    def offset(self) -> int:
+        """How many items come before this page."""
+        return (self.number - 1) * self.size
+
+
+def parse_cell(args: Mapping[str, str]) -> tuple[int, int]:
+    """The ``row`` and ``col`` of a drill-down, both required, from 0."""
+    return parse_count("row", args.get("row")), parse_count("col", args.get("col"))

@@ -1,0 +1,386 @@
+"""The ``bitmapist`` blueprint: events page, cohort page, JSON/CSV API, drill-down.
+
+Every view reads the app's state through :func:`~flask_bitmapist.flask.state.current_state`,
+so one blueprint object per app is all the per-app wiring there is. Bad input answers 400
+naming the field, storage trouble 503, a refused visitor 403 saying how to allow access.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+)
+
+from flask_bitmapist.domain import (
+    Cohort,
+    CohortMode,
+    CohortSpec,
+    InvalidCohortSpec,
+    Period,
+    StorageUnavailable,
+    TimeGroup,
+)
+from flask_bitmapist.flask.dashboard.chart import RetentionChart
+from flask_bitmapist.flask.dashboard.forms import (
+    CohortForm,
+    InvalidRequest,
+    Page,
+    parse_cell,
+    parse_legacy_body,
+)
+from flask_bitmapist.flask.state import BitmapistState, Settings, current_state
+from flask_bitmapist.services.reports import (
+    cohort_to_csv,
+    cohort_to_dict,
+    cohort_to_legacy_dict,
+    column_label,
+    period_iso,
+    period_label,
+    spec_to_dict,
+)
+
+__all__ = ["create_blueprint", "heat_class"]
+
+#: The periods the events page counts, with their column headings.
+INDEX_GROUPS = (
+    (TimeGroup.DAY, "Today"),
+    (TimeGroup.WEEK, "This week"),
+    (TimeGroup.MONTH, "This month"),
+    (TimeGroup.YEAR, "This year"),
+)
+FORBIDDEN_MESSAGE = (
+    "The Flask-Bitmapist dashboard is not enabled for this request. Set "
+    "BITMAPIST_DASHBOARD_PERMISSION to a callable that returns True for the people allowed "
+    "to see it (for example lambda: current_user.is_authenticated and current_user.is_admin), "
+    "or run the app with debug or testing on. Set BITMAPIST_DISABLE_BLUEPRINT to remove it."
+)
+UNAVAILABLE_MESSAGE = (
+    "The analytics storage did not answer, so these numbers cannot be shown right now. "
+    "Check that Redis is running and reachable at BITMAPIST_REDIS_URL, then reload."
+)
+# A page with only the dashboard's own assets: no inline script, no third-party origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+)
+HEAT_STEPS = 10
+DASHBOARD_ROOT = Path(__file__).resolve().parent
+
+
+def create_blueprint(settings: Settings) -> Blueprint:
+    """The dashboard blueprint, mounted at ``settings.url_prefix``."""
+    bp = Blueprint(
+        "bitmapist",
+        "flask_bitmapist",
+        url_prefix=settings.url_prefix or None,
+        # This folder, holding templates/bitmapist and static/bitmapist.
+        root_path=str(DASHBOARD_ROOT),
+        template_folder="templates",
+        static_folder="static",
+    )
+    bp.before_request(_check_permission)
+    bp.after_request(_secure)
+    bp.register_error_handler(InvalidRequest, _bad_request)
+    bp.register_error_handler(InvalidCohortSpec, _bad_request)
+    bp.register_error_handler(StorageUnavailable, _unavailable)
+    bp.context_processor(_template_helpers)
+    bp.add_url_rule("/", "index", index)
+    bp.add_url_rule("/cohort", "cohort", cohort_page, methods=["GET"])
+    bp.add_url_rule("/cohort", "cohort_post", cohort_post, methods=["POST"])
+    bp.add_url_rule("/api/events", "api_events", api_events)
+    bp.add_url_rule("/api/cohort", "api_cohort", api_cohort)
+    bp.add_url_rule("/api/cohort.csv", "api_cohort_csv", api_cohort_csv)
+    bp.add_url_rule("/api/cohort/cell", "api_cohort_cell", api_cohort_cell)
+    return bp
+
+
+# -- access, errors, headers ------------------------------------------------------------
+
+
+def _wants_json() -> bool:
+    if request.blueprint is None:  # pragma: no cover - only called from our views
+        return False
+    rule = request.url_rule.rule if request.url_rule is not None else ""
+    prefix = current_state().settings.url_prefix.rstrip("/")
+    if rule.startswith(f"{prefix}/api/") or request.method == "POST":
+        return True
+    if request.args.get("json"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _error(status: int, message: str, *, code: str, field: str | None = None) -> Response:
+    if _wants_json():
+        body: dict[str, Any] = {"error": code, "message": message}
+        if field is not None:
+            body["field"] = field
+        response = jsonify(body)
+    else:
+        html = render_template("bitmapist/error.html", status=status, message=message)
+        response = current_app.response_class(html, mimetype="text/html")
+    response.status_code = status
+    return response
+
+
+def _check_permission() -> Response | None:
+    if request.endpoint == "bitmapist.static":
+        return None  # stylesheets and scripts are not data
+    state = current_state()
+    permission: Callable[[], object] | None = state.settings.dashboard_permission
+    if permission is None:
+        allowed = current_app.debug or current_app.testing
+    else:
+        allowed = bool(current_app.ensure_sync(permission)())
+    if allowed:
+        return None
+    return _error(403, FORBIDDEN_MESSAGE, code="forbidden")
+
+
+def _secure(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "bitmapist.static":
+        # Analytics are private: keep them out of shared caches.
+        response.headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
+def _bad_request(exc: Exception) -> Response:
+    field = getattr(exc, "field", None)
+    return _error(400, str(exc), code="bad_request", field=field)
+
+
+def _unavailable(exc: Exception) -> Response:
+    current_app.logger.warning("bitmapist dashboard: storage unavailable: %s", exc)
+    return _error(503, UNAVAILABLE_MESSAGE, code="storage_unavailable")
+
+
+def heat_class(share: float | None) -> str:
+    """The colour class of a cell from its share of the row in percent: ``heat-0`` for
+    nobody, then one step per started tenth up to ``heat-10``; ``heat-none`` for no value.
+
+    >>> heat_class(0.0), heat_class(0.4), heat_class(10.0), heat_class(10.1), heat_class(100.0)
+    ('heat-0', 'heat-1', 'heat-1', 'heat-2', 'heat-10')
+    """
+    if share is None:
+        return "heat-none"
+    step = min(HEAT_STEPS, max(0, math.ceil(share * HEAT_STEPS / 100 - 1e-9)))
+    return f"heat-{step}"
+
+
+def _template_helpers() -> dict[str, Callable[..., str]]:
+    return {
+        "heat": heat_class,
+        "column_label": column_label,
+        "fmt_count": lambda n: f"{n:,}",
+        "fmt_mean": lambda v: f"{v:,.1f}",
+        "fmt_pct": lambda v: "" if v is None else f"{v:.1f}%",
+    }
+
+
+# -- the events page ------------------------------------------------------------------
+
+
+def _event_counts(
+    state: BitmapistState,
+) -> tuple[list[dict[str, Any]], list[Period], datetime]:
+    """Each event's counts in the periods containing now, those periods, and that now.
+
+    The clock is read once, so the "now" shown always lies in the periods counted.
+    """
+    now = state.now()
+    periods = [Period.containing(group, now) for group, _ in INDEX_GROUPS]
+    names = sorted(state.repository.event_names())
+    counts = state.engine.counts(names, periods)
+    rows = [
+        {"name": name, "counts": [counts[(name, period)] for period in periods]} for name in names
+    ]
+    return rows, periods, now
+
+
+def index() -> str:
+    """Every event, with how many users did it today, this week, this month, this year."""
+    rows, periods, now = _event_counts(current_state())
+    query = request.args.get("q", "").strip()
+    shown = [row for row in rows if query.lower() in row["name"].lower()] if query else rows
+    return render_template(
+        "bitmapist/index.html",
+        events=shown,
+        total_events=len(rows),
+        query=query,
+        headings=[
+            (heading, period_label(p.group, p.start))
+            for (_, heading), p in zip(INDEX_GROUPS, periods, strict=True)
+        ],
+        now=now,
+    )
+
+
+def api_events() -> Response:
+    """``{"now", "periods": {...}, "events": [{"name", "day", "week", "month", "year"}]}``."""
+    rows, periods, now = _event_counts(current_state())
+    keys = [group.value for group, _ in INDEX_GROUPS]
+    return jsonify(
+        {
+            "now": now.isoformat(),
+            "periods": {
+                key: period_iso(p.group, p.start) for key, p in zip(keys, periods, strict=True)
+            },
+            "events": [
+                {"name": row["name"], **dict(zip(keys, row["counts"], strict=True))} for row in rows
+            ],
+        }
+    )
+
+
+# -- the cohort page --------------------------------------------------------------------
+
+
+def _spec(state: BitmapistState, form: CohortForm) -> CohortSpec:
+    return form.to_spec(now=state.now(), max_cells=state.settings.max_cohort_cells)
+
+
+def cohort_page() -> Response | str:
+    """The form and, once submitted, the heatmap, the chart and links to CSV and JSON."""
+    state = current_state()
+    form = CohortForm.from_args(request.args)
+    cohort: Cohort | None = None
+    error: InvalidRequest | None = None
+    if CohortForm.is_submitted(request.args):
+        try:
+            cohort = state.engine.compute(_spec(state, form))
+        except InvalidRequest as exc:
+            if _wants_json():
+                raise
+            error = exc
+    if request.args.get("json") and cohort is not None:
+        return jsonify({**cohort_to_dict(cohort), "as_percent": form.percent})
+    events = sorted(state.repository.event_names())
+    html = render_template(
+        "bitmapist/cohort.html",
+        form=form,
+        events=events,
+        time_groups=list(TimeGroup),
+        modes=list(CohortMode),
+        error=error,
+        cohort=cohort,
+        view=_heatmap_view(cohort, form.percent) if cohort else None,
+        chart=RetentionChart.build(cohort, as_percent=form.percent) if cohort else None,
+        # Hour bitmaps exist only for marks made while hourly tracking was on.
+        hourly_off=cohort is not None
+        and cohort.spec.time_group is TimeGroup.HOUR
+        and not state.settings.track_hourly,
+        query=form.query(),
+        now=state.now(),
+    )
+    return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
+
+
+def _heatmap_view(cohort: Cohort, as_percent: bool) -> dict[str, Any]:
+    """What the heatmap partial needs, besides the cohort itself."""
+    group = cohort.spec.time_group
+    rows = len(cohort.totals)
+    return {
+        "as_percent": as_percent,
+        "labels": [period_label(group, d) for d in cohort.dates],
+        "iso_dates": [period_iso(group, d) for d in cohort.dates],
+        "mean_total": sum(cohort.totals) / rows if rows else 0,
+        "averages": cohort.average_percentages if as_percent else cohort.averages,
+    }
+
+
+def cohort_post() -> Response | str:
+    """0.1's API: a JSON body in, the heatmap fragment out (``?json=1``: 0.1's JSON)."""
+    state = current_state()
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidRequest(
+            "the body must be JSON (Content-Type: application/json) with primary_event "
+            "and secondary_event",
+            field="body",
+        )
+    spec, as_percent = parse_legacy_body(
+        body, now=state.now(), max_cells=state.settings.max_cohort_cells
+    )
+    cohort = state.engine.compute(spec)
+    if request.args.get("json"):
+        time_group = body.get("time_group") if isinstance(body.get("time_group"), str) else None
+        return jsonify(cohort_to_legacy_dict(cohort, as_percent=as_percent, time_group=time_group))
+    return render_template(
+        "bitmapist/_heatmap.html", cohort=cohort, view=_heatmap_view(cohort, as_percent), query=""
+    )
+
+
+# -- the API ----------------------------------------------------------------------------
+
+
+def _api_cohort(state: BitmapistState) -> tuple[CohortForm, Cohort]:
+    form = CohortForm.from_args(request.args)
+    return form, state.engine.compute(_spec(state, form))
+
+
+def api_cohort() -> Response:
+    """The cohort as JSON (``format=csv``: as CSV)."""
+    fmt = request.args.get("format", "json").strip().lower()
+    if fmt not in ("json", "csv"):
+        raise InvalidRequest(f"format must be json or csv, got {fmt!r}", field="format")
+    if fmt == "csv":
+        return api_cohort_csv()
+    form, cohort = _api_cohort(current_state())
+    return jsonify({**cohort_to_dict(cohort), "as_percent": form.percent})
+
+
+def api_cohort_csv() -> Response:
+    """The heatmap table as a CSV download."""
+    form, cohort = _api_cohort(current_state())
+    spec = cohort.spec
+    stamp = period_iso(spec.time_group, spec.last_period.start).replace(":", "")
+    filename = f"cohort-{spec.time_group.value}-{stamp}.csv"
+    return current_app.response_class(
+        cohort_to_csv(cohort, as_percent=form.percent),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def api_cohort_cell() -> Response:
+    """The user ids behind one cell, ascending, a page at a time."""
+    state = current_state()
+    form = CohortForm.from_args(request.args)
+    spec = _spec(state, form)
+    row, col = parse_cell(request.args)
+    page = Page.from_args(request.args)
+    users = state.engine.cell_users(spec, row, col)
+    count = len(users)
+    # With BITMAPIST_MAP_IDS the page shows the app's own ids, in the order first seen.
+    ids = state.original_ids(users.ids(page.offset, page.offset + page.size))
+    pages = max(1, math.ceil(count / page.size))
+    periods = spec.row_periods()
+    return jsonify(
+        {
+            "row": row,
+            "col": col,
+            "date": period_iso(spec.time_group, periods[row].start),
+            "period": period_iso(spec.time_group, periods[row + col].start),
+            "count": count,
+            "page": page.number,
+            "per_page": page.size,
+            "pages": pages,
+            "user_ids": ids,
+            "ids_mapped": state.id_mapper is not None,
+            "spec": spec_to_dict(spec),
+        }
+    )

@@ -1,0 +1,145 @@
+"""``Bitmapistable``: an SQLAlchemy mixin that marks model changes once they are committed.
+
+::
+
+    from flask_bitmapist import Bitmapistable
+
+    class User(db.Model, Bitmapistable):          # Flask-SQLAlchemy 3
+        id = db.Column(db.Integer, primary_key=True)
+
+    class Comment(Base, Bitmapistable):           # plain SQLAlchemy 2
+        __bitmapist_name__ = "comment"            # event prefix (default: class name, lower)
+        __bitmapist_id__ = "author_id"            # whose id to mark (default: "id")
+        ...
+
+Inserting, updating and deleting a row marks ``<name>:created``, ``<name>:updated`` and
+``<name>:deleted`` for the id. The marks are collected while the session flushes and
+written only when its transaction commits: a rollback (of the transaction, or of the
+savepoint the change was made in) leaves no trace. Bulk statements such as
+``session.execute(update(User))`` do not load objects and are not marked.
+
+Flushing needs an application context with Flask-Bitmapist (that app's storage gets the
+marks). Storage failures at commit time fail open, like every mark.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Final
+
+import attrs
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session
+
+from flask_bitmapist.flask.state import BitmapistState, current_state
+from flask_bitmapist.flask.tracking import build_mark, record
+from flask_bitmapist.services.marking import PendingMark
+
+__all__ = ["Bitmapistable"]
+
+#: Where a session keeps the marks waiting for its commit (``session.info``).
+PENDING_KEY: Final = "flask_bitmapist.pending_marks"
+
+
+class Bitmapistable:
+    """Mixin for SQLAlchemy models: marks ``<name>:created|updated|deleted`` after commit.
+
+    Configure per model with class attributes:
+
+    - ``__bitmapist_name__``: the event prefix (default: the lower-cased class name);
+    - ``__bitmapist_id__``: the attribute holding the id to mark (default: ``"id"``), e.g.
+      ``"author_id"`` to credit a comment's author.
+    """
+
+    __bitmapist_name__: ClassVar[str | None] = None
+    __bitmapist_id__: ClassVar[str] = "id"
+
+    @classmethod
+    def bitmapist_event_name(cls, action: str) -> str:
+        """The event marked for ``action`` (``created``, ``updated``, ``deleted``)."""
+        return f"{cls.__bitmapist_name__ or cls.__name__.lower()}:{action}"
+
+    def bitmapist_user_id(self) -> object:
+        """The id to mark: the value of the ``__bitmapist_id__`` attribute."""
+        name = type(self).__bitmapist_id__
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no attribute {name!r} to take the id to mark "
+                "from: add it, or set __bitmapist_id__ to the attribute that holds the id"
+            ) from None
+
+
+@attrs.frozen
+class _Pending:
+    """A mark waiting for its transaction to commit."""
+
+    state: BitmapistState
+    mark: PendingMark
+    transaction: SessionTransaction
+
+
+def _queue(target: Bitmapistable, action: str) -> None:
+    session = object_session(target)
+    if session is None:  # pragma: no cover - flush events always have a session
+        return
+    state = current_state()
+    # Validated now: a bad id fails the flush, before anything is written anywhere.
+    mark = build_mark(state, target.bitmapist_event_name(action), target.bitmapist_user_id())
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    assert transaction is not None  # flushing always happens inside one
+    session.info.setdefault(PENDING_KEY, []).append(_Pending(state, mark, transaction))
+
+
+@event.listens_for(Bitmapistable, "after_insert", propagate=True)
+def _after_insert(mapper: Mapper[Any], connection: Any, target: Bitmapistable) -> None:
+    _queue(target, "created")
+
+
+@event.listens_for(Bitmapistable, "after_update", propagate=True)
+def _after_update(mapper: Mapper[Any], connection: Any, target: Bitmapistable) -> None:
+    session = object_session(target)
+    # SQLAlchemy calls this for every dirty object, even without a net change.
+    if session is not None and session.is_modified(target):
+        _queue(target, "updated")
+
+
+@event.listens_for(Bitmapistable, "after_delete", propagate=True)
+def _after_delete(mapper: Mapper[Any], connection: Any, target: Bitmapistable) -> None:
+    _queue(target, "deleted")
+
+
+@event.listens_for(Session, "after_commit")
+def _write_after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        # A savepoint was released: its changes commit with the enclosing transaction.
+        return
+    pending: list[_Pending] = session.info.pop(PENDING_KEY, [])
+    by_state: dict[int, tuple[BitmapistState, list[PendingMark]]] = {}
+    for item in pending:
+        by_state.setdefault(id(item.state), (item.state, []))[1].append(item.mark)
+    for state, marks in by_state.values():
+        record(state, marks)
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending: list[_Pending] | None = session.info.get(PENDING_KEY)
+    if pending:
+        pending[:] = [p for p in pending if not _within(p.transaction, previous_transaction)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction is over: whatever did not commit never will (close()
+    # ends a transaction without a rollback event).
+    if transaction.parent is None:
+        session.info.pop(PENDING_KEY, None)

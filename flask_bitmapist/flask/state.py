@@ -1,0 +1,238 @@
+"""What Flask-Bitmapist keeps per app: its settings, its storage, its engine, its clock.
+
+Every function of the package finds these through :func:`current_state`, i.e. through the
+current Flask app, so several apps in one process each use their own storage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+from flask import current_app, has_app_context
+
+from flask_bitmapist.domain import (
+    DEFAULT_MAX_USER_ID,
+    BitmapRepository,
+    CohortEngine,
+    IdMapper,
+    as_utc,
+)
+from flask_bitmapist.exceptions import InvalidConfiguration
+from flask_bitmapist.flask.config import DEFAULTS, EXTENSION_KEY
+from flask_bitmapist.infra.redis_repository import redact_url  # re-exported for the facade
+from flask_bitmapist.services.failures import MarkFailures
+
+__all__ = ["BitmapistState", "Clock", "Settings", "current_state", "redact_url"]
+
+#: Returns the current time; the state's only source of "now".
+Clock = Callable[[], datetime]
+
+
+def _config_value(config: Mapping[str, Any], key: str) -> Any:
+    return config.get(key, DEFAULTS[key])
+
+
+def _flag(config: Mapping[str, Any], key: str) -> bool:
+    value = _config_value(config, key)
+    # A string such as "False" would be truthy: refuse it rather than guess.
+    if not isinstance(value, bool):
+        raise InvalidConfiguration(f"{key} must be True or False, got {value!r}", key=key)
+    return value
+
+
+def _integer(config: Mapping[str, Any], key: str, low: int, high: int) -> int:
+    value = _config_value(config, key)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidConfiguration(
+            f"{key} must be an int between {low} and {high}, got {value!r}", key=key
+        )
+    return value
+
+
+def _seconds(config: Mapping[str, Any], key: str, *, allow_zero: bool = False) -> float:
+    value = _config_value(config, key)
+    number_ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number_ok or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "0 or more" if allow_zero else "more than 0"
+        raise InvalidConfiguration(
+            f"{key} must be a number of seconds, {bound}, got {value!r}", key=key
+        )
+    return float(value)
+
+
+def _text(config: Mapping[str, Any], key: str) -> str:
+    value = _config_value(config, key)
+    if not isinstance(value, str):
+        raise InvalidConfiguration(f"{key} must be a str, got {value!r}", key=key)
+    return value
+
+
+@attrs.frozen
+class Settings:
+    """The ``BITMAPIST_*`` configuration of one app, validated once by ``init_app``.
+
+    See :mod:`flask_bitmapist.flask.config` for the keys and defaults. ``repr`` hides the
+    password of ``redis_url``.
+    """
+
+    redis_url: str = attrs.field(repr=redact_url)
+    redis_cluster: bool
+    key_prefix: str
+    track_hourly: bool
+    track_unique: bool
+    max_user_id: int
+    raise_on_error: bool
+    disable_blueprint: bool
+    dashboard_permission: Callable[..., Any] | None
+    max_cohort_cells: int
+    url_prefix: str
+    map_ids: bool
+    socket_timeout: float
+    connect_timeout: float
+    error_log_interval: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """Read and check every ``BITMAPIST_*`` key; a missing key takes its default.
+
+        Raises :class:`~flask_bitmapist.exceptions.InvalidConfiguration` naming the key
+        and the value.
+        """
+        url = _text(config, "BITMAPIST_REDIS_URL")
+        if "://" not in url:
+            raise InvalidConfiguration(
+                f"BITMAPIST_REDIS_URL must be a URL such as redis://localhost:6379 or "
+                f"memory://, got {redact_url(url)!r}",
+                key="BITMAPIST_REDIS_URL",
+            )
+        prefix = _text(config, "BITMAPIST_URL_PREFIX")
+        if not prefix.startswith("/"):
+            raise InvalidConfiguration(
+                f"BITMAPIST_URL_PREFIX must start with '/', got {prefix!r}",
+                key="BITMAPIST_URL_PREFIX",
+            )
+        permission = _config_value(config, "BITMAPIST_DASHBOARD_PERMISSION")
+        if permission is not None and not callable(permission):
+            raise InvalidConfiguration(
+                f"BITMAPIST_DASHBOARD_PERMISSION must be a callable or None, got {permission!r}",
+                key="BITMAPIST_DASHBOARD_PERMISSION",
+            )
+        return cls(
+            redis_url=url,
+            redis_cluster=_flag(config, "BITMAPIST_REDIS_CLUSTER"),
+            key_prefix=_text(config, "BITMAPIST_KEY_PREFIX"),
+            track_hourly=_flag(config, "BITMAPIST_TRACK_HOURLY"),
+            track_unique=_flag(config, "BITMAPIST_TRACK_UNIQUE"),
+            max_user_id=_integer(config, "BITMAPIST_MAX_USER_ID", 0, DEFAULT_MAX_USER_ID),
+            raise_on_error=_flag(config, "BITMAPIST_RAISE_ON_ERROR"),
+            disable_blueprint=_flag(config, "BITMAPIST_DISABLE_BLUEPRINT"),
+            dashboard_permission=permission,
+            max_cohort_cells=_integer(config, "BITMAPIST_MAX_COHORT_CELLS", 1, 10**9),
+            url_prefix=prefix,
+            map_ids=_flag(config, "BITMAPIST_MAP_IDS"),
+            socket_timeout=_seconds(config, "BITMAPIST_SOCKET_TIMEOUT"),
+            connect_timeout=_seconds(config, "BITMAPIST_CONNECT_TIMEOUT"),
+            error_log_interval=_seconds(config, "BITMAPIST_ERROR_LOG_INTERVAL", allow_zero=True),
+        )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class BitmapistState:
+    """Flask-Bitmapist's state for one app, kept in ``app.extensions["bitmapist"]``.
+
+    ``settings`` (:class:`Settings`), ``repository`` (the storage), ``engine`` (a
+    :class:`~flask_bitmapist.domain.CohortEngine` over it), ``id_mapper`` (the map of
+    str/UUID user ids to bitmap ints with ``BITMAPIST_MAP_IDS``, else None), ``failures``
+    (failed marks, counted and logged), and :meth:`now`, the only clock the package reads.
+    """
+
+    def __init__(
+        self,
+        app_name: str,
+        settings: Settings,
+        repository: BitmapRepository,
+        *,
+        extension: object = None,
+        clock: Clock | None = None,
+        id_mapper: IdMapper | None = None,
+    ) -> None:
+        """Build the state; ``init_app`` does this, tests may too."""
+        self.app_name = app_name
+        self.settings = settings
+        self.repository = repository
+        self.id_mapper = id_mapper
+        self.engine = CohortEngine(repository)
+        self.extension = extension
+        self.failures = MarkFailures(app_name, interval=settings.error_log_interval)
+        self._clock = clock or _utc_now
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        return as_utc(self._clock())
+
+    def original_ids(self, ints: Sequence[int]) -> list[object]:
+        """The app's user ids behind bitmap ints: the ints themselves unless ids are mapped.
+
+        With ``BITMAPIST_MAP_IDS`` an int the map never gave out (a bit written around the
+        map, e.g. by bitmapist directly) is returned as it is.
+        """
+        if self.id_mapper is None:
+            return list(ints)
+        originals = self.id_mapper.originals(ints)
+        return [
+            n if original is None else original for n, original in zip(ints, originals, strict=True)
+        ]
+
+    @property
+    def failed_marks(self) -> int:
+        """How many mark or unmark writes failed (and were dropped) since start."""
+        return self.failures.count
+
+    @property
+    def redis_client(self) -> Any:
+        """The Redis client behind the storage, or None for the in-process store.
+
+        A Redis Cluster's client is made on first use: until one of its nodes answers,
+        this raises :class:`~flask_bitmapist.domain.StorageUnavailable`.
+        """
+        return getattr(self.repository, "client", None)
+
+    @property
+    def systems(self) -> dict[str, Any]:
+        """0.1's ``SYSTEMS``: ``{"default": <Redis client>}``.
+
+        With the in-process store (``memory://``) there is no Redis client, and
+        ``"default"`` maps to the store itself.
+        """
+        client = self.redis_client
+        return {"default": self.repository if client is None else client}
+
+    def __repr__(self) -> str:
+        return f"<BitmapistState app={self.app_name!r} {self.settings!r}>"
+
+
+def current_state() -> BitmapistState:
+    """The :class:`BitmapistState` of the current Flask app.
+
+    Raises :class:`RuntimeError` outside an application context, or when
+    ``FlaskBitmapist.init_app`` was not called for the current app.
+    """
+    if not has_app_context():
+        raise RuntimeError(
+            "Flask-Bitmapist needs an application context: call it from a view, a CLI "
+            "command, or inside `with app.app_context():`."
+        )
+    state = current_app.extensions.get(EXTENSION_KEY)
+    if not isinstance(state, BitmapistState):
+        raise RuntimeError(
+            f"Flask-Bitmapist is not initialised on app {current_app.name!r}: "
+            "did you forget init_app? (FlaskBitmapist(app) or ext.init_app(app))"
+        )
+    return state

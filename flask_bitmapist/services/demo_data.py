@@ -1,0 +1,268 @@
+"""Realistic generated activity for demos and trials: sign-ups, logins, payments, refunds.
+
+The shape is what a young product's data looks like, so the cohort heatmap has something
+to show:
+
+- sign-ups spread over every day of the window, growing over time, fewer at weekends;
+  user ids are handed out in sign-up order (as an auto-increment column would);
+- every user logs in on the day they sign up, then less and less often as their account
+  ages (each user has their own engagement and eventually stops coming back); some
+  logins are followed by a logout;
+- a paid subset: more engaged users are likelier to pay, first within days of signing
+  up, then once a month while they stay;
+- rare refunds, a few days after a payment.
+
+Everything is drawn from one seeded :class:`random.Random`, so the same arguments always
+give the same marks. Marks are produced lazily, one user at a time, so any number of
+users fits in bounded memory; :func:`write_demo_data` writes them in chunks.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Final
+
+import attrs
+
+from flask_bitmapist.domain import DEFAULT_MAX_USER_ID, BitmapRepository, IdMapper, Mark, as_utc
+from flask_bitmapist.services.marking import UnmappedMark, map_marks
+
+__all__ = [
+    "DEMO_EVENTS",
+    "LOGGED_IN",
+    "LOGGED_OUT",
+    "PAID",
+    "REFUNDED",
+    "SIGNED_UP",
+    "DemoDataSpec",
+    "generate_demo_marks",
+    "mark_in_chunks",
+    "write_demo_data",
+]
+
+#: The events the demo app registers, one per way of registering them: the SQLAlchemy
+#: mixin (``user:created``), Flask-Login (``user:logged_in``/``user:logged_out``), the
+#: ``@mark`` decorator (``user:paid``) and ``mark_event`` (``user:refunded``).
+SIGNED_UP: Final = "user:created"
+LOGGED_IN: Final = "user:logged_in"
+LOGGED_OUT: Final = "user:logged_out"
+PAID: Final = "user:paid"
+REFUNDED: Final = "user:refunded"
+DEMO_EVENTS: Final = (SIGNED_UP, LOGGED_IN, LOGGED_OUT, PAID, REFUNDED)
+
+MAX_DAYS: Final = 3660
+MAX_USERS: Final = 10_000_000
+DEFAULT_CHUNK_SIZE: Final = 10_000
+
+_SECONDS_PER_DAY: Final = 86_400
+# How the sign-up rate moves over the window: it doubles from the first day to the
+# last, and weekends see fewer sign-ups than weekdays.
+_GROWTH: Final = 1.0
+_WEEKEND_FACTOR: Final = 0.6
+# Login probability on day k after sign-up is engagement * _LOGIN_RATE * (k + 1) ** -_DECAY,
+# until the user's last active day.
+_LOGIN_RATE: Final = 1.2
+_DECAY: Final = 0.5
+_MEAN_LIFETIME_DAYS: Final = 45.0
+_LOGOUT_PROBABILITY: Final = 0.4
+# Paying: the chance to convert grows with engagement (about one user in four overall);
+# the first payment comes a few days after sign-up, renewals every 30 days.
+_BASE_CONVERSION: Final = 0.05
+_CONVERSION_PER_ENGAGEMENT: Final = 0.6
+_MEAN_DAYS_TO_PAY: Final = 4.0
+_BILLING_CYCLE_DAYS: Final = 30
+_REFUND_PROBABILITY: Final = 0.03
+_MAX_DAYS_TO_REFUND: Final = 3
+
+
+@attrs.frozen
+class DemoDataSpec:
+    """What to generate: ``users`` sign-ups over the ``days`` days ending with ``now``'s day.
+
+    Build it with :meth:`create`, which validates.
+    """
+
+    now: datetime
+    days: int = 90
+    users: int = 5000
+    seed: int = 0
+    hourly: bool = False
+    unique: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        now: datetime,
+        days: int = 90,
+        users: int = 5000,
+        seed: int = 0,
+        hourly: bool = False,
+        unique: bool = False,
+    ) -> DemoDataSpec:
+        """Validate: ``days`` in 1..3660, ``users`` in 1..10,000,000, ``seed`` an int."""
+        for name, value, upper in (("days", days, MAX_DAYS), ("users", users, MAX_USERS)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {value!r}")
+            if not 1 <= value <= upper:
+                raise ValueError(f"{name} must be between 1 and {upper}, got {value!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {seed!r}")
+        return cls(as_utc(now), days, users, seed, hourly, unique)
+
+    @property
+    def first_day(self) -> datetime:
+        """Midnight (UTC) of the window's first day."""
+        today = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return today - timedelta(days=self.days - 1)
+
+
+def _signups_per_day(spec: DemoDataSpec, rng: random.Random) -> list[int]:
+    """How many users sign up each day: exactly ``spec.users`` in all, apportioned to
+    noisy, growing weights by largest remainder."""
+    weights = []
+    for day in range(spec.days):
+        trend = 1.0 + _GROWTH * day / max(spec.days - 1, 1)
+        weekday = (spec.first_day + timedelta(days=day)).weekday()
+        season = _WEEKEND_FACTOR if weekday >= 5 else 1.0
+        weights.append(trend * season * rng.uniform(0.8, 1.2))
+    total = sum(weights)
+    shares = [spec.users * w / total for w in weights]
+    counts = [int(share) for share in shares]
+    by_remainder = sorted(range(spec.days), key=lambda d: shares[d] - counts[d], reverse=True)
+    for day in by_remainder[: spec.users - sum(counts)]:
+        counts[day] += 1
+    return counts
+
+
+class _Generator:
+    """Draws one user's history at a time; all randomness comes from ``rng``."""
+
+    def __init__(self, spec: DemoDataSpec) -> None:
+        self.spec = spec
+        self.rng = random.Random(spec.seed)
+        self.today = spec.days - 1
+        self.seconds_today = int(
+            (spec.now - spec.first_day).total_seconds() - self.today * _SECONDS_PER_DAY
+        )
+
+    def moment(self, day: int, after: int = 0) -> tuple[datetime, int]:
+        """A random moment of ``day``, at least ``after`` seconds into it, never after now."""
+        last = self.seconds_today if day == self.today else _SECONDS_PER_DAY - 1
+        second = self.rng.randint(min(after, last), last)
+        return self.spec.first_day + timedelta(days=day, seconds=second), second
+
+    def mark(self, event: str, user_id: int, moment: datetime) -> Mark:
+        return Mark.create(event, user_id, moment, hourly=self.spec.hourly, unique=self.spec.unique)
+
+    def marks(self) -> Iterator[Mark]:
+        user_id = 0
+        for day, count in enumerate(_signups_per_day(self.spec, self.rng)):
+            for _ in range(count):
+                user_id += 1
+                yield from self.user(user_id, day)
+
+    def user(self, user_id: int, signup_day: int) -> Iterator[Mark]:
+        rng = self.rng
+        engagement = rng.betavariate(2.0, 4.0)
+        last_active = signup_day + int(
+            rng.expovariate(1.0 / (_MEAN_LIFETIME_DAYS * 2 * engagement + 1))
+        )
+        last_active = min(last_active, self.today)
+        pay_days = self.pay_days(signup_day, last_active, engagement)
+
+        moment, second = self.moment(signup_day)
+        yield self.mark(SIGNED_UP, user_id, moment)
+        for day in range(signup_day, last_active + 1):
+            age = day - signup_day
+            pays = day in pay_days
+            # Paying needs a session; otherwise logins thin out as the account ages.
+            if day == signup_day or pays:
+                login_second = second if day == signup_day else None
+            elif rng.random() < engagement * _LOGIN_RATE * (age + 1) ** -_DECAY:
+                login_second = None
+            else:
+                continue
+            if login_second is None:
+                moment, login_second = self.moment(day)
+            yield self.mark(LOGGED_IN, user_id, moment)
+            if pays:
+                paid_at, _ = self.moment(day, after=login_second)
+                yield self.mark(PAID, user_id, paid_at)
+                if rng.random() < _REFUND_PROBABILITY:
+                    refund_day = day + rng.randint(0, _MAX_DAYS_TO_REFUND)
+                    if refund_day <= self.today:
+                        refunded_at, _ = self.moment(refund_day)
+                        yield self.mark(REFUNDED, user_id, max(refunded_at, paid_at))
+            if rng.random() < _LOGOUT_PROBABILITY:
+                logout_at, _ = self.moment(day, after=login_second)
+                yield self.mark(LOGGED_OUT, user_id, logout_at)
+
+    def pay_days(self, signup_day: int, last_active: int, engagement: float) -> frozenset[int]:
+        """The days a user pays on: none for most, else a first payment soon after
+        sign-up and a renewal every billing cycle while they stay."""
+        rng = self.rng
+        if rng.random() >= _BASE_CONVERSION + _CONVERSION_PER_ENGAGEMENT * engagement:
+            return frozenset()
+        first = signup_day + int(rng.expovariate(1.0 / _MEAN_DAYS_TO_PAY))
+        return frozenset(range(first, last_active + 1, _BILLING_CYCLE_DAYS))
+
+
+def generate_demo_marks(spec: DemoDataSpec) -> Iterator[Mark]:
+    """Lazily yield the marks of ``spec``'s users, one user's history after another.
+
+    >>> from datetime import datetime
+    >>> spec = DemoDataSpec.create(now=datetime(2026, 11, 27, 12), days=7, users=3)
+    >>> first = next(generate_demo_marks(spec))
+    >>> first.event, first.user_id
+    ('user:created', 1)
+    """
+    return _Generator(spec).marks()
+
+
+def mark_in_chunks(
+    repository: BitmapRepository,
+    marks: Iterable[Mark],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_chunk: Callable[[int], None] | None = None,
+    id_mapper: IdMapper | None = None,
+    max_user_id: int = DEFAULT_MAX_USER_ID,
+) -> int:
+    """Write ``marks`` with one ``repository.mark`` call per ``chunk_size`` marks.
+
+    Memory stays bounded by the chunk size however long ``marks`` is. ``on_chunk`` is
+    called with the size of each chunk once it is written. Returns how many marks were
+    written. With an ``id_mapper`` (``BITMAPIST_MAP_IDS``) the marks' user ids are the
+    app's ids, mapped as ``mark_event`` maps them (one ``assign`` call per chunk), so the
+    demo's users 1..N read back as 1..N.
+    """
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    iterator = iter(marks)
+    written = 0
+    while chunk := list(islice(iterator, chunk_size)):
+        if id_mapper is not None:
+            pending = [UnmappedMark(mark, mark.user_id) for mark in chunk]
+            chunk = map_marks(id_mapper, pending, max_user_id=max_user_id)
+        repository.mark(chunk)
+        written += len(chunk)
+        if on_chunk is not None:
+            on_chunk(len(chunk))
+    return written
+
+
+def write_demo_data(
+    repository: BitmapRepository,
+    spec: DemoDataSpec,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Generate ``spec``'s marks and write them in chunks; returns how many were written."""
+    return mark_in_chunks(
+        repository, generate_demo_marks(spec), chunk_size=chunk_size, on_chunk=on_chunk
+    )

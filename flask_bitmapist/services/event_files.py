@@ -1,0 +1,420 @@
+"""Reading and importing files of past events: ``user_id,event,timestamp`` rows.
+
+Two formats:
+
+- CSV with a header row naming the columns ``user_id``, ``event`` and ``timestamp`` (in
+  any order; other columns are ignored);
+- JSON Lines: one object per line with those three keys.
+
+A timestamp is ISO 8601 (``2026-11-27T13:05:00Z``, ``2026-11-27 13:05``, ``2026-11-27``;
+without an offset it means UTC) or a number of seconds since the Unix epoch.
+
+The file is streamed: rows are read, validated and written a chunk at a time, so a file of
+any size is imported in bounded memory. A bad row (unreadable, a bad id, event name or
+timestamp) becomes a :class:`BadRow` with its line number and is never written; the rows
+around it are. Marks are idempotent (setting a bit twice changes nothing), so running an
+import again after an interruption is safe.
+
+User ids are checked as ``mark_event`` checks them
+(:func:`~flask_bitmapist.flask.tracking.pending_mark`): ints, or with ``BITMAPIST_MAP_IDS``
+also strings (a UUID in a file is its text). Mapped ids are mapped a chunk at a time with
+the app's id map, just before the chunk is written
+(:func:`~flask_bitmapist.flask.tracking.map_marks`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from itertools import chain
+from pathlib import PurePath
+from typing import BinaryIO, Final, Literal
+
+import attrs
+
+from flask_bitmapist.domain import (
+    DEFAULT_MAX_USER_ID,
+    BitmapistError,
+    BitmapRepository,
+    IdMapper,
+    as_utc,
+)
+from flask_bitmapist.services.marking import PendingMark, UnmappedMark, map_marks, pending_mark
+
+__all__ = [
+    "COLUMNS",
+    "FORMATS",
+    "BadRow",
+    "EventFileError",
+    "EventFileReader",
+    "EventRow",
+    "ImportSummary",
+    "import_rows",
+    "parse_timestamp",
+]
+
+#: The columns (CSV) or keys (JSON Lines) every row must have.
+COLUMNS: Final = ("user_id", "event", "timestamp")
+FileFormat = Literal["csv", "jsonl"]
+FORMATS: Final[tuple[FileFormat, ...]] = ("csv", "jsonl")
+_SUFFIXES: Final[dict[str, FileFormat]] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+_BOM: Final = b"\xef\xbb\xbf"
+#: How many bad rows an import keeps for its report (the rest are only counted), so a
+#: file that is bad throughout still imports in bounded memory.
+MAX_REPORTED_BAD_ROWS: Final = 100
+DEFAULT_CHUNK_SIZE: Final = 10_000
+
+
+class EventFileError(BitmapistError, ValueError):
+    """The file as a whole cannot be imported (no header, a missing column, an unknown format)."""
+
+
+@attrs.frozen
+class EventRow:
+    """A valid row: the mark to write (its id still unmapped with ``map_ids``) and the
+    line it starts on."""
+
+    line: int
+    mark: PendingMark
+
+
+@attrs.frozen
+class BadRow:
+    """A row that is skipped: the line it starts on and why."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+def parse_timestamp(value: object) -> datetime:
+    """An aware UTC datetime from ISO 8601 text or epoch seconds; a ValueError names the value.
+
+    >>> parse_timestamp("2026-11-27T13:05:00Z").isoformat()
+    '2026-11-27T13:05:00+00:00'
+    >>> parse_timestamp(0).isoformat()
+    '1970-01-01T00:00:00+00:00'
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"timestamp must be ISO 8601 text or epoch seconds, got {value!r}")
+    if isinstance(value, int | float):
+        return _from_epoch(value)
+    if not isinstance(value, str):
+        raise ValueError(f"timestamp must be ISO 8601 text or epoch seconds, got {value!r}")
+    text = value.strip()
+    if not text:
+        raise ValueError("timestamp is empty")
+    try:
+        return _from_epoch(float(text)) if _looks_numeric(text) else _from_iso(text)
+    except ValueError:
+        raise ValueError(
+            f"timestamp {value!r} is neither ISO 8601 (2026-11-27T13:05:00Z) nor epoch seconds"
+        ) from None
+
+
+def _looks_numeric(text: str) -> bool:
+    return text.lstrip("+-").replace(".", "", 1).isdigit()
+
+
+def _from_epoch(seconds: float) -> datetime:
+    if not math.isfinite(seconds):
+        raise ValueError(f"timestamp {seconds!r} is not a finite number of seconds")
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"timestamp {seconds!r} is out of range") from None
+
+
+def _from_iso(text: str) -> datetime:
+    # Python 3.10's fromisoformat does not read the "Z" suffix.
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"
+    return as_utc(datetime.fromisoformat(text))
+
+
+def _parse_user_id(value: object, *, map_ids: bool) -> object:
+    """The user id a field holds.
+
+    Without ``map_ids`` integer literals in text become ints; anything else is left for
+    validation to refuse. With it, text is a str id without its surrounding whitespace,
+    and only an int written canonically (``42``, ``-7``: the text an int is known by in
+    the id map) becomes an int: the row's user is then the same either way, and reading
+    gives back an int, as for an app marking ints. ``007`` stays the str ``"007"``: as an
+    int it would be user ``7``, another user.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if map_ids:
+        digits = text[1:] if text[:1] == "-" else text
+        if digits.isascii() and digits.isdigit() and str(int(text)) == text:
+            return int(text)
+        return text
+    if text.isdigit() or (text[:1] in "+-" and text[1:].isdigit()):
+        return int(text)
+    return value
+
+
+class EventFileReader:
+    """Iterates the rows of a CSV or JSON Lines file as :class:`EventRow` / :class:`BadRow`.
+
+    ``source`` is a binary file (a path opened with ``"rb"``, or ``sys.stdin.buffer``); it is
+    read line by line, so memory does not grow with the file. ``bytes_read`` tells how far
+    reading got (for a progress bar). The format comes from ``file_format``, else the file
+    name's suffix, else the first line (``{`` starts JSON Lines). CSV's header is read when
+    the reader is created: a missing column raises :class:`EventFileError` before any row.
+    With ``map_ids`` user ids may be strings too, and each row's mark is an
+    :class:`~flask_bitmapist.flask.tracking.UnmappedMark` (see :func:`import_rows`).
+    """
+
+    def __init__(
+        self,
+        source: BinaryIO,
+        *,
+        name: str = "",
+        file_format: FileFormat | None = None,
+        max_user_id: int = DEFAULT_MAX_USER_ID,
+        hourly: bool = False,
+        unique: bool = False,
+        map_ids: bool = False,
+    ) -> None:
+        self.name = name or getattr(source, "name", "") or "<input>"
+        self.bytes_read = 0
+        self._source = source
+        self.map_ids = map_ids
+        self._make_mark: Callable[[object, object, datetime], PendingMark] = (
+            lambda event, user_id, moment: pending_mark(
+                event,
+                user_id,
+                moment,
+                hourly=hourly,
+                unique=unique,
+                max_user_id=max_user_id,
+                map_ids=map_ids,
+            )
+        )
+        self._bad_encoding: set[int] = set()
+        self._lines = self._decoded_lines()
+        self._first = next(self._lines, None)
+        self.format: FileFormat = file_format or self._detect_format()
+        if self.format not in FORMATS:
+            raise EventFileError(f"unknown format {self.format!r}; expected csv or jsonl")
+        self._columns: dict[str, int] = {}
+        if self.format == "csv":
+            self._columns = self._read_header()
+
+    # -- lines ---------------------------------------------------------------------
+
+    def _decoded_lines(self) -> Iterator[tuple[int, str]]:
+        """(line number, text) of each line; a line that is not UTF-8 is remembered, so
+        the row it belongs to is reported instead of stopping the import."""
+        for number, raw in enumerate(self._source, start=1):
+            self.bytes_read += len(raw)
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self._bad_encoding.add(number)
+                text = raw.decode("utf-8", errors="replace")
+            yield number, text
+
+    def _remaining_lines(self) -> Iterator[tuple[int, str]]:
+        first = () if self._first is None else (self._first,)
+        self._first = None
+        return chain(first, self._lines)
+
+    def _detect_format(self) -> FileFormat:
+        suffix = PurePath(self.name).suffix.lower()
+        if suffix in _SUFFIXES:
+            return _SUFFIXES[suffix]
+        first = self._first[1].lstrip() if self._first is not None else ""
+        return "jsonl" if first.startswith("{") else "csv"
+
+    # -- CSV -------------------------------------------------------------------------
+
+    def _read_header(self) -> dict[str, int]:
+        if self._first is None:
+            raise EventFileError(
+                f"{self.name} is empty: a CSV file needs a header row naming {', '.join(COLUMNS)}"
+            )
+        number, text = self._first
+        self._first = None
+        if number in self._bad_encoding:
+            raise EventFileError(f"{self.name}: the header (line {number}) is not UTF-8 text")
+        header = [name.strip().lower() for name in next(csv.reader([text]), [])]
+        missing = [column for column in COLUMNS if column not in header]
+        if missing:
+            raise EventFileError(
+                f"{self.name}: the header {text.strip()!r} has no "
+                f"{' or '.join(repr(m) for m in missing)} column; the first line must name "
+                f"the columns {', '.join(COLUMNS)}"
+            )
+        return {column: header.index(column) for column in COLUMNS}
+
+    def _csv_rows(self) -> Iterator[EventRow | BadRow]:
+        lines = self._remaining_lines()
+        # csv reads quoted fields across lines: remember which lines each record spans.
+        spans: list[int] = []
+
+        def texts() -> Iterator[str]:
+            for number, text in lines:
+                spans.append(number)
+                yield text
+
+        width = max(self._columns.values()) + 1
+        records = csv.reader(texts(), strict=True)
+        while True:
+            try:
+                record: list[str] | None = next(records, None)
+                error = ""
+            except csv.Error as exc:
+                record, error = [], f"malformed CSV ({exc})"
+            if record is None:
+                return
+            first, last = spans[0], spans[-1]
+            where = f" (the row spans lines {first}-{last})" if last > first else ""
+            bad_lines = sorted(self._bad_encoding.intersection(spans))
+            spans.clear()
+            if error:
+                yield BadRow(first, error + where)
+            elif not record or record == [""]:
+                continue
+            elif bad_lines:
+                yield BadRow(first, f"line {bad_lines[0]} is not UTF-8 text")
+            elif len(record) < width:
+                yield BadRow(
+                    first,
+                    f"{len(record)} field{'s' if len(record) != 1 else ''} where "
+                    f"{', '.join(COLUMNS)} were expected: {record!r}{where}",
+                )
+            else:
+                yield self._row(first, *(record[self._columns[column]] for column in COLUMNS))
+
+    # -- JSON Lines --------------------------------------------------------------------
+
+    def _jsonl_rows(self) -> Iterator[EventRow | BadRow]:
+        for number, text in self._remaining_lines():
+            if not text.strip():
+                continue
+            if number in self._bad_encoding:
+                yield BadRow(number, "not UTF-8 text")
+                continue
+            try:
+                item = json.loads(text)
+            except ValueError as exc:
+                yield BadRow(number, f"not valid JSON ({exc.args[0] if exc.args else exc})")
+                continue
+            if not isinstance(item, dict):
+                yield BadRow(number, f"expected a JSON object, got {text.strip()[:80]!r}")
+                continue
+            missing = [key for key in COLUMNS if key not in item]
+            if missing:
+                yield BadRow(number, f"missing {', '.join(repr(m) for m in missing)}")
+                continue
+            yield self._row(number, item["user_id"], item["event"], item["timestamp"])
+
+    # -- rows --------------------------------------------------------------------------
+
+    def _row(
+        self, line: int, user_id: object, event: object, timestamp: object
+    ) -> EventRow | BadRow:
+        if isinstance(event, str):
+            event = event.strip()
+        try:
+            moment = parse_timestamp(timestamp)
+            user_id = _parse_user_id(user_id, map_ids=self.map_ids)
+            return EventRow(line, self._make_mark(event, user_id, moment))
+        except (ValueError, TypeError) as exc:
+            return BadRow(line, str(exc))
+
+    def __iter__(self) -> Iterator[EventRow | BadRow]:
+        if self.format == "csv":
+            return self._csv_rows()
+        return self._jsonl_rows()
+
+
+@attrs.define
+class ImportSummary:
+    """How an import went; updated as it goes, so it is accurate even after a failure."""
+
+    rows: int = 0
+    written: int = 0
+    skipped: int = 0
+    #: The first bad rows (at most MAX_REPORTED_BAD_ROWS), in file order.
+    bad_rows: list[BadRow] = attrs.Factory(list)
+    #: Every row up to this line has been written or skipped (0 before the first chunk):
+    #: after an interruption, the import can go on from the next line.
+    done_through_line: int = 0
+
+
+def import_rows(
+    repository: BitmapRepository,
+    rows: Iterable[EventRow | BadRow],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    summary: ImportSummary | None = None,
+    on_chunk: Callable[[ImportSummary], None] | None = None,
+    max_reported: int = MAX_REPORTED_BAD_ROWS,
+    id_mapper: IdMapper | None = None,
+    max_user_id: int = DEFAULT_MAX_USER_ID,
+) -> ImportSummary:
+    """Write the valid rows in chunks of ``chunk_size`` marks, skipping and counting the bad.
+
+    Pass your own ``summary`` to read how far the import got if storage fails mid-way
+    (:class:`~flask_bitmapist.domain.StorageUnavailable` propagates, from mapping ids or
+    from writing). ``on_chunk`` is called after each chunk is written.
+
+    Rows read with ``map_ids`` need the app's ``id_mapper``: each chunk's ids are mapped
+    with one ``assign`` call (a mapped int beyond ``max_user_id`` raises
+    :class:`~flask_bitmapist.domain.InvalidUserId` and stops the import), then the chunk
+    is written with one ``repository.mark`` call. A chunk's rows were all validated when
+    read, so only storage can fail after its ids are mapped; should the write then fail,
+    those ids keep their ints without bits yet. That is harmless: ints are only ever
+    handed out, never moved or reused, so importing again finds the same ints and writes
+    the same bits, and live marks of those users use them too.
+    """
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    summary = ImportSummary() if summary is None else summary
+    chunk: list[PendingMark] = []
+    last_line = 0
+
+    def flush() -> None:
+        if chunk:
+            repository.mark(map_marks(id_mapper, chunk, max_user_id=max_user_id))
+        summary.written += len(chunk)
+        summary.done_through_line = last_line
+        chunk.clear()
+        if on_chunk is not None:
+            on_chunk(summary)
+
+    for row in rows:
+        summary.rows += 1
+        last_line = row.line
+        if isinstance(row, BadRow):
+            summary.skipped += 1
+            if len(summary.bad_rows) < max_reported:
+                summary.bad_rows.append(row)
+            continue
+        if id_mapper is None and isinstance(row.mark, UnmappedMark):
+            # map_marks would drop it: refuse rather than lose rows silently.
+            raise ValueError(
+                f"line {row.line} holds an unmapped user id ({row.mark.user_id!r}): rows read "
+                "with map_ids need the app's id_mapper"
+            )
+        chunk.append(row.mark)
+        if len(chunk) >= chunk_size:
+            flush()
+    flush()
+    return summary
