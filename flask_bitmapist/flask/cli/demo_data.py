@@ -1,0 +1,102 @@
+"""``flask bitmapist demo-data``: realistic generated events for trying the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import click
+from flask.cli import with_appcontext
+
+from flask_bitmapist.domain import Mark
+from flask_bitmapist.flask.cli.options import cli_state, now_option, progress, storage_errors
+from flask_bitmapist.flask.state import redact_url
+from flask_bitmapist.services.demo_data import DemoDataSpec, generate_demo_marks, mark_in_chunks
+
+__all__ = ["demo_data_command"]
+
+
+@click.command("demo-data")
+@with_appcontext
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=90,
+    show_default=True,
+    help="How many days of history, ending today.",
+)
+@click.option(
+    "--users",
+    type=click.IntRange(1, 10_000_000),
+    default=5000,
+    show_default=True,
+    help="How many users sign up over those days (ids 1..N).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same data.")
+@click.option("--yes", is_flag=True, help="Do not ask before writing into Redis.")
+@now_option
+@storage_errors
+def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime | None) -> None:
+    """Generate realistic demo events: sign-ups (user:created) spread over the days, logins
+    and logouts decaying with account age, a paid subset (user:paid), rare refunds
+    (user:refunded).
+
+    The same arguments give the same data. With BITMAPIST_REDIS_URL=memory:// the data
+    lives only as long as this command: use a Redis, or `make demo`, whose app
+    generates its own at start-up. With BITMAPIST_MAP_IDS the users 1..N are mapped
+    through the id map like any other ids.
+    """
+    state = cli_state()
+    settings = state.settings
+    url = redact_url(settings.redis_url)
+    in_memory = settings.redis_url.lower().startswith("memory://")
+    if not in_memory and not yes:
+        click.confirm(
+            f"Write generated events for users 1..{users} into {url} "
+            f"(key prefix {settings.key_prefix!r})?",
+            abort=True,
+            err=True,
+        )
+    spec = DemoDataSpec.create(
+        now=now or state.now(),
+        days=days,
+        users=users,
+        seed=seed,
+        hourly=settings.track_hourly,
+        unique=settings.track_unique,
+    )
+    last_user = 0
+
+    def tracked() -> Iterator[Mark]:
+        nonlocal last_user
+        for mark in generate_demo_marks(spec):
+            last_user = mark.user_id
+            yield mark
+
+    with progress(users, "Generating demo data") as bar:
+        shown = 0
+
+        def advance(_: int) -> None:
+            nonlocal shown
+            bar.update(last_user - shown)
+            shown = last_user
+
+        written = mark_in_chunks(
+            state.repository,
+            tracked(),
+            on_chunk=advance,
+            id_mapper=state.id_mapper,
+            max_user_id=settings.max_user_id,
+        )
+    first = spec.first_day.date().isoformat()
+    click.echo(
+        f"Wrote {written:,} events of {users:,} users over {days} days "
+        f"({first} to {spec.now.date().isoformat()}) into {url}."
+    )
+    if in_memory:
+        click.echo(
+            "Note: memory:// is an in-process store, so this data is gone now that the "
+            "command ends. Point BITMAPIST_REDIS_URL at a Redis to keep it, or run "
+            "`make demo`.",
+            err=True,
+        )

@@ -1,0 +1,167 @@
+"""What every ``flask bitmapist`` command shares: the app's state, storage errors turned
+into one-line messages, and the options that read the same in every command (``--now``,
+``--format``, ``--time-group``, event-name arguments).
+
+A new command reuses these rather than declaring its own, so ``--now`` accepts the same
+timestamps and a storage failure reads the same everywhere::
+
+    @click.command("trend")
+    @with_appcontext
+    @time_group_option()
+    @format_option()
+    @now_option
+    @storage_errors
+    def trend_command(time_group: TimeGroup, output_format: str, now: datetime | None) -> None:
+        state = cli_state()
+        moment = now or state.now()
+        ...
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from typing import Any, Final, ParamSpec, Protocol, TypeVar
+
+import click
+
+from flask_bitmapist.domain import StorageUnavailable, TimeGroup, validate_stored_event_name
+from flask_bitmapist.flask.state import BitmapistState, current_state, redact_url
+from flask_bitmapist.services.event_files import parse_timestamp
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "cli_state",
+    "event_name",
+    "format_option",
+    "now_option",
+    "progress",
+    "storage_errors",
+    "storage_message",
+    "time_group_option",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: The ``--format`` choices of the commands that print an answer; the first is the default.
+OUTPUT_FORMATS: Final = ("table", "csv", "json")
+
+
+def cli_state() -> BitmapistState:
+    """The current app's bitmapist state, or a usage-free error when the app has none."""
+    try:
+        return current_state()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def storage_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a storage failure into a one-line error and exit status 1, not a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except StorageUnavailable as exc:
+            raise click.ClickException(storage_message(exc)) from exc
+
+    return wrapper
+
+
+def storage_message(exc: StorageUnavailable) -> str:
+    """ "storage at <url, password hidden> is unavailable: <why> (check ...)"."""
+    url = redact_url(cli_state().settings.redis_url)
+    return f"storage at {url} is unavailable: {exc} (check BITMAPIST_REDIS_URL and the server)"
+
+
+def event_name(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A click callback validating event names as click parses them (one name, or a
+    tuple for a repeatable option)."""
+    names = value if isinstance(value, tuple) else (value,)
+    for name in names:
+        if name is not None:
+            try:
+                validate_stored_event_name(name)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+    return value
+
+
+def _time_group(ctx: click.Context, param: click.Parameter, value: str) -> TimeGroup:
+    try:
+        return TimeGroup.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+
+
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+
+
+#: ``--now DATETIME``, passed as ``now`` (a datetime, or None for the app's clock).
+now_option = click.option(
+    "--now",
+    metavar="DATETIME",
+    callback=_moment,
+    help="Count as if it were this moment (ISO 8601 or epoch seconds; without an offset, "
+    "UTC). Default: the current time.",
+)
+
+
+def time_group_option(
+    default: str = "days", help: str = "Length of each row's period."
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """``--time-group [hours|days|weeks|months|years]``, passed as ``time_group`` (a
+    :class:`TimeGroup`)."""
+    return click.option(
+        "--time-group",
+        default=default,
+        show_default=True,
+        metavar="[hours|days|weeks|months|years]",
+        callback=_time_group,
+        help=help,
+    )
+
+
+def format_option(
+    choices: Sequence[str] = OUTPUT_FORMATS,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """``--format``, passed as ``output_format``; the first choice is the default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices, case_sensitive=False),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+class Progress(Protocol):
+    """What a command may do with :func:`progress`'s bar."""
+
+    def update(self, n_steps: int) -> None: ...
+
+
+class _NoProgress:
+    """Stands in for a progress bar when the length is unknown (a pipe)."""
+
+    def update(self, n_steps: int) -> None:
+        pass
+
+
+def progress(length: int | None, label: str) -> AbstractContextManager[Progress]:
+    """A progress bar on stderr (click draws it only on a terminal), or none without a
+    length."""
+    if length is None:
+        return nullcontext(_NoProgress())
+    return click.progressbar(length=length, label=label, file=sys.stderr)
