@@ -54,7 +54,7 @@ from flask_bitmapist import (
     mark,
     mark_event,
 )
-from flask_bitmapist.flask.state import redact_url
+from flask_bitmapist.infra import redact_url
 from flask_bitmapist.services.demo_data import LOGGED_IN, SIGNED_UP, DemoDataSpec, write_demo_data
 
 __all__ = ["EXAMPLE_COHORT", "User", "create_app", "db", "main"]

@@ -23,10 +23,10 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.exceptions import InvalidConfiguration
 from flask_bitmapist.flask.config import DEFAULTS, EXTENSION_KEY
-from flask_bitmapist.infra.redis_repository import redact_url  # re-exported for the facade
+from flask_bitmapist.infra import redact_url
 from flask_bitmapist.services.failures import MarkFailures
 
-__all__ = ["BitmapistState", "Clock", "Settings", "current_state", "redact_url"]
+__all__ = ["BitmapistState", "Clock", "Settings", "current_state"]
 
 #: Returns the current time; the state's only source of "now".
 Clock = Callable[[], datetime]

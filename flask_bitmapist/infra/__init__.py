@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from flask_bitmapist.infra.id_maps import InMemoryIdMapper, RedisIdMapper, id_mapper_for
 from flask_bitmapist.infra.memory import InMemoryRepository
-from flask_bitmapist.infra.redis_repository import (
-    DEFAULT_KEY_PREFIX,
-    DEFAULT_TIMEOUT,
-    RedisRepository,
-)
-from flask_bitmapist.infra.urls import repository_from_url
+from flask_bitmapist.infra.redis_repository import DEFAULT_KEY_PREFIX, RedisRepository
+from flask_bitmapist.infra.storage import repository_from_url
+from flask_bitmapist.infra.urls import DEFAULT_TIMEOUT, redact_url
 
 __all__ = [
     "DEFAULT_KEY_PREFIX",
@@ -19,5 +16,6 @@ __all__ = [
     "RedisIdMapper",
     "RedisRepository",
     "id_mapper_for",
+    "redact_url",
     "repository_from_url",
 ]

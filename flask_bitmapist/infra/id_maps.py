@@ -38,13 +38,13 @@ from flask_bitmapist.domain.ids import (
 from flask_bitmapist.infra._redis_common import (
     RedisClient,
     chunks,
-    describe,
     storage_errors,
     validate_prefix,
 )
 from flask_bitmapist.infra.cluster import ClusterRouter
 from flask_bitmapist.infra.memory import InMemoryRepository
 from flask_bitmapist.infra.redis_repository import DEFAULT_KEY_PREFIX, RedisRepository
+from flask_bitmapist.infra.transports import RedisTransport, transport_for
 
 __all__ = [
     "ASSIGN_SCRIPT",
@@ -85,13 +85,13 @@ class RedisIdMapper(IdMapper):
 
     def __init__(
         self,
-        client: RedisClient | ClusterRouter,
+        client: RedisClient | ClusterRouter | RedisTransport,
         *,
         prefix: str = DEFAULT_KEY_PREFIX,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_int: int = DEFAULT_MAX_USER_ID,
     ) -> None:
-        """Keep the map of ``client`` (or of a cluster router's client, shared with its
+        """Keep the map of ``client`` (or of a transport or cluster router, shared with its
         other users) under ``{<prefix>ids}:...``."""
         self.prefix = validate_prefix(prefix)
         tag = "{" + self.prefix + "ids}"
@@ -100,28 +100,21 @@ class RedisIdMapper(IdMapper):
         self.counter_key = f"{tag}:next"
         self.batch_size = batch_size
         self.max_int = max_int
-        self._single: redis.Redis | None = None
-        self._router: ClusterRouter | None = None
-        if isinstance(client, ClusterRouter):
-            self._router = client
-            self.server = "Redis Cluster"
-        else:
-            if isinstance(client, redis.Redis):
-                self._single = client
-            else:
-                self._router = ClusterRouter(client)
-            self.server = describe(client)
+        self.transport = transport_for(client)
+
+    @property
+    def server(self) -> str:
+        """Where the map is, for messages (never a password)."""
+        return self.transport.server
 
     @classmethod
     def of(cls, repository: RedisRepository) -> RedisIdMapper:
-        """The map beside ``repository``'s bitmaps: same client, same prefix.
+        """The map beside ``repository``'s bitmaps: same transport, same prefix.
 
         On a cluster the repository's router is shared, so the map connects when the
         repository does (on first use).
         """
-        mapper = cls(repository.router or repository.client, prefix=repository.prefix)
-        mapper.server = repository.server
-        return mapper
+        return cls(repository.transport, prefix=repository.prefix)
 
     # -- the port ------------------------------------------------------------------------
 
@@ -177,10 +170,7 @@ class RedisIdMapper(IdMapper):
 
     def _execute(self, key: str, command: Sequence[str | int]) -> Any:
         with storage_errors(self.server, "mapping ids"):
-            if self._router is not None:
-                return self._router.execute([(key, command)])[0]
-            assert self._single is not None
-            return self._single.execute_command(*command)  # type: ignore[no-untyped-call]
+            return self.transport.execute(key, command)
 
     def __repr__(self) -> str:
         return f"RedisIdMapper({self.server}, keys={self.forward_key!r}...)"

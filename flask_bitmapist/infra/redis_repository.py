@@ -12,8 +12,10 @@ key 373,000 (4.5x): the per-command cost in client and server is paid once per k
 of once per bit, and its one array reply is parsed in one call. Packing the BITFIELDs with
 numpy instead of redis-py (see ``_resp``) then took it past 500,000 events/s.
 
-On a Redis Cluster nothing relies on two keys living on one node: writes and reads go out
-as one pipeline per node in one round (see :class:`~flask_bitmapist.infra.cluster.
+The repository speaks in keyed commands; a transport (see
+:mod:`~flask_bitmapist.infra.transports`) carries them to a single Redis or to a Redis
+Cluster. On a cluster nothing relies on two keys living on one node: writes and reads go
+out as one pipeline per node in one round (see :class:`~flask_bitmapist.infra.cluster.
 ClusterRouter`, which also keeps a failing node from stalling the caller), reads fetch
 each key on its own instead of MGET, and event names are scanned on every primary. A
 cluster repository made from a URL connects on first use, not in ``from_url``: an app starts
@@ -23,20 +25,14 @@ does with a single Redis, which redis-py reaches only when a command is sent.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timezone
-from typing import Any, Final, TypeVar, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Final, TypeVar
 
 import numpy as np
-import redis
-from redis.backoff import NoBackoff
-from redis.cluster import ClusterNode, RedisCluster
-from redis.connection import parse_url
-from redis.retry import Retry
+from redis.cluster import RedisCluster
 
 from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
@@ -51,15 +47,13 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.domain.events import RESERVED_PREFIX
 from flask_bitmapist.infra._redis_common import (
-    UNAVAILABLE,
     RedisClient,
     chunks,
-    describe,
     storage_errors,
     validate_prefix,
 )
-from flask_bitmapist.infra._resp import pack_bitfield_sets, send_packed
-from flask_bitmapist.infra.cluster import ClusterRouter, Packed
+from flask_bitmapist.infra.transports import Command, RedisTransport, transport_for
+from flask_bitmapist.infra.urls import DEFAULT_TIMEOUT, redact_url, transport_from_url
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -72,123 +66,18 @@ __all__ = [
 
 #: bitmapist's prefix: data written by bitmapist is found under it.
 DEFAULT_KEY_PREFIX: Final = "trackist_"
-#: Seconds to wait for a connection or an answer: marking must never stall a request.
-DEFAULT_TIMEOUT: Final = 0.5
 #: Marks read from the caller's iterable, validated and written per round trip. Bounds the
 #: memory a bulk mark uses whatever its size; large enough that per-round-trip costs vanish.
 DEFAULT_CHUNK_SIZE: Final = 20_000
 
-_SCHEMES: Final = ("redis", "rediss", "unix")
-_CLUSTER_SCHEMES: Final = ("redis", "rediss")
 # bitmapist's suffixes, unpadded: month, ISO week, day, hour, and the lifetime flag.
 _SUFFIX: Final = re.compile(r"u|W\d+-\d+|\d+-\d+(?:-\d+(?:-\d+)?)?")
 _GLOB_SPECIAL: Final = re.compile(r"([*?\[\]\\])")
-_SCAN_COUNT: Final = 1000
 # Targets are cached per (event, flags, UTC day, hour) so that a bulk mark of many events
 # in few periods does the calendar math once per period; cleared when it grows this big.
 _KEY_CACHE_LIMIT: Final = 4096
 
 _T = TypeVar("_T")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and logs).
-
-    >>> redact_url("redis://:s3cret@cache:6379/2")
-    'redis://:***@cache:6379/2'
-    """
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:
-        return "<unparsable URL>"
-
-
-def _validate_timeout(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidStorageConfig(f"{name} must be a number of seconds, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise InvalidStorageConfig(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
-
-
-def _validate_url(url: object, schemes: Sequence[str]) -> str:
-    if not isinstance(url, str):
-        raise InvalidStorageConfig(f"storage URL must be a str, got {url!r}")
-    scheme = url.partition("://")[0].lower() if "://" in url else ""
-    if scheme not in schemes:
-        expected = ", ".join(f"{s}://" for s in schemes)
-        raise InvalidStorageConfig(
-            f"storage URL {redact_url(url)!r} must start with one of {expected}"
-        )
-    return url
-
-
-def _cluster_seeds(url: str) -> tuple[str, list[ClusterNode]]:
-    """``redis://auth@a:1,b:2/0`` -> (``redis://auth@a:1/0``, [node b:2]).
-
-    The URL keeps the first node with the credentials and options that every node uses.
-    """
-    scheme, _, rest = url.partition("://")
-    auth, at, hosts_and_path = rest.rpartition("@")
-    split = len(hosts_and_path)
-    for mark in "/?":
-        if mark in hosts_and_path:
-            split = min(split, hosts_and_path.index(mark))
-    hosts, tail = hosts_and_path[:split], hosts_and_path[split:]
-    path = tail.partition("?")[0]
-    if path not in ("", "/", "/0"):
-        raise InvalidStorageConfig(
-            f"storage URL {redact_url(url)!r}: a Redis Cluster has only database 0, "
-            f"got {path.lstrip('/')!r}"
-        )
-    first, *others = hosts.split(",")
-    nodes = []
-    for other in others:
-        host, colon, port = other.rpartition(":")
-        if not colon:
-            host, port = other, "6379"
-        if not host or not port.isdigit():
-            raise InvalidStorageConfig(
-                f"storage URL {redact_url(url)!r}: {other!r} is not a host:port cluster node"
-            )
-        nodes.append(ClusterNode(host.strip("[]"), int(port)))  # type: ignore[no-untyped-call]
-    return f"{scheme}://{auth}{at}{first}{tail}", nodes
-
-
-def _describe_seeds(url: str, others: Sequence[ClusterNode]) -> str:
-    """The nodes a cluster URL names, as :func:`_describe` names a cluster's nodes.
-
-    Its options are checked as redis-py will when it connects, so that a malformed URL is
-    refused when the repository is made, not on its first call.
-    """
-    try:
-        options = parse_url(url)  # type: ignore[no-untyped-call]
-    except ValueError as exc:
-        raise InvalidStorageConfig(f"storage URL {redact_url(url)!r}: {exc}") from exc
-    if options.get("db", 0) != 0:
-        raise InvalidStorageConfig(
-            f"storage URL {redact_url(url)!r}: a Redis Cluster has only database 0, "
-            f"got {options['db']!r}"
-        )
-    if options.get("decode_responses"):
-        raise InvalidStorageConfig(
-            f"storage URL {redact_url(url)!r}: decode_responses must be off (bitmaps are binary)"
-        )
-    first = f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"
-    return f"Redis Cluster {', '.join(sorted([first, *(node.name for node in others)]))}"
-
-
-def _refuse_decoding(client: RedisClient) -> None:
-    if client.get_encoder().decode_responses:
-        raise InvalidStorageConfig(
-            "the Redis client decodes responses (decode_responses=True); bitmaps are "
-            "binary, so give the repository a client that returns bytes"
-        )
 
 
 class RedisRepository(BitmapRepository):
@@ -198,16 +87,18 @@ class RedisRepository(BitmapRepository):
     >>> repository.mark([Mark.create("user:paid", 42, now)])  # doctest: +SKIP
 
     ``client`` is a ``redis.Redis`` (or a ``RedisCluster``) that returns bytes, i.e. not
-    built with ``decode_responses=True``, or a function that makes a ``RedisCluster``:
-    it is called on first use, and again on the next call after it failed. Connection
+    built with ``decode_responses=True``, a function that makes a ``RedisCluster`` (it is
+    called on first use, and again on the next call after it failed), or a transport. Connection
     failures and timeouts raise :class:`StorageUnavailable` from the driver's error.
     """
 
     prefix: str
+    #: How commands reach the server: one Redis, or a Redis Cluster node by node.
+    transport: RedisTransport
 
     def __init__(
         self,
-        client: RedisClient | Callable[[], RedisCluster],
+        client: RedisClient | Callable[[], RedisCluster] | RedisTransport,
         *,
         prefix: str = DEFAULT_KEY_PREFIX,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -218,46 +109,25 @@ class RedisRepository(BitmapRepository):
             raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
         self.prefix = validate_prefix(prefix)
         self.chunk_size = chunk_size
-        self._single: redis.Redis | None = None
-        #: Every command to a cluster goes through it (None for a single Redis).
-        self.router: ClusterRouter | None = None
-        if isinstance(client, (redis.Redis, RedisCluster)):
-            _refuse_decoding(client)
-            self.server = describe(client)
-            if isinstance(client, RedisCluster):
-                self.router = ClusterRouter(client)
-            else:
-                self._single = client
-        elif callable(client):
-            make = client
-
-            def connect() -> RedisCluster:
-                cluster = make()
-                _refuse_decoding(cluster)
-                return cluster
-
-            self.router = ClusterRouter(connect)
-            self.server = "Redis Cluster"
-        else:
-            raise InvalidStorageConfig(
-                f"client must be a redis.Redis or redis.cluster.RedisCluster, got {client!r}"
-            )
-        self.is_cluster = self.router is not None
+        self.transport = transport_for(client)
         self._key_cache: dict[Hashable, tuple[str, ...]] = {}
+
+    @property
+    def server(self) -> str:
+        """Where the repository's keys are, for messages (never a password)."""
+        return self.transport.server
+
+    @property
+    def is_cluster(self) -> bool:
+        """True on a Redis Cluster."""
+        return self.transport.is_cluster
 
     @property
     def client(self) -> RedisClient:
         """The redis-py client; a cluster's is made now if it was not yet
         (:class:`StorageUnavailable` while none of its nodes answers)."""
         with self._unavailable_as_storage_error("connecting"):
-            return self._connected()
-
-    def _connected(self) -> RedisClient:
-        """The client, a cluster's made now if need be (raises redis-py's errors)."""
-        if self.router is not None:
-            return self.router.client
-        assert self._single is not None
-        return self._single
+            return self.transport.client
 
     @classmethod
     def from_url(
@@ -278,39 +148,12 @@ class RedisRepository(BitmapRepository):
         discovered from the first that answers, so one of those named must be up. Nothing
         is sent before the first call (as with a single Redis): until a named node
         answers, calls raise :class:`StorageUnavailable`, and each one tries again.
+        (The URL is read by :func:`~flask_bitmapist.infra.urls.transport_from_url`.)
         """
-        _validate_url(url, _CLUSTER_SCHEMES if cluster else _SCHEMES)
-        timeouts = {
-            "socket_timeout": _validate_timeout("socket_timeout", socket_timeout),
-            "socket_connect_timeout": _validate_timeout("connect_timeout", connect_timeout),
-        }
-        prefix = validate_prefix(prefix)
-        if cluster:
-            first, others = _cluster_seeds(url)
-            server = _describe_seeds(first, others)  # a malformed URL is refused now
-
-            def connect() -> RedisCluster:
-                # New seeds on every attempt: redis-py keeps connections on those it is given.
-                seeds = [ClusterNode(n.host, n.port) for n in others]  # type: ignore[no-untyped-call]
-                cluster = RedisCluster.from_url(first, startup_nodes=seeds, **timeouts)
-                return cast(RedisCluster, cluster)
-
-            repository = cls(connect, prefix=prefix)
-            repository.server = server
-            return repository
-        try:
-            # One immediate retry on a dropped connection (a pooled connection that the
-            # server closed, e.g. after a restart); timeouts are not retried, so a dead
-            # server costs at most one timeout.
-            client = redis.Redis.from_url(
-                url,
-                retry=Retry(NoBackoff(), 1),
-                retry_on_error=[redis.exceptions.ConnectionError],
-                **timeouts,
-            )
-        except ValueError as exc:
-            raise InvalidStorageConfig(f"storage URL {redact_url(url)!r}: {exc}") from exc
-        return cls(client, prefix=prefix)
+        transport = transport_from_url(
+            url, cluster=cluster, socket_timeout=socket_timeout, connect_timeout=connect_timeout
+        )
+        return cls(transport, prefix=prefix)
 
     # -- keys -----------------------------------------------------------------------
 
@@ -390,36 +233,18 @@ class RedisRepository(BitmapRepository):
         action = "marking" if value else "unmarking"
         arrays = [np.fromiter(o, dtype=np.uint64, count=len(o)) for o in offsets_by_key.values()]
         with self._unavailable_as_storage_error(action):
-            encode = self._connected().get_encoder().encode
-            keys = [encode(key) for key in offsets_by_key]
-            if self.router is not None:
-                # Each key goes to its own node: one command packed per key, one pipeline
-                # per node, in one round.
-                self.router.execute(
-                    [
-                        (key, Packed(pack_bitfield_sets([key], [array], value)))
-                        for key, array in zip(keys, arrays, strict=True)
-                    ]
-                )
-            else:
-                chunks = pack_bitfield_sets(keys, arrays, value)
-                send_packed(cast("redis.Redis", self._connected()), chunks, len(keys))
+            keys = [self.transport.encode(key) for key in offsets_by_key]
+            self.transport.write_bitfields(keys, arrays, value)
 
     # -- reading --------------------------------------------------------------------
 
     def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
-        """The bitmaps of ``ids`` in one round trip (MGET); missing keys are empty sets."""
+        """The bitmaps of ``ids`` in one round trip (MGET; one GET per key on a cluster);
+        missing keys are empty sets."""
         if not ids:
             return []
         keys = [self.key(bitmap_id) for bitmap_id in ids]
-        values: list[bytes | None]
-        if self.is_cluster:
-            # MGET cannot span hash slots; per-key GETs in one pipeline can.
-            values = self._pipeline([("GET", key) for key in keys], "reading")
-        else:
-            values = self._call(
-                lambda: cast("list[bytes | None]", self._connected().mget(keys)), "reading"
-            )
+        values = self._call(lambda: self.transport.get_many(keys), "reading")
         # Each reply is dropped as soon as it is converted, so that the next conversion's
         # copy (padding to whole words) reuses memory already paged in: 10 ms instead of
         # 90 ms for 120 bitmaps of 10,000,000 users.
@@ -476,17 +301,7 @@ class RedisRepository(BitmapRepository):
 
     def _scan(self, pattern: str) -> Iterator[bytes | str]:
         """Every key matching ``pattern``: SCAN on the server, or on every cluster primary."""
-        if self.router is None:
-            yield from self._connected().scan_iter(match=pattern, count=_SCAN_COUNT)
-            return
-        # Each primary is scanned through its own plain client: no cluster-level retries,
-        # so a node that does not answer fails the listing within one socket timeout.
-        for node in self.router.primaries():
-            try:
-                yield from node.scan_iter(match=pattern, count=_SCAN_COUNT)
-            except UNAVAILABLE:
-                self.router.node_failed()
-                raise
+        return self.transport.scan(pattern)
 
     def _event_of(self, raw: bytes | str) -> str | None:
         try:
@@ -517,7 +332,7 @@ class RedisRepository(BitmapRepository):
 
     def _pipeline(
         self,
-        commands: Iterable[Sequence[str | bytes | int]],
+        commands: Iterable[Command],
         action: str,
         *,
         raise_on_error: bool = True,
@@ -528,27 +343,14 @@ class RedisRepository(BitmapRepository):
         ``raise_on_error=False`` a command the server refuses gives its error as its reply.
         """
         with self._unavailable_as_storage_error(action):
-            if self.router is not None:
-                return self.router.execute(
-                    [(cast("str | bytes", command[1]), command) for command in commands],
-                    raise_on_error=raise_on_error,
-                )
-            pipe = self._connected().pipeline(transaction=False)
-            for command in commands:
-                pipe.execute_command(*command)
-            replies: list[Any] = pipe.execute(raise_on_error=raise_on_error)
-            return replies
+            return self.transport.pipeline(list(commands), raise_on_error=raise_on_error)
 
     def close(self) -> None:
         """Close the client's connections (for app teardown; the next call reconnects).
 
         On a cluster every node's pool is closed (see :meth:`ClusterRouter.close`).
         """
-        if self.router is not None:
-            self.router.close()
-        elif self._single is not None:
-            self._single.connection_pool.disconnect()
-            self._single.close()
+        self.transport.close()
 
     def __repr__(self) -> str:
         return f"RedisRepository({self.server}, prefix={self.prefix!r})"

@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 
 from flask_bitmapist.domain import Mark
 from flask_bitmapist.flask.cli.options import cli_state, now_option, progress, storage_errors
-from flask_bitmapist.flask.state import redact_url
+from flask_bitmapist.infra import redact_url
+from flask_bitmapist.infra.urls import is_memory_url
 from flask_bitmapist.services.demo_data import DemoDataSpec, generate_demo_marks, mark_in_chunks
 
 __all__ = ["demo_data_command"]
@@ -49,7 +50,7 @@ def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime
     state = cli_state()
     settings = state.settings
     url = redact_url(settings.redis_url)
-    in_memory = settings.redis_url.lower().startswith("memory://")
+    in_memory = is_memory_url(settings.redis_url)
     if not in_memory and not yes:
         click.confirm(
             f"Write generated events for users 1..{users} into {url} "

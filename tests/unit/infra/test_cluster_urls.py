@@ -6,11 +6,11 @@ import pytest
 
 from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable
 from flask_bitmapist.infra import RedisRepository
-from flask_bitmapist.infra.redis_repository import _cluster_seeds
+from flask_bitmapist.infra.urls import cluster_seeds
 
 
 def seeds(url: str) -> tuple[str, list[str]]:
-    first, others = _cluster_seeds(url)
+    first, others = cluster_seeds(url)
     return first, [node.name for node in others]
 
 
