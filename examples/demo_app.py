@@ -143,10 +143,8 @@ def generate_demo_data() -> int:
         now=state.now(),
         days=current_app.config["DEMO_DAYS"],
         users=current_app.config["DEMO_USERS"],
-        hourly=state.settings.track_hourly,
-        unique=state.settings.track_unique,
     )
-    return write_demo_data(state.repository, spec)
+    return write_demo_data(state.repository, spec, policy=state.marking, id_mapper=state.id_mapper)
 
 
 # -- the shop -------------------------------------------------------------------------

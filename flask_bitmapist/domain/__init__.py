@@ -53,11 +53,12 @@ from flask_bitmapist.domain.ids import (
     external_id_text,
 )
 from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
-from flask_bitmapist.domain.repository import BitmapRepository
+from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
 
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_USER_ID",
+    "MARK_CHUNK_SIZE",
     "MAX_COLS",
     "MAX_ROWS",
     "And",

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Sequence
+from typing import Final
 
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.events import BitmapId, Mark
 
-__all__ = ["BitmapRepository"]
+__all__ = ["MARK_CHUNK_SIZE", "BitmapRepository"]
+
+#: Marks written per storage call by every bulk writer (import, demo data, a repository's
+#: round trips): bounds the memory a write uses whatever its size, and large enough that
+#: per-call costs vanish (a chunk takes milliseconds to pack, a round trip far less).
+MARK_CHUNK_SIZE: Final = 10_000
 
 
 class BitmapRepository(abc.ABC):

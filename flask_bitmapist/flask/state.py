@@ -25,6 +25,7 @@ from flask_bitmapist.exceptions import InvalidConfiguration
 from flask_bitmapist.flask.config import DEFAULTS, EXTENSION_KEY
 from flask_bitmapist.infra import redact_url
 from flask_bitmapist.services.failures import MarkFailures
+from flask_bitmapist.services.marking import MarkingPolicy
 
 __all__ = ["BitmapistState", "Clock", "Settings", "current_state"]
 
@@ -149,7 +150,9 @@ class BitmapistState:
 
     ``settings`` (:class:`Settings`), ``repository`` (the storage), ``engine`` (a
     :class:`~flask_bitmapist.domain.CohortEngine` over it), ``id_mapper`` (the map of
-    str/UUID user ids to bitmap ints with ``BITMAPIST_MAP_IDS``, else None), ``failures``
+    str/UUID user ids to bitmap ints with ``BITMAPIST_MAP_IDS``, else None), ``marking``
+    (the :class:`~flask_bitmapist.services.marking.MarkingPolicy` every mark is built
+    and mapped with), ``failures``
     (failed marks, counted and logged), and :meth:`now`, the only clock the package reads.
     """
 
@@ -168,6 +171,12 @@ class BitmapistState:
         self.settings = settings
         self.repository = repository
         self.id_mapper = id_mapper
+        self.marking = MarkingPolicy(
+            hourly=settings.track_hourly,
+            unique=settings.track_unique,
+            max_user_id=settings.max_user_id,
+            map_ids=id_mapper is not None,
+        )
         self.engine = CohortEngine(repository)
         self.extension = extension
         self.failures = MarkFailures(app_name, interval=settings.error_log_interval)

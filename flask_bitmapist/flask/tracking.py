@@ -9,8 +9,8 @@ most once per ``BITMAPIST_ERROR_LOG_INTERVAL`` seconds, and the request goes on.
 User ids are ints (0.1's rule). With ``BITMAPIST_MAP_IDS = True`` they may also be str or
 UUID (ints too): :func:`build_mark` checks the id and returns an :class:`UnmappedMark`,
 and :func:`record` maps the ids of all its marks in one storage call before writing
-(:func:`map_marks`, which ``flask bitmapist import`` uses per chunk too), so a storage
-failure while mapping fails open like one while writing.
+(:meth:`MarkingPolicy.mapped`, which ``flask bitmapist import`` uses per chunk too), so a
+storage failure while mapping fails open like one while writing.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from werkzeug.local import LocalProxy
 
 from flask_bitmapist.domain import as_utc, validate_event_name
 from flask_bitmapist.flask.state import BitmapistState, current_state
-from flask_bitmapist.services.marking import PendingMark, map_marks, pending_mark
+from flask_bitmapist.services.marking import PendingMark
 
 __all__ = [
     "UserIdSource",
@@ -94,16 +94,8 @@ def build_mark(
     With ``BITMAPIST_MAP_IDS`` it is an :class:`UnmappedMark` (the id is mapped when
     written); without, a str or UUID id is refused with a hint to turn mapping on.
     """
-    settings = state.settings
-    return pending_mark(
-        event_name,
-        user_id,
-        state.now() if now is None else now,
-        hourly=settings.track_hourly if track_hourly is None else track_hourly,
-        unique=settings.track_unique if track_unique is None else track_unique,
-        max_user_id=settings.max_user_id,
-        map_ids=state.id_mapper is not None,
-    )
+    policy = state.marking.overriding(hourly=track_hourly, unique=track_unique)
+    return policy.pending(event_name, user_id, state.now() if now is None else now)
 
 
 def record(state: BitmapistState, marks: Sequence[PendingMark], *, unmark: bool = False) -> None:
@@ -112,14 +104,7 @@ def record(state: BitmapistState, marks: Sequence[PendingMark], *, unmark: bool 
         return
     write = state.repository.unmark if unmark else state.repository.mark
     try:
-        write(
-            map_marks(
-                state.id_mapper,
-                marks,
-                max_user_id=state.settings.max_user_id,
-                assign=not unmark,
-            )
-        )
+        write(state.marking.mapped(state.id_mapper, marks, assign=not unmark))
     except Exception as exc:
         # Anything the storage raises is a storage failure: the marks were validated.
         if state.settings.raise_on_error:

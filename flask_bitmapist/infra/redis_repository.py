@@ -36,6 +36,7 @@ from redis.cluster import RedisCluster
 
 from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
+    MARK_CHUNK_SIZE,
     Bitmap,
     BitmapId,
     BitmapRepository,
@@ -56,7 +57,6 @@ from flask_bitmapist.infra.transports import Command, RedisTransport, transport_
 from flask_bitmapist.infra.urls import DEFAULT_TIMEOUT, redact_url, transport_from_url
 
 __all__ = [
-    "DEFAULT_CHUNK_SIZE",
     "DEFAULT_KEY_PREFIX",
     "DEFAULT_TIMEOUT",
     "RedisClient",
@@ -66,9 +66,6 @@ __all__ = [
 
 #: bitmapist's prefix: data written by bitmapist is found under it.
 DEFAULT_KEY_PREFIX: Final = "trackist_"
-#: Marks read from the caller's iterable, validated and written per round trip. Bounds the
-#: memory a bulk mark uses whatever its size; large enough that per-round-trip costs vanish.
-DEFAULT_CHUNK_SIZE: Final = 20_000
 
 # bitmapist's suffixes, unpadded: month, ISO week, day, hour, and the lifetime flag.
 _SUFFIX: Final = re.compile(r"u|W\d+-\d+|\d+-\d+(?:-\d+(?:-\d+)?)?")
@@ -101,7 +98,7 @@ class RedisRepository(BitmapRepository):
         client: RedisClient | Callable[[], RedisCluster] | RedisTransport,
         *,
         prefix: str = DEFAULT_KEY_PREFIX,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int = MARK_CHUNK_SIZE,
     ) -> None:
         """Use ``client``; keys are ``{prefix}{event}_{suffix}``; bulk marks go ``chunk_size``
         marks per round trip."""

@@ -20,15 +20,14 @@ users fits in bounded memory; :func:`write_demo_data` writes them in chunks.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from itertools import islice
 from typing import Final
 
 import attrs
 
-from flask_bitmapist.domain import DEFAULT_MAX_USER_ID, BitmapRepository, IdMapper, Mark, as_utc
-from flask_bitmapist.services.marking import UnmappedMark, map_marks
+from flask_bitmapist.domain import MARK_CHUNK_SIZE, BitmapRepository, IdMapper, Mark, as_utc
+from flask_bitmapist.services.marking import DEFAULT_POLICY, MarkingPolicy, write_marks
 
 __all__ = [
     "DEMO_EVENTS",
@@ -39,7 +38,6 @@ __all__ = [
     "SIGNED_UP",
     "DemoDataSpec",
     "generate_demo_marks",
-    "mark_in_chunks",
     "write_demo_data",
 ]
 
@@ -55,7 +53,6 @@ DEMO_EVENTS: Final = (SIGNED_UP, LOGGED_IN, LOGGED_OUT, PAID, REFUNDED)
 
 MAX_DAYS: Final = 3660
 MAX_USERS: Final = 10_000_000
-DEFAULT_CHUNK_SIZE: Final = 10_000
 
 _SECONDS_PER_DAY: Final = 86_400
 # How the sign-up rate moves over the window: it doubles from the first day to the
@@ -89,8 +86,6 @@ class DemoDataSpec:
     days: int = 90
     users: int = 5000
     seed: int = 0
-    hourly: bool = False
-    unique: bool = False
 
     @classmethod
     def create(
@@ -100,8 +95,6 @@ class DemoDataSpec:
         days: int = 90,
         users: int = 5000,
         seed: int = 0,
-        hourly: bool = False,
-        unique: bool = False,
     ) -> DemoDataSpec:
         """Validate: ``days`` in 1..3660, ``users`` in 1..10,000,000, ``seed`` an int."""
         for name, value, upper in (("days", days, MAX_DAYS), ("users", users, MAX_USERS)):
@@ -111,7 +104,7 @@ class DemoDataSpec:
                 raise ValueError(f"{name} must be between 1 and {upper}, got {value!r}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, got {seed!r}")
-        return cls(as_utc(now), days, users, seed, hourly, unique)
+        return cls(as_utc(now), days, users, seed)
 
     @property
     def first_day(self) -> datetime:
@@ -141,8 +134,9 @@ def _signups_per_day(spec: DemoDataSpec, rng: random.Random) -> list[int]:
 class _Generator:
     """Draws one user's history at a time; all randomness comes from ``rng``."""
 
-    def __init__(self, spec: DemoDataSpec) -> None:
+    def __init__(self, spec: DemoDataSpec, policy: MarkingPolicy) -> None:
         self.spec = spec
+        self.policy = policy
         self.rng = random.Random(spec.seed)
         self.today = spec.days - 1
         self.seconds_today = int(
@@ -156,7 +150,10 @@ class _Generator:
         return self.spec.first_day + timedelta(days=day, seconds=second), second
 
     def mark(self, event: str, user_id: int, moment: datetime) -> Mark:
-        return Mark.create(event, user_id, moment, hourly=self.spec.hourly, unique=self.spec.unique)
+        # Not policy.pending: the demo's ids are 1..N whatever the policy's id settings.
+        return Mark.create(
+            event, user_id, moment, hourly=self.policy.hourly, unique=self.policy.unique
+        )
 
     def marks(self) -> Iterator[Mark]:
         user_id = 0
@@ -211,8 +208,11 @@ class _Generator:
         return frozenset(range(first, last_active + 1, _BILLING_CYCLE_DAYS))
 
 
-def generate_demo_marks(spec: DemoDataSpec) -> Iterator[Mark]:
-    """Lazily yield the marks of ``spec``'s users, one user's history after another.
+def generate_demo_marks(
+    spec: DemoDataSpec, policy: MarkingPolicy = DEFAULT_POLICY
+) -> Iterator[Mark]:
+    """Lazily yield the marks of ``spec``'s users, one user's history after another, with
+    the hourly and lifetime bitmaps ``policy`` asks for.
 
     >>> from datetime import datetime
     >>> spec = DemoDataSpec.create(now=datetime(2026, 11, 27, 12), days=7, users=3)
@@ -220,49 +220,29 @@ def generate_demo_marks(spec: DemoDataSpec) -> Iterator[Mark]:
     >>> first.event, first.user_id
     ('user:created', 1)
     """
-    return _Generator(spec).marks()
-
-
-def mark_in_chunks(
-    repository: BitmapRepository,
-    marks: Iterable[Mark],
-    *,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    on_chunk: Callable[[int], None] | None = None,
-    id_mapper: IdMapper | None = None,
-    max_user_id: int = DEFAULT_MAX_USER_ID,
-) -> int:
-    """Write ``marks`` with one ``repository.mark`` call per ``chunk_size`` marks.
-
-    Memory stays bounded by the chunk size however long ``marks`` is. ``on_chunk`` is
-    called with the size of each chunk once it is written. Returns how many marks were
-    written. With an ``id_mapper`` (``BITMAPIST_MAP_IDS``) the marks' user ids are the
-    app's ids, mapped as ``mark_event`` maps them (one ``assign`` call per chunk), so the
-    demo's users 1..N read back as 1..N.
-    """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    iterator = iter(marks)
-    written = 0
-    while chunk := list(islice(iterator, chunk_size)):
-        if id_mapper is not None:
-            pending = [UnmappedMark(mark, mark.user_id) for mark in chunk]
-            chunk = map_marks(id_mapper, pending, max_user_id=max_user_id)
-        repository.mark(chunk)
-        written += len(chunk)
-        if on_chunk is not None:
-            on_chunk(len(chunk))
-    return written
+    return _Generator(spec, policy).marks()
 
 
 def write_demo_data(
     repository: BitmapRepository,
     spec: DemoDataSpec,
     *,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    policy: MarkingPolicy = DEFAULT_POLICY,
+    id_mapper: IdMapper | None = None,
+    chunk_size: int = MARK_CHUNK_SIZE,
     on_chunk: Callable[[int], None] | None = None,
 ) -> int:
-    """Generate ``spec``'s marks and write them in chunks; returns how many were written."""
-    return mark_in_chunks(
-        repository, generate_demo_marks(spec), chunk_size=chunk_size, on_chunk=on_chunk
+    """Generate ``spec``'s marks and write them in chunks (:func:`write_marks`); returns
+    how many were written.
+
+    With ``policy.map_ids`` and an ``id_mapper`` the users 1..N are the app's ids, mapped
+    as ``mark_event`` maps them (one ``assign`` call per chunk), so they read back as 1..N.
+    """
+    return write_marks(
+        repository,
+        map(policy.to_map, generate_demo_marks(spec, policy)),
+        policy=policy,
+        id_mapper=id_mapper,
+        chunk_size=chunk_size,
+        on_chunk=on_chunk,
     )

@@ -15,11 +15,11 @@ timestamp) becomes a :class:`BadRow` with its line number and is never written; 
 around it are. Marks are idempotent (setting a bit twice changes nothing), so running an
 import again after an interruption is safe.
 
-User ids are checked as ``mark_event`` checks them
-(:func:`~flask_bitmapist.flask.tracking.pending_mark`): ints, or with ``BITMAPIST_MAP_IDS``
-also strings (a UUID in a file is its text). Mapped ids are mapped a chunk at a time with
-the app's id map, just before the chunk is written
-(:func:`~flask_bitmapist.flask.tracking.map_marks`).
+Rows are checked with the app's marking policy, as ``mark_event`` checks its marks
+(:meth:`~flask_bitmapist.services.marking.MarkingPolicy.pending`): ints, or with
+``BITMAPIST_MAP_IDS`` also strings (a UUID in a file is its text). Mapped ids are mapped a
+chunk at a time with the app's id map, just before the chunk is written
+(:func:`~flask_bitmapist.services.marking.write_marks`).
 """
 
 from __future__ import annotations
@@ -36,13 +36,19 @@ from typing import BinaryIO, Final, Literal
 import attrs
 
 from flask_bitmapist.domain import (
-    DEFAULT_MAX_USER_ID,
+    MARK_CHUNK_SIZE,
     BitmapistError,
     BitmapRepository,
     IdMapper,
     as_utc,
 )
-from flask_bitmapist.services.marking import PendingMark, UnmappedMark, map_marks, pending_mark
+from flask_bitmapist.services.marking import (
+    DEFAULT_POLICY,
+    MarkingPolicy,
+    PendingMark,
+    UnmappedMark,
+    write_marks,
+)
 
 __all__ = [
     "COLUMNS",
@@ -70,7 +76,6 @@ _BOM: Final = b"\xef\xbb\xbf"
 #: How many bad rows an import keeps for its report (the rest are only counted), so a
 #: file that is bad throughout still imports in bounded memory.
 MAX_REPORTED_BAD_ROWS: Final = 100
-DEFAULT_CHUNK_SIZE: Final = 10_000
 
 
 class EventFileError(BitmapistError, ValueError):
@@ -173,8 +178,9 @@ class EventFileReader:
     reading got (for a progress bar). The format comes from ``file_format``, else the file
     name's suffix, else the first line (``{`` starts JSON Lines). CSV's header is read when
     the reader is created: a missing column raises :class:`EventFileError` before any row.
-    With ``map_ids`` user ids may be strings too, and each row's mark is an
-    :class:`~flask_bitmapist.flask.tracking.UnmappedMark` (see :func:`import_rows`).
+    Each row's mark is built with ``policy`` (default: daily, weekly and monthly bitmaps,
+    int ids); with ``policy.map_ids`` user ids may be strings too, and each row's mark is
+    an :class:`~flask_bitmapist.services.marking.UnmappedMark` (see :func:`import_rows`).
     """
 
     def __init__(
@@ -183,26 +189,12 @@ class EventFileReader:
         *,
         name: str = "",
         file_format: FileFormat | None = None,
-        max_user_id: int = DEFAULT_MAX_USER_ID,
-        hourly: bool = False,
-        unique: bool = False,
-        map_ids: bool = False,
+        policy: MarkingPolicy = DEFAULT_POLICY,
     ) -> None:
         self.name = name or getattr(source, "name", "") or "<input>"
         self.bytes_read = 0
         self._source = source
-        self.map_ids = map_ids
-        self._make_mark: Callable[[object, object, datetime], PendingMark] = (
-            lambda event, user_id, moment: pending_mark(
-                event,
-                user_id,
-                moment,
-                hourly=hourly,
-                unique=unique,
-                max_user_id=max_user_id,
-                map_ids=map_ids,
-            )
-        )
+        self.policy = policy
         self._bad_encoding: set[int] = set()
         self._lines = self._decoded_lines()
         self._first = next(self._lines, None)
@@ -333,8 +325,8 @@ class EventFileReader:
             event = event.strip()
         try:
             moment = parse_timestamp(timestamp)
-            user_id = _parse_user_id(user_id, map_ids=self.map_ids)
-            return EventRow(line, self._make_mark(event, user_id, moment))
+            user_id = _parse_user_id(user_id, map_ids=self.policy.map_ids)
+            return EventRow(line, self.policy.pending(event, user_id, moment))
         except (ValueError, TypeError) as exc:
             return BadRow(line, str(exc))
 
@@ -362,12 +354,12 @@ def import_rows(
     repository: BitmapRepository,
     rows: Iterable[EventRow | BadRow],
     *,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int = MARK_CHUNK_SIZE,
     summary: ImportSummary | None = None,
     on_chunk: Callable[[ImportSummary], None] | None = None,
     max_reported: int = MAX_REPORTED_BAD_ROWS,
     id_mapper: IdMapper | None = None,
-    max_user_id: int = DEFAULT_MAX_USER_ID,
+    policy: MarkingPolicy = DEFAULT_POLICY,
 ) -> ImportSummary:
     """Write the valid rows in chunks of ``chunk_size`` marks, skipping and counting the bad.
 
@@ -376,45 +368,51 @@ def import_rows(
     from writing). ``on_chunk`` is called after each chunk is written.
 
     Rows read with ``map_ids`` need the app's ``id_mapper``: each chunk's ids are mapped
-    with one ``assign`` call (a mapped int beyond ``max_user_id`` raises
+    with one ``assign`` call (a mapped int beyond ``policy.max_user_id`` raises
     :class:`~flask_bitmapist.domain.InvalidUserId` and stops the import), then the chunk
-    is written with one ``repository.mark`` call. A chunk's rows were all validated when
-    read, so only storage can fail after its ids are mapped; should the write then fail,
-    those ids keep their ints without bits yet. That is harmless: ints are only ever
-    handed out, never moved or reused, so importing again finds the same ints and writes
-    the same bits, and live marks of those users use them too.
+    is written with one ``repository.mark`` call (:func:`write_marks`). A chunk's rows were
+    all validated when read, so only storage can fail after its ids are mapped; should the
+    write then fail, those ids keep their ints without bits yet. That is harmless: ints are
+    only ever handed out, never moved or reused, so importing again finds the same ints and
+    writes the same bits, and live marks of those users use them too.
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     summary = ImportSummary() if summary is None else summary
-    chunk: list[PendingMark] = []
     last_line = 0
 
-    def flush() -> None:
-        if chunk:
-            repository.mark(map_marks(id_mapper, chunk, max_user_id=max_user_id))
-        summary.written += len(chunk)
+    def valid_marks() -> Iterator[PendingMark]:
+        nonlocal last_line
+        for row in rows:
+            summary.rows += 1
+            last_line = row.line
+            if isinstance(row, BadRow):
+                summary.skipped += 1
+                if len(summary.bad_rows) < max_reported:
+                    summary.bad_rows.append(row)
+                continue
+            if id_mapper is None and isinstance(row.mark, UnmappedMark):
+                # Unmapped marks would be left out: refuse rather than lose rows silently.
+                raise ValueError(
+                    f"line {row.line} holds an unmapped user id ({row.mark.user_id!r}): rows "
+                    "read with map_ids need the app's id_mapper"
+                )
+            yield row.mark
+
+    def written(count: int) -> None:
+        # A chunk is cut right after its last mark is read: every row through the line
+        # just read is done.
+        summary.written += count
         summary.done_through_line = last_line
-        chunk.clear()
         if on_chunk is not None:
             on_chunk(summary)
 
-    for row in rows:
-        summary.rows += 1
-        last_line = row.line
-        if isinstance(row, BadRow):
-            summary.skipped += 1
-            if len(summary.bad_rows) < max_reported:
-                summary.bad_rows.append(row)
-            continue
-        if id_mapper is None and isinstance(row.mark, UnmappedMark):
-            # map_marks would drop it: refuse rather than lose rows silently.
-            raise ValueError(
-                f"line {row.line} holds an unmapped user id ({row.mark.user_id!r}): rows read "
-                "with map_ids need the app's id_mapper"
-            )
-        chunk.append(row.mark)
-        if len(chunk) >= chunk_size:
-            flush()
-    flush()
+    write_marks(
+        repository,
+        valid_marks(),
+        policy=policy,
+        id_mapper=id_mapper,
+        chunk_size=chunk_size,
+        on_chunk=written,
+    )
+    if summary.done_through_line != last_line or not summary.written:
+        written(0)  # bad rows after the last chunk, or nothing to write
     return summary

@@ -1,21 +1,27 @@
 """The marking pipeline every front end shares: check a mark, map its ids, write it.
 
-Live marks (``mark_event``, ``@mark``), ``flask bitmapist import`` and the demo data all
-build their marks with :func:`pending_mark`, so they accept the same ids, and map ids with
-:func:`map_marks` (one id-map call per batch), so a storage failure while mapping fails
-open like one while writing.
+A :class:`MarkingPolicy` holds how an app marks (hourly and lifetime bitmaps, the largest
+user id, whether ids are mapped): live marks (``mark_event``, ``@mark``), ``flask
+bitmapist import`` and the demo data build their marks with :meth:`MarkingPolicy.pending`,
+so they accept the same ids, and map ids with :meth:`MarkingPolicy.mapped` (one id-map
+call per batch), so a storage failure while mapping fails open like one while writing.
+Bulk writers go through :func:`write_marks`: chunk, map ids, write.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import cast
+from itertools import islice
+from typing import Final, cast
 
 import attrs
 
 from flask_bitmapist.domain import (
+    DEFAULT_MAX_USER_ID,
+    MARK_CHUNK_SIZE,
+    BitmapRepository,
     ExternalId,
     IdMapper,
     InvalidUserIdType,
@@ -24,7 +30,14 @@ from flask_bitmapist.domain import (
     validate_user_id,
 )
 
-__all__ = ["PendingMark", "UnmappedMark", "map_marks", "pending_mark"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "MARK_CHUNK_SIZE",
+    "MarkingPolicy",
+    "PendingMark",
+    "UnmappedMark",
+    "write_marks",
+]
 
 
 @attrs.frozen
@@ -32,7 +45,8 @@ class UnmappedMark:
     """A checked mark whose user id is still the app's own (``BITMAPIST_MAP_IDS``).
 
     ``template`` holds the validated event, moment and flags (its user id is a
-    placeholder); :func:`record` maps ``user_id`` and writes ``template`` with that int.
+    placeholder); :meth:`MarkingPolicy.mapped` maps ``user_id`` and writes ``template``
+    with that int.
     """
 
     template: Mark
@@ -43,73 +57,138 @@ class UnmappedMark:
         return attrs.evolve(self.template, user_id=validate_user_id(number, max_user_id))
 
 
-#: What :func:`build_mark` returns and :func:`record` writes.
+#: What :meth:`MarkingPolicy.pending` returns and the writers write.
 PendingMark = Mark | UnmappedMark
 
 
-def pending_mark(
-    event_name: object,
-    user_id: object,
-    moment: datetime,
-    *,
-    hourly: bool,
-    unique: bool,
-    max_user_id: int,
-    map_ids: bool,
-) -> PendingMark:
-    """:func:`build_mark` with every option given: what ``flask bitmapist import`` checks
-    each row of a file with, so imported rows and live marks accept the same ids.
+@attrs.frozen
+class MarkingPolicy:
+    """How an app marks events, read once from its settings.
 
-    With ``map_ids`` every id (ints too) is checked as a mapped id and the result is an
-    :class:`UnmappedMark`; without, the id must be an int in ``0..max_user_id``, and a str
-    or UUID is refused with a hint to set ``BITMAPIST_MAP_IDS``.
+    - ``hourly``: marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``);
+    - ``unique``: marks also set the lifetime flag (``BITMAPIST_TRACK_UNIQUE``);
+    - ``max_user_id``: the largest bitmap int accepted (``BITMAPIST_MAX_USER_ID``);
+    - ``map_ids``: user ids are the app's own (ints, str, UUID), mapped to bitmap ints
+      (``BITMAPIST_MAP_IDS``).
+
+    Marks fall in UTC days, weeks and months; an app's time zone, when there is one,
+    belongs here beside the other settings that decide what a mark writes.
+
+    >>> policy = MarkingPolicy(hourly=True)
+    >>> policy.pending("user:paid", 42, datetime(2026, 11, 27, 13)).hourly
+    True
     """
-    if not map_ids and isinstance(user_id, (str, uuid.UUID)):
-        raise InvalidUserIdType(
-            f"user id must be an int, got {user_id!r} ({type(user_id).__name__}); to track "
-            "str or UUID user ids, set BITMAPIST_MAP_IDS = True: they are then mapped to ints"
+
+    hourly: bool = False
+    unique: bool = False
+    max_user_id: int = DEFAULT_MAX_USER_ID
+    map_ids: bool = False
+
+    def overriding(
+        self, *, hourly: bool | None = None, unique: bool | None = None
+    ) -> MarkingPolicy:
+        """This policy with the per-call flags ``mark_event`` takes (None keeps the app's)."""
+        if hourly is None and unique is None:
+            return self
+        return attrs.evolve(
+            self,
+            hourly=self.hourly if hourly is None else hourly,
+            unique=self.unique if unique is None else unique,
         )
-    mark = Mark.create(
-        event_name,
-        0 if map_ids else user_id,
-        moment,
-        hourly=hourly,
-        unique=unique,
-        max_user_id=max_user_id,
-    )
-    if not map_ids:
-        return mark
-    external_id_text(user_id)  # checked now: a bad id is the caller's bug, never dropped
-    return UnmappedMark(mark, cast(ExternalId, user_id))
+
+    def pending(self, event_name: object, user_id: object, moment: datetime) -> PendingMark:
+        """A checked mark of ``user_id`` doing ``event_name`` at ``moment``.
+
+        With ``map_ids`` every id (ints too) is checked as a mapped id and the result is an
+        :class:`UnmappedMark`; without, the id must be an int in ``0..max_user_id``, and a
+        str or UUID is refused with a hint to set ``BITMAPIST_MAP_IDS``.
+        """
+        if not self.map_ids and isinstance(user_id, (str, uuid.UUID)):
+            raise InvalidUserIdType(
+                f"user id must be an int, got {user_id!r} ({type(user_id).__name__}); to "
+                "track str or UUID user ids, set BITMAPIST_MAP_IDS = True: they are then "
+                "mapped to ints"
+            )
+        mark = Mark.create(
+            event_name,
+            0 if self.map_ids else user_id,
+            moment,
+            hourly=self.hourly,
+            unique=self.unique,
+            max_user_id=self.max_user_id,
+        )
+        if not self.map_ids:
+            return mark
+        external_id_text(user_id)  # checked now: a bad id is the caller's bug, never dropped
+        return UnmappedMark(mark, cast(ExternalId, user_id))
+
+    def to_map(self, mark: Mark) -> PendingMark:
+        """``mark`` (built with an int id) as this policy writes it: its id to be mapped
+        when ids are mapped, so that the app's id N reads back as N (the demo data)."""
+        return UnmappedMark(mark, mark.user_id) if self.map_ids else mark
+
+    def mapped(
+        self, id_mapper: IdMapper | None, marks: Sequence[PendingMark], *, assign: bool = True
+    ) -> list[Mark]:
+        """``marks`` with their ids mapped by ``id_mapper`` (one ``assign`` or ``find``
+        call for all of them), ready for ``repository.mark``.
+
+        When unmarking (``assign`` false) ids never mapped are not given ints: they have no
+        bits to clear, so their marks are left out. A mapped int beyond ``max_user_id`` is
+        refused (:class:`~flask_bitmapist.domain.InvalidUserId`); a storage failure raises
+        :class:`~flask_bitmapist.domain.StorageUnavailable`.
+        """
+        unmapped = [m for m in marks if isinstance(m, UnmappedMark)]
+        if not unmapped:
+            return list(cast("Sequence[Mark]", marks))
+        if id_mapper is None:
+            # Writing them unmapped would lose them: a bug in the caller, never dropped.
+            raise ValueError(
+                f"{len(unmapped)} mark(s) hold unmapped user ids (the first: "
+                f"{unmapped[0].user_id!r}); mapping them needs the app's id map"
+            )
+        ids = [m.user_id for m in unmapped]
+        numbers = id_mapper.assign(ids) if assign else id_mapper.find(ids)
+        found = iter(numbers)
+        result: list[Mark] = []
+        for pending in marks:
+            if isinstance(pending, Mark):
+                result.append(pending)
+                continue
+            number = next(found)
+            if number is not None:
+                result.append(pending.mapped(number, self.max_user_id))
+        return result
 
 
-def map_marks(
-    id_mapper: IdMapper | None,
-    marks: Sequence[PendingMark],
+#: 0.1's defaults: daily, weekly and monthly bitmaps, int ids up to 2**32 - 1, no mapping.
+DEFAULT_POLICY: Final = MarkingPolicy()
+
+
+def write_marks(
+    repository: BitmapRepository,
+    marks: Iterable[PendingMark],
     *,
-    max_user_id: int,
-    assign: bool = True,
-) -> list[Mark]:
-    """``marks`` with their ids mapped by ``id_mapper`` (one ``assign`` or ``find`` call
-    for all of them), ready for ``repository.mark``.
+    policy: MarkingPolicy,
+    id_mapper: IdMapper | None = None,
+    chunk_size: int = MARK_CHUNK_SIZE,
+    on_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Write ``marks`` a chunk at a time: map the chunk's ids (one id-map call), then one
+    ``repository.mark`` call. Returns how many marks were written.
 
-    When unmarking (``assign`` false) ids never mapped are not given ints: they have no
-    bits to clear, so their marks are left out. A mapped int beyond ``max_user_id`` is
-    refused (:class:`~flask_bitmapist.domain.InvalidUserId`); a storage failure raises
-    :class:`~flask_bitmapist.domain.StorageUnavailable`.
+    Memory stays bounded by ``chunk_size`` however long ``marks`` is; ``on_chunk`` is
+    called with each chunk's size once it is written. Storage failures propagate
+    (:class:`~flask_bitmapist.domain.StorageUnavailable`): the marks already written stay,
+    and writing again is safe, since marks are idempotent.
     """
-    unmapped = [m for m in marks if isinstance(m, UnmappedMark)]
-    if not unmapped or id_mapper is None:
-        return [m for m in marks if isinstance(m, Mark)]
-    ids = [m.user_id for m in unmapped]
-    numbers = id_mapper.assign(ids) if assign else id_mapper.find(ids)
-    found = iter(numbers)
-    result: list[Mark] = []
-    for pending in marks:
-        if isinstance(pending, Mark):
-            result.append(pending)
-            continue
-        number = next(found)
-        if number is not None:
-            result.append(pending.mapped(number, max_user_id))
-    return result
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    iterator = iter(marks)
+    written = 0
+    while chunk := list(islice(iterator, chunk_size)):
+        repository.mark(policy.mapped(id_mapper, chunk))
+        written += len(chunk)
+        if on_chunk is not None:
+            on_chunk(len(chunk))
+    return written

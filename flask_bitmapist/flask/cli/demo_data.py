@@ -12,7 +12,8 @@ from flask_bitmapist.domain import Mark
 from flask_bitmapist.flask.cli.options import cli_state, now_option, progress, storage_errors
 from flask_bitmapist.infra import redact_url
 from flask_bitmapist.infra.urls import is_memory_url
-from flask_bitmapist.services.demo_data import DemoDataSpec, generate_demo_marks, mark_in_chunks
+from flask_bitmapist.services.demo_data import DemoDataSpec, generate_demo_marks
+from flask_bitmapist.services.marking import write_marks
 
 __all__ = ["demo_data_command"]
 
@@ -63,14 +64,12 @@ def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime
         days=days,
         users=users,
         seed=seed,
-        hourly=settings.track_hourly,
-        unique=settings.track_unique,
     )
     last_user = 0
 
     def tracked() -> Iterator[Mark]:
         nonlocal last_user
-        for mark in generate_demo_marks(spec):
+        for mark in generate_demo_marks(spec, state.marking):
             last_user = mark.user_id
             yield mark
 
@@ -82,12 +81,12 @@ def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime
             bar.update(last_user - shown)
             shown = last_user
 
-        written = mark_in_chunks(
+        written = write_marks(
             state.repository,
-            tracked(),
-            on_chunk=advance,
+            map(state.marking.to_map, tracked()),
+            policy=state.marking,
             id_mapper=state.id_mapper,
-            max_user_id=settings.max_user_id,
+            on_chunk=advance,
         )
     first = spec.first_day.date().isoformat()
     click.echo(

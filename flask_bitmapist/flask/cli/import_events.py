@@ -17,6 +17,7 @@ from flask_bitmapist.services.event_files import (
     ImportSummary,
     import_rows,
 )
+from flask_bitmapist.services.marking import MARK_CHUNK_SIZE
 
 __all__ = ["import_command"]
 
@@ -34,7 +35,7 @@ __all__ = ["import_command"]
 @click.option(
     "--chunk-size",
     type=click.IntRange(1, 1_000_000),
-    default=10_000,
+    default=MARK_CHUNK_SIZE,
     show_default=True,
     help="Rows written per storage call.",
 )
@@ -66,10 +67,7 @@ def import_command(
             file,  # type: ignore[arg-type]
             name="-" if name == "<stdin>" else str(name),
             file_format=file_format,  # type: ignore[arg-type]
-            max_user_id=settings.max_user_id,
-            hourly=settings.track_hourly,
-            unique=settings.track_unique,
-            map_ids=state.id_mapper is not None,
+            policy=state.marking,
         )
     except EventFileError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param_hint="FILE") from exc
@@ -91,7 +89,7 @@ def import_command(
                 summary=summary,
                 on_chunk=advance,
                 id_mapper=state.id_mapper,
-                max_user_id=settings.max_user_id,
+                policy=state.marking,
             )
         except (StorageUnavailable, InvalidUserId) as exc:
             # Rows are validated when read: InvalidUserId here is the id map running out

@@ -20,9 +20,9 @@ from flask_bitmapist.services.demo_data import (
     SIGNED_UP,
     DemoDataSpec,
     generate_demo_marks,
-    mark_in_chunks,
     write_demo_data,
 )
+from flask_bitmapist.services.marking import MarkingPolicy, write_marks
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
 
@@ -140,8 +140,8 @@ def test_marks_are_produced_lazily_so_millions_of_users_start_at_once() -> None:
 
 
 def test_hourly_and_unique_tracking_reach_the_marks() -> None:
-    spec = DemoDataSpec.create(now=NOW, days=3, users=5, hourly=True, unique=True)
-    mark = next(generate_demo_marks(spec))
+    spec = DemoDataSpec.create(now=NOW, days=3, users=5)
+    mark = next(generate_demo_marks(spec, MarkingPolicy(hourly=True, unique=True)))
     assert (mark.hourly, mark.unique) == (True, True)
 
 
@@ -183,20 +183,23 @@ class RecordingRepository(InMemoryRepository):
         super().mark(chunk)
 
 
-def test_mark_in_chunks_writes_one_call_per_chunk() -> None:
+def test_write_marks_writes_one_call_per_chunk() -> None:
     repository = RecordingRepository()
     marks = (Mark.create("e", uid, NOW) for uid in range(25))
     seen: list[int] = []
-    assert mark_in_chunks(repository, marks, chunk_size=10, on_chunk=seen.append) == 25
+    written = write_marks(
+        repository, marks, policy=MarkingPolicy(), chunk_size=10, on_chunk=seen.append
+    )
+    assert written == 25
     assert repository.calls == seen == [10, 10, 5]
     day = BitmapId("e", Period.containing(TimeGroup.DAY, NOW))
     assert repository.fetch([day]) == [Bitmap.from_ids(range(25))]
 
 
 @pytest.mark.parametrize("chunk_size", [0, -1, True])
-def test_mark_in_chunks_refuses_a_bad_chunk_size(chunk_size: int) -> None:
+def test_write_marks_refuses_a_bad_chunk_size(chunk_size: int) -> None:
     with pytest.raises(ValueError, match="chunk_size"):
-        mark_in_chunks(InMemoryRepository(), [], chunk_size=chunk_size)
+        write_marks(InMemoryRepository(), [], policy=MarkingPolicy(), chunk_size=chunk_size)
 
 
 def test_write_demo_data_stores_every_generated_mark() -> None:

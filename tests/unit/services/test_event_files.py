@@ -19,7 +19,7 @@ from flask_bitmapist.services.event_files import (
     import_rows,
     parse_timestamp,
 )
-from flask_bitmapist.services.marking import UnmappedMark
+from flask_bitmapist.services.marking import MarkingPolicy, UnmappedMark
 
 UTC = timezone.utc
 
@@ -189,7 +189,8 @@ def test_an_explicit_format_wins_over_the_suffix() -> None:
 
 def test_settings_reach_the_marks() -> None:
     data = b"user_id,event,timestamp\n10,a,2026-11-27\n11,a,2026-11-27\n"
-    reader = EventFileReader(io.BytesIO(data), max_user_id=10, hourly=True, unique=True)
+    policy = MarkingPolicy(hourly=True, unique=True, max_user_id=10)
+    reader = EventFileReader(io.BytesIO(data), policy=policy)
     rows = list(reader)
     assert isinstance(rows[0], EventRow)
     assert (mark_of(rows[0]).hourly, mark_of(rows[0]).unique) == (True, True)
@@ -267,7 +268,7 @@ def test_when_storage_fails_the_summary_tells_how_far_the_import_got() -> None:
 
 def test_with_map_ids_text_ids_stay_text_and_only_canonical_ints_become_ints() -> None:
     data = "user_id,event,timestamp\n42,a,0\n007,a,0\n+5,a,0\n alice ,a,0\n-3,a,0\n"
-    rows = read(data, map_ids=True)
+    rows = read(data, policy=MarkingPolicy(map_ids=True))
     assert all(isinstance(r, EventRow) and isinstance(r.mark, UnmappedMark) for r in rows)
     ids = [r.mark.user_id for r in rows if isinstance(r, EventRow)]
     assert ids == [42, "007", "+5", "alice", -3]
@@ -275,7 +276,7 @@ def test_with_map_ids_text_ids_stay_text_and_only_canonical_ints_become_ints() -
 
 
 def test_rows_with_unmapped_ids_are_refused_without_an_id_mapper() -> None:
-    rows = read("user_id,event,timestamp\nalice,a,0\n", map_ids=True)
+    rows = read("user_id,event,timestamp\nalice,a,0\n", policy=MarkingPolicy(map_ids=True))
     repository = InMemoryRepository()
     with pytest.raises(ValueError, match="line 2 holds an unmapped user id \\('alice'\\)"):
         import_rows(repository, rows)
