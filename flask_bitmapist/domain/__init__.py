@@ -24,6 +24,7 @@ from flask_bitmapist.domain.errors import (
     InvalidMoment,
     InvalidStorageConfig,
     InvalidTimeGroup,
+    InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
     StorageUnavailable,
@@ -54,6 +55,7 @@ from flask_bitmapist.domain.ids import (
 )
 from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
 from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
+from flask_bitmapist.domain.timestamps import parse_timestamp
 
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",
@@ -80,6 +82,7 @@ __all__ = [
     "InvalidMoment",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
+    "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
     "Mark",
@@ -94,6 +97,7 @@ __all__ = [
     "external_id_text",
     "parse_chain",
     "parse_expression",
+    "parse_timestamp",
     "validate_event_name",
     "validate_stored_event_name",
     "validate_user_id",

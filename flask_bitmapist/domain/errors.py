@@ -10,6 +10,7 @@ __all__ = [
     "InvalidMoment",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
+    "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
     "StorageUnavailable",
@@ -38,6 +39,10 @@ class InvalidTimeGroup(BitmapistError, ValueError):
 
 class InvalidMoment(BitmapistError, TypeError):
     """A moment (``now``, a mark's time) is not a datetime."""
+
+
+class InvalidTimestamp(BitmapistError, ValueError):
+    """A timestamp is neither ISO 8601 text nor epoch seconds, or is out of range."""
 
 
 class InvalidExpression(BitmapistError, ValueError):

@@ -28,6 +28,7 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.exceptions import InvalidPeriod
 from flask_bitmapist.flask.state import current_state
+from flask_bitmapist.services.cohort_requests import legacy_mode
 
 __all__ = [
     "BitOpAnd",
@@ -468,8 +469,7 @@ def get_cohort(
     naming it; the size is bounded by ``BITMAPIST_MAX_COHORT_CELLS``.
     """
     state = current_state()
-    if mode is None:
-        mode = CohortMode.RECURRING if with_replacement else CohortMode.FIRST_RETURN
+    chosen = legacy_mode(mode, with_replacement=with_replacement)
     moment = state.now() if now is None else now
     spec = CohortSpec.create(
         EventRef(primary_event_name),
@@ -478,7 +478,7 @@ def get_cohort(
         time_group=time_group,
         rows=num_rows,
         cols=num_cols,
-        mode=mode,
+        mode=chosen,
         max_cells=state.settings.max_cohort_cells,
     )
     cohort = state.engine.compute(spec)

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
 from itertools import chain
 from pathlib import PurePath
 from typing import BinaryIO, Final, Literal
@@ -40,7 +38,7 @@ from flask_bitmapist.domain import (
     BitmapistError,
     BitmapRepository,
     IdMapper,
-    as_utc,
+    parse_timestamp,
 )
 from flask_bitmapist.services.marking import (
     DEFAULT_POLICY,
@@ -59,7 +57,6 @@ __all__ = [
     "EventRow",
     "ImportSummary",
     "import_rows",
-    "parse_timestamp",
 ]
 
 #: The columns (CSV) or keys (JSON Lines) every row must have.
@@ -100,51 +97,6 @@ class BadRow:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
-
-
-def parse_timestamp(value: object) -> datetime:
-    """An aware UTC datetime from ISO 8601 text or epoch seconds; a ValueError names the value.
-
-    >>> parse_timestamp("2026-11-27T13:05:00Z").isoformat()
-    '2026-11-27T13:05:00+00:00'
-    >>> parse_timestamp(0).isoformat()
-    '1970-01-01T00:00:00+00:00'
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"timestamp must be ISO 8601 text or epoch seconds, got {value!r}")
-    if isinstance(value, int | float):
-        return _from_epoch(value)
-    if not isinstance(value, str):
-        raise ValueError(f"timestamp must be ISO 8601 text or epoch seconds, got {value!r}")
-    text = value.strip()
-    if not text:
-        raise ValueError("timestamp is empty")
-    try:
-        return _from_epoch(float(text)) if _looks_numeric(text) else _from_iso(text)
-    except ValueError:
-        raise ValueError(
-            f"timestamp {value!r} is neither ISO 8601 (2026-11-27T13:05:00Z) nor epoch seconds"
-        ) from None
-
-
-def _looks_numeric(text: str) -> bool:
-    return text.lstrip("+-").replace(".", "", 1).isdigit()
-
-
-def _from_epoch(seconds: float) -> datetime:
-    if not math.isfinite(seconds):
-        raise ValueError(f"timestamp {seconds!r} is not a finite number of seconds")
-    try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        raise ValueError(f"timestamp {seconds!r} is out of range") from None
-
-
-def _from_iso(text: str) -> datetime:
-    # Python 3.10's fromisoformat does not read the "Z" suffix.
-    if text[-1] in "zZ":
-        text = text[:-1] + "+00:00"
-    return as_utc(datetime.fromisoformat(text))
 
 
 def _parse_user_id(value: object, *, map_ids: bool) -> object:

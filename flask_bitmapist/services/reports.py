@@ -1,32 +1,51 @@
-"""Turn cohorts into what the outside world reads: JSON-able dicts, CSV text, labels.
+"""Turn answers into what the outside world reads: JSON-able dicts, CSV text, labels and
+number formats.
 
-The dashboard's JSON API and CSV download and the CLI share these, so a cohort reads
-the same everywhere. Numbers are never rounded here (JSON consumers get full precision);
-only CSV and the page round, to two decimals, when they show percentages.
+The dashboard (pages, JSON API, CSV downloads) and the CLI share these, so an answer
+reads the same everywhere:
+
+- JSON dicts carry full precision: nothing is rounded for a program.
+- CSV goes through :func:`to_csv`, the one CSV writer, which escapes cells a spreadsheet
+  would run as formulas. Cells are counts as they are (:func:`format_number`), and
+  percentages and averages with two decimals (:func:`format_decimal`).
+- People read counts with thousands separators (:func:`format_count`), and averages and
+  percentages with one decimal (:func:`format_mean`, :func:`format_percent`): the page
+  and the CLI's text tables both use these.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final, TypeAlias
 
-from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec, Expression, TimeGroup
+from flask_bitmapist.domain import Cohort, CohortSpec, Expression, TimeGroup
+from flask_bitmapist.services.cohort_requests import with_replacement
 
 __all__ = [
+    "CsvCell",
     "cohort_to_csv",
     "cohort_to_dict",
     "cohort_to_legacy_dict",
     "column_label",
+    "escape_csv_cell",
     "expression_to_text",
+    "format_count",
     "format_decimal",
+    "format_mean",
     "format_number",
+    "format_percent",
     "period_iso",
     "period_label",
     "spec_to_dict",
+    "to_csv",
 ]
+
+#: What a CSV cell may hold: text, a number, or None for an empty cell.
+CsvCell: TypeAlias = "str | int | float | None"
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -110,8 +129,35 @@ def cohort_to_dict(cohort: Cohort) -> dict[str, Any]:
     }
 
 
+def format_count(value: int | None) -> str:
+    """A count for people: thousands separators; empty for ``None``.
+
+    >>> format_count(1234567)
+    '1,234,567'
+    """
+    return "" if value is None else f"{value:,}"
+
+
+def format_mean(value: float | None) -> str:
+    """An average for people: one decimal, thousands separators; empty for ``None``.
+
+    >>> format_mean(1234.56)
+    '1,234.6'
+    """
+    return "" if value is None else f"{value:,.1f}"
+
+
+def format_percent(value: float | None) -> str:
+    """A percentage (0..100) for people: one decimal and ``%``; empty for ``None``.
+
+    >>> format_percent(12.345)
+    '12.3%'
+    """
+    return "" if value is None else f"{value:,.1f}%"
+
+
 def format_number(value: float | None) -> str:
-    """A count or an average for display: whole numbers stay whole, others get 2 decimals."""
+    """A count or an average for CSV: whole numbers stay whole, others get 2 decimals."""
     if value is None:
         return ""
     if float(value).is_integer():
@@ -120,8 +166,50 @@ def format_number(value: float | None) -> str:
 
 
 def format_decimal(value: float | None) -> str:
-    """Two decimals (``12.50``) for percentages and averages; empty for ``None``."""
+    """Two decimals (``12.50``) for percentages and averages in CSV; empty for ``None``."""
     return "" if value is None else f"{value:.2f}"
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV
+# injection"): "=HYPERLINK(...)", "@SUM(...)", "+1+cmd|...", or the same behind a tab or
+# carriage return.
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+# Text that is a plain number ("-12.50", "+3", "1e6") is data, not a formula.
+_NUMBER: Final = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def escape_csv_cell(value: CsvCell) -> CsvCell:
+    r"""``value``, with a leading ``'`` when a spreadsheet would run it as a formula.
+
+    Numbers stay numbers, including negative ones and numbers written as text:
+
+    >>> escape_csv_cell('=HYPERLINK("http://x","y")')
+    '\'=HYPERLINK("http://x","y")'
+    >>> escape_csv_cell("-12.50"), escape_csv_cell(-3), escape_csv_cell("user:paid")
+    ('-12.50', -3, 'user:paid')
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def to_csv(rows: Iterable[Iterable[CsvCell]], *, lineterminator: str = "\r\n") -> str:
+    r"""CSV text of ``rows``: the one CSV writer of the package.
+
+    Every CSV the package writes (API downloads, the CLI's ``--format csv``) goes through
+    here, so text a user controls (an event name, an expression) never reaches a
+    spreadsheet as a formula: see :func:`escape_csv_cell`. ``None`` is an empty cell.
+
+    >>> print(to_csv([["event", "today"], ["=1+2", 3], ["user:paid", -1]], lineterminator="\n"))
+    event,today
+    '=1+2,3
+    user:paid,-1
+    <BLANKLINE>
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=lineterminator)
+    writer.writerows([escape_csv_cell(cell) for cell in row] for row in rows)
+    return out.getvalue()
 
 
 def cohort_to_csv(cohort: Cohort, *, as_percent: bool = False) -> str:
@@ -133,26 +221,24 @@ def cohort_to_csv(cohort: Cohort, *, as_percent: bool = False) -> str:
     """
     spec = cohort.spec
     group = spec.time_group
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["date", "users", *(column_label(group, j) for j in range(spec.cols))])
+    rows: list[Sequence[CsvCell]] = [
+        ["date", "users", *(column_label(group, j) for j in range(spec.cols))]
+    ]
     shown: Sequence[Sequence[float | None]] = cohort.percentages if as_percent else cohort.cells
     fmt = format_decimal if as_percent else format_number
     for date, total, row in zip(cohort.dates, cohort.totals, shown, strict=True):
-        writer.writerow([period_iso(group, date), total, *(fmt(v) for v in row)])
-    rows = len(cohort.totals)
-    mean_total = sum(cohort.totals) / rows if rows else None
+        rows.append([period_iso(group, date), total, *(fmt(v) for v in row)])
+    n_rows = len(cohort.totals)
+    mean_total = sum(cohort.totals) / n_rows if n_rows else None
     averages = cohort.average_percentages if as_percent else cohort.averages
     # Averages are fractional by nature: always two decimals, so the column reads evenly.
-    writer.writerow(
+    rows.append(
         ["average" + (" %" if as_percent else ""), format_decimal(mean_total)]
         + [format_decimal(v) for v in averages]
     )
-    writer.writerow(
-        ["weighted average %", ""] + [format_decimal(v) for v in cohort.weighted_averages]
-    )
-    writer.writerow(["total", sum(cohort.totals), *cohort.column_totals])
-    return out.getvalue()
+    rows.append(["weighted average %", ""] + [format_decimal(v) for v in cohort.weighted_averages])
+    rows.append(["total", sum(cohort.totals), *cohort.column_totals])
+    return to_csv(rows)
 
 
 def cohort_to_legacy_dict(
@@ -187,7 +273,7 @@ def cohort_to_legacy_dict(
         "averages": averages,
         "time_group": time_group if time_group is not None else group.plural,
         "as_percent": as_percent,
-        "with_replacement": spec.mode is CohortMode.RECURRING,
+        "with_replacement": with_replacement(spec.mode),
         "num_rows": spec.rows,
         "num_cols": spec.cols,
         "spec": spec_to_dict(spec),

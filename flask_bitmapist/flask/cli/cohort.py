@@ -16,7 +16,6 @@ from flask_bitmapist.domain import (
     MAX_ROWS,
     Cohort,
     CohortMode,
-    CohortSpec,
     EventRef,
     Expression,
     InvalidCohortSpec,
@@ -33,12 +32,16 @@ from flask_bitmapist.flask.cli.options import (
     storage_errors,
     time_group_option,
 )
-from flask_bitmapist.flask.cli.tables import format_count, format_decimal, render_table
+from flask_bitmapist.flask.cli.tables import render_table
+from flask_bitmapist.services.cohort_requests import create_cohort_spec
 from flask_bitmapist.services.reports import (
     cohort_to_csv,
     cohort_to_dict,
     column_label,
     expression_to_text,
+    format_count,
+    format_mean,
+    format_percent,
     period_label,
 )
 
@@ -171,8 +174,17 @@ def cohort_command(
     """
     state = cli_state()
     secondary_expr = _secondary(ctx, secondary, and_events, or_events, expr)
+    names = {
+        "primary": "PRIMARY",
+        "secondary": "--expr" if expr is not None else "SECONDARY",
+        "rows": "--rows",
+        "cols": "--cols",
+        "now": "--now",
+        "time_group": "--time-group",
+        "mode": "--mode",
+    }
     try:
-        spec = CohortSpec.create(
+        spec = create_cohort_spec(
             EventRef(primary),
             secondary_expr,
             now=now or state.now(),
@@ -181,10 +193,10 @@ def cohort_command(
             cols=cols,
             mode=mode,
             max_cells=state.settings.max_cohort_cells,
+            field_names=names,
         )
     except InvalidCohortSpec as exc:
-        hint = {"rows": "--rows", "cols": "--cols", "now": "--now"}.get(exc.field)
-        raise click.BadParameter(str(exc), ctx=ctx, param_hint=hint) from exc
+        raise click.UsageError(str(exc), ctx=ctx) from exc
     cohort = state.engine.compute(spec)
     if output_format == "json":
         click.echo(json.dumps(cohort_to_dict(cohort), indent=2))
@@ -232,15 +244,15 @@ def render_cohort(cohort: Cohort, *, as_percent: bool = False) -> str:
     lines: list[list[str]] = []
     shown = cohort.percentages if as_percent else cohort.cells
     for date, total, row in zip(cohort.dates, cohort.totals, shown, strict=True):
-        cells = [format_decimal(v, "%") if as_percent else format_count(v) for v in row]  # type: ignore[arg-type]
+        cells = [format_percent(v) if as_percent else format_count(v) for v in row]  # type: ignore[arg-type]
         lines.append([period_label(group, date), format_count(total), *cells])
     mean_total = sum(cohort.totals) / len(cohort.totals)
     if as_percent:
-        averages = [format_decimal(v, "%") for v in cohort.average_percentages]
+        averages = [format_percent(v) for v in cohort.average_percentages]
     else:
-        averages = [format_decimal(v) for v in cohort.averages]
-    lines.append(["average", format_decimal(mean_total), *averages])
-    lines.append(["weighted", "", *(format_decimal(v, "%") for v in cohort.weighted_averages)])
+        averages = [format_mean(v) for v in cohort.averages]
+    lines.append(["average", format_mean(mean_total), *averages])
+    lines.append(["weighted", "", *(format_percent(v) for v in cohort.weighted_averages)])
     column_totals = [format_count(v) for v in cohort.column_totals]
     lines.append(["total", format_count(sum(cohort.totals)), *column_totals])
     heading = (

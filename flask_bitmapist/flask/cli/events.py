@@ -3,33 +3,25 @@ and this year."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
 
 import click
 from flask.cli import with_appcontext
 
-from flask_bitmapist.domain import Period, TimeGroup
+from flask_bitmapist.domain import Period
 from flask_bitmapist.flask.cli.options import (
     cli_state,
     format_option,
     now_option,
     storage_errors,
 )
-from flask_bitmapist.flask.cli.tables import format_count, render_table
+from flask_bitmapist.flask.cli.tables import render_table
+from flask_bitmapist.services.event_counts import count_events
+from flask_bitmapist.services.reports import CsvCell, format_count, to_csv
 
-__all__ = ["EVENT_PERIODS", "events_command"]
-
-#: The periods ``events`` counts, each the one containing now.
-EVENT_PERIODS: Final = (
-    ("today", TimeGroup.DAY),
-    ("this week", TimeGroup.WEEK),
-    ("this month", TimeGroup.MONTH),
-    ("this year", TimeGroup.YEAR),
-)
+__all__ = ["events_command"]
 
 
 @click.command("events")
@@ -41,33 +33,29 @@ def events_command(output_format: str, now: datetime | None) -> None:
     """List every event with how many users did it today, this week, this month and this
     year."""
     state = cli_state()
-    moment = now or state.now()
-    names = sorted(state.repository.event_names())
-    periods = [(label, Period.containing(group, moment)) for label, group in EVENT_PERIODS]
-    counts = state.engine.counts(names, [period for _, period in periods])
-    table = [[counts[(name, period)] for _, period in periods] for name in names]
+    counts = count_events(state.engine, now or state.now())
+    labels = counts.labels
     if output_format == "json":
         document = {
-            "now": moment.isoformat(),
-            "periods": {label: _period_json(period) for label, period in periods},
+            "now": counts.now.isoformat(),
+            "periods": {
+                label: _period_json(period)
+                for label, period in zip(labels, counts.periods, strict=True)
+            },
             "events": [
-                {"event": name, **{label: n for (label, _), n in zip(periods, row, strict=True)}}
-                for name, row in zip(names, table, strict=True)
+                {"event": name, **dict(zip(labels, row, strict=True))} for name, row in counts.rows
             ],
         }
         click.echo(json.dumps(document, indent=2))
     elif output_format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["event", *(label for label, _ in periods)])
-        writer.writerows([name, *row] for name, row in zip(names, table, strict=True))
-        click.echo(out.getvalue(), nl=False)
-    elif not names:
+        table: list[Sequence[CsvCell]] = [["event", *labels]]
+        table += ([name, *row] for name, row in counts.rows)
+        click.echo(to_csv(table, lineterminator="\n"), nl=False)
+    elif not counts.rows:
         click.echo("No events recorded yet.")
     else:
-        header = ["event", *(label for label, _ in periods)]
-        rows = [[name, *map(format_count, row)] for name, row in zip(names, table, strict=True)]
-        click.echo(render_table(header, rows))
+        rows = [[name, *map(format_count, row)] for name, row in counts.rows]
+        click.echo(render_table(["event", *labels], rows))
 
 
 def _period_json(period: Period) -> dict[str, str]:

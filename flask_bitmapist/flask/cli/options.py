@@ -28,10 +28,14 @@ from typing import Any, Final, ParamSpec, Protocol, TypeVar
 
 import click
 
-from flask_bitmapist.domain import StorageUnavailable, TimeGroup, validate_stored_event_name
+from flask_bitmapist.domain import (
+    StorageUnavailable,
+    TimeGroup,
+    parse_timestamp,
+    validate_stored_event_name,
+)
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.infra import redact_url
-from flask_bitmapist.services.event_files import parse_timestamp
 
 __all__ = [
     "OUTPUT_FORMATS",

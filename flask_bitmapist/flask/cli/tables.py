@@ -1,10 +1,15 @@
-"""Text tables for the terminal: aligned columns and the cell formats they use."""
+"""Text tables for the terminal: aligned columns.
+
+Cells come formatted already, with the formats the dashboard uses too
+(:func:`~flask_bitmapist.services.reports.format_count`, ``format_mean``,
+``format_percent``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["format_count", "format_decimal", "render_table"]
+__all__ = ["render_table"]
 
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
@@ -26,13 +31,3 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: 
         return "  ".join(parts).rstrip()
 
     return "\n".join(line(row) for row in (header, *rows))
-
-
-def format_count(value: int | None) -> str:
-    """A count with thousands separators; an empty cell for None."""
-    return "" if value is None else f"{value:,}"
-
-
-def format_decimal(value: float | None, suffix: str = "") -> str:
-    """One decimal place with thousands separators; an empty cell for None."""
-    return "" if value is None else f"{value:,.1f}{suffix}"

@@ -13,7 +13,12 @@ from collections.abc import Sequence
 import attrs
 
 from flask_bitmapist.domain import Cohort
-from flask_bitmapist.services.reports import column_label, format_number, period_label
+from flask_bitmapist.services.reports import (
+    column_label,
+    format_decimal,
+    format_number,
+    period_label,
+)
 
 __all__ = ["ChartLine", "ChartPoint", "RetentionChart", "nice_ceiling"]
 
@@ -111,7 +116,7 @@ class RetentionChart:
             return TOP + plot_h * (1 - value / top)
 
         def fmt(value: float) -> str:
-            return f"{value:.2f}%" if as_percent else format_number(value)
+            return format_decimal(value) + "%" if as_percent else format_number(value)
 
         def tick(value: float) -> str:
             text = f"{value:,.2f}".rstrip("0").rstrip(".")

@@ -28,8 +28,9 @@ from flask_bitmapist.domain import (
     InvalidExpression,
     parse_chain,
     parse_expression,
+    parse_timestamp,
 )
-from flask_bitmapist.services.event_files import parse_timestamp
+from flask_bitmapist.services.cohort_requests import create_cohort_spec, legacy_mode
 
 __all__ = [
     "COHORT_FIELDS",
@@ -167,26 +168,21 @@ def _build_spec(
     max_cells: int,
     names: Mapping[str, str],
 ) -> CohortSpec:
-    """CohortSpec.create, with the domain's field names mapped to the request's."""
+    """The spec, an error naming the field as this request called it."""
     try:
-        return CohortSpec.create(
+        return create_cohort_spec(
             primary,
             secondary,
             now=now,
-            time_group=time_group,  # type: ignore[arg-type]
+            time_group=time_group,
             rows=rows,
             cols=cols,
-            mode=mode,  # type: ignore[arg-type]
+            mode=mode,
             max_cells=max_cells,
+            field_names=names,
         )
     except InvalidCohortSpec as exc:
-        field = names.get(exc.field, exc.field)
-        message = str(exc)
-        if message.startswith(exc.field):
-            message = field + message[len(exc.field) :]
-        else:
-            message = f"{field}: {message}"
-        raise InvalidRequest(message, field=field) from None
+        raise InvalidRequest(str(exc), field=exc.field) from None
 
 
 def _strings(args: MultiDict[str, str], key: str) -> list[str]:
@@ -333,10 +329,10 @@ def parse_legacy_body(body: object, *, now: datetime, max_cells: int) -> tuple[C
     secondary = _chain(
         "secondary_event", body.get("secondary_event"), "additional_events", additional
     )
-    replacement = parse_bool("with_replacement", body.get("with_replacement"))
-    mode = body.get("mode")
-    if mode is None:
-        mode = CohortMode.RECURRING if replacement else CohortMode.FIRST_RETURN
+    mode = legacy_mode(
+        body.get("mode"),
+        with_replacement=parse_bool("with_replacement", body.get("with_replacement")),
+    )
     spec = _build_spec(
         primary,
         secondary,

@@ -8,8 +8,7 @@ naming the field, storage trouble 503, a refused visitor 403 saying how to allow
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from flask_bitmapist.domain import (
     CohortMode,
     CohortSpec,
     InvalidCohortSpec,
-    Period,
     StorageUnavailable,
     TimeGroup,
 )
@@ -40,25 +38,24 @@ from flask_bitmapist.flask.dashboard.forms import (
     parse_legacy_body,
 )
 from flask_bitmapist.flask.state import BitmapistState, Settings, current_state
+from flask_bitmapist.services.event_counts import count_events
 from flask_bitmapist.services.reports import (
+    CsvCell,
     cohort_to_csv,
     cohort_to_dict,
     cohort_to_legacy_dict,
     column_label,
+    format_count,
+    format_mean,
+    format_percent,
     period_iso,
     period_label,
     spec_to_dict,
+    to_csv,
 )
 
 __all__ = ["create_blueprint", "heat_class"]
 
-#: The periods the events page counts, with their column headings.
-INDEX_GROUPS = (
-    (TimeGroup.DAY, "Today"),
-    (TimeGroup.WEEK, "This week"),
-    (TimeGroup.MONTH, "This month"),
-    (TimeGroup.YEAR, "This year"),
-)
 FORBIDDEN_MESSAGE = (
     "The Flask-Bitmapist dashboard is not enabled for this request. Set "
     "BITMAPIST_DASHBOARD_PERMISSION to a callable that returns True for the people allowed "
@@ -185,64 +182,74 @@ def _template_helpers() -> dict[str, Callable[..., str]]:
     return {
         "heat": heat_class,
         "column_label": column_label,
-        "fmt_count": lambda n: f"{n:,}",
-        "fmt_mean": lambda v: f"{v:,.1f}",
-        "fmt_pct": lambda v: "" if v is None else f"{v:.1f}%",
+        "fmt_count": format_count,
+        "fmt_mean": format_mean,
+        "fmt_pct": format_percent,
     }
 
 
 # -- the events page ------------------------------------------------------------------
 
 
-def _event_counts(
-    state: BitmapistState,
-) -> tuple[list[dict[str, Any]], list[Period], datetime]:
-    """Each event's counts in the periods containing now, those periods, and that now.
-
-    The clock is read once, so the "now" shown always lies in the periods counted.
-    """
-    now = state.now()
-    periods = [Period.containing(group, now) for group, _ in INDEX_GROUPS]
-    names = sorted(state.repository.event_names())
-    counts = state.engine.counts(names, periods)
-    rows = [
-        {"name": name, "counts": [counts[(name, period)] for period in periods]} for name in names
-    ]
-    return rows, periods, now
-
-
 def index() -> str:
     """Every event, with how many users did it today, this week, this month, this year."""
-    rows, periods, now = _event_counts(current_state())
+    state = current_state()
+    counts = count_events(state.engine, state.now())
     query = request.args.get("q", "").strip()
-    shown = [row for row in rows if query.lower() in row["name"].lower()] if query else rows
+    shown = [
+        {"name": name, "counts": row} for name, row in counts.rows if query.lower() in name.lower()
+    ]
     return render_template(
         "bitmapist/index.html",
         events=shown,
-        total_events=len(rows),
+        total_events=len(counts.rows),
         query=query,
         headings=[
-            (heading, period_label(p.group, p.start))
-            for (_, heading), p in zip(INDEX_GROUPS, periods, strict=True)
+            (label.capitalize(), period_label(p.group, p.start))
+            for label, p in zip(counts.labels, counts.periods, strict=True)
         ],
-        now=now,
+        now=counts.now,
     )
 
 
 def api_events() -> Response:
-    """``{"now", "periods": {...}, "events": [{"name", "day", "week", "month", "year"}]}``."""
-    rows, periods, now = _event_counts(current_state())
-    keys = [group.value for group, _ in INDEX_GROUPS]
+    """``{"now", "periods": {...}, "events": [{"name", "day", "week", "month", "year"}]}``
+    (``format=csv``: as CSV, one line per event)."""
+    fmt = _api_format()
+    state = current_state()
+    counts = count_events(state.engine, state.now())
+    keys = counts.keys
+    if fmt == "csv":
+        day = period_iso(TimeGroup.DAY, counts.periods[0].start)
+        table: list[Sequence[CsvCell]] = [["event", *keys]]
+        table += ([name, *row] for name, row in counts.rows)
+        return _csv_download(to_csv(table), f"events-{day}.csv")
     return jsonify(
         {
-            "now": now.isoformat(),
+            "now": counts.now.isoformat(),
             "periods": {
-                key: period_iso(p.group, p.start) for key, p in zip(keys, periods, strict=True)
+                key: period_iso(p.group, p.start)
+                for key, p in zip(keys, counts.periods, strict=True)
             },
             "events": [
-                {"name": row["name"], **dict(zip(keys, row["counts"], strict=True))} for row in rows
+                {"name": name, **dict(zip(keys, row, strict=True))} for name, row in counts.rows
             ],
         }
+    )
+
+
+def _api_format() -> str:
+    fmt = request.args.get("format", "json").strip().lower()
+    if fmt not in ("json", "csv"):
+        raise InvalidRequest(f"format must be json or csv, got {fmt!r}", field="format")
+    return fmt
+
+
+def _csv_download(text: str, filename: str) -> Response:
+    return current_app.response_class(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -334,10 +341,7 @@ def _api_cohort(state: BitmapistState) -> tuple[CohortForm, Cohort]:
 
 def api_cohort() -> Response:
     """The cohort as JSON (``format=csv``: as CSV)."""
-    fmt = request.args.get("format", "json").strip().lower()
-    if fmt not in ("json", "csv"):
-        raise InvalidRequest(f"format must be json or csv, got {fmt!r}", field="format")
-    if fmt == "csv":
+    if _api_format() == "csv":
         return api_cohort_csv()
     form, cohort = _api_cohort(current_state())
     return jsonify({**cohort_to_dict(cohort), "as_percent": form.percent})
@@ -349,11 +353,7 @@ def api_cohort_csv() -> Response:
     spec = cohort.spec
     stamp = period_iso(spec.time_group, spec.last_period.start).replace(":", "")
     filename = f"cohort-{spec.time_group.value}-{stamp}.csv"
-    return current_app.response_class(
-        cohort_to_csv(cohort, as_percent=form.percent),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return _csv_download(cohort_to_csv(cohort, as_percent=form.percent), filename)
 
 
 def api_cohort_cell() -> Response:

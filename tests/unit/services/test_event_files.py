@@ -17,7 +17,6 @@ from flask_bitmapist.services.event_files import (
     EventRow,
     ImportSummary,
     import_rows,
-    parse_timestamp,
 )
 from flask_bitmapist.services.marking import MarkingPolicy, UnmappedMark
 
@@ -45,27 +44,6 @@ def good(rows: Iterable[EventRow | BadRow]) -> list[tuple[int, str, int, datetim
 
 def bad(rows: Iterable[EventRow | BadRow]) -> list[int]:
     return [r.line for r in rows if isinstance(r, BadRow)]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2026-11-27T13:05:00Z", datetime(2026, 11, 27, 13, 5, tzinfo=UTC)),
-        ("2026-11-27 13:05", datetime(2026, 11, 27, 13, 5, tzinfo=UTC)),
-        ("2026-11-27T14:05:00+01:00", datetime(2026, 11, 27, 13, 5, tzinfo=UTC)),
-        ("2026-11-27", datetime(2026, 11, 27, tzinfo=UTC)),
-        ("1795784700", datetime(2026, 11, 27, 13, 5, tzinfo=UTC)),
-        (1795784700.5, datetime(2026, 11, 27, 13, 5, 0, 500000, tzinfo=UTC)),
-    ],
-)
-def test_timestamps_are_iso_8601_or_epoch_seconds_in_utc(text: object, expected: datetime) -> None:
-    assert parse_timestamp(text) == expected
-
-
-@pytest.mark.parametrize("value", ["", "yesterday", "2026-13-01", "1e400", True, None, [1]])
-def test_a_bad_timestamp_is_refused_naming_it(value: object) -> None:
-    with pytest.raises(ValueError, match="timestamp"):
-        parse_timestamp(value)
 
 
 def test_csv_columns_may_come_in_any_order_with_extra_columns_ignored() -> None:

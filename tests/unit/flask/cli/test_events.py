@@ -87,3 +87,16 @@ def test_events_bitmapist_named_with_spaces_are_listed(spaced_cli: Cli) -> None:
         "song played,1,1,1,1",
         "song skipped,1,1,1,1",
     ]
+
+
+def test_an_event_named_like_a_formula_is_escaped_in_csv(cli: Cli) -> None:
+    # A spreadsheet opening the file would run the name as a formula (issue: CSV injection).
+    cli.mark('=HYPERLINK("http://x","y")', [1], day=27)
+    cli.mark("user:paid", [1, 2], day=27)
+    result = cli("events", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "event,today,this week,this month,this year",
+        '"\'=HYPERLINK(""http://x"",""y"")",1,1,1,1',
+        "user:paid,2,2,2,2",
+    ]

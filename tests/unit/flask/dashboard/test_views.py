@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_bitmapist import FlaskBitmapist
-from flask_bitmapist.domain import Bitmap, BitmapId, Period, TimeGroup
+from flask_bitmapist import FlaskBitmapist, current_state
+from flask_bitmapist.domain import Bitmap, BitmapId, Mark, Period, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository, RedisRepository
 from tests.cohort_model import EventLog, Lookup
 from tests.spaced_events import write_spaced_events
@@ -921,3 +921,39 @@ def test_without_javascript_one_blank_condition_row_lets_people_add_a_condition(
 
     assert form.count('<li class="condition">') == 1
     assert form.count('<li class="condition blank">') == 1
+
+
+# -- CSV of the events ------------------------------------------------------------------
+
+
+def test_the_events_api_answers_csv_with_formula_names_escaped(make_app: AppFactory) -> None:
+    app = make_app(seed=False)
+    with app.app_context():
+        current_state().repository.mark(
+            [Mark.create(name, 1, NOW) for name in ('=HYPERLINK("http://x","y")', "@SUM(A1)")]
+        )
+    response = app.test_client().get("/bitmapist/api/events?format=csv")
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="events-2026-11-27.csv"'
+    assert csv_rows(response.get_data(as_text=True)) == [
+        ["event", "day", "week", "month", "year"],
+        ['\'=HYPERLINK("http://x","y")', "1", "1", "1", "1"],
+        ["'@SUM(A1)", "1", "1", "1", "1"],
+    ]
+
+
+def test_the_events_csv_has_the_counts_of_the_json(client: FlaskClient) -> None:
+    data = client.get("/bitmapist/api/events").get_json()
+    rows = csv_rows(client.get("/bitmapist/api/events?format=csv").get_data(as_text=True))
+    assert rows[1:] == [
+        [e["name"], *(str(e[key]) for key in ("day", "week", "month", "year"))]
+        for e in data["events"]
+    ]
+
+
+def test_the_events_api_refuses_an_unknown_format(client: FlaskClient) -> None:
+    response = client.get("/bitmapist/api/events?format=xml")
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "format"

@@ -1,0 +1,57 @@
+"""Every event with its counts in the periods containing now: the CLI's ``events`` and
+the dashboard's events page and ``/api/events`` all read them from here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from flask_bitmapist.domain import CohortEngine, Period, TimeGroup
+
+__all__ = ["EVENT_PERIODS", "EventCounts", "count_events"]
+
+#: The periods counted, each the one containing now, with its label ("this week").
+EVENT_PERIODS: Final = (
+    (TimeGroup.DAY, "today"),
+    (TimeGroup.WEEK, "this week"),
+    (TimeGroup.MONTH, "this month"),
+    (TimeGroup.YEAR, "this year"),
+)
+
+
+@attrs.frozen
+class EventCounts:
+    """How many users did each event in each of :data:`EVENT_PERIODS`, as of ``now``.
+
+    ``rows`` pairs each event name (sorted) with its counts, in the order of ``periods``.
+    """
+
+    now: datetime
+    periods: tuple[Period, ...]
+    rows: tuple[tuple[str, tuple[int, ...]], ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The periods' labels: ``today``, ``this week``, ``this month``, ``this year``."""
+        return tuple(label for _, label in EVENT_PERIODS)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The periods' names in JSON: ``day``, ``week``, ``month``, ``year``."""
+        return tuple(group.value for group, _ in EVENT_PERIODS)
+
+
+def count_events(engine: CohortEngine, now: datetime) -> EventCounts:
+    """Count every event the storage holds in the periods of :data:`EVENT_PERIODS`
+    containing ``now``, in one batched read.
+
+    ``now`` is read once by the caller, so the moment shown always lies in the periods
+    counted (around midnight a second clock read could fall on the next day).
+    """
+    periods = tuple(Period.containing(group, now) for group, _ in EVENT_PERIODS)
+    ordered = sorted(engine.repository.event_names())
+    counts = engine.counts(ordered, periods)
+    rows = tuple((name, tuple(counts[(name, period)] for period in periods)) for name in ordered)
+    return EventCounts(now=now, periods=periods, rows=rows)
