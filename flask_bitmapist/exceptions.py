@@ -1,7 +1,9 @@
 """Every error the package raises on purpose; all derive from :class:`BitmapistError`.
 
 Validation errors are also :class:`ValueError` or :class:`TypeError`, so callers that
-already catch those keep working.
+already catch those keep working. The domain's errors live in
+:mod:`flask_bitmapist.domain.errors` (the domain imports nothing above it) and are
+re-exported here; the others are defined here, and every layer imports them from here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from flask_bitmapist.domain.errors import (
     InvalidMoment,
     InvalidStorageConfig,
     InvalidTimeGroup,
+    InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
     StorageUnavailable,
@@ -21,14 +24,17 @@ from flask_bitmapist.domain.errors import (
 
 __all__ = [
     "BitmapistError",
+    "EventFileError",
     "InvalidCohortSpec",
     "InvalidConfiguration",
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
     "InvalidPeriod",
+    "InvalidRequest",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
+    "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
     "StorageUnavailable",
@@ -45,3 +51,17 @@ class InvalidConfiguration(BitmapistError, ValueError):
 
 class InvalidPeriod(BitmapistError, ValueError):
     """A year, month, ISO week, day or hour does not exist (``DayEvents(e, 2026, 2, 30)``)."""
+
+
+class InvalidRequest(BitmapistError, ValueError):
+    """A dashboard or API request parameter is missing or malformed; ``field`` names it
+    (the 400 answer's JSON carries it as ``field``)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class EventFileError(BitmapistError, ValueError):
+    """A file of events cannot be imported as a whole (no header, a missing column, an
+    unknown format); a bad row is reported, not raised."""

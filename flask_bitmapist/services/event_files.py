@@ -35,11 +35,11 @@ import attrs
 
 from flask_bitmapist.domain import (
     MARK_CHUNK_SIZE,
-    BitmapistError,
     BitmapRepository,
     IdMapper,
     parse_timestamp,
 )
+from flask_bitmapist.exceptions import EventFileError
 from flask_bitmapist.services.marking import (
     DEFAULT_POLICY,
     MarkingPolicy,
@@ -52,7 +52,6 @@ __all__ = [
     "COLUMNS",
     "FORMATS",
     "BadRow",
-    "EventFileError",
     "EventFileReader",
     "EventRow",
     "ImportSummary",
@@ -73,10 +72,6 @@ _BOM: Final = b"\xef\xbb\xbf"
 #: How many bad rows an import keeps for its report (the rest are only counted), so a
 #: file that is bad throughout still imports in bounded memory.
 MAX_REPORTED_BAD_ROWS: Final = 100
-
-
-class EventFileError(BitmapistError, ValueError):
-    """The file as a whole cannot be imported (no header, a missing column, an unknown format)."""
 
 
 @attrs.frozen

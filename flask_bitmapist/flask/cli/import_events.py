@@ -9,10 +9,10 @@ import click
 from flask.cli import with_appcontext
 
 from flask_bitmapist.domain import InvalidUserId, StorageUnavailable
+from flask_bitmapist.exceptions import EventFileError
 from flask_bitmapist.flask.cli.options import cli_state, progress, storage_message
 from flask_bitmapist.services.event_files import (
     FORMATS,
-    EventFileError,
     EventFileReader,
     ImportSummary,
     import_rows,

@@ -18,7 +18,6 @@ import attrs
 from werkzeug.datastructures import MultiDict
 
 from flask_bitmapist.domain import (
-    BitmapistError,
     CohortMode,
     CohortSpec,
     EventRef,
@@ -30,13 +29,13 @@ from flask_bitmapist.domain import (
     parse_expression,
     parse_timestamp,
 )
+from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.services.cohort_requests import create_cohort_spec, legacy_mode
 
 __all__ = [
     "COHORT_FIELDS",
     "MAX_PER_PAGE",
     "CohortForm",
-    "InvalidRequest",
     "Page",
     "parse_bool",
     "parse_cell",
@@ -65,18 +64,6 @@ _DEFAULT_PER_PAGE = 100
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-class InvalidRequest(BitmapistError, ValueError):
-    """A request parameter is missing or malformed; ``field`` names it."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-    def as_json(self) -> dict[str, str]:
-        """The body of the 400 answer."""
-        return {"error": "bad_request", "field": self.field, "message": str(self)}
 
 
 def parse_count(field: str, value: object, default: int | None = None) -> int:

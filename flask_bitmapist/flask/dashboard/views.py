@@ -29,10 +29,10 @@ from flask_bitmapist.domain import (
     StorageUnavailable,
     TimeGroup,
 )
+from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.chart import RetentionChart
 from flask_bitmapist.flask.dashboard.forms import (
     CohortForm,
-    InvalidRequest,
     Page,
     parse_cell,
     parse_legacy_body,

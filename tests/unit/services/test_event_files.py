@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 import pytest
 
 from flask_bitmapist.domain import Bitmap, BitmapId, Mark, Period, StorageUnavailable, TimeGroup
+from flask_bitmapist.exceptions import EventFileError
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.event_files import (
     BadRow,
-    EventFileError,
     EventFileReader,
     EventRow,
     ImportSummary,

@@ -9,9 +9,9 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from flask_bitmapist.domain import And, CohortMode, EventRef, Or, TimeGroup
+from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.forms import (
     CohortForm,
-    InvalidRequest,
     Page,
     parse_cell,
     parse_legacy_body,
@@ -128,11 +128,6 @@ def test_every_bad_field_is_named(
 
     assert field_of(excinfo) == field
     assert words in str(excinfo.value)
-    assert excinfo.value.as_json() == {
-        "error": "bad_request",
-        "field": field,
-        "message": str(excinfo.value),
-    }
 
 
 def test_query_round_trips_the_form_for_bookmarks() -> None:
