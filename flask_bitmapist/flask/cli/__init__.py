@@ -14,7 +14,8 @@ stderr, never a traceback.
 
 One module per command; :mod:`.options` holds what commands share (the app's state,
 storage errors as one-line messages, ``--now``, ``--format``, ``--time-group``, event-name
-arguments, progress bars) and :mod:`.tables` the aligned text tables and cell formats.
+arguments, progress bars) and :mod:`.tables` the aligned text tables (their cells are
+formatted by :mod:`flask_bitmapist.services.reports`, as on the dashboard).
 
 Adding a command (``flask bitmapist trend``, say):
 
@@ -22,11 +23,17 @@ Adding a command (``flask bitmapist trend``, say):
    ``@click.command("trend")`` then ``@with_appcontext`` (from ``flask.cli``: the
    command reads the app's storage) and the shared options from :mod:`.options`; the work
    itself (computing, formatting numbers, CSV rows) belongs in ``services/``, where the
-   dashboard reaches the same code;
-2. register it with one line in ``COMMANDS`` below (and its import above it).
+   dashboard reaches the same code, and ``--format csv`` text comes from
+   :func:`~flask_bitmapist.services.reports.to_csv`, the one CSV writer (it escapes
+   cells a spreadsheet would run as formulas);
+2. register it with one line in ``COMMANDS`` below (and its import above it);
+3. show it in the manual: a ``$ flask --app examples.demo_app bitmapist trend ...`` line
+   in a console block of ``docs/cli.md`` (or the page of its topic), which
+   ``tests/unit/test_docs.py`` runs; that test also checks every command is shown.
 
 Its tests go in ``tests/unit/flask/cli/test_trend.py``, driven through the ``Cli``
-fixture there.
+fixture there; ``tests/unit/flask/cli/test_package.py`` fails for a command module that
+is not registered.
 """
 
 from __future__ import annotations
