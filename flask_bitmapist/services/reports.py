@@ -153,7 +153,7 @@ def format_percent(value: float | None) -> str:
     >>> format_percent(12.345)
     '12.3%'
     """
-    return "" if value is None else f"{value:,.1f}%"
+    return "" if value is None else format_mean(value) + "%"
 
 
 def format_number(value: float | None) -> str:

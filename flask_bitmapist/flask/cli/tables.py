@@ -1,15 +1,17 @@
-"""Text tables for the terminal: aligned columns.
+"""Text tables for the terminal: aligned columns, and the cell formats they use.
 
-Cells come formatted already, with the formats the dashboard uses too
-(:func:`~flask_bitmapist.services.reports.format_count`, ``format_mean``,
-``format_percent``).
+The formats are the dashboard's, from :mod:`flask_bitmapist.services.reports`
+(``format_count``, ``format_mean``, ``format_percent``); :func:`format_decimal` spells
+the last two for a table's cells.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["render_table"]
+from flask_bitmapist.services.reports import format_count, format_mean, format_percent
+
+__all__ = ["format_count", "format_decimal", "render_table"]
 
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
@@ -31,3 +33,15 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: 
         return "  ".join(parts).rstrip()
 
     return "\n".join(line(row) for row in (header, *rows))
+
+
+def format_decimal(value: float | None, suffix: str = "") -> str:
+    """An average (``suffix=""``) or a percentage (``suffix="%"``) as the dashboard shows
+    it: one decimal, thousands separators; an empty cell for None.
+
+    >>> format_decimal(1234.56), format_decimal(12.345, "%"), format_decimal(None, "%")
+    ('1,234.6', '12.3%', '')
+    """
+    if suffix == "%":
+        return format_percent(value)
+    return format_mean(value) + (suffix if value is not None else "")

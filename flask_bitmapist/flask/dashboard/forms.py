@@ -36,6 +36,8 @@ __all__ = [
     "COHORT_FIELDS",
     "MAX_PER_PAGE",
     "CohortForm",
+    # Defined in flask_bitmapist.exceptions; re-exported for the dashboard's views.
+    "InvalidRequest",
     "Page",
     "parse_bool",
     "parse_cell",
