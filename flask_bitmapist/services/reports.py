@@ -24,6 +24,7 @@ from typing import Any, Final, TypeAlias
 
 from flask_bitmapist.domain import Cohort, CohortSpec, Expression, TimeGroup
 from flask_bitmapist.services.cohort_requests import with_replacement
+from flask_bitmapist.services.event_counts import EventCounts
 
 __all__ = [
     "CsvCell",
@@ -32,6 +33,7 @@ __all__ = [
     "cohort_to_legacy_dict",
     "column_label",
     "escape_csv_cell",
+    "event_counts_to_csv",
     "expression_to_text",
     "format_count",
     "format_decimal",
@@ -210,6 +212,16 @@ def to_csv(rows: Iterable[Iterable[CsvCell]], *, lineterminator: str = "\r\n") -
     writer = csv.writer(out, lineterminator=lineterminator)
     writer.writerows([escape_csv_cell(cell) for cell in row] for row in rows)
     return out.getvalue()
+
+
+def event_counts_to_csv(
+    counts: EventCounts, columns: Sequence[str], *, lineterminator: str = "\r\n"
+) -> str:
+    """Event counts as CSV: a header (``event``, then ``columns``, one per period), then
+    one line per event. The CLI heads the periods ``today``..., the API ``day``...."""
+    rows: list[Sequence[CsvCell]] = [["event", *columns]]
+    rows += ([name, *row] for name, row in counts.rows)
+    return to_csv(rows, lineterminator=lineterminator)
 
 
 def cohort_to_csv(cohort: Cohort, *, as_percent: bool = False) -> str:

@@ -4,7 +4,6 @@ and this year."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 
 import click
@@ -19,7 +18,7 @@ from flask_bitmapist.flask.cli.options import (
 )
 from flask_bitmapist.flask.cli.tables import render_table
 from flask_bitmapist.services.event_counts import count_events
-from flask_bitmapist.services.reports import CsvCell, format_count, to_csv
+from flask_bitmapist.services.reports import event_counts_to_csv, format_count
 
 __all__ = ["events_command"]
 
@@ -48,9 +47,7 @@ def events_command(output_format: str, now: datetime | None) -> None:
         }
         click.echo(json.dumps(document, indent=2))
     elif output_format == "csv":
-        table: list[Sequence[CsvCell]] = [["event", *labels]]
-        table += ([name, *row] for name, row in counts.rows)
-        click.echo(to_csv(table, lineterminator="\n"), nl=False)
+        click.echo(event_counts_to_csv(counts, labels, lineterminator="\n"), nl=False)
     elif not counts.rows:
         click.echo("No events recorded yet.")
     else:

@@ -8,7 +8,7 @@ naming the field, storage trouble 503, a refused visitor 403 saying how to allow
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +40,17 @@ from flask_bitmapist.flask.dashboard.forms import (
 from flask_bitmapist.flask.state import BitmapistState, Settings, current_state
 from flask_bitmapist.services.event_counts import count_events
 from flask_bitmapist.services.reports import (
-    CsvCell,
     cohort_to_csv,
     cohort_to_dict,
     cohort_to_legacy_dict,
     column_label,
+    event_counts_to_csv,
     format_count,
     format_mean,
     format_percent,
     period_iso,
     period_label,
     spec_to_dict,
-    to_csv,
 )
 
 __all__ = ["create_blueprint", "heat_class"]
@@ -221,9 +220,7 @@ def api_events() -> Response:
     keys = counts.keys
     if fmt == "csv":
         day = period_iso(TimeGroup.DAY, counts.periods[0].start)
-        table: list[Sequence[CsvCell]] = [["event", *keys]]
-        table += ([name, *row] for name, row in counts.rows)
-        return _csv_download(to_csv(table), f"events-{day}.csv")
+        return _csv_download(event_counts_to_csv(counts, keys), f"events-{day}.csv")
     return jsonify(
         {
             "now": counts.now.isoformat(),
