@@ -7,7 +7,9 @@ Two formats:
 - JSON Lines: one object per line with those three keys.
 
 A timestamp is ISO 8601 (``2026-11-27T13:05:00Z``, ``2026-11-27 13:05``, ``2026-11-27``;
-without an offset it means UTC) or a number of seconds since the Unix epoch.
+without an offset it means UTC) or a number of seconds since the Unix epoch (read by
+:func:`~flask_bitmapist.domain.parse_timestamp`, as the dashboard's ``now=`` and the
+CLI's ``--now`` are).
 
 The file is streamed: rows are read, validated and written a chunk at a time, so a file of
 any size is imported in bounded memory. A bad row (unreadable, a bad id, event name or
