@@ -19,9 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+
+if TYPE_CHECKING:
+    # Imported when a browser test asks for one: the suites run at both ends of the
+    # dependency ranges deselect browser tests and do not install Playwright.
+    from playwright.sync_api import Browser
 
 from tests.integration.servers import LocalRedisCluster, LocalRedisServer, ServerError
 
@@ -99,6 +104,8 @@ def redis_cluster_url(redis_cluster: LocalRedisCluster) -> str:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless, through Playwright (no downloaded browsers)."""
+    from playwright.sync_api import sync_playwright
+
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: run `make system-deps` (installs Debian's chromium) "

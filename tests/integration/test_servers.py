@@ -7,13 +7,16 @@ import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
-from playwright.sync_api import Browser
 from redis.cluster import RedisCluster
 
 from tests.integration.servers import CLUSTER_SLOTS, LocalRedisCluster, LocalRedisServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 # -- single server -----------------------------------------------------------
 
@@ -96,9 +99,9 @@ def test_keys_written_through_a_cluster_client_land_on_their_slot_owner(
             with server.client() as node:
                 if server.address == owner:
                     assert node.exists(key) == 1
-                else:  # other nodes redirect to the owner
+                else:  # other nodes redirect to the owner (redis-py 6 drops "MOVED ")
                     with pytest.raises(
-                        redis.ResponseError, match=f"MOVED .* {owner[0]}:{owner[1]}"
+                        redis.ResponseError, match=rf"^(MOVED )?\d+ {owner[0]}:{owner[1]}$"
                     ):
                         node.exists(key)
     assert len(owners) >= 2  # thirty keys spread over more than one node
