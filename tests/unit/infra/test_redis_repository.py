@@ -10,6 +10,7 @@ import math
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,7 +34,12 @@ from flask_bitmapist.domain import (
     StorageUnavailable,
     TimeGroup,
 )
-from flask_bitmapist.infra import InMemoryRepository, RedisRepository, repository_from_url
+from flask_bitmapist.infra import (
+    InMemoryRepository,
+    RedisIdMapper,
+    RedisRepository,
+    repository_from_url,
+)
 from flask_bitmapist.infra._resp import pack_bitfield_set, pack_bitfield_sets
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
@@ -470,15 +476,17 @@ def test_an_unreachable_server_raises_storage_unavailable_naming_it(operation: s
     assert "pw" not in str(caught.value)
 
 
-def test_a_server_that_does_not_answer_times_out_without_retrying() -> None:
-    # A server that accepts connections and never answers. A retried timeout would open a
-    # second connection, so counting connections shows the call gave up after one.
+@contextmanager
+def silent_server() -> Iterator[tuple[int, list[socket.socket]]]:
+    """A loopback server that accepts connections and never answers: its port, and the
+    connections it accepted so far. A retried timeout opens a second connection, so
+    counting them shows whether a call gave up after one timeout, without timing it (a
+    loaded machine would make a wall-clock bound flaky)."""
     accepted: list[socket.socket] = []
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         silent.settimeout(0.05)
-        port = silent.getsockname()[1]
         stop = threading.Event()
 
         def accept() -> None:
@@ -490,18 +498,53 @@ def test_a_server_that_does_not_answer_times_out_without_retrying() -> None:
 
         acceptor = threading.Thread(target=accept)
         acceptor.start()
+        try:
+            yield silent.getsockname()[1], accepted
+        finally:
+            stop.set()
+            acceptor.join()
+            for connection in accepted:
+                connection.close()
+
+
+# Every client the package makes states its retry policy: redis-py 6 and later retry
+# timeouts by default, which would make a hung server cost two timeouts or more.
+def test_a_server_that_does_not_answer_times_out_without_retrying() -> None:
+    with silent_server() as (port, accepted):
         repository = RedisRepository.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=0.3)
         try:
             with pytest.raises(StorageUnavailable, match="Timeout") as caught:
                 repository.mark([Mark.create("active", 1, NOW)])
         finally:
             repository.close()
-            stop.set()
-            acceptor.join()
-            for connection in accepted:
-                connection.close()
+        assert len(accepted) == 1
     assert isinstance(caught.value.__cause__, redis.exceptions.TimeoutError)
-    assert len(accepted) == 1
+
+
+def test_the_id_map_on_a_server_that_does_not_answer_times_out_without_retrying() -> None:
+    with silent_server() as (port, accepted):
+        repository = RedisRepository.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=0.3)
+        try:
+            with pytest.raises(StorageUnavailable, match="Timeout") as caught:
+                RedisIdMapper.of(repository).assign(["alice"])
+        finally:
+            repository.close()
+        assert len(accepted) == 1
+    assert isinstance(caught.value.__cause__, redis.exceptions.TimeoutError)
+
+
+def test_a_cluster_node_that_does_not_answer_times_out_without_retrying() -> None:
+    # The client is made on first use: asking the silent node for the slot map times out.
+    with silent_server() as (port, accepted):
+        repository = RedisRepository.from_url(
+            f"redis://127.0.0.1:{port}", cluster=True, socket_timeout=0.3
+        )
+        try:
+            with pytest.raises(StorageUnavailable, match=f"127.0.0.1:{port}"):
+                repository.mark([Mark.create("active", 1, NOW)])
+        finally:
+            repository.close()
+        assert len(accepted) == 1
 
 
 @pytest.mark.parametrize("operation", ["mark", "unmark", "fetch", "event_names", "client"])
