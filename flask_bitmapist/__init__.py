@@ -34,6 +34,7 @@ from flask_bitmapist.exceptions import (
     InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
+    MissingExtra,
     StorageUnavailable,
 )
 
@@ -123,6 +124,7 @@ __all__ = [
     "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
+    "MissingExtra",
     "MonthEvents",
     "Settings",
     "StorageUnavailable",

@@ -37,6 +37,7 @@ __all__ = [
     "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
+    "MissingExtra",
     "StorageUnavailable",
 ]
 
@@ -65,3 +66,8 @@ class InvalidRequest(BitmapistError, ValueError):
 class EventFileError(BitmapistError, ValueError):
     """A file of events cannot be imported as a whole (no header, a missing column, an
     unknown format); a bad row is reported, not raised."""
+
+
+class MissingExtra(BitmapistError, ImportError):
+    """An integration was used without its optional dependency, e.g. ``Bitmapistable``
+    without SQLAlchemy: the message names the extra to install."""

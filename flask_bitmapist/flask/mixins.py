@@ -19,7 +19,9 @@ savepoint the change was made in) leaves no trace. Bulk statements such as
 ``session.execute(update(User))`` do not load objects and are not marked.
 
 Flushing needs an application context with Flask-Bitmapist (that app's storage gets the
-marks). Storage failures at commit time fail open, like every mark.
+marks). Storage failures at commit time fail open, like every mark. SQLAlchemy comes with
+the ``sqlalchemy`` extra (``pip install 'flask-bitmapist[sqlalchemy]'``); without it,
+importing ``Bitmapistable`` raises :class:`~flask_bitmapist.exceptions.MissingExtra`.
 """
 
 from __future__ import annotations
@@ -27,8 +29,16 @@ from __future__ import annotations
 from typing import Any, ClassVar, Final
 
 import attrs
-from sqlalchemy import event
-from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session
+
+from flask_bitmapist.flask.extras import is_missing, missing_extra
+
+try:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session
+except ImportError as exc:
+    if is_missing(exc, "sqlalchemy"):
+        raise missing_extra("sqlalchemy", "sqlalchemy", "Bitmapistable") from exc
+    raise
 
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.flask.tracking import build_mark, record

@@ -1,18 +1,18 @@
 """Flask-Login integration: logins and logouts are marked without any code in the app.
 
 ``init_app`` connects :func:`mark_login` to ``flask_login.user_logged_in`` and
-:func:`mark_logout` to ``user_logged_out``. They mark ``user:logged_in`` /
-``user:logged_out`` for the user, in the storage of the app that sent the signal, and do
-nothing for apps without Flask-Bitmapist.
+:func:`mark_logout` to ``user_logged_out`` when Flask-Login is installed (the ``login``
+extra). They mark ``user:logged_in`` / ``user:logged_out`` for the user, in the storage of
+the app that sent the signal, and do nothing for apps without Flask-Bitmapist.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Final
 
-from flask_login import user_logged_in, user_logged_out
-
 from flask_bitmapist.flask.config import EXTENSION_KEY
+from flask_bitmapist.flask.extras import is_missing
 from flask_bitmapist.flask.state import BitmapistState
 from flask_bitmapist.flask.tracking import build_mark, record, user_id_of
 
@@ -50,7 +50,15 @@ def mark_logout(sender: object, user: object, **extra: Any) -> None:
     _mark_user(sender, user, LOGGED_OUT_EVENT)
 
 
-def connect_login_signals() -> None:
-    """Connect the receivers (idempotent: connecting twice keeps one connection)."""
-    user_logged_in.connect(mark_login)
-    user_logged_out.connect(mark_logout)
+def connect_login_signals() -> bool:
+    """Connect the receivers when Flask-Login is installed; whether it is (idempotent:
+    connecting twice keeps one connection)."""
+    try:
+        flask_login = importlib.import_module("flask_login")
+    except ImportError as exc:
+        if is_missing(exc, "flask_login"):
+            return False  # no Flask-Login, no logins to mark
+        raise
+    flask_login.user_logged_in.connect(mark_login)
+    flask_login.user_logged_out.connect(mark_logout)
+    return True

@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, cast
 
 from flask import current_app
-from flask_login import current_user
 from werkzeug.local import LocalProxy
 
 from flask_bitmapist.domain import as_utc, validate_event_name
+from flask_bitmapist.flask.extras import import_extra
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.marking import PendingMark
 
@@ -66,15 +66,19 @@ def user_id_of(user: object) -> object:
 def current_user_id() -> object | None:
     """The id of Flask-Login's current user, or None for an anonymous visitor.
 
-    Raises :class:`RuntimeError` when the app has no Flask-Login ``LoginManager``.
+    Raises :class:`~flask_bitmapist.exceptions.MissingExtra` when Flask-Login is not
+    installed, :class:`RuntimeError` when the app has no Flask-Login ``LoginManager``.
     """
+    flask_login = import_extra(
+        "flask_login", "login", "@mark without a uuid (it marks the current Flask-Login user)"
+    )
     if not hasattr(current_app, "login_manager"):
         raise RuntimeError(
             "@mark without a uuid marks the current Flask-Login user, but app "
             f"{current_app.name!r} has no LoginManager: set up Flask-Login, or pass the "
             "id (an int or a callable returning it), e.g. @mark('page:viewed', get_user_id)."
         )
-    user = cast(LocalProxy[Any], current_user)._get_current_object()
+    user = cast(LocalProxy[Any], flask_login.current_user)._get_current_object()
     if not getattr(user, "is_authenticated", False):
         return None
     return user_id_of(user)
