@@ -114,6 +114,8 @@ test:
 	$(TIMED) --summary; exit $$status
 
 test-main: venv
+	@echo "== $(VENV): $$($(BIN)/python -m pip list --format=freeze 2>/dev/null \
+		| grep -iE '^($(SHOWN))==' | tr '\n' ' ')"
 	@$(TIMED) "pytest in $(VENV) (everything)" $(BIN)/pytest
 
 test-newest: $(NEWEST_STAMP)
