@@ -53,7 +53,15 @@ from flask_bitmapist.domain.ids import (
     encode_external_id,
     external_id_text,
 )
-from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
+from flask_bitmapist.domain.periods import (
+    UTC,
+    Period,
+    TimeGroup,
+    as_utc,
+    localize,
+    zone_name,
+    zone_of,
+)
 from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
 from flask_bitmapist.domain.timestamps import parse_timestamp
 
@@ -63,6 +71,7 @@ __all__ = [
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
     "MAX_ROWS",
+    "UTC",
     "And",
     "Bitmap",
     "BitmapId",
@@ -95,10 +104,13 @@ __all__ = [
     "decode_external_id",
     "encode_external_id",
     "external_id_text",
+    "localize",
     "parse_chain",
     "parse_expression",
     "parse_timestamp",
     "validate_event_name",
     "validate_stored_event_name",
     "validate_user_id",
+    "zone_name",
+    "zone_of",
 ]

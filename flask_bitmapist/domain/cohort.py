@@ -7,13 +7,13 @@ column ``j`` of row ``i`` is period ``i + j``. See :class:`CohortMode` for what 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import attrs
 
 from flask_bitmapist.domain.errors import InvalidCohortSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
-from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
+from flask_bitmapist.domain.periods import UTC, Period, TimeGroup, localize
 
 __all__ = ["DEFAULT_MAX_COHORT_CELLS", "MAX_COLS", "MAX_ROWS", "Cohort", "CohortMode", "CohortSpec"]
 
@@ -83,8 +83,13 @@ class CohortSpec:
         cols: int = 10,
         mode: str | CohortMode = CohortMode.FIRST_RETURN,
         max_cells: int = DEFAULT_MAX_COHORT_CELLS,
+        zone: tzinfo | None = None,
     ) -> CohortSpec:
-        """Validate every field; errors are :class:`InvalidCohortSpec` naming the field."""
+        """Validate every field; errors are :class:`InvalidCohortSpec` naming the field.
+
+        Periods are local to ``zone``, by default the zone ``now`` carries (UTC for a naive
+        ``now``): an app passes its local ``now`` and gets its calendar.
+        """
         for field, expr in (("primary", primary), ("secondary", secondary)):
             if not isinstance(expr, Expression):
                 raise InvalidCohortSpec(
@@ -109,7 +114,7 @@ class CohortSpec:
                 field="cols" if cols > rows else "rows",
             )
         try:
-            moment = as_utc(now)
+            moment = localize(now, zone)
         except TypeError as exc:
             raise InvalidCohortSpec(str(exc), field="now") from exc
         return cls(primary, secondary, group, rows, cols, moment, CohortMode.parse(mode))
@@ -117,7 +122,12 @@ class CohortSpec:
     @property
     def last_period(self) -> Period:
         """The period containing ``now``: nothing after it has happened yet."""
-        return Period.containing(self.time_group, self.now)
+        return Period.containing(self.time_group, self.now, self.zone)
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone whose calendar the periods follow: the one ``now`` is kept in."""
+        return self.now.tzinfo or UTC
 
     def row_periods(self) -> tuple[Period, ...]:
         """The rows' periods, oldest first. Cells only ever look at these periods too:

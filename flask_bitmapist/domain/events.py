@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import attrs
 
 from flask_bitmapist.domain.errors import InvalidEventName, InvalidUserId, InvalidUserIdType
-from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
+from flask_bitmapist.domain.periods import UTC, Period, TimeGroup, localize
 
 __all__ = [
     "DEFAULT_MAX_USER_ID",
@@ -147,12 +147,17 @@ class Mark:
         hourly: bool = False,
         unique: bool = False,
         max_user_id: int = DEFAULT_MAX_USER_ID,
+        zone: tzinfo | None = None,
     ) -> Mark:
-        """Validate the event name, the user id and the moment, then build the mark."""
+        """Validate the event name, the user id and the moment, then build the mark.
+
+        The mark goes to the periods of ``zone``'s calendar, by default the zone
+        ``moment`` carries (UTC for a naive one); its ``moment`` is kept in that zone.
+        """
         return cls(
             validate_event_name(event),
             validate_user_id(user_id, max_user_id),
-            as_utc(moment),
+            localize(moment, zone),
             hourly,
             unique,
         )
@@ -162,7 +167,8 @@ class Mark:
         groups: Iterable[TimeGroup] = _MARKED_GROUPS
         if self.hourly:
             groups = (*_MARKED_GROUPS, TimeGroup.HOUR)
-        ids = [BitmapId(self.event, Period.containing(g, self.moment)) for g in groups]
+        zone = self.moment.tzinfo or UTC
+        ids = [BitmapId(self.event, Period.containing(g, self.moment, zone)) for g in groups]
         if self.unique:
             ids.append(BitmapId(self.event, None))
         return tuple(ids)

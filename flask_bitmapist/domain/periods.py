@@ -1,27 +1,83 @@
-"""Calendar math: time groups and the periods bitmaps are kept for.
+"""Calendar math: time groups and the periods bitmaps are kept for, in a time zone.
 
-Naive datetimes mean UTC; aware ones are converted to UTC. Nothing here reads the clock.
+A period is an hour, day, ISO week, month or year of the local calendar of a zone (UTC
+unless a zone is given). Its key suffix names the local period; its ``start`` is the first
+moment the local clock shows that period. Nothing here reads the clock, and the zone is
+always a value passed in (or carried by a moment), never a global.
+
+Daylight saving changes, worked out once here for every caller:
+
+- a local day (week, month, year) may be 23 or 25 hours long: floors and shifts work on
+  local calendar dates, never on fixed durations;
+- the hour the clock repeats in autumn is one period with one key, two real hours long
+  (``[01:00 first time, 02:00)``);
+- the hour the clock skips in spring is a period of no length (``start == end``): no
+  moment lies in it, so no mark is ever written under its key, and shifting by hours
+  walks the local clock's hours, passing over it as an empty period. Consecutive periods
+  therefore always tile the timeline with no gap and no overlap.
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta, timezone
+import math
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 import attrs
 
 from flask_bitmapist.domain.errors import InvalidMoment, InvalidTimeGroup
 
-__all__ = ["Period", "TimeGroup", "as_utc"]
+__all__ = ["UTC", "Period", "TimeGroup", "as_utc", "localize", "zone_name", "zone_of"]
+
+#: The default zone: bitmapist's calendar.
+UTC: tzinfo = timezone.utc
+
+
+def _check_moment(moment: object) -> datetime:
+    if not isinstance(moment, datetime):
+        raise InvalidMoment(f"expected a datetime, got {moment!r}")
+    return moment
 
 
 def as_utc(moment: datetime) -> datetime:
     """Return ``moment`` as an aware UTC datetime; a naive datetime is taken to be UTC."""
-    if not isinstance(moment, datetime):
-        raise InvalidMoment(f"expected a datetime, got {moment!r}")
+    moment = _check_moment(moment)
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+def zone_of(moment: datetime) -> tzinfo:
+    """The zone a moment carries: its ``ZoneInfo``, else UTC (naive, UTC or a fixed offset).
+
+    A fixed offset such as ``+05:30`` names no calendar (it says nothing of daylight
+    saving), so only an IANA zone travels with a moment.
+    """
+    zone = _check_moment(moment).tzinfo
+    return zone if isinstance(zone, ZoneInfo) else UTC
+
+
+def localize(moment: datetime, zone: tzinfo | None = None) -> datetime:
+    """``moment`` as an aware datetime in ``zone`` (default: the zone it carries).
+
+    A naive moment is local time in ``zone``; an aware one is converted. A naive time the
+    clock repeats (autumn) means its first occurrence; one the clock skips (spring) is read
+    with the offset in force before the change, so 02:30 on a night that skips 02:00-03:00
+    becomes 03:30 (PEP 495's ``fold=0``).
+
+    >>> localize(datetime(2026, 7, 1, 12), ZoneInfo("Europe/Paris")).isoformat()
+    '2026-07-01T12:00:00+02:00'
+    """
+    moment = _check_moment(moment)
+    if zone is None:
+        zone = zone_of(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+        if zone is UTC:
+            return moment
+    # Through UTC: an aware moment lands in the zone, and a skipped naive time moves on.
+    return moment.astimezone(timezone.utc).astimezone(zone)
 
 
 class TimeGroup(enum.Enum):
@@ -67,56 +123,155 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=index // 12, month=index % 12 + 1)
 
 
+def _floor(group: TimeGroup, wall: datetime) -> datetime:
+    """The naive local time at which ``group``'s period containing ``wall`` begins."""
+    if group is TimeGroup.HOUR:
+        return wall.replace(minute=0, second=0, microsecond=0)
+    start = wall.replace(hour=0, minute=0, second=0, microsecond=0)
+    if group is TimeGroup.WEEK:
+        start -= timedelta(days=start.weekday())
+    elif group is TimeGroup.MONTH:
+        start = start.replace(day=1)
+    elif group is TimeGroup.YEAR:
+        start = start.replace(month=1, day=1)
+    return start
+
+
+def _step(group: TimeGroup, wall: datetime, n: int) -> datetime:
+    """The naive local time ``n`` periods after ``wall``: calendar arithmetic, no zone."""
+    if group is TimeGroup.HOUR:
+        return wall + timedelta(hours=n)
+    if group is TimeGroup.DAY:
+        return wall + timedelta(days=n)
+    if group is TimeGroup.WEEK:
+        return wall + timedelta(weeks=n)
+    if group is TimeGroup.MONTH:
+        return _add_months(wall, n)
+    return wall.replace(year=wall.year + n)
+
+
+def _instant(moment: datetime) -> datetime:
+    """``moment`` in UTC: aware datetimes of one zone compare and subtract by their wall
+    clocks, ignoring offsets, so every comparison of moments here goes through UTC."""
+    return moment.astimezone(timezone.utc)
+
+
+def _wall(moment: datetime, zone: tzinfo) -> datetime:
+    return _instant(moment).astimezone(zone).replace(tzinfo=None)
+
+
+def _first_moment_at(wall: datetime, zone: tzinfo) -> datetime:
+    """The first moment at which the clock of ``zone`` shows ``wall`` or later.
+
+    That is ``wall`` itself (its first occurrence when the clock repeats it), or, when the
+    clock skips it, the moment of the jump.
+    """
+    if zone is UTC:
+        return wall.replace(tzinfo=UTC)
+    before = wall.replace(tzinfo=zone, fold=0)
+    if _wall(before, zone) == wall:
+        return before
+    # Skipped: fold=0 reads it with the offset before the jump (a moment after the jump),
+    # fold=1 with the offset after it (a moment before). Jumps happen on whole seconds.
+    low = math.floor(wall.replace(tzinfo=zone, fold=1).timestamp())
+    high = math.ceil(before.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _wall(datetime.fromtimestamp(middle, timezone.utc), zone) >= wall:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, zone)
+
+
+def zone_name(zone: tzinfo) -> str:
+    """How a zone is shown: its IANA name (``"America/Los_Angeles"``), or ``"UTC"``."""
+    key = getattr(zone, "key", None)
+    return key if isinstance(key, str) else str(zone)
+
+
+def _zone_default(period: Period) -> tzinfo:
+    return zone_of(period.start) if period.start.tzinfo is not None else UTC
+
+
+def _label_default(period: Period) -> datetime:
+    start = _check_moment(period.start)
+    if start.tzinfo is None:
+        return start
+    return start.astimezone(period.zone).replace(tzinfo=None)
+
+
 @attrs.frozen(order=True)
 class Period:
-    """One hour, day, ISO week, month or year, identified by its group and UTC start.
+    """One hour, day, ISO week, month or year of the local calendar of ``zone``.
+
+    ``label`` (naive) is the local time the period begins at, which names its key;
+    ``start`` (aware, in ``zone``) is the first moment of it. They differ only for a period
+    the clock partly or wholly skips (see the module's notes on daylight saving). Build
+    periods with :meth:`containing` and :meth:`shift`; ``Period(group, start)`` takes an
+    aware start (naive means UTC) and its zone.
 
     >>> p = Period.containing(TimeGroup.WEEK, datetime(2027, 1, 1))
     >>> p.key_suffix, p.start.date().isoformat()
     ('W2026-53', '2026-12-28')
+    >>> la = ZoneInfo("America/Los_Angeles")
+    >>> Period.containing(TimeGroup.DAY, datetime(2026, 11, 30, 7, tzinfo=UTC), la).key_suffix
+    '2026-11-29'
     """
 
     group: TimeGroup
-    start: datetime
+    start: datetime = attrs.field(eq=False, order=False)
+    zone: tzinfo = attrs.field(
+        default=attrs.Factory(_zone_default, takes_self=True), order=False, kw_only=True
+    )
+    label: datetime = attrs.field(
+        default=attrs.Factory(_label_default, takes_self=True), kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "start", localize(self.start, self.zone))
 
     @classmethod
-    def containing(cls, group: TimeGroup, moment: datetime) -> Period:
-        """The period of ``group`` that contains ``moment``."""
-        moment = as_utc(moment)
-        if group is TimeGroup.HOUR:
-            start = moment.replace(minute=0, second=0, microsecond=0)
-        else:
-            start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-            if group is TimeGroup.WEEK:
-                start -= timedelta(days=start.weekday())
-            elif group is TimeGroup.MONTH:
-                start = start.replace(day=1)
-            elif group is TimeGroup.YEAR:
-                start = start.replace(month=1, day=1)
-        return cls(group, start)
+    def at(cls, group: TimeGroup, label: datetime, zone: tzinfo = UTC) -> Period:
+        """The period of ``group`` that begins at naive local time ``label`` in ``zone``."""
+        return cls(group, _first_moment_at(label, zone), zone=zone, label=label)
+
+    @classmethod
+    def containing(cls, group: TimeGroup, moment: datetime, zone: tzinfo | None = None) -> Period:
+        """The period of ``group`` in ``zone`` that contains ``moment``.
+
+        ``zone`` defaults to the one ``moment`` carries (:func:`zone_of`): an aware local
+        ``now`` brings its calendar with it; naive moments mean UTC then.
+        """
+        if zone is None:
+            zone = zone_of(moment)
+        local = localize(moment, zone)
+        period = cls.at(group, _floor(group, local.replace(tzinfo=None)), zone)
+        # The clock may have shown a later period already and been put back below it; a
+        # moment belongs to the latest period its clock has reached, so periods tile.
+        while _instant(local) >= _instant(period.end):
+            period = period.shift(1)
+        return period
 
     def shift(self, n: int) -> Period:
-        """The period ``n`` steps later (earlier when ``n`` is negative)."""
-        group = self.group
-        if group is TimeGroup.HOUR:
-            start = self.start + timedelta(hours=n)
-        elif group is TimeGroup.DAY:
-            start = self.start + timedelta(days=n)
-        elif group is TimeGroup.WEEK:
-            start = self.start + timedelta(weeks=n)
-        elif group is TimeGroup.MONTH:
-            start = _add_months(self.start, n)
-        else:
-            start = self.start.replace(year=self.start.year + n)
-        return Period(group, start)
+        """The period ``n`` steps later (earlier when ``n`` is negative), by local calendar."""
+        return Period.at(self.group, _step(self.group, self.label, n), self.zone)
 
     @property
     def end(self) -> datetime:
         """The start of the next period (exclusive end)."""
         return self.shift(1).start
 
+    @property
+    def duration(self) -> timedelta:
+        """How long the period really lasts: 23 or 25 hours for a day with a clock change."""
+        return _instant(self.end) - _instant(self.start)
+
     def __contains__(self, moment: object) -> bool:
-        return isinstance(moment, datetime) and self.start <= as_utc(moment) < self.end
+        if not isinstance(moment, datetime):
+            return False
+        instant = _instant(localize(moment, self.zone))
+        return _instant(self.start) <= instant < _instant(self.end)
 
     @property
     def key_suffix(self) -> str:
@@ -124,7 +279,7 @@ class Period:
 
         Years are not stored (they are the OR of their months), so they have no suffix.
         """
-        s = self.start
+        s = self.label
         if self.group is TimeGroup.MONTH:
             return f"{s.year}-{s.month}"
         if self.group is TimeGroup.WEEK:
@@ -139,11 +294,11 @@ class Period:
     def stored_parts(self) -> tuple[Period, ...]:
         """The stored months a year consists of (a stored period is its own only part)."""
         if self.group is TimeGroup.YEAR:
-            first = Period(TimeGroup.MONTH, self.start)
+            first = Period.at(TimeGroup.MONTH, self.label, self.zone)
             return tuple(first.shift(i) for i in range(12))
         return (self,)
 
     def __str__(self) -> str:
         if self.group is TimeGroup.YEAR:
-            return f"year {self.start.year}"
+            return f"year {self.label.year}"
         return f"{self.group.value} {self.key_suffix}"

@@ -24,6 +24,8 @@ Key                                     Meaning                                 
 ``BITMAPIST_SOCKET_TIMEOUT``            seconds to wait for a Redis answer        ``0.5``
 ``BITMAPIST_CONNECT_TIMEOUT``           seconds to wait for a Redis connection    ``0.5``
 ``BITMAPIST_ERROR_LOG_INTERVAL``        seconds between two logged mark failures  ``60.0``
+``BITMAPIST_TIMEZONE``                  the app's calendar: an IANA zone name     ``"UTC"``
+                                        (periods, naive times, ``now``)
 ======================================  ========================================  ==============
 """
 
@@ -49,6 +51,7 @@ __all__ = [
     "DEFAULT_REDIS_CLUSTER",
     "DEFAULT_REDIS_URL",
     "DEFAULT_SOCKET_TIMEOUT",
+    "DEFAULT_TIMEZONE",
     "DEFAULT_TRACK_HOURLY",
     "DEFAULT_TRACK_UNIQUE",
     "DEFAULT_URL_PREFIX",
@@ -74,6 +77,8 @@ DEFAULT_SOCKET_TIMEOUT: Final = DEFAULT_TIMEOUT
 DEFAULT_CONNECT_TIMEOUT: Final = DEFAULT_TIMEOUT
 #: A dead Redis fails every request; one log line a minute (with a count) is enough.
 DEFAULT_ERROR_LOG_INTERVAL: Final = 60.0
+#: bitmapist's calendar: apps sharing keys with bitmapist writers must keep it.
+DEFAULT_TIMEZONE: Final = "UTC"
 
 #: Every configuration key and its default, in the order of the table above.
 DEFAULTS: Final[Mapping[str, object]] = {
@@ -92,4 +97,5 @@ DEFAULTS: Final[Mapping[str, object]] = {
     "BITMAPIST_SOCKET_TIMEOUT": DEFAULT_SOCKET_TIMEOUT,
     "BITMAPIST_CONNECT_TIMEOUT": DEFAULT_CONNECT_TIMEOUT,
     "BITMAPIST_ERROR_LOG_INTERVAL": DEFAULT_ERROR_LOG_INTERVAL,
+    "BITMAPIST_TIMEZONE": DEFAULT_TIMEZONE,
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, ClassVar
 
 from flask_bitmapist.domain import (
@@ -22,7 +22,6 @@ from flask_bitmapist.domain import (
     InvalidUserIdType,
     Period,
     TimeGroup,
-    as_utc,
     parse_chain,
     validate_stored_event_name,
 )
@@ -196,8 +195,9 @@ def _fill(
 
 
 def _start(label: str, build: Callable[[], datetime]) -> datetime:
+    """The naive local time a period begins at (in the app's zone, when read)."""
     try:
-        return build().replace(tzinfo=timezone.utc)
+        return build()
     except (ValueError, OverflowError) as exc:
         raise InvalidPeriod(f"{label} does not exist: {exc}") from None
 
@@ -208,7 +208,8 @@ class Events(UserSet):
     Subclasses take bitmapist's arguments: :class:`MonthEvents` ``(event, year, month)``,
     :class:`WeekEvents` ``(event, iso_year, iso_week)``, :class:`DayEvents`,
     :class:`HourEvents`, :class:`YearEvents`; a component left out (None) is taken from
-    the current time (UTC). The set is a snapshot: marks made later are not in it.
+    the current time. Periods are those of the app's calendar (``BITMAPIST_TIMEZONE``).
+    The set is a snapshot: marks made later are not in it.
     """
 
     __slots__ = ("_event_name", "_period")
@@ -216,9 +217,9 @@ class Events(UserSet):
     #: The time group of the subclass.
     group: ClassVar[TimeGroup]
 
-    def _load(self, event_name: object, moment: datetime) -> None:
+    def _load(self, event_name: object, period: Period) -> None:
         self._event_name = validate_stored_event_name(event_name)
-        self._period = Period.containing(self.group, moment)
+        self._period = period
         state = current_state()
         bitmap = state.engine.users(EventRef(self._event_name), self._period)
         super().__init__(bitmap, id_mapper=state.id_mapper)
@@ -227,13 +228,17 @@ class Events(UserSet):
     def from_date(cls, event_name: str, moment: datetime | None = None) -> Events:
         """The set for the period of this class's group containing ``moment`` (default: now).
 
-        A naive ``moment`` is UTC.
+        A naive ``moment`` is local time in the app's zone; an aware one is converted.
         """
-        # as_utc refuses a non-datetime with InvalidMoment, as every other read does.
-        when = current_state().now() if moment is None else as_utc(moment)
+        # state.moment refuses a non-datetime with InvalidMoment, as every other read does.
+        state = current_state()
         events = cls.__new__(cls)
-        events._load(event_name, when)
+        events._load(event_name, Period.containing(cls.group, state.moment(moment), state.zone))
         return events
+
+    def _load_at(self, event_name: str, label: datetime) -> None:
+        """Read the period of the class's group that begins at local time ``label``."""
+        self._load(event_name, Period.at(self.group, label, current_state().zone))
 
     @property
     def event_name(self) -> str:
@@ -246,20 +251,24 @@ class Events(UserSet):
         return self._period
 
     def period_start(self) -> datetime:
-        """bitmapist: the first moment of the period (aware UTC)."""
+        """bitmapist: the first moment of the period (aware, in the app's zone)."""
         return self._period.start
 
     def period_end(self) -> datetime:
-        """The first moment after the period (aware UTC)."""
+        """The first moment after the period (aware, in the app's zone)."""
         return self._period.end
 
     def next(self) -> Events:
         """bitmapist: the same event in the next period, read now."""
-        return type(self).from_date(self._event_name, self._period.shift(1).start)
+        events = type(self).__new__(type(self))
+        events._load(self._event_name, self._period.shift(1))
+        return events
 
     def prev(self) -> Events:
         """bitmapist: the same event in the previous period, read now."""
-        return type(self).from_date(self._event_name, self._period.shift(-1).start)
+        events = type(self).__new__(type(self))
+        events._load(self._event_name, self._period.shift(-1))
+        return events
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._event_name!r}, {self._period}, {self.bitmap!r})"
@@ -274,7 +283,7 @@ class YearEvents(Events):
     def __init__(self, event_name: str, year: int | None = None) -> None:
         """Read the set for ``year`` (default: this year)."""
         p = _fill({"year": year}, _calendar)
-        self._load(event_name, _start(f"year {p['year']}", lambda: datetime(p["year"], 1, 1)))
+        self._load_at(event_name, _start(f"year {p['year']}", lambda: datetime(p["year"], 1, 1)))
 
 
 class MonthEvents(Events):
@@ -287,7 +296,7 @@ class MonthEvents(Events):
         """Read the set for that month (parts left out: the current ones)."""
         p = _fill({"year": year, "month": month}, _calendar)
         label = f"month {p['year']}-{p['month']}"
-        self._load(event_name, _start(label, lambda: datetime(p["year"], p["month"], 1)))
+        self._load_at(event_name, _start(label, lambda: datetime(p["year"], p["month"], 1)))
 
 
 class WeekEvents(Events):
@@ -303,13 +312,13 @@ class WeekEvents(Events):
         """Read the set for ISO week ``week`` of ISO year ``year`` (left out: the current)."""
         p = _fill({"year": year, "week": week}, _iso_calendar)
         label = f"ISO week {p['year']}-W{p['week']}"
-        self._load(
+        self._load_at(
             event_name, _start(label, lambda: datetime.fromisocalendar(p["year"], p["week"], 1))
         )
 
 
 class DayEvents(Events):
-    """``DayEvents(event, year, month, day)`` (UTC days)."""
+    """``DayEvents(event, year, month, day)`` (days of the app's calendar)."""
 
     __slots__ = ()
     group = TimeGroup.DAY
@@ -324,11 +333,11 @@ class DayEvents(Events):
         """Read the set for that day (parts left out: today's)."""
         p = _fill({"year": year, "month": month, "day": day}, _calendar)
         label = f"day {p['year']}-{p['month']}-{p['day']}"
-        self._load(event_name, _start(label, lambda: datetime(p["year"], p["month"], p["day"])))
+        self._load_at(event_name, _start(label, lambda: datetime(p["year"], p["month"], p["day"])))
 
 
 class HourEvents(Events):
-    """``HourEvents(event, year, month, day, hour)`` (UTC hours; needs hourly tracking)."""
+    """``HourEvents(event, year, month, day, hour)`` (local hours; needs hourly tracking)."""
 
     __slots__ = ()
     group = TimeGroup.HOUR
@@ -344,7 +353,7 @@ class HourEvents(Events):
         """Read the set for that hour (parts left out: the current ones)."""
         p = _fill({"year": year, "month": month, "day": day, "hour": hour}, _calendar)
         label = f"hour {p['year']}-{p['month']}-{p['day']} {p['hour']}:00"
-        self._load(
+        self._load_at(
             event_name,
             _start(label, lambda: datetime(p["year"], p["month"], p["day"], p["hour"])),
         )
@@ -403,7 +412,8 @@ def get_event_data(
     """The users who did ``event_name`` in the ``time_group`` period containing ``now``.
 
     ``time_group``: ``hour(s)``, ``day(s)`` (default), ``week(s)``, ``month(s)``, ``year(s)``;
-    ``now`` defaults to the current time, naive means UTC. The result is a user set
+    ``now`` defaults to the current time; a naive ``now`` is local time in the app's zone
+    (``BITMAPIST_TIMEZONE``), an aware one is converted. The result is a user set
     (see :class:`UserSet`)::
 
         popcorn = get_event_data("user:spilled_popcorn")
@@ -433,7 +443,8 @@ def chain_events(
     """
     state = current_state()
     expression = parse_chain(base_event_name, events_to_chain or ())
-    period = Period.containing(TimeGroup.parse(time_group), state.now() if now is None else now)
+    group = TimeGroup.parse(time_group)
+    period = Period.containing(group, state.moment(now), state.zone)
     return UserSet(state.engine.users(expression, period), id_mapper=state.id_mapper)
 
 
@@ -464,13 +475,14 @@ def get_cohort(
     ``recurring``: every column where they match; ``mode`` (``"first_return"``,
     ``"recurring"``, ``"cumulative"``) overrides ``with_replacement``.
 
-    ``dates`` are naive UTC datetimes, as in 0.1, unless ``now`` is timezone-aware: then
-    they are aware (UTC). Arguments are never modified. Bad input raises a ``ValueError``
-    naming it; the size is bounded by ``BITMAPIST_MAX_COHORT_CELLS``.
+    Periods are those of the app's calendar (``BITMAPIST_TIMEZONE``, UTC by default).
+    ``dates`` are naive local datetimes, as in 0.1, unless ``now`` is timezone-aware: then
+    they are aware, in the app's zone. Arguments are never modified. Bad input raises a
+    ``ValueError`` naming it; the size is bounded by ``BITMAPIST_MAX_COHORT_CELLS``.
     """
     state = current_state()
     chosen = legacy_mode(mode, with_replacement=with_replacement)
-    moment = state.now() if now is None else now
+    moment = state.moment(now)
     spec = CohortSpec.create(
         EventRef(primary_event_name),
         parse_chain(secondary_event_name, additional_events or ()),
@@ -480,6 +492,7 @@ def get_cohort(
         cols=num_cols,
         mode=chosen,
         max_cells=state.settings.max_cohort_cells,
+        zone=state.zone,
     )
     cohort = state.engine.compute(spec)
     naive = now is None or now.tzinfo is None

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 from flask import current_app, has_app_context
 
 from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
+    UTC,
     BitmapRepository,
     CohortEngine,
     IdMapper,
-    as_utc,
+    localize,
+    zone_name,
 )
 from flask_bitmapist.exceptions import InvalidConfiguration
 from flask_bitmapist.flask.config import DEFAULTS, EXTENSION_KEY
@@ -65,6 +68,28 @@ def _seconds(config: Mapping[str, Any], key: str, *, allow_zero: bool = False) -
     return float(value)
 
 
+def _zone(config: Mapping[str, Any], key: str) -> tzinfo:
+    value = _config_value(config, key)
+    if isinstance(value, ZoneInfo):
+        return UTC if value.key == "UTC" else value
+    if not isinstance(value, str):
+        raise InvalidConfiguration(
+            f"{key} must be an IANA time zone name such as 'Europe/Paris', got {value!r}",
+            key=key,
+        )
+    if value == "UTC":
+        # The same object bitmapist-compatible code uses, so periods compare equal.
+        return UTC
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidConfiguration(
+            f"{key} must be an IANA time zone name such as 'Europe/Paris', got {value!r} "
+            "(no such zone in the time zone database)",
+            key=key,
+        ) from exc
+
+
 def _text(config: Mapping[str, Any], key: str) -> str:
     value = _config_value(config, key)
     if not isinstance(value, str):
@@ -95,6 +120,7 @@ class Settings:
     socket_timeout: float
     connect_timeout: float
     error_log_interval: float
+    timezone: tzinfo = UTC
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -138,7 +164,13 @@ class Settings:
             socket_timeout=_seconds(config, "BITMAPIST_SOCKET_TIMEOUT"),
             connect_timeout=_seconds(config, "BITMAPIST_CONNECT_TIMEOUT"),
             error_log_interval=_seconds(config, "BITMAPIST_ERROR_LOG_INTERVAL", allow_zero=True),
+            timezone=_zone(config, "BITMAPIST_TIMEZONE"),
         )
+
+    @property
+    def timezone_name(self) -> str:
+        """The zone as shown on pages and in the CLI: ``"America/Los_Angeles"``, ``"UTC"``."""
+        return zone_name(self.timezone)
 
 
 def _utc_now() -> datetime:
@@ -176,15 +208,28 @@ class BitmapistState:
             unique=settings.track_unique,
             max_user_id=settings.max_user_id,
             map_ids=id_mapper is not None,
+            zone=settings.timezone,
         )
         self.engine = CohortEngine(repository)
         self.extension = extension
         self.failures = MarkFailures(app_name, interval=settings.error_log_interval)
         self._clock = clock or _utc_now
 
+    @property
+    def zone(self) -> tzinfo:
+        """The app's time zone (``BITMAPIST_TIMEZONE``): the calendar of its periods."""
+        return self.settings.timezone
+
     def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
-        return as_utc(self._clock())
+        """The current time in the app's zone (aware): it carries the app's calendar."""
+        return localize(self._clock(), self.zone)
+
+    def moment(self, moment: datetime | None) -> datetime:
+        """``moment`` in the app's zone (naive means local time there), or :meth:`now`.
+
+        Raises :class:`~flask_bitmapist.domain.InvalidMoment` for what is not a datetime.
+        """
+        return self.now() if moment is None else localize(moment, self.zone)
 
     def original_ids(self, ints: Sequence[int]) -> list[object]:
         """The app's user ids behind bitmap ints: the ints themselves unless ids are mapped.

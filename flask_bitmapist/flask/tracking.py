@@ -25,7 +25,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from flask import current_app
 from werkzeug.local import LocalProxy
 
-from flask_bitmapist.domain import as_utc, validate_event_name
+from flask_bitmapist.domain import localize, validate_event_name
 from flask_bitmapist.flask.extras import import_extra
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.marking import PendingMark
@@ -127,8 +127,9 @@ def mark_event(
     """Record that user ``uuid`` did ``event_name`` at ``now`` (default: now).
 
     Sets the month, ISO week and day bitmaps (and the hour's with ``track_hourly``, the
-    lifetime flag with ``track_unique``; both default to the app's settings). A naive
-    ``now`` is UTC. Needs an app context.
+    lifetime flag with ``track_unique``; both default to the app's settings), in the
+    calendar of ``BITMAPIST_TIMEZONE``: a naive ``now`` is local time there, an aware one
+    is converted. Needs an app context.
 
     >>> mark_event("user:paid", 42)  # doctest: +SKIP
     """
@@ -196,7 +197,7 @@ def mark(
     """
     validate_event_name(event_name)
     if now is not None:
-        as_utc(now)
+        localize(now)  # refuses what is not a datetime, at decoration time
 
     def mark_call() -> None:
         state = current_state()

@@ -30,6 +30,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timezone
 from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from redis.cluster import RedisCluster
@@ -200,11 +201,23 @@ class RedisRepository(BitmapRepository):
                 validate_user_id(user_id)
             moment = mark.moment
             group: Hashable
-            if moment.tzinfo is timezone.utc:
+            zone = moment.tzinfo
+            if zone is timezone.utc or isinstance(zone, ZoneInfo):
+                # Same zone, local date and hour, and offset: the same periods, so the same
+                # keys (the offset tells the two passes of a repeated hour apart).
                 hour = moment.hour if mark.hourly else 0
-                group = (mark.event, mark.hourly, mark.unique, moment.toordinal(), hour)
+                offset = moment.utcoffset()
+                group = (
+                    mark.event,
+                    mark.hourly,
+                    mark.unique,
+                    zone,
+                    offset,
+                    moment.toordinal(),
+                    hour,
+                )
             else:
-                # Marks built by Mark.create are UTC; others take the slower exact path.
+                # Marks built by Mark.create are in a zone; others take the slower exact path.
                 group = (mark.event, mark.hourly, mark.unique, moment)
             ids = by_group.get(group)
             if ids is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from itertools import islice
 from typing import Final, cast
 
@@ -21,6 +21,7 @@ import attrs
 from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
     MARK_CHUNK_SIZE,
+    UTC,
     BitmapRepository,
     ExternalId,
     IdMapper,
@@ -71,8 +72,8 @@ class MarkingPolicy:
     - ``map_ids``: user ids are the app's own (ints, str, UUID), mapped to bitmap ints
       (``BITMAPIST_MAP_IDS``).
 
-    Marks fall in UTC days, weeks and months; an app's time zone, when there is one,
-    belongs here beside the other settings that decide what a mark writes.
+    - ``zone``: the calendar whose hours, days, weeks and months marks fall in
+      (``BITMAPIST_TIMEZONE``); a naive moment is local time there.
 
     >>> policy = MarkingPolicy(hourly=True)
     >>> policy.pending("user:paid", 42, datetime(2026, 11, 27, 13)).hourly
@@ -83,6 +84,7 @@ class MarkingPolicy:
     unique: bool = False
     max_user_id: int = DEFAULT_MAX_USER_ID
     map_ids: bool = False
+    zone: tzinfo = UTC
 
     def overriding(
         self, *, hourly: bool | None = None, unique: bool | None = None
@@ -116,6 +118,7 @@ class MarkingPolicy:
             hourly=self.hourly,
             unique=self.unique,
             max_user_id=self.max_user_id,
+            zone=self.zone,
         )
         if not self.map_ids:
             return mark
