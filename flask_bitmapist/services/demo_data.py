@@ -26,7 +26,7 @@ from typing import Final
 
 import attrs
 
-from flask_bitmapist.domain import MARK_CHUNK_SIZE, BitmapRepository, IdMapper, Mark, as_utc
+from flask_bitmapist.domain import MARK_CHUNK_SIZE, BitmapRepository, IdMapper, Mark, localize
 from flask_bitmapist.services.marking import DEFAULT_POLICY, MarkingPolicy, write_marks
 
 __all__ = [
@@ -104,11 +104,12 @@ class DemoDataSpec:
                 raise ValueError(f"{name} must be between 1 and {upper}, got {value!r}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, got {seed!r}")
-        return cls(as_utc(now), days, users, seed)
+        # Kept in its zone: the days generated are the local days of the app's calendar.
+        return cls(localize(now), days, users, seed)
 
     @property
     def first_day(self) -> datetime:
-        """Midnight (UTC) of the window's first day."""
+        """Local midnight of the window's first day, in ``now``'s zone."""
         today = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
         return today - timedelta(days=self.days - 1)
 
@@ -152,7 +153,12 @@ class _Generator:
     def mark(self, event: str, user_id: int, moment: datetime) -> Mark:
         # Not policy.pending: the demo's ids are 1..N whatever the policy's id settings.
         return Mark.create(
-            event, user_id, moment, hourly=self.policy.hourly, unique=self.policy.unique
+            event,
+            user_id,
+            moment,
+            hourly=self.policy.hourly,
+            unique=self.policy.unique,
+            zone=self.policy.zone,
         )
 
     def marks(self) -> Iterator[Mark]:

@@ -7,9 +7,9 @@ Two formats:
 - JSON Lines: one object per line with those three keys.
 
 A timestamp is ISO 8601 (``2026-11-27T13:05:00Z``, ``2026-11-27 13:05``, ``2026-11-27``;
-without an offset it means UTC) or a number of seconds since the Unix epoch (read by
-:func:`~flask_bitmapist.domain.parse_timestamp`, as the dashboard's ``now=`` and the
-CLI's ``--now`` are).
+without an offset it means local time in the app's zone, ``BITMAPIST_TIMEZONE``) or a
+number of seconds since the Unix epoch (read by :func:`~flask_bitmapist.domain.parse_timestamp`,
+as the dashboard's ``now=`` and the CLI's ``--now`` are).
 
 The file is streamed: rows are read, validated and written a chunk at a time, so a file of
 any size is imported in bounded memory. A bad row (unreadable, a bad id, event name or
@@ -273,7 +273,7 @@ class EventFileReader:
         if isinstance(event, str):
             event = event.strip()
         try:
-            moment = parse_timestamp(timestamp)
+            moment = parse_timestamp(timestamp, self.policy.zone)
             user_id = _parse_user_id(user_id, map_ids=self.policy.map_ids)
             return EventRow(line, self.policy.pending(event, user_id, moment))
         except (ValueError, TypeError) as exc:

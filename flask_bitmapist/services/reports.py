@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeAlias
 
-from flask_bitmapist.domain import Cohort, CohortSpec, Expression, TimeGroup
+from flask_bitmapist.domain import Cohort, CohortSpec, Expression, Period, TimeGroup, zone_name
 from flask_bitmapist.services.cohort_requests import with_replacement
 from flask_bitmapist.services.event_counts import EventCounts
 
@@ -42,6 +42,7 @@ __all__ = [
     "format_percent",
     "period_iso",
     "period_label",
+    "period_stamp",
     "spec_to_dict",
     "to_csv",
 ]
@@ -53,14 +54,30 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def period_iso(group: TimeGroup, start: datetime) -> str:
-    """A period's start as ISO 8601: a date, or date and hour for hourly periods.
+    """A period's first moment as ISO 8601, with its UTC offset when it is aware.
 
+    The offset says which calendar the period belongs to (``BITMAPIST_TIMEZONE``).
+
+    >>> from zoneinfo import ZoneInfo
+    >>> period_iso(TimeGroup.DAY, datetime(2026, 11, 27, tzinfo=ZoneInfo("America/New_York")))
+    '2026-11-27T00:00:00-05:00'
     >>> period_iso(TimeGroup.HOUR, datetime(2026, 11, 27, 13))
-    '2026-11-27T13:00'
+    '2026-11-27T13:00:00'
     """
-    if group is TimeGroup.HOUR:
-        return start.strftime("%Y-%m-%dT%H:00")
-    return start.date().isoformat()
+    del group  # every group's start is a moment: one format for all
+    return start.isoformat()
+
+
+def period_stamp(period: Period) -> str:
+    """A period's local start, compact enough for a file name: ``2026-11-27``,
+    ``2026-11-27T1300``.
+
+    >>> period_stamp(Period.containing(TimeGroup.HOUR, datetime(2026, 11, 27, 13, 5)))
+    '2026-11-27T1300'
+    """
+    if period.group is TimeGroup.HOUR:
+        return period.label.strftime("%Y-%m-%dT%H00")
+    return period.label.date().isoformat()
 
 
 def period_label(group: TimeGroup, start: datetime) -> str:
@@ -102,6 +119,7 @@ def spec_to_dict(spec: CohortSpec) -> dict[str, Any]:
         "cols": spec.cols,
         "mode": spec.mode.value,
         "now": spec.now.isoformat(),
+        "timezone": zone_name(spec.zone),
     }
 
 

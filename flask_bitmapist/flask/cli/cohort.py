@@ -32,7 +32,7 @@ from flask_bitmapist.flask.cli.options import (
     storage_errors,
     time_group_option,
 )
-from flask_bitmapist.flask.cli.tables import render_table
+from flask_bitmapist.flask.cli.tables import now_heading, render_table
 from flask_bitmapist.services.cohort_requests import create_cohort_spec
 from flask_bitmapist.services.reports import (
     cohort_to_csv,
@@ -187,7 +187,7 @@ def cohort_command(
         spec = create_cohort_spec(
             EventRef(primary),
             secondary_expr,
-            now=now or state.now(),
+            now=state.moment(now),
             time_group=time_group,
             rows=rows,
             cols=cols,
@@ -259,6 +259,6 @@ def render_cohort(cohort: Cohort, *, as_percent: bool = False) -> str:
         f"primary:   {expression_to_text(spec.primary)}\n"
         f"secondary: {expression_to_text(spec.secondary)}\n"
         f"by {group.value}, {spec.mode.value}, {'percent of users' if as_percent else 'users'}; "
-        f"now {spec.now.isoformat(timespec='seconds')}"
+        f"{now_heading(spec.now, spec.zone)}"
     )
     return heading + "\n\n" + render_table(header, lines)

@@ -60,7 +60,7 @@ def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime
             err=True,
         )
     spec = DemoDataSpec.create(
-        now=now or state.now(),
+        now=state.moment(now),
         days=days,
         users=users,
         seed=seed,

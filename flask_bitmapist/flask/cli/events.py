@@ -16,7 +16,7 @@ from flask_bitmapist.flask.cli.options import (
     now_option,
     storage_errors,
 )
-from flask_bitmapist.flask.cli.tables import render_table
+from flask_bitmapist.flask.cli.tables import now_heading, render_table
 from flask_bitmapist.services.event_counts import count_events
 from flask_bitmapist.services.reports import event_counts_to_csv, format_count
 
@@ -32,11 +32,12 @@ def events_command(output_format: str, now: datetime | None) -> None:
     """List every event with how many users did it today, this week, this month and this
     year."""
     state = cli_state()
-    counts = count_events(state.engine, now or state.now())
+    counts = count_events(state.engine, state.moment(now))
     labels = counts.labels
     if output_format == "json":
         document = {
             "now": counts.now.isoformat(),
+            "timezone": state.settings.timezone_name,
             "periods": {
                 label: _period_json(period)
                 for label, period in zip(labels, counts.periods, strict=True)
@@ -52,7 +53,9 @@ def events_command(output_format: str, now: datetime | None) -> None:
         click.echo("No events recorded yet.")
     else:
         rows = [[name, *map(format_count, row)] for name, row in counts.rows]
-        click.echo(render_table(["event", *labels], rows))
+        click.echo(
+            now_heading(counts.now, state.zone) + "\n\n" + render_table(["event", *labels], rows)
+        )
 
 
 def _period_json(period: Period) -> dict[str, str]:

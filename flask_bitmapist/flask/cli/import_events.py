@@ -46,10 +46,11 @@ def import_command(
     """Import past events from FILE (- for stdin): CSV with a header, or JSON Lines, of
     user_id,event,timestamp.
 
-    Timestamps are ISO 8601 (without an offset: UTC) or epoch seconds. The file is
-    streamed, so any size imports in bounded memory. Bad rows are reported with their line
-    numbers and skipped; every other row is written. Exit status 1 when any row was
-    skipped. Marking is idempotent, so running an import twice is harmless.
+    Timestamps are ISO 8601 (without an offset: local time in BITMAPIST_TIMEZONE) or epoch
+    seconds. The file is streamed, so any size imports in bounded memory. Bad rows are
+    reported with their line numbers and skipped; every other row is written. Exit status
+    1 when any row was skipped. Marking is idempotent, so running an import twice is
+    harmless.
 
     User ids are ints; with BITMAPIST_MAP_IDS they may be any text (UUIDs, e-mail
     addresses) and are mapped through the app's id map, chunk by chunk, as mark_event()

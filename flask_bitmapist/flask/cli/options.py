@@ -13,7 +13,7 @@ timestamps and a storage failure reads the same everywhere::
     @storage_errors
     def trend_command(time_group: TimeGroup, output_format: str, now: datetime | None) -> None:
         state = cli_state()
-        moment = now or state.now()
+        moment = state.moment(now)  # in the app's zone; None: the app's clock
         ...
 """
 
@@ -107,18 +107,21 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     if value is None:
         return None
     try:
-        return parse_timestamp(value)
+        # Naive stays naive: options are read before the app (and so its zone) is loaded;
+        # commands pass the result through state.moment, which reads it as local time.
+        return parse_timestamp(value, None)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
 
 
-#: ``--now DATETIME``, passed as ``now`` (a datetime, or None for the app's clock).
+#: ``--now DATETIME``, passed as ``now`` (a datetime, or None for the app's clock); a
+#: command reads it with ``state.moment(now)``, in the app's zone.
 now_option = click.option(
     "--now",
     metavar="DATETIME",
     callback=_moment,
     help="Count as if it were this moment (ISO 8601 or epoch seconds; without an offset, "
-    "UTC). Default: the current time.",
+    "local time in the app's BITMAPIST_TIMEZONE). Default: the current time.",
 )
 
 

@@ -8,10 +8,23 @@ the last two for a table's cells.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, tzinfo
 
+from flask_bitmapist.domain import zone_name
 from flask_bitmapist.services.reports import format_count, format_mean, format_percent
 
-__all__ = ["format_count", "format_decimal", "render_table"]
+__all__ = ["format_count", "format_decimal", "now_heading", "render_table"]
+
+
+def now_heading(now: datetime, zone: tzinfo) -> str:
+    """The line that says when and in which calendar a text answer was counted.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> la = ZoneInfo("America/Los_Angeles")
+    >>> now_heading(datetime(2026, 11, 27, 13, 5, tzinfo=la), la)
+    'now 2026-11-27T13:05:00-08:00 (America/Los_Angeles)'
+    """
+    return f"now {now.isoformat(timespec='seconds')} ({zone_name(zone)})"
 
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ import attrs
 from werkzeug.datastructures import MultiDict
 
 from flask_bitmapist.domain import (
+    UTC,
     CohortMode,
     CohortSpec,
     EventRef,
@@ -103,11 +104,12 @@ def parse_bool(field: str, value: object, default: bool = False) -> bool:
     raise InvalidRequest(f"{field} must be true or false (1 or 0), got {value!r}", field=field)
 
 
-def _parse_now(field: str, value: str) -> datetime | None:
+def _parse_now(field: str, value: str, zone: tzinfo) -> datetime | None:
+    """The form's ``now`` in the app's zone: without an offset it is local time there."""
     if not value.strip():
         return None
     try:
-        return parse_timestamp(value)
+        return parse_timestamp(value, zone)
     except ValueError:
         raise InvalidRequest(
             f"{field} must be an ISO 8601 date or datetime (2026-11-27T13:00Z) or epoch "
@@ -241,7 +243,11 @@ class CohortForm:
         return parse_bool("as_percent", self.as_percent)
 
     def to_spec(self, *, now: datetime, max_cells: int) -> CohortSpec:
-        """Validate every field; ``now`` is used unless the form pins its own."""
+        """Validate every field; ``now`` is used unless the form pins its own.
+
+        ``now`` is the app's current time, in its zone: the periods are that zone's, and a
+        pinned ``now`` without an offset is local time there.
+        """
         self.percent  # noqa: B018 - validated here so one call checks the whole form
         for index, (_, op) in enumerate(self.additional):
             if op not in ("and", "or"):
@@ -261,7 +267,7 @@ class CohortForm:
         return _build_spec(
             primary,
             secondary,
-            now=_parse_now("now", self.now) or now,
+            now=_parse_now("now", self.now, now.tzinfo or UTC) or now,
             time_group=self.time_group,
             rows=parse_count("rows", self.rows),
             cols=parse_count("cols", self.cols),

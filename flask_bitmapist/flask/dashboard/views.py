@@ -50,6 +50,7 @@ from flask_bitmapist.services.reports import (
     format_percent,
     period_iso,
     period_label,
+    period_stamp,
     spec_to_dict,
 )
 
@@ -91,6 +92,7 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.register_error_handler(InvalidCohortSpec, _bad_request)
     bp.register_error_handler(StorageUnavailable, _unavailable)
     bp.context_processor(_template_helpers)
+    bp.context_processor(_zone_context)
     bp.add_url_rule("/", "index", index)
     bp.add_url_rule("/cohort", "cohort", cohort_page, methods=["GET"])
     bp.add_url_rule("/cohort", "cohort_post", cohort_post, methods=["POST"])
@@ -177,6 +179,11 @@ def heat_class(share: float | None) -> str:
     return f"heat-{step}"
 
 
+def _zone_context() -> dict[str, str]:
+    """The app's zone, shown on every page: every period and time there is local to it."""
+    return {"zone_name": current_state().settings.timezone_name}
+
+
 def _template_helpers() -> dict[str, Callable[..., str]]:
     return {
         "heat": heat_class,
@@ -212,18 +219,19 @@ def index() -> str:
 
 
 def api_events() -> Response:
-    """``{"now", "periods": {...}, "events": [{"name", "day", "week", "month", "year"}]}``
-    (``format=csv``: as CSV, one line per event)."""
+    """``{"now", "timezone", "periods": {...}, "events": [{"name", "day", "week", "month",
+    "year"}]}`` (``format=csv``: as CSV, one line per event)."""
     fmt = _api_format()
     state = current_state()
     counts = count_events(state.engine, state.now())
     keys = counts.keys
     if fmt == "csv":
-        day = period_iso(TimeGroup.DAY, counts.periods[0].start)
+        day = period_stamp(counts.periods[0])
         return _csv_download(event_counts_to_csv(counts, keys), f"events-{day}.csv")
     return jsonify(
         {
             "now": counts.now.isoformat(),
+            "timezone": state.settings.timezone_name,
             "periods": {
                 key: period_iso(p.group, p.start)
                 for key, p in zip(keys, counts.periods, strict=True)
@@ -348,7 +356,7 @@ def api_cohort_csv() -> Response:
     """The heatmap table as a CSV download."""
     form, cohort = _api_cohort(current_state())
     spec = cohort.spec
-    stamp = period_iso(spec.time_group, spec.last_period.start).replace(":", "")
+    stamp = period_stamp(spec.last_period)
     filename = f"cohort-{spec.time_group.value}-{stamp}.csv"
     return _csv_download(cohort_to_csv(cohort, as_percent=form.percent), filename)
 

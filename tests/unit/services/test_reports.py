@@ -6,10 +6,11 @@ import csv
 import io
 import json
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec, EventRef, TimeGroup
+from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec, EventRef, Period, TimeGroup
 from flask_bitmapist.services.reports import (
     cohort_to_csv,
     cohort_to_dict,
@@ -17,6 +18,7 @@ from flask_bitmapist.services.reports import (
     column_label,
     period_iso,
     period_label,
+    period_stamp,
 )
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
@@ -48,7 +50,7 @@ def three_day_cohort(mode: CohortMode = CohortMode.FIRST_RETURN) -> Cohort:
 def test_dict_has_iso_dates_cells_totals_and_every_derived_row() -> None:
     data = cohort_to_dict(three_day_cohort())
 
-    assert data["dates"] == ["2026-11-25", "2026-11-26", "2026-11-27"]
+    assert data["dates"] == [f"2026-11-{d}T00:00:00+00:00" for d in (25, 26, 27)]
     assert data["labels"] == ["25 Nov 2026", "26 Nov 2026", "27 Nov 2026"]
     assert data["columns"] == ["Day 0", "Day 1", "Day 2"]
     assert data["totals"] == [8, 0, 4]
@@ -74,6 +76,7 @@ def test_dict_echoes_the_spec_and_is_plain_json() -> None:
         "cols": 3,
         "mode": "cumulative",
         "now": "2026-11-27T15:30:00+00:00",
+        "timezone": "UTC",
     }
     assert json.loads(json.dumps(data)) == data
 
@@ -83,9 +86,9 @@ def test_csv_lists_rows_then_average_weighted_average_and_total() -> None:
 
     assert list(csv.reader(io.StringIO(text))) == [
         ["date", "users", "Day 0", "Day 1", "Day 2"],
-        ["2026-11-25", "8", "2", "4", "1"],
-        ["2026-11-26", "0", "", "", ""],
-        ["2026-11-27", "4", "3", "", ""],
+        ["2026-11-25T00:00:00+00:00", "8", "2", "4", "1"],
+        ["2026-11-26T00:00:00+00:00", "0", "", "", ""],
+        ["2026-11-27T00:00:00+00:00", "4", "3", "", ""],
         ["average", "4.00", "2.50", "4.00", "1.00"],
         ["weighted average %", "", "41.67", "50.00", "12.50"],
         ["total", "12", "5", "4", "1"],
@@ -95,8 +98,8 @@ def test_csv_lists_rows_then_average_weighted_average_and_total() -> None:
 def test_csv_in_percent_shows_each_cell_as_a_share_of_its_row() -> None:
     rows = list(csv.reader(io.StringIO(cohort_to_csv(three_day_cohort(), as_percent=True))))
 
-    assert rows[1] == ["2026-11-25", "8", "25.00", "50.00", "12.50"]
-    assert rows[3] == ["2026-11-27", "4", "75.00", "", ""]
+    assert rows[1] == ["2026-11-25T00:00:00+00:00", "8", "25.00", "50.00", "12.50"]
+    assert rows[3] == ["2026-11-27T00:00:00+00:00", "4", "75.00", "", ""]
     assert rows[4] == ["average %", "4.00", "50.00", "50.00", "12.50"]
     assert rows[6] == ["total", "12", "5", "4", "1"]
 
@@ -129,11 +132,17 @@ def test_legacy_dict_in_counts_keeps_counts_and_zero_for_empty_columns() -> None
 @pytest.mark.parametrize(
     ("group", "start", "iso", "label"),
     [
-        (TimeGroup.HOUR, utc(2026, 11, 27, 13), "2026-11-27T13:00", "27 Nov 2026 13:00"),
-        (TimeGroup.DAY, utc(2026, 11, 27), "2026-11-27", "27 Nov 2026"),
-        (TimeGroup.WEEK, utc(2026, 12, 28), "2026-12-28", "W53 · 28 Dec 2026"),
-        (TimeGroup.MONTH, utc(2026, 11, 1), "2026-11-01", "Nov 2026"),
-        (TimeGroup.YEAR, utc(2026, 1, 1), "2026-01-01", "2026"),
+        (TimeGroup.HOUR, utc(2026, 11, 27, 13), "2026-11-27T13:00:00+00:00", "27 Nov 2026 13:00"),
+        (TimeGroup.DAY, utc(2026, 11, 27), "2026-11-27T00:00:00+00:00", "27 Nov 2026"),
+        (TimeGroup.WEEK, utc(2026, 12, 28), "2026-12-28T00:00:00+00:00", "W53 · 28 Dec 2026"),
+        (TimeGroup.MONTH, utc(2026, 11, 1), "2026-11-01T00:00:00+00:00", "Nov 2026"),
+        (TimeGroup.YEAR, utc(2026, 1, 1), "2026-01-01T00:00:00+00:00", "2026"),
+        (
+            TimeGroup.DAY,
+            datetime(2026, 11, 27, tzinfo=ZoneInfo("Asia/Kathmandu")),
+            "2026-11-27T00:00:00+05:45",
+            "27 Nov 2026",
+        ),
     ],
 )
 def test_periods_have_an_iso_form_and_a_label(
@@ -141,6 +150,21 @@ def test_periods_have_an_iso_form_and_a_label(
 ) -> None:
     assert period_iso(group, start) == iso
     assert period_label(group, start) == label
+
+
+@pytest.mark.parametrize(
+    ("group", "moment", "stamp"),
+    [
+        (TimeGroup.HOUR, datetime(2026, 11, 27, 13, 5), "2026-11-27T1300"),
+        (TimeGroup.DAY, datetime(2026, 11, 27, 13, 5), "2026-11-27"),
+        (TimeGroup.WEEK, datetime(2026, 11, 27, 13, 5), "2026-11-23"),
+    ],
+)
+def test_a_period_stamp_names_the_local_start_for_file_names(
+    group: TimeGroup, moment: datetime, stamp: str
+) -> None:
+    zone = ZoneInfo("America/Los_Angeles")
+    assert period_stamp(Period.containing(group, moment, zone)) == stamp
 
 
 def test_columns_are_named_by_group_and_offset() -> None:

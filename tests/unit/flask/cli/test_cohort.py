@@ -42,7 +42,7 @@ def cohort_json(cli: Cli, *args: str) -> dict[str, Any]:
 )
 def test_each_mode_counts_its_own_way(seeded: Cli, mode: str, cells: list[list[int]]) -> None:
     document = cohort_json(seeded, "user:created", "user:logged_in", "--mode", mode)
-    assert document["dates"] == ["2026-11-25", "2026-11-26", "2026-11-27"]
+    assert document["dates"] == [f"2026-11-{d}T00:00:00+00:00" for d in (25, 26, 27)]
     assert document["totals"] == [2, 1, 1]
     assert document["cells"] == cells
     assert document["spec"]["mode"] == mode
@@ -57,7 +57,7 @@ def test_the_table_is_aligned_with_averages_and_totals(seeded: Cli) -> None:
     assert result.output == (
         "primary:   user:created\n"
         "secondary: user:logged_in\n"
-        "by day, recurring, users; now 2026-11-27T13:45:00+00:00\n"
+        "by day, recurring, users; now 2026-11-27T13:45:00+00:00 (UTC)\n"
         "\n"
         "             users  Day 0  Day 1   Day 2\n"
         "25 Nov 2026      2      1      1       2\n"
@@ -75,7 +75,7 @@ def test_percent_shows_cells_as_shares_of_the_row(seeded: Cli) -> None:
         "--mode", "recurring", "--percent",
     )  # fmt: skip
     lines = result.output.splitlines()
-    assert lines[2].endswith("percent of users; now 2026-11-27T13:45:00+00:00")
+    assert lines[2].endswith("percent of users; now 2026-11-27T13:45:00+00:00 (UTC)")
     assert lines[5] == "25 Nov 2026      2   50.0%  50.0%  100.0%"
     assert lines[7] == "27 Nov 2026      1    0.0%"
     assert lines[8] == "average        1.3   50.0%  25.0%  100.0%"
@@ -89,7 +89,11 @@ def test_csv_output_is_the_dashboards_csv(seeded: Cli) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "date,users,Day 0,Day 1,Day 2"
-    assert lines[1:4] == ["2026-11-25,2,1,1,2", "2026-11-26,1,1,0,", "2026-11-27,1,0,,"]
+    assert lines[1:4] == [
+        "2026-11-25T00:00:00+00:00,2,1,1,2",
+        "2026-11-26T00:00:00+00:00,1,1,0,",
+        "2026-11-27T00:00:00+00:00,1,0,,",
+    ]
 
 
 def test_and_or_keep_their_command_line_order(seeded: Cli) -> None:
@@ -128,7 +132,11 @@ def test_weeks_and_now_choose_the_rows(seeded: Cli) -> None:
     document = cohort_json(
         seeded, "user:created", "user:paid", "--time-group", "weeks", "--now", "2026-12-01"
     )
-    assert document["dates"] == ["2026-11-16", "2026-11-23", "2026-11-30"]
+    assert document["dates"] == [
+        "2026-11-16T00:00:00+00:00",
+        "2026-11-23T00:00:00+00:00",
+        "2026-11-30T00:00:00+00:00",
+    ]
     assert document["totals"] == [0, 4, 0]
     # Rows without users have no values at all (0.1's behaviour).
     assert document["cells"] == [[None, None, None], [2, 0, None], [None, None, None]]

@@ -25,6 +25,8 @@ def test_events_prints_an_aligned_table_of_counts_per_period(cli: Cli) -> None:
     result = cli("events")
     assert result.exit_code == 0, result.output
     assert result.output == (
+        "now 2026-11-27T13:45:00+00:00 (UTC)\n"
+        "\n"
         "event         today  this week  this month  this year\n"
         "user:created      3          5           6          7\n"
         "user:paid         1          1       1,201      1,201\n"

@@ -113,7 +113,7 @@ def test_a_cohort_counts_imported_mapped_users(mapped: Cli, tmp_path: Path) -> N
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     cohort = json.loads(result.stdout)
-    assert cohort["dates"] == ["2026-11-25", "2026-11-26", "2026-11-27"]
+    assert cohort["dates"] == [f"2026-11-{d}T00:00:00+00:00" for d in (25, 26, 27)]
     assert cohort["totals"] == [2, 1, 0]
     assert cohort["cells"] == [[0, 1, 1], [0, 1, None], [None, None, None]]
 

@@ -74,10 +74,10 @@ def test_index_counts_match_the_model_in_the_api(client: FlaskClient, log: Event
             period = Period.containing(group, NOW)
             assert entry[group.value] == len(log.users(entry["name"], period)), entry
     assert data["periods"] == {
-        "day": "2026-11-27",
-        "week": "2026-11-23",
-        "month": "2026-11-01",
-        "year": "2026-01-01",
+        "day": "2026-11-27T00:00:00+00:00",
+        "week": "2026-11-23T00:00:00+00:00",
+        "month": "2026-11-01T00:00:00+00:00",
+        "year": "2026-01-01T00:00:00+00:00",
     }
     assert data["now"] == NOW.isoformat()
 
@@ -97,7 +97,7 @@ def test_the_events_api_reports_the_now_its_periods_contain() -> None:
     data = app.test_client().get("/bitmapist/api/events").get_json()
 
     assert data["now"] == "2026-11-29T23:59:59.900000+00:00"
-    assert data["periods"]["day"] == "2026-11-29"
+    assert data["periods"]["day"] == "2026-11-29T00:00:00+00:00"
 
 
 def test_index_search_keeps_matching_events_only(client: FlaskClient) -> None:
@@ -230,7 +230,7 @@ def test_hourly_cohorts_read_the_hour_bitmaps(client: FlaskClient, log: EventLog
 
     assert data["totals"] == list(expected.totals)
     assert data["cells"] == [list(row) for row in expected.cells]
-    assert data["dates"][-1] == "2026-11-27T15:00"
+    assert data["dates"][-1] == "2026-11-27T15:00:00+00:00"
 
 
 def test_the_page_keeps_the_form_state_for_bookmarks(client: FlaskClient) -> None:
@@ -450,7 +450,7 @@ def test_api_cohort_returns_every_number_and_echoes_the_spec(
 
     assert data["cells"] == [list(row) for row in expected.cells]
     assert data["totals"] == list(expected.totals)
-    assert data["dates"] == [d.date().isoformat() for d in expected.dates]
+    assert data["dates"] == [d.isoformat() for d in expected.dates]
     assert data["percentages"][0] == [expected.percent(0, j) for j in range(6)]
     assert set(data) >= {"averages", "weighted_averages", "column_totals", "average_percentages"}
     assert data["spec"] == {
@@ -462,6 +462,7 @@ def test_api_cohort_returns_every_number_and_echoes_the_spec(
         "cols": 6,
         "mode": "cumulative",
         "now": NOW.isoformat(),
+        "timezone": "UTC",
     }
     assert data["as_percent"] is True
 
@@ -490,7 +491,7 @@ def test_csv_download_has_the_table_and_a_file_name(client: FlaskClient, log: Ev
     rows = csv_rows(response.get_data(as_text=True))
     assert rows[0] == ["date", "users", "Day 0", "Day 1", "Day 2", "Day 3", "Day 4", "Day 5"]
     for i, row in enumerate(rows[1:9]):
-        assert row[0] == expected.dates[i].date().isoformat()
+        assert row[0] == expected.dates[i].isoformat()
         assert row[1] == str(expected.totals[i])
         assert row[2:] == ["" if v is None else str(v) for v in expected.cells[i]]
     assert [r[0] for r in rows[9:]] == ["average", "weighted average %", "total"]
@@ -528,8 +529,8 @@ def test_drill_down_lists_the_users_of_one_cell_a_page_at_a_time(
     assert whole["count"] == len(expected) == model.cells[row][col]
     assert (first["user_ids"], second["user_ids"]) == ([expected[0]], [expected[1]])
     assert first["pages"] == len(expected)
-    assert whole["date"] == periods[row].start.date().isoformat()
-    assert whole["period"] == periods[row + col].start.date().isoformat()
+    assert whole["date"] == periods[row].start.isoformat()
+    assert whole["period"] == periods[row + col].start.isoformat()
 
 
 def test_drill_down_past_the_last_page_is_empty(client: FlaskClient) -> None:
