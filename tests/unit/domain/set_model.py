@@ -8,7 +8,7 @@ mark for every question, set operations for every cell, exactly as the design st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from flask_bitmapist.domain import And, EventRef, Expression, Not, Or, TimeGroup
 
@@ -21,36 +21,44 @@ UsersIn = Callable[[datetime], set[int]]
 Cells = tuple[tuple[int | None, ...], ...]
 
 
-def floor(group: TimeGroup, moment: datetime) -> datetime:
-    """The start of the ``group`` period containing ``moment`` (naive means UTC)."""
+def floor(group: TimeGroup, moment: datetime, zone: tzinfo = UTC) -> datetime:
+    """The start of the ``group`` period containing ``moment`` in ``zone``'s calendar.
+
+    In UTC it is an aware datetime (naive ``moment`` means UTC). In another zone it is the
+    naive local wall time the period begins at, which names its key (naive ``moment`` is
+    a local wall time there, taken as it is): written with nothing but the wall clock.
+    """
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    m = moment.astimezone(UTC)
+        moment = moment.replace(tzinfo=zone)
+    m = moment.astimezone(zone)
     if group is TimeGroup.HOUR:
-        return datetime(m.year, m.month, m.day, m.hour, tzinfo=UTC)
-    if group is TimeGroup.DAY:
-        return datetime(m.year, m.month, m.day, tzinfo=UTC)
-    if group is TimeGroup.WEEK:
-        return datetime(m.year, m.month, m.day, tzinfo=UTC) - timedelta(days=m.weekday())
-    if group is TimeGroup.MONTH:
-        return datetime(m.year, m.month, 1, tzinfo=UTC)
-    return datetime(m.year, 1, 1, tzinfo=UTC)
+        start = datetime(m.year, m.month, m.day, m.hour)
+    elif group is TimeGroup.DAY:
+        start = datetime(m.year, m.month, m.day)
+    elif group is TimeGroup.WEEK:
+        start = datetime(m.year, m.month, m.day) - timedelta(days=m.weekday())
+    elif group is TimeGroup.MONTH:
+        start = datetime(m.year, m.month, 1)
+    else:
+        start = datetime(m.year, 1, 1)
+    return start.replace(tzinfo=UTC) if zone is UTC else start
 
 
-def row_starts(group: TimeGroup, now: datetime, rows: int) -> list[datetime]:
+def row_starts(group: TimeGroup, now: datetime, rows: int, zone: tzinfo = UTC) -> list[datetime]:
     """The starts of the ``rows`` periods ending with the one containing ``now``, oldest first."""
-    starts = [floor(group, now)]
+    starts = [floor(group, now, zone)]
     while len(starts) < rows:
         # The period just before is the one containing the instant before this start.
-        starts.append(floor(group, starts[-1] - timedelta(microseconds=1)))
+        starts.append(floor(group, starts[-1] - timedelta(microseconds=1), zone))
     return starts[::-1]
 
 
 class SetModel:
     """Answers every question by looping over the recorded actions."""
 
-    def __init__(self, actions: Iterable[Action]) -> None:
+    def __init__(self, actions: Iterable[Action], zone: tzinfo = UTC) -> None:
         self.actions = list(actions)
+        self.zone = zone
         self._done: dict[TimeGroup, dict[tuple[str, datetime], set[int]]] = {}
 
     def did(self, event: str, group: TimeGroup, start: datetime) -> set[int]:
@@ -59,7 +67,7 @@ class SetModel:
             # One pass over the actions per group: who did what in which period.
             done: dict[tuple[str, datetime], set[int]] = {}
             for name, user, moment in self.actions:
-                done.setdefault((name, floor(group, moment)), set()).add(user)
+                done.setdefault((name, floor(group, moment, self.zone)), set()).add(user)
             self._done[group] = done
         return set(self._done[group].get((event, start), set()))
 
@@ -116,9 +124,10 @@ def cohort(
     rows: int,
     cols: int,
     mode: str,
+    zone: tzinfo = UTC,
 ) -> tuple[tuple[datetime, ...], tuple[int, ...], Cells]:
     """``(dates, totals, cells)`` of a cohort, cell by cell from DESIGN section 6."""
-    starts = row_starts(group, now, rows)
+    starts = row_starts(group, now, rows, zone)
     p = [primary(start) for start in starts]
     s = [secondary(start) for start in starts]
     cells: list[tuple[int | None, ...]] = []
