@@ -78,6 +78,30 @@ def local_key(group: TimeGroup, local: datetime) -> str:
     return f"{local.year}-{local.month}-{local.day}-{local.hour}"
 
 
+def clock_reached(zone: ZoneInfo, moment: datetime) -> datetime:
+    """The latest local time the zone's clock has shown by ``moment`` (naive).
+
+    That is the moment's own wall time, unless the clock was just put back: then it is the
+    time shown just before the change (a clock change sets it back by hours at most).
+    """
+    reached = moment.astimezone(zone).replace(tzinfo=None)
+    step = timedelta(minutes=10)
+    later = moment
+    while later > moment - timedelta(hours=4):
+        earlier = later - step
+        if earlier.astimezone(zone).utcoffset() != later.astimezone(zone).utcoffset():
+            low, high = earlier, later  # the change lies in (low, high]
+            while high - low > TINY:
+                middle = low + (high - low) / 2
+                if middle.astimezone(zone).utcoffset() == earlier.astimezone(zone).utcoffset():
+                    low = middle
+                else:
+                    high = middle
+            reached = max(reached, low.astimezone(zone).replace(tzinfo=None))
+        later = earlier
+    return reached
+
+
 @cache
 def clock_changes(name: str, year: int) -> tuple[datetime, ...]:
     """The moments (UTC) at which the zone's offset changes during ``year``."""
@@ -133,7 +157,9 @@ def test_the_period_of_a_moment_contains_it_and_is_named_by_its_local_time(
     assert period.start <= moment < period.end
     assert period.zone is zone
     if group is not TimeGroup.YEAR:
-        assert period.key_suffix == local_key(group, moment.astimezone(zone))
+        # Named by the local time; where the clock was just put back across the start of a
+        # period (America/St_Johns, 1 November 2009 at 00:01), by the latest one it showed.
+        assert period.key_suffix == local_key(group, clock_reached(zone, moment))
     # The same moment given in another zone, or naive in the zone, is the same period.
     assert Period.containing(group, moment.astimezone(UTC), zone) == period
     assert Period.containing(group, moment.astimezone(zone)) == period
@@ -312,3 +338,19 @@ def test_a_utc_period_is_bitmapists_whatever_way_it_is_built() -> None:
     assert Period.containing(TimeGroup.HOUR, moment) == built
     assert Period.containing(TimeGroup.HOUR, moment, UTC) == built
     assert built.zone is UTC and built.key_suffix == "2026-11-27-13"
+
+
+def test_a_clock_put_back_across_midnight_keeps_its_moments_in_the_day_it_reached() -> None:
+    # America/St_Johns went from 00:01 on 1 November 2009 back to 23:01 on 31 October: the
+    # minutes shown twice after that belong to 1 November (and November) in the keys, so
+    # every moment is in exactly one day and the days tile.
+    st_johns = ZoneInfo("America/St_Johns")
+    again = datetime(2009, 11, 1, 3, 0, tzinfo=UTC)  # 23:30 -03:30, for the second time
+    assert again.astimezone(st_johns).strftime("%d %H:%M") == "31 23:30"
+    for group, key in ((TimeGroup.DAY, "2009-11-1"), (TimeGroup.MONTH, "2009-11")):
+        period = Period.containing(group, again, st_johns)
+        assert period.key_suffix == key
+        assert again in period
+        assert in_utc(period.start) == datetime(2009, 11, 1, 2, 30, tzinfo=UTC)
+    october = Period.containing(TimeGroup.DAY, datetime(2009, 10, 31, 12), st_johns)
+    assert in_utc(october.end) == datetime(2009, 11, 1, 2, 30, tzinfo=UTC)

@@ -1,0 +1,89 @@
+"""BITMAPIST_TIMEZONE on a real redis-server: the keys written are named by local periods,
+an import and the cohort read them back, and a UTC app keeps bitmapist's keys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import bitmapist
+import redis
+from flask import Flask
+
+from flask_bitmapist import FlaskBitmapist, current_state, get_cohort, mark_event
+from tests.unit.flask.support import FixedClock
+
+#: 23:30 on 31 December 2026 in Los Angeles; 07:30 on 1 January 2027 in UTC.
+NEW_YEARS_EVE = datetime(2027, 1, 1, 7, 30, tzinfo=timezone.utc)
+
+
+def zoned_app(url: str, zone: str) -> Flask:
+    app = Flask(f"timezone-{zone}")
+    app.config.update(
+        TESTING=True,
+        BITMAPIST_REDIS_URL=url,
+        BITMAPIST_TIMEZONE=zone,
+        BITMAPIST_TRACK_HOURLY=True,
+    )
+    FlaskBitmapist(app, clock=FixedClock(NEW_YEARS_EVE))
+    return app
+
+
+def keys(url: str) -> set[str]:
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        return {str(key) for key in client.scan_iter()}
+
+
+def test_a_los_angeles_app_writes_its_local_periods_keys(redis_url: str) -> None:
+    app = zoned_app(redis_url, "America/Los_Angeles")
+    with app.app_context():
+        mark_event("user:paid", 5)  # now: New Year's Eve, 23:30 local
+        mark_event("user:paid", 6, now=datetime(2026, 11, 1, 1, 30))  # the repeated hour
+        mark_event("user:paid", 6, now=datetime(2026, 11, 1, 9, 45, tzinfo=timezone.utc))
+    assert keys(redis_url) == {
+        "trackist_user:paid_2026-12-31",
+        "trackist_user:paid_W2026-53",
+        "trackist_user:paid_2026-12",
+        "trackist_user:paid_2026-12-31-23",
+        # 01:30 PDT and 01:45 PST, an hour apart: one hour key for the repeated hour.
+        "trackist_user:paid_2026-11-1",
+        "trackist_user:paid_W2026-44",
+        "trackist_user:paid_2026-11",
+        "trackist_user:paid_2026-11-1-1",
+    }
+    client = redis.Redis.from_url(redis_url)
+    assert client.getbit("trackist_user:paid_2026-12-31", 5) == 1
+    assert client.getbit("trackist_user:paid_2026-11-1-1", 6) == 1
+
+
+def test_an_import_and_a_cohort_in_kolkata_use_its_half_hour_offset(redis_url: str) -> None:
+    app = zoned_app(redis_url, "Asia/Kolkata")
+    rows = "user_id,event,timestamp\n1,signup,2026-12-31 23:45\n1,active,2027-01-01T00:10\n"
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["bitmapist", "import", "-"], input=rows)
+    assert result.exit_code == 0, result.output
+    written = keys(redis_url)
+    # 00:10 in Kolkata on 1 January is 18:40 on 31 December in UTC.
+    assert {"trackist_signup_2026-12-31", "trackist_active_2027-1-1"} <= written
+    assert "trackist_active_2026-12-31" not in written
+    with app.app_context():
+        assert current_state().now().isoformat() == "2027-01-01T13:00:00+05:30"
+        cohort, dates, totals = get_cohort(
+            "signup", "active", num_rows=2, num_cols=2, with_replacement=True
+        )
+    assert dates == [datetime(2026, 12, 31), datetime(2027, 1, 1)]
+    assert totals == [1, 0]
+    assert cohort == [[0, 1], [None, None]]
+
+
+def test_a_utc_app_shares_keys_with_bitmapist(redis_url: str) -> None:
+    app = zoned_app(redis_url, "UTC")
+    with app.app_context():
+        mark_event("song:played", 3)
+    assert "trackist_song:played_2027-1-1" in keys(redis_url)
+    # bitmapist itself reads the same bits: its calendar is UTC.
+    bitmapist.SYSTEMS["timezone-test"] = redis.Redis.from_url(redis_url)
+    try:
+        day = bitmapist.DayEvents("song:played", 2027, 1, 1, "timezone-test")
+        assert 3 in day
+    finally:
+        del bitmapist.SYSTEMS["timezone-test"]
