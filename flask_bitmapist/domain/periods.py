@@ -72,10 +72,13 @@ def localize(moment: datetime, zone: tzinfo | None = None) -> datetime:
     moment = _check_moment(moment)
     if zone is None:
         zone = zone_of(moment)
+    if zone is UTC:
+        # The common case, and the fast one: UTC has no skipped or repeated times.
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-        if zone is UTC:
-            return moment
     # Through UTC: an aware moment lands in the zone, and a skipped naive time moves on.
     return moment.astimezone(timezone.utc).astimezone(zone)
 
@@ -229,7 +232,8 @@ class Period:
     )
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "start", localize(self.start, self.zone))
+        if self.start.tzinfo is not self.zone:
+            object.__setattr__(self, "start", localize(self.start, self.zone))
 
     @classmethod
     def at(cls, group: TimeGroup, label: datetime, zone: tzinfo = UTC) -> Period:
@@ -249,7 +253,8 @@ class Period:
         period = cls.at(group, _floor(group, local.replace(tzinfo=None)), zone)
         # The clock may have shown a later period already and been put back below it; a
         # moment belongs to the latest period its clock has reached, so periods tile.
-        while _instant(local) >= _instant(period.end):
+        # Only a time the clock shows for the second time (fold=1) can be such a moment.
+        while local.fold and _instant(local) >= _instant(period.end):
             period = period.shift(1)
         return period
 
