@@ -20,6 +20,7 @@ Daylight saving changes, worked out once here for every caller:
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -163,11 +164,13 @@ def _wall(moment: datetime, zone: tzinfo) -> datetime:
     return _instant(moment).astimezone(zone).replace(tzinfo=None)
 
 
+@functools.lru_cache(maxsize=4096)
 def _first_moment_at(wall: datetime, zone: tzinfo) -> datetime:
     """The first moment at which the clock of ``zone`` shows ``wall`` or later.
 
     That is ``wall`` itself (its first occurrence when the clock repeats it), or, when the
-    clock skips it, the moment of the jump.
+    clock skips it, the moment of the jump. Cached: marks and reads ask for the same few
+    period starts over and over.
     """
     if zone is UTC:
         return wall.replace(tzinfo=UTC)
