@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from flask_bitmapist import (
     DayEvents,
@@ -23,6 +25,8 @@ from flask_bitmapist.domain import UTC, EventRef, Mark, Period, TimeGroup
 from flask_bitmapist.services.event_files import EventFileReader, import_rows
 from tests.unit.flask.conftest import make_app
 from tests.unit.flask.support import FixedClock, RecordingRepository
+from tests.unit.flask.test_mixins import Base as MixinBase
+from tests.unit.flask.test_mixins import User as MixinUser
 from tests.unit.flask.test_signals import add_login_views
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -237,3 +241,14 @@ def test_a_mark_keeps_the_zone_it_was_made_in() -> None:
     made = Mark.create("x", 1, datetime(2026, 11, 30, 23, 30), zone=LA)
     assert made.moment.tzinfo is LA
     assert {t.key_suffix for t in made.targets()} == LOCAL_KEYS - {"2026-11-30-23"}
+
+
+def test_the_mixin_marks_the_local_day_of_the_commit() -> None:
+    app, repository = zoned_app()
+    engine = create_engine("sqlite://")
+    MixinBase.metadata.create_all(engine)
+    with app.app_context(), Session(engine) as session:
+        session.add(MixinUser(name="ada"))
+        session.commit()
+    engine.dispose()
+    assert written_keys(repository) == LOCAL_KEYS
