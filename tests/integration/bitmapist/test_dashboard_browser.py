@@ -233,7 +233,7 @@ def test_a_product_manager_builds_reads_and_downloads_a_cohort(
     rows = list(csv.reader(io.StringIO(saved.read_text())))
     assert rows[0] == ["date", "users", "Week 0", "Week 1", "Week 2", "Week 3", "Week 4"]
     for i, line in enumerate(rows[1:8]):
-        assert line[0] == weekly.dates[i].date().isoformat()
+        assert line[0] == weekly.dates[i].isoformat()
         assert line[1] == str(weekly.totals[i])
         assert line[2:] == [
             "" if weekly.cells[i][j] is None else f"{weekly.percent(i, j):.2f}" for j in range(5)
