@@ -17,8 +17,9 @@ Run it with ``make demo``, or::
     BITMAPIST_REDIS_URL=memory:// python -m examples.demo_app
 
 Environment: ``BITMAPIST_REDIS_URL`` (default ``memory://``, the in-process store; a
-``redis://`` URL keeps the data), ``PORT`` (default 5000), ``DEMO_DAYS`` (90) and
-``DEMO_USERS`` (5000). The server listens on 127.0.0.1 only.
+``redis://`` URL keeps the data), ``BITMAPIST_TIMEZONE`` (default ``UTC``; e.g.
+``America/Los_Angeles`` shows the demo in that zone's days), ``PORT`` (default 5000),
+``DEMO_DAYS`` (90) and ``DEMO_USERS`` (5000). The server listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         BITMAPIST_REDIS_URL=os.environ.get("BITMAPIST_REDIS_URL", "memory://"),
         # A prefix of its own keeps demo data apart from an app's real data in a shared Redis.
         BITMAPIST_KEY_PREFIX=os.environ.get("BITMAPIST_KEY_PREFIX", "trackist_demo_"),
+        BITMAPIST_TIMEZONE=os.environ.get("BITMAPIST_TIMEZONE", "UTC"),
         BITMAPIST_DASHBOARD_PERMISSION=allow_local_requests,
         DEMO_DAYS=_environ_int("DEMO_DAYS", 90),
         DEMO_USERS=_environ_int("DEMO_USERS", 5000),
