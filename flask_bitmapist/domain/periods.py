@@ -241,6 +241,8 @@ class Period:
     @classmethod
     def at(cls, group: TimeGroup, label: datetime, zone: tzinfo = UTC) -> Period:
         """The period of ``group`` that begins at naive local time ``label`` in ``zone``."""
+        if label.fold:  # a label names a wall time, whichever pass of the clock showed it
+            label = label.replace(fold=0)
         return cls(group, _first_moment_at(label, zone), zone=zone, label=label)
 
     @classmethod
