@@ -82,12 +82,13 @@ def clock_reached(zone: ZoneInfo, moment: datetime) -> datetime:
     """The latest local time the zone's clock has shown by ``moment`` (naive).
 
     That is the moment's own wall time, unless the clock was just put back: then it is the
-    time shown just before the change (a clock change sets it back by hours at most).
+    time shown just before the change (a clock change sets it back by hours: seven at
+    most so far, Antarctica/Vostok's in 1994; a day is looked back over).
     """
     reached = moment.astimezone(zone).replace(tzinfo=None)
     step = timedelta(minutes=10)
     later = moment
-    while later > moment - timedelta(hours=4):
+    while later > moment - timedelta(hours=24):
         earlier = later - step
         if earlier.astimezone(zone).utcoffset() != later.astimezone(zone).utcoffset():
             low, high = earlier, later  # the change lies in (low, high]
@@ -354,3 +355,15 @@ def test_a_clock_put_back_across_midnight_keeps_its_moments_in_the_day_it_reache
         assert in_utc(period.start) == datetime(2009, 11, 1, 2, 30, tzinfo=UTC)
     october = Period.containing(TimeGroup.DAY, datetime(2009, 10, 31, 12), st_johns)
     assert in_utc(october.end) == datetime(2009, 11, 1, 2, 30, tzinfo=UTC)
+
+
+def test_a_clock_put_back_by_seven_hours_makes_one_hour_eight_hours_long() -> None:
+    # Antarctica/Vostok went from 24:00 (+07) back to 17:00 (+00) on 31 January 1994:
+    # the clock had reached the hour 23, so the seven hours it showed again belong to it.
+    vostok = ZoneInfo("Antarctica/Vostok")
+    again = datetime(1994, 1, 31, 21, 15, tzinfo=UTC)  # 21:15 shown for the second time
+    hour = Period.containing(TimeGroup.HOUR, again, vostok)
+    assert hour.key_suffix == "1994-1-31-23"
+    assert hour.duration == timedelta(hours=8)
+    assert again in hour
+    assert in_utc(hour.end) == datetime(1994, 2, 1, tzinfo=UTC)
