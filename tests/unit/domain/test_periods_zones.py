@@ -86,7 +86,7 @@ def clock_reached(zone: ZoneInfo, moment: datetime) -> datetime:
     most so far, Antarctica/Vostok's in 1994; a day is looked back over).
     """
     reached = moment.astimezone(zone).replace(tzinfo=None)
-    step = timedelta(minutes=10)
+    step = timedelta(minutes=30)
     later = moment
     while later > moment - timedelta(hours=24):
         earlier = later - step
@@ -367,3 +367,28 @@ def test_a_clock_put_back_by_seven_hours_makes_one_hour_eight_hours_long() -> No
     assert hour.duration == timedelta(hours=8)
     assert again in hour
     assert in_utc(hour.end) == datetime(1994, 2, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("year", [1994, 2009, 2011, 2026])
+def test_every_zones_clock_changes_of_a_year_keep_periods_tiled_and_named(year: int) -> None:
+    # Exhaustive where hypothesis samples: every IANA zone, every change of the year (1994:
+    # Vostok's seven hours back; 2009: St John's at 00:01; 2011: Samoa skips a day; 2026:
+    # today's rules), moments from 90 minutes before to 90 minutes after, every group.
+    checked = 0
+    for name in ALL_ZONES:
+        zone = ZoneInfo(name)
+        for change in clock_changes(name, year):
+            for minutes in range(-90, 91, 30):
+                moment = change + timedelta(minutes=minutes) - TINY
+                reached = clock_reached(zone, moment)
+                for group in TimeGroup:
+                    period = Period.containing(group, moment, zone)
+                    start, end = in_utc(period.start), in_utc(period.end)
+                    assert start <= moment < end, (name, group, moment)
+                    assert in_utc(period.shift(-1).end) == start
+                    assert in_utc(period.shift(1).start) == end
+                    if group is not TimeGroup.YEAR:
+                        expected = local_key(group, reached)
+                        assert period.key_suffix == expected, (name, group, moment)
+                    checked += 1
+    assert checked > 10_000
