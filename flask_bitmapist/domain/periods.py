@@ -70,18 +70,30 @@ def localize(moment: datetime, zone: tzinfo | None = None) -> datetime:
     >>> localize(datetime(2026, 7, 1, 12), ZoneInfo("Europe/Paris")).isoformat()
     '2026-07-01T12:00:00+02:00'
     """
-    moment = _check_moment(moment)
+    given = moment = _check_moment(moment)
     if zone is None:
         zone = zone_of(moment)
     if zone is UTC:
         # The common case, and the fast one: UTC has no skipped or repeated times.
         if moment.tzinfo is None:
             return moment.replace(tzinfo=UTC)
-        return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+        if moment.tzinfo is UTC:
+            return moment
+        try:
+            return moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise InvalidMoment(f"{given!r} is outside the calendar in UTC") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     # Through UTC: an aware moment lands in the zone, and a skipped naive time moves on.
-    return moment.astimezone(timezone.utc).astimezone(zone)
+    try:
+        return moment.astimezone(timezone.utc).astimezone(zone)
+    except (OverflowError, ValueError):
+        # Within a day of datetime's own limits (year 1, year 9999) the offset pushes the
+        # moment off the calendar.
+        raise InvalidMoment(
+            f"{given!r} is outside the calendar in time zone {zone_name(zone)}"
+        ) from None
 
 
 class TimeGroup(enum.Enum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone, tzinfo
 
-from flask_bitmapist.domain.errors import InvalidTimestamp
+from flask_bitmapist.domain.errors import InvalidMoment, InvalidTimestamp
 from flask_bitmapist.domain.periods import UTC, localize
 
 __all__ = ["parse_timestamp"]
@@ -43,6 +43,8 @@ def parse_timestamp(value: object, zone: tzinfo | None = UTC) -> datetime:
         raise InvalidTimestamp("timestamp is empty")
     try:
         return _from_epoch(float(text), zone) if _looks_numeric(text) else _from_iso(text, zone)
+    except InvalidMoment as exc:
+        raise InvalidTimestamp(f"timestamp {value!r} is out of range: {exc}") from None
     except ValueError:
         raise InvalidTimestamp(
             f"timestamp {value!r} is neither ISO 8601 (2026-11-27T13:05:00Z) nor epoch seconds"

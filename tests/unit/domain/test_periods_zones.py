@@ -26,7 +26,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flask_bitmapist.domain import Mark, Period, TimeGroup, localize, zone_of
+from flask_bitmapist.domain import (
+    InvalidMoment,
+    InvalidTimestamp,
+    Mark,
+    Period,
+    TimeGroup,
+    localize,
+    parse_timestamp,
+    zone_of,
+)
 
 UTC = timezone.utc
 NEW_YORK = ZoneInfo("America/New_York")
@@ -392,3 +401,26 @@ def test_every_zones_clock_changes_of_a_year_keep_periods_tiled_and_named(year: 
                         assert period.key_suffix == expected, (name, group, moment)
                     checked += 1
     assert checked > 10_000
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone"),
+    [
+        (datetime(9999, 12, 31, 23), LOS_ANGELES),  # 07:00 on 1 January 10000 in UTC
+        (datetime(1, 1, 1, 1), ZoneInfo("Asia/Tokyo")),  # 16:00 on 31 December 0 in UTC
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), None),
+    ],
+)
+def test_a_moment_its_offset_pushes_off_the_calendar_is_an_invalid_moment(
+    moment: datetime, zone: ZoneInfo | None
+) -> None:
+    with pytest.raises(InvalidMoment, match="outside the calendar") as caught:
+        localize(moment, zone)
+    assert repr(moment) in str(caught.value)
+
+
+def test_a_typed_timestamp_off_the_calendar_in_the_zone_is_an_invalid_timestamp() -> None:
+    with pytest.raises(InvalidTimestamp, match="out of range") as caught:
+        parse_timestamp("9999-12-31T23:00", LOS_ANGELES)
+    assert "'9999-12-31T23:00'" in str(caught.value)
+    assert isinstance(caught.value, ValueError)

@@ -252,3 +252,13 @@ def test_the_mixin_marks_the_local_day_of_the_commit() -> None:
         session.commit()
     engine.dispose()
     assert written_keys(repository) == LOCAL_KEYS
+
+
+def test_a_now_the_zone_pushes_off_the_calendar_is_a_400_naming_it() -> None:
+    app, _ = zoned_app()
+    response = app.test_client().get(
+        "/bitmapist/api/cohort?primary=a&secondary=b&now=9999-12-31T23:00"
+    )
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "now"
+    assert "9999-12-31T23:00" in response.get_json()["message"]
