@@ -25,6 +25,7 @@ from flask_bitmapist.domain import (
     parse_expression,
 )
 from flask_bitmapist.flask.cli.options import (
+    cli_moment,
     cli_state,
     event_name,
     format_option,
@@ -187,7 +188,7 @@ def cohort_command(
         spec = create_cohort_spec(
             EventRef(primary),
             secondary_expr,
-            now=state.moment(now),
+            now=cli_moment(state, now),
             time_group=time_group,
             rows=rows,
             cols=cols,

@@ -9,7 +9,13 @@ import click
 from flask.cli import with_appcontext
 
 from flask_bitmapist.domain import Mark
-from flask_bitmapist.flask.cli.options import cli_state, now_option, progress, storage_errors
+from flask_bitmapist.flask.cli.options import (
+    cli_moment,
+    cli_state,
+    now_option,
+    progress,
+    storage_errors,
+)
 from flask_bitmapist.infra import redact_url
 from flask_bitmapist.infra.urls import is_memory_url
 from flask_bitmapist.services.demo_data import DemoDataSpec, generate_demo_marks
@@ -60,7 +66,7 @@ def demo_data_command(days: int, users: int, seed: int, yes: bool, now: datetime
             err=True,
         )
     spec = DemoDataSpec.create(
-        now=state.moment(now),
+        now=cli_moment(state, now),
         days=days,
         users=users,
         seed=seed,

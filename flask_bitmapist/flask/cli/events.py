@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from flask_bitmapist.domain import Period
 from flask_bitmapist.flask.cli.options import (
+    cli_moment,
     cli_state,
     format_option,
     now_option,
@@ -32,7 +33,7 @@ def events_command(output_format: str, now: datetime | None) -> None:
     """List every event with how many users did it today, this week, this month and this
     year."""
     state = cli_state()
-    counts = count_events(state.engine, state.moment(now))
+    counts = count_events(state.engine, cli_moment(state, now))
     labels = counts.labels
     if output_format == "json":
         document = {

@@ -13,7 +13,7 @@ timestamps and a storage failure reads the same everywhere::
     @storage_errors
     def trend_command(time_group: TimeGroup, output_format: str, now: datetime | None) -> None:
         state = cli_state()
-        moment = state.moment(now)  # in the app's zone; None: the app's clock
+        moment = cli_moment(state, now)  # in the app's zone; None: the app's clock
         ...
 """
 
@@ -29,6 +29,7 @@ from typing import Any, Final, ParamSpec, Protocol, TypeVar
 import click
 
 from flask_bitmapist.domain import (
+    InvalidMoment,
     StorageUnavailable,
     TimeGroup,
     parse_timestamp,
@@ -39,6 +40,7 @@ from flask_bitmapist.infra import redact_url
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "cli_moment",
     "cli_state",
     "event_name",
     "format_option",
@@ -62,6 +64,15 @@ def cli_state() -> BitmapistState:
         return current_state()
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def cli_moment(state: BitmapistState, now: datetime | None) -> datetime:
+    """``--now`` in the app's zone (without an offset it is local time there), or the
+    app's clock; a moment the zone's offset pushes off the calendar is a usage error."""
+    try:
+        return state.moment(now)
+    except InvalidMoment as exc:
+        raise click.BadParameter(str(exc), param_hint="'--now'") from exc
 
 
 def storage_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -108,14 +119,14 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
         return None
     try:
         # Naive stays naive: options are read before the app (and so its zone) is loaded;
-        # commands pass the result through state.moment, which reads it as local time.
+        # commands pass the result through cli_moment, which reads it as local time.
         return parse_timestamp(value, None)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
 
 
 #: ``--now DATETIME``, passed as ``now`` (a datetime, or None for the app's clock); a
-#: command reads it with ``state.moment(now)``, in the app's zone.
+#: command reads it with ``cli_moment(state, now)``, in the app's zone.
 now_option = click.option(
     "--now",
     metavar="DATETIME",

@@ -262,3 +262,13 @@ def test_a_now_the_zone_pushes_off_the_calendar_is_a_400_naming_it() -> None:
     assert response.status_code == 400
     assert response.get_json()["field"] == "now"
     assert "9999-12-31T23:00" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("command", [["cohort", "a", "b"], ["events"], ["demo-data", "--yes"]])
+def test_a_cli_now_the_zone_pushes_off_the_calendar_is_a_usage_error(command: list[str]) -> None:
+    app, repository = zoned_app()
+    result = app.test_cli_runner().invoke(args=["bitmapist", *command, "--now", "9999-12-31T23:00"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--now'" in result.output
+    assert "outside the calendar in time zone America/Los_Angeles" in result.output
+    assert repository.writes == []
