@@ -76,6 +76,13 @@ def test_an_iana_name_sets_the_zone() -> None:
         assert current_state().now().isoformat() == "2026-12-01T13:15:00+05:45"
 
 
+def test_a_zoneinfo_object_is_accepted_too() -> None:
+    app = make_app(BITMAPIST_TIMEZONE=ZoneInfo("Europe/Paris"))
+    FlaskBitmapist(app)
+    with app.app_context():
+        assert current_state().settings.timezone_name == "Europe/Paris"
+
+
 @pytest.mark.parametrize("bad", ["Mars/Olympus_Mons", "", "../etc/passwd", "PST8PDT ", 5, None])
 def test_a_bad_zone_is_refused_at_init_app_naming_the_key(bad: object) -> None:
     app = make_app(BITMAPIST_TIMEZONE=bad)
