@@ -1,11 +1,11 @@
 """BITMAPIST_TIMEZONE on a real redis-server: the keys written are named by local periods,
-an import and the cohort read them back, and a UTC app keeps bitmapist's keys."""
+an import and the cohort read them back (a UTC app's keys read by bitmapist itself:
+tests/integration/bitmapist/test_timezone_utc_keys.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import bitmapist
 import redis
 from flask import Flask
 
@@ -73,17 +73,3 @@ def test_an_import_and_a_cohort_in_kolkata_use_its_half_hour_offset(redis_url: s
     assert dates == [datetime(2026, 12, 31), datetime(2027, 1, 1)]
     assert totals == [1, 0]
     assert cohort == [[0, 1], [None, None]]
-
-
-def test_a_utc_app_shares_keys_with_bitmapist(redis_url: str) -> None:
-    app = zoned_app(redis_url, "UTC")
-    with app.app_context():
-        mark_event("song:played", 3)
-    assert "trackist_song:played_2027-1-1" in keys(redis_url)
-    # bitmapist itself reads the same bits: its calendar is UTC.
-    bitmapist.SYSTEMS["timezone-test"] = redis.Redis.from_url(redis_url)
-    try:
-        day = bitmapist.DayEvents("song:played", 2027, 1, 1, "timezone-test")
-        assert 3 in day
-    finally:
-        del bitmapist.SYSTEMS["timezone-test"]
