@@ -21,16 +21,49 @@ UsersIn = Callable[[datetime], set[int]]
 Cells = tuple[tuple[int | None, ...], ...]
 
 
+def clock_reached(zone: tzinfo, moment: datetime) -> datetime:
+    """The latest local time the zone's clock has shown by ``moment`` (naive).
+
+    That is the moment's own wall time, unless the clock was just put back: then it is the
+    time shown just before the change (a clock change sets it back by hours: seven at
+    most so far, Antarctica/Vostok's in 1994; a day is looked back over).
+    """
+    moment = moment.astimezone(UTC)  # steps and comparisons by the real clock
+    reached = moment.astimezone(zone).replace(tzinfo=None)
+    step = timedelta(minutes=30)
+    later = moment
+    while later > moment - timedelta(hours=24):
+        earlier = later - step
+        if earlier.astimezone(zone).utcoffset() != later.astimezone(zone).utcoffset():
+            low, high = earlier, later  # the change lies in (low, high]
+            while high - low > timedelta(microseconds=1):
+                middle = low + (high - low) / 2
+                if middle.astimezone(zone).utcoffset() == earlier.astimezone(zone).utcoffset():
+                    low = middle
+                else:
+                    high = middle
+            reached = max(reached, low.astimezone(zone).replace(tzinfo=None))
+        later = earlier
+    return reached
+
+
 def floor(group: TimeGroup, moment: datetime, zone: tzinfo = UTC) -> datetime:
     """The start of the ``group`` period containing ``moment`` in ``zone``'s calendar.
 
     In UTC it is an aware datetime (naive ``moment`` means UTC). In another zone it is the
     naive local wall time the period begins at, which names its key (naive ``moment`` is
-    a local wall time there, taken as it is): written with nothing but the wall clock.
+    a local wall time there, taken as it is): written with nothing but the wall clock, read
+    as the latest time it has shown (:func:`clock_reached`).
     """
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    m = moment.astimezone(zone)
+        # A naive time is a wall time already (row_starts steps back through them).
+        m = moment
+    elif zone is UTC:
+        m = moment.astimezone(UTC)
+    else:
+        # The clock's reading, or the later one it showed just before being put back
+        # across a period's start (Pacific/Chatham's 03:45 -> 02:45 each autumn).
+        m = clock_reached(zone, moment)
     if group is TimeGroup.HOUR:
         start = datetime(m.year, m.month, m.day, m.hour)
     elif group is TimeGroup.DAY:

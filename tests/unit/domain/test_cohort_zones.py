@@ -158,3 +158,20 @@ def test_a_late_evening_sign_up_is_a_different_days_row_in_los_angeles() -> None
     assert local[1:] == ((1, 1, 0), ((0, 1, 0), (0, 0, None), (None, None, None)))
     # In UTC both signed up on 1 December, and user 1 was active the same day.
     assert in_utc[1:] == ((0, 2, 0), ((None, None, None), (1, 0, None), (None, None, None)))
+
+
+def test_chathams_autumn_hour_shown_twice_across_the_hour_counts_in_the_later_hour() -> None:
+    # Pacific/Chatham goes from 03:45 (+13:45) back to 02:45 (+12:45): the second 02:45-03:00
+    # comes after the clock showed 03:xx, so it belongs to the hour 3 (periods never overlap).
+    chatham = ZoneInfo("Pacific/Chatham")
+    now = datetime(2000, 3, 18, 14, 0, 1, tzinfo=timezone.utc)  # 02:45:01 the second time
+    actions: list[Action] = [
+        ("signup", 0, now),
+        ("signup", 1, datetime(2000, 3, 18, 12, 50, tzinfo=timezone.utc)),  # 02:35, once
+    ]
+    dates, totals, _ = computed(actions, chatham, now, TimeGroup.HOUR, 2, 1, "recurring")
+    assert [d.astimezone(chatham).isoformat() for d in dates] == [
+        "2000-03-19T02:00:00+13:45",
+        "2000-03-19T03:00:00+13:45",
+    ]
+    assert totals == (1, 1)

@@ -36,6 +36,7 @@ from flask_bitmapist.domain import (
     parse_timestamp,
     zone_of,
 )
+from tests.unit.domain.set_model import clock_reached
 
 UTC = timezone.utc
 NEW_YORK = ZoneInfo("America/New_York")
@@ -85,31 +86,6 @@ def local_key(group: TimeGroup, local: datetime) -> str:
     if group is TimeGroup.DAY:
         return f"{local.year}-{local.month}-{local.day}"
     return f"{local.year}-{local.month}-{local.day}-{local.hour}"
-
-
-def clock_reached(zone: ZoneInfo, moment: datetime) -> datetime:
-    """The latest local time the zone's clock has shown by ``moment`` (naive).
-
-    That is the moment's own wall time, unless the clock was just put back: then it is the
-    time shown just before the change (a clock change sets it back by hours: seven at
-    most so far, Antarctica/Vostok's in 1994; a day is looked back over).
-    """
-    reached = moment.astimezone(zone).replace(tzinfo=None)
-    step = timedelta(minutes=30)
-    later = moment
-    while later > moment - timedelta(hours=24):
-        earlier = later - step
-        if earlier.astimezone(zone).utcoffset() != later.astimezone(zone).utcoffset():
-            low, high = earlier, later  # the change lies in (low, high]
-            while high - low > TINY:
-                middle = low + (high - low) / 2
-                if middle.astimezone(zone).utcoffset() == earlier.astimezone(zone).utcoffset():
-                    low = middle
-                else:
-                    high = middle
-            reached = max(reached, low.astimezone(zone).replace(tzinfo=None))
-        later = earlier
-    return reached
 
 
 @cache
