@@ -46,6 +46,7 @@ from flask_bitmapist.domain.expressions import (
     parse_chain,
     parse_expression,
 )
+from flask_bitmapist.domain.history import FirstEver, first_ever_events, first_ever_users
 from flask_bitmapist.domain.ids import (
     ExternalId,
     IdMapper,
@@ -84,6 +85,7 @@ __all__ = [
     "EventRef",
     "Expression",
     "ExternalId",
+    "FirstEver",
     "IdMapper",
     "InvalidCohortSpec",
     "InvalidEventName",
@@ -104,6 +106,8 @@ __all__ = [
     "decode_external_id",
     "encode_external_id",
     "external_id_text",
+    "first_ever_events",
+    "first_ever_users",
     "localize",
     "parse_chain",
     "parse_expression",
