@@ -18,6 +18,7 @@ from flask_bitmapist.domain.cohort import (
 from flask_bitmapist.domain.engine import CohortEngine
 from flask_bitmapist.domain.errors import (
     BitmapistError,
+    InvalidAnswerSpec,
     InvalidCohortSpec,
     InvalidEventName,
     InvalidExpression,
@@ -46,6 +47,7 @@ from flask_bitmapist.domain.expressions import (
     parse_chain,
     parse_expression,
 )
+from flask_bitmapist.domain.funnel import MAX_STEPS, MIN_STEPS, Funnel, FunnelEngine, FunnelSpec
 from flask_bitmapist.domain.history import FirstEver, first_ever_events, first_ever_users
 from flask_bitmapist.domain.ids import (
     ExternalId,
@@ -64,14 +66,19 @@ from flask_bitmapist.domain.periods import (
     zone_of,
 )
 from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
+from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
+from flask_bitmapist.domain.window import MAX_PERIODS, Window
 
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
+    "MAX_PERIODS",
     "MAX_ROWS",
+    "MAX_STEPS",
+    "MIN_STEPS",
     "UTC",
     "And",
     "Bitmap",
@@ -86,7 +93,11 @@ __all__ = [
     "Expression",
     "ExternalId",
     "FirstEver",
+    "Funnel",
+    "FunnelEngine",
+    "FunnelSpec",
     "IdMapper",
+    "InvalidAnswerSpec",
     "InvalidCohortSpec",
     "InvalidEventName",
     "InvalidExpression",
@@ -100,8 +111,12 @@ __all__ = [
     "Not",
     "Or",
     "Period",
+    "Stickiness",
+    "StickinessEngine",
+    "StickinessSpec",
     "StorageUnavailable",
     "TimeGroup",
+    "Window",
     "as_utc",
     "decode_external_id",
     "encode_external_id",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "BitmapistError",
+    "InvalidAnswerSpec",
     "InvalidCohortSpec",
     "InvalidEventName",
     "InvalidExpression",
@@ -54,12 +55,17 @@ class InvalidExpression(BitmapistError, ValueError):
         self.position = position
 
 
-class InvalidCohortSpec(BitmapistError, ValueError):
-    """A cohort request is out of bounds or inconsistent; ``field`` names the culprit."""
+class InvalidAnswerSpec(BitmapistError, ValueError):
+    """A request for an answer (cohort, stickiness, funnel…) is out of bounds or
+    inconsistent; ``field`` names the culprit."""
 
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidCohortSpec(InvalidAnswerSpec):
+    """A cohort request is out of bounds or inconsistent; ``field`` names the culprit."""
 
 
 class InvalidStorageConfig(BitmapistError, ValueError):

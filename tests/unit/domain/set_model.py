@@ -208,3 +208,33 @@ def cell_users(p: Sequence[set[int]], s: Sequence[set[int]], i: int, j: int, mod
             later |= s[after]
         return p[i] & later
     raise AssertionError(f"unknown mode {mode}")
+
+
+def stickiness(users_in: UsersIn, group: TimeGroup, now: datetime, periods: int) -> list[int]:
+    """``counts[k - 1]``: users in exactly k of the window's periods (DESIGN 10.4)."""
+    seen: dict[int, int] = {}
+    for start in row_starts(group, now, periods):
+        for user in users_in(start):
+            seen[user] = seen.get(user, 0) + 1
+    return [sum(1 for n in seen.values() if n == k) for k in range(1, periods + 1)]
+
+
+def funnel_reached(
+    steps: Sequence[UsersIn], group: TimeGroup, now: datetime, periods: int
+) -> list[set[int]]:
+    """The users who reached each step, user by user as DESIGN 10.5 states it: step 1 in
+    the first period of the window where they match it, step k in the first period at or
+    after the one where they reached step k - 1."""
+    starts = row_starts(group, now, periods)
+    matched = [[users_in(start) for start in starts] for users_in in steps]
+    everyone: set[int] = set().union(*(s for per_step in matched for s in per_step))
+    reached: list[set[int]] = [set() for _ in steps]
+    for user in everyone:
+        since = 0  # the period index the user reached the previous step in
+        for k, per_period in enumerate(matched):
+            when = next((t for t in range(since, len(starts)) if user in per_period[t]), None)
+            if when is None:
+                break
+            reached[k].add(user)
+            since = when
+    return reached
