@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from flask_bitmapist.exceptions import (
     BitmapistError,
     EventFileError,
+    InvalidAnswerSpec,
     InvalidCohortSpec,
     InvalidConfiguration,
     InvalidEventName,
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
         get_cohort,
         get_event_data,
         get_event_names,
+        get_funnel,
+        get_stickiness,
     )
     from flask_bitmapist.flask.state import (
         BitmapistState,
@@ -92,6 +95,8 @@ _LAZY: dict[str, str] = {
     "get_cohort": "flask_bitmapist.flask.query",
     "get_event_data": "flask_bitmapist.flask.query",
     "get_event_names": "flask_bitmapist.flask.query",
+    "get_funnel": "flask_bitmapist.flask.query",
+    "get_stickiness": "flask_bitmapist.flask.query",
     "BitmapistState": "flask_bitmapist.flask.state",
     "Settings": "flask_bitmapist.flask.state",
     "current_state": "flask_bitmapist.flask.state",
@@ -112,6 +117,7 @@ __all__ = [
     "Events",
     "FlaskBitmapist",
     "HourEvents",
+    "InvalidAnswerSpec",
     "InvalidCohortSpec",
     "InvalidConfiguration",
     "InvalidEventName",
@@ -136,6 +142,8 @@ __all__ = [
     "get_cohort",
     "get_event_data",
     "get_event_names",
+    "get_funnel",
+    "get_stickiness",
     "mark",
     "mark_event",
     "unmark_event",

@@ -22,7 +22,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeAlias
 
-from flask_bitmapist.domain import Cohort, CohortSpec, Expression, Period, TimeGroup, zone_name
+from flask_bitmapist.domain import (
+    Cohort,
+    CohortSpec,
+    Expression,
+    Funnel,
+    FunnelSpec,
+    Period,
+    Stickiness,
+    StickinessSpec,
+    TimeGroup,
+    zone_name,
+)
 from flask_bitmapist.services.cohort_requests import with_replacement
 from flask_bitmapist.services.event_counts import EventCounts
 
@@ -40,10 +51,16 @@ __all__ = [
     "format_mean",
     "format_number",
     "format_percent",
+    "funnel_spec_to_dict",
+    "funnel_to_csv",
+    "funnel_to_dict",
     "period_iso",
     "period_label",
     "period_stamp",
     "spec_to_dict",
+    "stickiness_spec_to_dict",
+    "stickiness_to_csv",
+    "stickiness_to_dict",
     "to_csv",
 ]
 
@@ -323,3 +340,77 @@ def _legacy_date(group: TimeGroup, start: datetime) -> str:
     if group is TimeGroup.HOUR:
         return f"{day} {start.hour:02d}:00"
     return day
+
+
+# -- stickiness and funnels (DESIGN section 10) ---------------------------------------
+
+
+def stickiness_to_dict(stickiness: Stickiness) -> dict[str, Any]:
+    """``{"periods": N, "counts": [...]}``: ``counts[k - 1]`` users matched in exactly
+    ``k`` of the N periods (the API's and the CLI's JSON)."""
+    return {"periods": stickiness.spec.periods, "counts": list(stickiness.counts)}
+
+
+def stickiness_spec_to_dict(spec: StickinessSpec) -> dict[str, Any]:
+    """The validated request, for pages and links."""
+    return {
+        "expr": expression_to_text(spec.expression),
+        "time_group": spec.time_group.value,
+        "periods": spec.periods,
+        "now": spec.now.isoformat(),
+    }
+
+
+def stickiness_to_csv(stickiness: Stickiness) -> str:
+    """One line per k: ``periods`` (k), ``users`` (matched in exactly k periods) and
+    ``percent`` of everyone who matched at least once (two decimals)."""
+    rows: list[Sequence[CsvCell]] = [[stickiness.spec.time_group.plural, "users", "percent"]]
+    rows += (
+        [k, count, format_decimal(share)]
+        for k, (count, share) in enumerate(
+            zip(stickiness.counts, stickiness.percentages, strict=True), start=1
+        )
+    )
+    total = stickiness.total
+    rows.append(["total", total, format_decimal(100.0 if total else 0.0)])
+    return to_csv(rows)
+
+
+def funnel_to_dict(funnel: Funnel) -> dict[str, Any]:
+    """``{"steps": [...], "counts": [...]}``: each step as a text expression and how many
+    users reached it (the API's and the CLI's JSON)."""
+    return {
+        "steps": [expression_to_text(step) for step in funnel.spec.steps],
+        "counts": list(funnel.counts),
+    }
+
+
+def funnel_spec_to_dict(spec: FunnelSpec) -> dict[str, Any]:
+    """The validated request, for pages and links."""
+    return {
+        "steps": [expression_to_text(step) for step in spec.steps],
+        "time_group": spec.time_group.value,
+        "periods": spec.periods,
+        "now": spec.now.isoformat(),
+    }
+
+
+def funnel_to_csv(funnel: Funnel) -> str:
+    """One line per step: ``step`` (1-based), ``expression``, ``users``, ``from previous %``,
+    ``from first %`` and ``dropped`` (reached this step but not the next)."""
+    rows: list[Sequence[CsvCell]] = [
+        ["step", "expression", "users", "from previous %", "from first %", "dropped"]
+    ]
+    dropped: list[int | None] = [*funnel.dropped, None]
+    rows += (
+        [
+            index + 1,
+            expression_to_text(step),
+            funnel.counts[index],
+            format_decimal(funnel.from_previous[index]),
+            format_decimal(funnel.from_first[index]),
+            dropped[index],
+        ]
+        for index, step in enumerate(funnel.spec.steps)
+    )
+    return to_csv(rows)

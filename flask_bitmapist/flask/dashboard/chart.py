@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from flask_bitmapist.domain import Cohort
+from flask_bitmapist.domain import Cohort, Funnel, Stickiness
 from flask_bitmapist.services.reports import (
     column_label,
     format_decimal,
@@ -20,7 +20,16 @@ from flask_bitmapist.services.reports import (
     period_label,
 )
 
-__all__ = ["ChartLine", "ChartPoint", "RetentionChart", "nice_ceiling"]
+__all__ = [
+    "Bar",
+    "ChartLine",
+    "ChartPoint",
+    "FunnelChart",
+    "FunnelStep",
+    "RetentionChart",
+    "StickinessChart",
+    "nice_ceiling",
+]
 
 WIDTH = 640
 HEIGHT = 300
@@ -153,3 +162,168 @@ class RetentionChart:
             plot_top=TOP,
             plot_bottom=HEIGHT - BOTTOM,
         )
+
+
+# -- stickiness and funnel charts ---------------------------------------------------------
+
+
+def _axis(highest: float) -> tuple[float, int]:
+    """The top of a users axis with at most four round steps: (step, number of steps)."""
+    step = nice_ceiling(highest / 4, whole=True)
+    return step, max(1, math.ceil(highest / step - 1e-9))
+
+
+@attrs.frozen
+class Bar:
+    """One bar: which ``k`` (or step) it is, its value, its box and its tooltip."""
+
+    k: int
+    value: int
+    x: float
+    y: float
+    width: float
+    height: float
+    text: str
+
+
+@attrs.frozen
+class StickinessChart:
+    """A bar per k = 1..N: the users seen in exactly k periods."""
+
+    width: int
+    height: int
+    bars: tuple[Bar, ...]
+    y_ticks: tuple[tuple[float, str], ...]
+    x_ticks: tuple[tuple[float, str], ...]
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+    axis_title: str
+
+    @classmethod
+    def build(cls, stickiness: Stickiness) -> StickinessChart:
+        """Lay out ``stickiness``: bars left to right from 1 period to N."""
+        counts = stickiness.counts
+        unit = stickiness.spec.time_group.value
+        step, steps = _axis(max(counts, default=0))
+        top = step * steps
+        plot_w = WIDTH - LEFT - RIGHT
+        plot_h = HEIGHT - TOP - BOTTOM
+        slot = plot_w / len(counts)
+        gap = min(4.0, slot * 0.2)
+
+        def y_of(value: float) -> float:
+            return TOP + plot_h * (1 - value / top)
+
+        bars = tuple(
+            Bar(
+                k,
+                count,
+                LEFT + slot * (k - 1) + gap / 2,
+                y_of(count),
+                slot - gap,
+                plot_h * count / top,
+                f"{count:,} users in exactly {k} {unit}{'s' if k != 1 else ''}",
+            )
+            for k, count in enumerate(counts, start=1)
+        )
+        every = max(1, math.ceil(len(counts) / 15))
+        x_ticks = tuple(
+            (LEFT + slot * (k - 0.5), str(k))
+            for k in range(1, len(counts) + 1)
+            if k % every == 0 or k == 1
+        )
+        y_ticks = tuple((y_of(step * i), f"{step * i:,.0f}") for i in range(steps + 1))
+        return cls(
+            width=WIDTH,
+            height=HEIGHT,
+            bars=bars,
+            y_ticks=y_ticks,
+            x_ticks=x_ticks,
+            plot_left=LEFT,
+            plot_right=WIDTH - RIGHT,
+            plot_top=TOP,
+            plot_bottom=HEIGHT - BOTTOM,
+            axis_title=f"{unit}s with a match, of {len(counts)}",
+        )
+
+
+@attrs.frozen
+class FunnelStep:
+    """One step's bar, and the drop-off to the next step (None after the last)."""
+
+    k: int
+    label: str
+    bar: Bar
+    from_previous: str
+    from_first: str
+    label_y: float
+    dropped: int | None
+    dropped_share: str
+    drop_y: float
+
+
+FUNNEL_ROW = 64
+FUNNEL_LEFT = 8
+FUNNEL_LABEL_WIDTH = 190
+
+
+@attrs.frozen
+class FunnelChart:
+    """A horizontal bar per step, as wide as its share of step 1, with the conversions."""
+
+    width: int
+    height: int
+    steps: tuple[FunnelStep, ...]
+    bar_left: float
+    bar_right: float
+
+    @classmethod
+    def build(cls, funnel: Funnel) -> FunnelChart:
+        """Lay out ``funnel``: step 1 at the top, full width when anybody reached it."""
+        first = funnel.counts[0]
+        left = FUNNEL_LEFT
+        right = WIDTH - FUNNEL_LABEL_WIDTH
+        full = right - left
+        dropped = [*funnel.dropped, None]
+        steps = []
+        for index, (step, count) in enumerate(zip(funnel.spec.steps, funnel.counts, strict=True)):
+            top = TOP + FUNNEL_ROW * index
+            bar_y = top + 18
+            share = count / first if first else 0.0
+            lost = dropped[index]
+            steps.append(
+                FunnelStep(
+                    k=index + 1,
+                    label=f"{index + 1}. {step}",
+                    bar=Bar(
+                        index + 1,
+                        count,
+                        left,
+                        bar_y,
+                        max(full * share, 1.0 if count else 0.0),
+                        22,
+                        f"Step {index + 1}: {count:,} users",
+                    ),
+                    from_previous=_percent(funnel.from_previous[index]),
+                    from_first=_percent(funnel.from_first[index]),
+                    label_y=top + 12,
+                    dropped=lost,
+                    dropped_share=_percent(
+                        100.0 * lost / count if lost is not None and count else None
+                    ),
+                    drop_y=bar_y + 36,
+                )
+            )
+        return cls(
+            width=WIDTH,
+            height=TOP + FUNNEL_ROW * len(steps) + 4,
+            steps=tuple(steps),
+            bar_left=left,
+            bar_right=right,
+        )
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"

@@ -44,6 +44,7 @@ __all__ = [
     "parse_cell",
     "parse_count",
     "parse_legacy_body",
+    "parse_now",
 ]
 
 #: Query-string keys of the cohort form; a request with none of them is an empty form.
@@ -104,7 +105,7 @@ def parse_bool(field: str, value: object, default: bool = False) -> bool:
     raise InvalidRequest(f"{field} must be true or false (1 or 0), got {value!r}", field=field)
 
 
-def _parse_now(field: str, value: str, zone: tzinfo) -> datetime | None:
+def parse_now(field: str, value: str, zone: tzinfo) -> datetime | None:
     """The form's ``now`` in the app's zone: without an offset it is local time there."""
     if not value.strip():
         return None
@@ -267,7 +268,7 @@ class CohortForm:
         return _build_spec(
             primary,
             secondary,
-            now=_parse_now("now", self.now, now.tzinfo or UTC) or now,
+            now=parse_now("now", self.now, now.tzinfo or UTC) or now,
             time_group=self.time_group,
             rows=parse_count("rows", self.rows),
             cols=parse_count("cols", self.cols),

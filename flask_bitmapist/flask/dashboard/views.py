@@ -25,15 +25,24 @@ from flask_bitmapist.domain import (
     Cohort,
     CohortMode,
     CohortSpec,
+    InvalidAnswerSpec,
     InvalidCohortSpec,
     StorageUnavailable,
     TimeGroup,
 )
 from flask_bitmapist.exceptions import InvalidRequest
+from flask_bitmapist.flask.dashboard.answer_views import (
+    api_funnel,
+    api_funnel_users,
+    api_stickiness,
+    api_stickiness_users,
+    funnel_page,
+    stickiness_page,
+    users_page,
+)
 from flask_bitmapist.flask.dashboard.chart import RetentionChart
 from flask_bitmapist.flask.dashboard.forms import (
     CohortForm,
-    Page,
     parse_cell,
     parse_legacy_body,
 )
@@ -100,6 +109,13 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.add_url_rule("/api/cohort", "api_cohort", api_cohort)
     bp.add_url_rule("/api/cohort.csv", "api_cohort_csv", api_cohort_csv)
     bp.add_url_rule("/api/cohort/cell", "api_cohort_cell", api_cohort_cell)
+    bp.register_error_handler(InvalidAnswerSpec, _bad_request)
+    bp.add_url_rule("/stickiness", "stickiness", stickiness_page)
+    bp.add_url_rule("/api/stickiness", "api_stickiness", api_stickiness)
+    bp.add_url_rule("/api/stickiness/users", "api_stickiness_users", api_stickiness_users)
+    bp.add_url_rule("/funnel", "funnel", funnel_page)
+    bp.add_url_rule("/api/funnel", "api_funnel", api_funnel)
+    bp.add_url_rule("/api/funnel/users", "api_funnel_users", api_funnel_users)
     return bp
 
 
@@ -367,12 +383,7 @@ def api_cohort_cell() -> Response:
     form = CohortForm.from_args(request.args)
     spec = _spec(state, form)
     row, col = parse_cell(request.args)
-    page = Page.from_args(request.args)
     users = state.engine.cell_users(spec, row, col)
-    count = len(users)
-    # With BITMAPIST_MAP_IDS the page shows the app's own ids, in the order first seen.
-    ids = state.original_ids(users.ids(page.offset, page.offset + page.size))
-    pages = max(1, math.ceil(count / page.size))
     periods = spec.row_periods()
     return jsonify(
         {
@@ -380,12 +391,7 @@ def api_cohort_cell() -> Response:
             "col": col,
             "date": period_iso(spec.time_group, periods[row].start),
             "period": period_iso(spec.time_group, periods[row + col].start),
-            "count": count,
-            "page": page.number,
-            "per_page": page.size,
-            "pages": pages,
-            "user_ids": ids,
-            "ids_mapped": state.id_mapper is not None,
+            **users_page(state, users),
             "spec": spec_to_dict(spec),
         }
     )

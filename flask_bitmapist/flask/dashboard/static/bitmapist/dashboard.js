@@ -84,12 +84,12 @@
     });
   }
 
-  // -- drill-down: click a cell to list its users --------------------------------------
+  // -- drill-down: click a number to list its users --------------------------------------
+  // Heatmap cells build their URL from the table's data-cell-url; every other number is a
+  // link (a[data-drill]) to the JSON list of its users, which works without JavaScript too.
   function setUpDrilldown() {
-    var table = document.getElementById("heatmap");
     var panel = document.getElementById("drilldown");
-    if (!table || !panel || !table.getAttribute("data-cell-url")) return;
-    var base = table.getAttribute("data-cell-url");
+    if (!panel) return;
     var title = document.getElementById("drilldown-title");
     var summary = document.getElementById("drilldown-summary");
     var ids = document.getElementById("drilldown-ids");
@@ -98,11 +98,14 @@
     var next = panel.querySelector("[data-action=drilldown-next]");
     var current = null;
 
-    function load(cell, page) {
-      var url = base + "&row=" + encodeURIComponent(cell.getAttribute("data-row")) +
-        "&col=" + encodeURIComponent(cell.getAttribute("data-col")) +
-        "&page=" + page + "&per_page=200";
-      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    function select(element) {
+      document.querySelectorAll("td.cell.selected, a[data-drill].selected").forEach(function (el) { el.classList.remove("selected"); });
+      if (element) element.classList.add("selected");
+    }
+
+    function load(url, label, page) {
+      var paged = url + (url.indexOf("?") === -1 ? "?" : "&") + "page=" + page + "&per_page=200";
+      fetch(paged, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
         })
@@ -117,8 +120,8 @@
             return;
           }
           var data = result.body;
-          current = { cell: cell, page: data.page, pages: data.pages };
-          title.textContent = cell.getAttribute("title");
+          current = { url: url, label: label, page: data.page, pages: data.pages };
+          title.textContent = label;
           summary.textContent = data.count.toLocaleString("en") +
             (data.ids_mapped ? " user ids, in the order first seen" : " user ids, ascending");
           data.user_ids.forEach(function (id) {
@@ -132,18 +135,29 @@
         });
     }
 
-    table.addEventListener("click", function (event) {
-      var cell = event.target.closest("td.cell.has-users");
-      if (!cell) return;
-      table.querySelectorAll("td.selected").forEach(function (td) { td.classList.remove("selected"); });
-      cell.classList.add("selected");
-      load(cell, 1);
+    var table = document.getElementById("heatmap");
+    if (table && table.getAttribute("data-cell-url")) {
+      var base = table.getAttribute("data-cell-url");
+      table.addEventListener("click", function (event) {
+        var cell = event.target.closest("td.cell.has-users");
+        if (!cell) return;
+        select(cell);
+        load(base + "&row=" + encodeURIComponent(cell.getAttribute("data-row")) +
+          "&col=" + encodeURIComponent(cell.getAttribute("data-col")), cell.getAttribute("title"), 1);
+      });
+    }
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest("a[data-drill]");
+      if (!link) return;
+      event.preventDefault();
+      select(link);
+      load(link.getAttribute("href"), link.getAttribute("data-title"), 1);
     });
-    prev.addEventListener("click", function () { if (current) load(current.cell, current.page - 1); });
-    next.addEventListener("click", function () { if (current) load(current.cell, current.page + 1); });
+    prev.addEventListener("click", function () { if (current) load(current.url, current.label, current.page - 1); });
+    next.addEventListener("click", function () { if (current) load(current.url, current.label, current.page + 1); });
     panel.querySelector("[data-action=close-drilldown]").addEventListener("click", function () {
       panel.hidden = true;
-      table.querySelectorAll("td.selected").forEach(function (td) { td.classList.remove("selected"); });
+      select(null);
     });
   }
 

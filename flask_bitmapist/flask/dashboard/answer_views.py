@@ -1,0 +1,200 @@
+"""The stickiness and funnel pages, their JSON/CSV API and their drill-downs.
+
+Registered on the ``bitmapist`` blueprint by :func:`~flask_bitmapist.flask.dashboard.
+views.create_blueprint`, which also turns bad input into 400s naming the field and storage
+trouble into 503s. Numbers come from the domain engines, JSON and CSV from the shared
+reports, so the CLI prints the same.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from flask import Response, current_app, jsonify, render_template, request, url_for
+
+from flask_bitmapist.domain import (
+    MAX_STEPS,
+    Bitmap,
+    BitmapistError,
+    FunnelEngine,
+    InvalidAnswerSpec,
+    StickinessEngine,
+    TimeGroup,
+)
+from flask_bitmapist.exceptions import InvalidRequest
+from flask_bitmapist.flask.dashboard.answer_forms import (
+    FunnelForm,
+    StickinessForm,
+    parse_drill_step,
+)
+from flask_bitmapist.flask.dashboard.chart import FunnelChart, StickinessChart
+from flask_bitmapist.flask.dashboard.forms import Page, parse_count
+from flask_bitmapist.flask.state import BitmapistState, current_state
+from flask_bitmapist.services.reports import (
+    funnel_spec_to_dict,
+    funnel_to_csv,
+    funnel_to_dict,
+    period_iso,
+    period_label,
+    stickiness_spec_to_dict,
+    stickiness_to_csv,
+    stickiness_to_dict,
+)
+
+__all__ = [
+    "api_funnel",
+    "api_funnel_users",
+    "api_stickiness",
+    "api_stickiness_users",
+    "funnel_page",
+    "stickiness_page",
+    "users_page",
+]
+
+
+def users_page(state: BitmapistState, users: Bitmap) -> dict[str, Any]:
+    """One page of ``users`` (``page``, ``per_page`` from the query string) as JSON-able
+    values: ``count``, ``page``, ``per_page``, ``pages``, ``user_ids``, ``ids_mapped``."""
+    page = Page.from_args(request.args)
+    count = len(users)
+    # With BITMAPIST_MAP_IDS the page shows the app's own ids, in the order first seen.
+    ids = state.original_ids(users.ids(page.offset, page.offset + page.size))
+    return {
+        "count": count,
+        "page": page.number,
+        "per_page": page.size,
+        "pages": max(1, math.ceil(count / page.size)),
+        "user_ids": ids,
+        "ids_mapped": state.id_mapper is not None,
+    }
+
+
+def _format() -> str:
+    fmt = request.args.get("format", "json").strip().lower()
+    if fmt not in ("json", "csv"):
+        raise InvalidRequest(f"format must be json or csv, got {fmt!r}", field="format")
+    return fmt
+
+
+def _csv(text: str, name: str, group: TimeGroup, last: datetime) -> Response:
+    """A CSV download named for the answer and the window's last period."""
+    stamp = period_iso(group, last).replace(":", "")
+    return current_app.response_class(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{group.value}-{stamp}.csv"'},
+    )
+
+
+# -- stickiness -------------------------------------------------------------------------
+
+
+def stickiness_page() -> Response | str:
+    """The form and, once submitted, a bar chart and a table whose numbers list users."""
+    state = current_state()
+    form = StickinessForm.from_args(request.args)
+    stickiness = None
+    error: BitmapistError | None = None
+    if StickinessForm.is_submitted(request.args):
+        try:
+            stickiness = StickinessEngine(state.repository).compute(form.to_spec(now=state.now()))
+        except (InvalidRequest, InvalidAnswerSpec) as exc:
+            error = exc
+    html = render_template(
+        "bitmapist/stickiness.html",
+        form=form,
+        events=sorted(state.repository.event_names()),
+        time_groups=list(TimeGroup),
+        error=error,
+        stickiness=stickiness,
+        chart=StickinessChart.build(stickiness) if stickiness else None,
+        labels=[period_label(stickiness.spec.time_group, d) for d in stickiness.dates]
+        if stickiness
+        else [],
+        query=form.query(),
+        users_url=url_for("bitmapist.api_stickiness_users") + "?" + form.query(),
+        now=state.now(),
+    )
+    return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
+
+
+def api_stickiness() -> Response:
+    """``{"periods": N, "counts": [...]}`` (``format=csv``: a line per k)."""
+    fmt = _format()
+    state = current_state()
+    spec = StickinessForm.from_args(request.args).to_spec(now=state.now())
+    stickiness = StickinessEngine(state.repository).compute(spec)
+    if fmt == "csv":
+        start = spec.window.last.start
+        return _csv(stickiness_to_csv(stickiness), "stickiness", spec.time_group, start)
+    return jsonify(stickiness_to_dict(stickiness))
+
+
+def api_stickiness_users() -> Response:
+    """The users who matched in exactly ``k`` periods, a page at a time."""
+    state = current_state()
+    spec = StickinessForm.from_args(request.args).to_spec(now=state.now())
+    k = parse_count("k", request.args.get("k"))
+    users = StickinessEngine(state.repository).users(spec, k)
+    return jsonify({"k": k, **users_page(state, users), "spec": stickiness_spec_to_dict(spec)})
+
+
+# -- funnels ----------------------------------------------------------------------------
+
+
+def funnel_page() -> Response | str:
+    """Up to ten steps, chosen as events or typed as expressions; horizontal bars with the
+    conversion from the previous step and from the first; every count and every drop-off
+    lists its users."""
+    state = current_state()
+    form = FunnelForm.from_args(request.args)
+    funnel = None
+    error: BitmapistError | None = None
+    if FunnelForm.is_submitted(request.args):
+        try:
+            funnel = FunnelEngine(state.repository).compute(form.to_spec(now=state.now()))
+        except (InvalidRequest, InvalidAnswerSpec) as exc:
+            error = exc
+    events = sorted(state.repository.event_names())
+    html = render_template(
+        "bitmapist/funnel.html",
+        form=form,
+        events=events,
+        step_rows=form.step_rows(set(events)),
+        max_steps=MAX_STEPS,
+        time_groups=list(TimeGroup),
+        error=error,
+        funnel=funnel,
+        chart=FunnelChart.build(funnel) if funnel else None,
+        query=form.query(),
+        users_url=url_for("bitmapist.api_funnel_users") + "?" + form.query(),
+        now=state.now(),
+    )
+    return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
+
+
+def api_funnel() -> Response:
+    """``{"steps": [...], "counts": [...]}`` (``format=csv``: a line per step)."""
+    fmt = _format()
+    state = current_state()
+    spec = FunnelForm.from_args(request.args).to_spec(now=state.now())
+    funnel = FunnelEngine(state.repository).compute(spec)
+    if fmt == "csv":
+        start = spec.window.last.start
+        return _csv(funnel_to_csv(funnel), "funnel", spec.time_group, start)
+    return jsonify(funnel_to_dict(funnel))
+
+
+def api_funnel_users() -> Response:
+    """The users who reached step ``reached=K``, or who reached step ``dropped=K`` but not
+    the next, a page at a time."""
+    state = current_state()
+    spec = FunnelForm.from_args(request.args).to_spec(now=state.now())
+    which, step = parse_drill_step(request.args, len(spec.steps))
+    engine = FunnelEngine(state.repository)
+    users = (
+        engine.step_users(spec, step) if which == "reached" else engine.dropped_users(spec, step)
+    )
+    return jsonify({which: step, **users_page(state, users), "spec": funnel_spec_to_dict(spec)})
