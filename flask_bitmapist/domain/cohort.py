@@ -13,6 +13,7 @@ import attrs
 
 from flask_bitmapist.domain.errors import InvalidCohortSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
+from flask_bitmapist.domain.history import first_ever_events
 from flask_bitmapist.domain.periods import UTC, Period, TimeGroup, localize
 
 __all__ = ["DEFAULT_MAX_COHORT_CELLS", "MAX_COLS", "MAX_ROWS", "Cohort", "CohortMode", "CohortSpec"]
@@ -61,7 +62,13 @@ def _bounded(field: str, value: object, upper: int) -> int:
 
 @attrs.frozen
 class CohortSpec:
-    """A validated cohort request. Build it with :meth:`create`."""
+    """A validated cohort request. Build it with :meth:`create`.
+
+    With ``first_time``, row i holds only the users whose first-ever match of the primary
+    fell in period i (DESIGN section 10, item 1): everyone who matched it at any earlier
+    moment the storage holds is left out. The primary must then be an event or an OR of
+    events. Cells count as ``mode`` says, unchanged.
+    """
 
     primary: Expression
     secondary: Expression
@@ -70,6 +77,7 @@ class CohortSpec:
     cols: int
     now: datetime
     mode: CohortMode = CohortMode.FIRST_RETURN
+    first_time: bool = False
 
     @classmethod
     def create(
@@ -84,6 +92,7 @@ class CohortSpec:
         mode: str | CohortMode = CohortMode.FIRST_RETURN,
         max_cells: int = DEFAULT_MAX_COHORT_CELLS,
         zone: tzinfo | None = None,
+        first_time: bool = False,
     ) -> CohortSpec:
         """Validate every field; errors are :class:`InvalidCohortSpec` naming the field.
 
@@ -101,6 +110,18 @@ class CohortSpec:
                 check_positive(expr)
             except InvalidExpression as exc:
                 raise InvalidCohortSpec(f"{field}: {exc}", field=field) from exc
+        if not isinstance(first_time, bool):
+            raise InvalidCohortSpec(
+                f"first_time must be True or False, got {first_time!r}", field="first_time"
+            )
+        if first_time:
+            try:
+                first_ever_events(primary)
+            except InvalidExpression as exc:
+                raise InvalidCohortSpec(
+                    f"primary: first-time rows need an event or an OR of events: {exc}",
+                    field="primary",
+                ) from exc
         try:
             group = TimeGroup.parse(time_group)
         except ValueError as exc:
@@ -117,7 +138,9 @@ class CohortSpec:
             moment = localize(now, zone)
         except TypeError as exc:
             raise InvalidCohortSpec(str(exc), field="now") from exc
-        return cls(primary, secondary, group, rows, cols, moment, CohortMode.parse(mode))
+        return cls(
+            primary, secondary, group, rows, cols, moment, CohortMode.parse(mode), first_time
+        )
 
     @property
     def last_period(self) -> Period:

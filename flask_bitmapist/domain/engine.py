@@ -12,6 +12,7 @@ from flask_bitmapist.domain.cohort import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.domain.errors import InvalidCohortSpec
 from flask_bitmapist.domain.events import BitmapId
 from flask_bitmapist.domain.expressions import Expression
+from flask_bitmapist.domain.history import FirstEver, first_ever_events
 from flask_bitmapist.domain.periods import Period
 from flask_bitmapist.domain.repository import BitmapRepository
 
@@ -35,19 +36,27 @@ class CohortEngine:
 
     def fetch(self, wanted: Iterable[EventPeriod]) -> dict[EventPeriod, Bitmap]:
         """The bitmap of each (event, period), years included, in one repository call."""
+        return self._fetch(wanted)[0]
+
+    def _fetch(
+        self, wanted: Iterable[EventPeriod], extra: Iterable[BitmapId] = ()
+    ) -> tuple[dict[EventPeriod, Bitmap], dict[BitmapId, Bitmap]]:
+        """:meth:`fetch`, reading the stored bitmaps ``extra`` in the same call; returns
+        both (``extra``'s by id)."""
         wanted = set(wanted)
         parts = {item: item[1].stored_parts() for item in wanted}
         # Sorted for a deterministic request; by key suffix because periods of different
         # groups (a day and a month, as the events page asks) have no natural order.
         ids = sorted(
-            {BitmapId(event, part) for (event, _), ps in parts.items() for part in ps},
+            {BitmapId(event, part) for (event, _), ps in parts.items() for part in ps} | set(extra),
             key=lambda i: (i.event, i.key_suffix),
         )
         stored = dict(zip(ids, self.repository.fetch(ids), strict=True))
-        return {
+        bitmaps = {
             (event, period): Bitmap.union([stored[BitmapId(event, part)] for part in ps])
             for (event, period), ps in parts.items()
         }
+        return bitmaps, stored
 
     def users(self, expression: Expression, period: Period) -> Bitmap:
         """The users matching ``expression`` in ``period``."""
@@ -97,24 +106,57 @@ class CohortEngine:
             needed = periods[row + col : row + col + 1]
         else:
             needed = periods[row + col :]
-        primary = self.users(spec.primary, periods[row])
-        secondary = self.users_by_period(spec.secondary, needed)
-        target = periods[row + col]
-        if spec.mode is CohortMode.FIRST_RETURN:
-            earlier = Bitmap.union(secondary[p] for p in needed[:-1])
-            return (primary & secondary[target]) - earlier
-        if spec.mode is CohortMode.RECURRING:
-            return primary & secondary[target]
-        return primary & Bitmap.union(secondary.values())
+        if spec.first_time:
+            firsts, secondary = self._first_time(spec, [periods[row]], needed)
+            return _cell(spec, firsts[0], secondary, needed)
+        return _cell(
+            spec,
+            self.users(spec.primary, periods[row]),
+            self.users_by_period(spec.secondary, needed),
+            needed,
+        )
 
     def _evaluate(
         self, spec: CohortSpec, periods: Sequence[Period]
     ) -> tuple[list[Bitmap], list[Bitmap]]:
+        if spec.first_time:
+            firsts, by_period = self._first_time(spec, periods, periods)
+            return list(firsts), [by_period[p] for p in periods]
         events = spec.primary.events() | spec.secondary.events()
         bitmaps = self.fetch((event, period) for period in periods for event in events)
         primary = [spec.primary.evaluate(_in_period(bitmaps, p)) for p in periods]
         secondary = [spec.secondary.evaluate(_in_period(bitmaps, p)) for p in periods]
         return primary, secondary
+
+    def _first_time(
+        self, spec: CohortSpec, rows: Sequence[Period], cells: Sequence[Period]
+    ) -> tuple[tuple[Bitmap, ...], dict[Period, Bitmap]]:
+        """The first-ever users of the primary in each of ``rows``, and the secondary's
+        users in each of ``cells``: the events' stored months are listed, then everything
+        (the primary's history and the secondary) is read in one call."""
+        events = first_ever_events(spec.primary)
+        plan = FirstEver.plan(
+            spec.primary, spec.time_group, rows, self.repository.stored_months(events)
+        )
+        wanted = [(event, period) for period in cells for event in spec.secondary.events()]
+        bitmaps, stored = self._fetch(wanted, plan.bitmap_ids())
+        secondary = {p: spec.secondary.evaluate(_in_period(bitmaps, p)) for p in cells}
+        return plan.users(stored), secondary
+
+
+def _cell(
+    spec: CohortSpec, primary: Bitmap, secondary: Mapping[Period, Bitmap], needed: Sequence[Period]
+) -> Bitmap:
+    """The users of one cell, from its row's primary set and the secondary's sets in
+    ``needed`` (the periods the cell's mode looks at, the cell's own last but for
+    ``CUMULATIVE``, where it is first)."""
+    if spec.mode is CohortMode.FIRST_RETURN:
+        target = needed[-1]
+        earlier = Bitmap.union(secondary[p] for p in needed[:-1])
+        return (primary & secondary[target]) - earlier
+    if spec.mode is CohortMode.RECURRING:
+        return primary & secondary[needed[0]]
+    return primary & Bitmap.union(secondary.values())
 
 
 def _in_period(bitmaps: Mapping[EventPeriod, Bitmap], period: Period) -> Callable[[str], Bitmap]:
