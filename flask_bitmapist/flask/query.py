@@ -466,6 +466,7 @@ def get_cohort(
     with_replacement: bool = False,
     now: datetime | None = None,
     mode: str | CohortMode | None = None,
+    first_time: bool = False,
 ) -> tuple[list[list[int | None]], list[datetime], list[int]]:
     """0.1's cohort: ``(cohort, dates, totals)``.
 
@@ -482,6 +483,11 @@ def get_cohort(
     in the first column where they match (``first_return``); ``with_replacement=True`` is
     ``recurring``: every column where they match; ``mode`` (``"first_return"``,
     ``"recurring"``, ``"cumulative"``) overrides ``with_replacement``.
+
+    With ``first_time=True`` row ``i`` holds only the users who did ``primary_event_name``
+    for the first time ever in its period: everyone who did it at any earlier moment the
+    storage holds (years back too) is left out, so returning customers do not hide what
+    new ones do. Cells count as the mode says.
 
     Periods are those of the app's calendar (``BITMAPIST_TIMEZONE``, UTC by default).
     ``dates`` are naive local datetimes, as in 0.1, unless ``now`` is timezone-aware: then
@@ -501,6 +507,7 @@ def get_cohort(
         mode=chosen,
         max_cells=state.settings.max_cohort_cells,
         zone=state.zone,
+        first_time=first_time,
     )
     cohort = state.engine.compute(spec)
     naive = now is None or now.tzinfo is None

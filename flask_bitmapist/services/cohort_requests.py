@@ -63,6 +63,7 @@ def create_cohort_spec(
     mode: object,
     max_cells: int,
     field_names: Mapping[str, str],
+    first_time: bool = False,
 ) -> CohortSpec:
     """:meth:`CohortSpec.create`, an error naming its field as ``field_names`` says (see
     :func:`rename_field`)."""
@@ -76,6 +77,7 @@ def create_cohort_spec(
             cols=cols,
             mode=mode,  # type: ignore[arg-type]
             max_cells=max_cells,
+            first_time=first_time,
         )
     except InvalidCohortSpec as exc:
         raise rename_field(exc, field_names) from exc

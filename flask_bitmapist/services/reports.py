@@ -135,6 +135,7 @@ def spec_to_dict(spec: CohortSpec) -> dict[str, Any]:
         "rows": spec.rows,
         "cols": spec.cols,
         "mode": spec.mode.value,
+        "first_time": spec.first_time,
         "now": spec.now.isoformat(),
         "timezone": zone_name(spec.zone),
     }

@@ -60,6 +60,7 @@ COHORT_FIELDS = (
     "cols",
     "mode",
     "as_percent",
+    "first_time",
     "now",
 )
 MAX_PER_PAGE = 1000
@@ -159,6 +160,7 @@ def _build_spec(
     mode: object,
     max_cells: int,
     names: Mapping[str, str],
+    first_time: bool = False,
 ) -> CohortSpec:
     """The spec, an error naming the field as this request called it."""
     try:
@@ -172,6 +174,7 @@ def _build_spec(
             mode=mode,
             max_cells=max_cells,
             field_names=names,
+            first_time=first_time,
         )
     except InvalidCohortSpec as exc:
         raise InvalidRequest(str(exc), field=exc.field) from None
@@ -199,6 +202,7 @@ class CohortForm:
     cols: str = "10"
     mode: str = CohortMode.FIRST_RETURN.value
     as_percent: str = "0"
+    first_time: str = "0"
     now: str = ""
 
     @classmethod
@@ -230,6 +234,7 @@ class CohortForm:
             cols=get("cols", defaults.cols),
             mode=get("mode", defaults.mode) or defaults.mode,
             as_percent=get("as_percent", defaults.as_percent),
+            first_time=get("first_time", defaults.first_time),
             now=get("now", ""),
         )
 
@@ -242,6 +247,11 @@ class CohortForm:
     def percent(self) -> bool:
         """Whether cells show percentages of the row total (``as_percent``), validated."""
         return parse_bool("as_percent", self.as_percent)
+
+    @property
+    def first(self) -> bool:
+        """Whether rows hold only first-time users (``first_time``), validated."""
+        return parse_bool("first_time", self.first_time)
 
     def to_spec(self, *, now: datetime, max_cells: int) -> CohortSpec:
         """Validate every field; ``now`` is used unless the form pins its own.
@@ -274,7 +284,13 @@ class CohortForm:
             cols=parse_count("cols", self.cols),
             mode=self.mode,
             max_cells=max_cells,
-            names={},
+            # A typed expression is what the error is about, not the event list.
+            names={
+                key: f"{key}_expression"
+                for key in ("primary", "secondary")
+                if getattr(self, f"{key}_expression")
+            },
+            first_time=self.first,
         )
 
     def query(self, **overrides: object) -> str:
@@ -293,6 +309,8 @@ class CohortForm:
             ("mode", self.mode),
             ("as_percent", self.as_percent),
         ]
+        if self.first_time not in ("", "0"):
+            pairs.append(("first_time", self.first_time))
         if self.now:
             pairs.append(("now", self.now))
         replaced = {key: str(value) for key, value in overrides.items()}
@@ -307,7 +325,9 @@ def parse_legacy_body(body: object, *, now: datetime, max_cells: int) -> tuple[C
     Fields and defaults as in 0.1: ``primary_event``, ``secondary_event``,
     ``additional_events`` (``[{"name", "op"}]``), ``time_group`` ("days"), ``num_rows`` (20),
     ``num_cols`` (10), ``as_percent`` (false), ``with_replacement`` (false). ``mode`` may
-    name any :class:`~flask_bitmapist.domain.CohortMode` and wins over ``with_replacement``.
+    name any :class:`~flask_bitmapist.domain.CohortMode` and wins over ``with_replacement``;
+    ``first_time`` (false) keeps in each row only the users whose first-ever primary event
+    fell in its period.
     """
     if not isinstance(body, Mapping):
         raise InvalidRequest(
@@ -339,6 +359,7 @@ def parse_legacy_body(body: object, *, now: datetime, max_cells: int) -> tuple[C
         mode=mode,
         max_cells=max_cells,
         names={"rows": "num_rows", "cols": "num_cols", "primary": "primary_event"},
+        first_time=parse_bool("first_time", body.get("first_time")),
     )
     return spec, parse_bool("as_percent", body.get("as_percent"))
 

@@ -12,6 +12,7 @@ import flask_bitmapist
 from flask_bitmapist import (
     BitmapistState,
     InvalidAnswerSpec,
+    get_cohort,
     get_funnel,
     get_stickiness,
     mark_event,
@@ -97,3 +98,20 @@ def test_the_functions_are_exported_lazily() -> None:
         "flask_bitmapist.get_funnel; assert 'flask' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_get_cohort_first_time_leaves_out_earlier_payers(state: BitmapistState) -> None:
+    mark_event("paid", 1, now=datetime(2025, 6, 1))  # first paid last year
+    for user in (1, 2):
+        mark_event("paid", user, now=days_ago(2))
+        mark_event("paid", user, now=days_ago(1))
+
+    _, _, plain = get_cohort("paid", "paid", num_rows=3, num_cols=2, with_replacement=True)
+    cells, dates, first = get_cohort(
+        "paid", "paid", num_rows=3, num_cols=2, with_replacement=True, first_time=True
+    )
+
+    assert plain == [2, 2, 0]
+    assert first == [1, 0, 0]  # only user 2's first payment is in the window
+    assert cells == [[1, 1], [None, None], [None, None]]
+    assert dates[-1].date() == NOW.date()

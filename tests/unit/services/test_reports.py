@@ -75,6 +75,7 @@ def test_dict_echoes_the_spec_and_is_plain_json() -> None:
         "rows": 3,
         "cols": 3,
         "mode": "cumulative",
+        "first_time": False,
         "now": "2026-11-27T15:30:00+00:00",
         "timezone": "UTC",
     }

@@ -461,6 +461,7 @@ def test_api_cohort_returns_every_number_and_echoes_the_spec(
         "rows": 8,
         "cols": 6,
         "mode": "cumulative",
+        "first_time": False,
         "now": NOW.isoformat(),
         "timezone": "UTC",
     }
