@@ -5,6 +5,8 @@
 
     flask --app yourapp bitmapist events
     flask --app yourapp bitmapist cohort user:created user:logged_in --time-group weeks
+    flask --app yourapp bitmapist stickiness user:logged_in --periods 30
+    flask --app yourapp bitmapist funnel product:viewed cart:added user:paid
     flask --app yourapp bitmapist import events.csv
     flask --app yourapp bitmapist demo-data --days 90 --users 5000
 
@@ -46,7 +48,9 @@ from flask.cli import AppGroup
 from flask_bitmapist.flask.cli.cohort import cohort_command
 from flask_bitmapist.flask.cli.demo_data import demo_data_command
 from flask_bitmapist.flask.cli.events import events_command
+from flask_bitmapist.flask.cli.funnel import funnel_command
 from flask_bitmapist.flask.cli.import_events import import_command
+from flask_bitmapist.flask.cli.stickiness import stickiness_command
 
 __all__ = ["COMMANDS", "bitmapist_cli"]
 
@@ -54,14 +58,16 @@ __all__ = ["COMMANDS", "bitmapist_cli"]
 COMMANDS: Final[tuple[click.Command, ...]] = (
     events_command,
     cohort_command,
+    stickiness_command,
+    funnel_command,
     import_command,
     demo_data_command,
 )
 
 bitmapist_cli = AppGroup(
     "bitmapist",
-    help="Bitmap analytics: list events, print cohort tables, import past events, "
-    "generate demo data.",
+    help="Bitmap analytics: list events, print cohort tables, stickiness and funnels, "
+    "import past events, generate demo data.",
 )
 for _command in COMMANDS:
     bitmapist_cli.add_command(_command)

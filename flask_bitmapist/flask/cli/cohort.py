@@ -144,6 +144,12 @@ def _chain_steps(
     "column they match; cumulative: in every column up to their last match.",
 )
 @click.option("--percent", is_flag=True, help="Show cells as percentages of the row's users.")
+@click.option(
+    "--first-time",
+    is_flag=True,
+    help="Rows hold only the users who did PRIMARY for the first time ever in that period "
+    "(everyone who did it earlier, however long ago, is left out).",
+)
 @format_option()
 @now_option
 @click.pass_context
@@ -160,18 +166,21 @@ def cohort_command(
     cols: int,
     mode: str,
     percent: bool,
+    first_time: bool,
     output_format: str,
     now: datetime | None,
 ) -> None:
     """Print the cohort table of users who did PRIMARY, and when they did SECONDARY.
 
     Row i holds the users who did PRIMARY in period i; column j counts those of them who
-    did the secondary (SECONDARY with --and/--or, or --expr) j periods later.
+    did the secondary (SECONDARY with --and/--or, or --expr) j periods later. With
+    --first-time, row i holds only the users whose first-ever PRIMARY fell in period i.
 
     \b
     flask bitmapist cohort user:created user:logged_in --time-group weeks --rows 8 --cols 8
     flask bitmapist cohort user:created user:paid --and user:logged_in --or user:refunded
     flask bitmapist cohort user:created --expr 'user:paid & ~user:refunded' --percent
+    flask bitmapist cohort user:paid user:paid --first-time --mode recurring
     """
     state = cli_state()
     secondary_expr = _secondary(ctx, secondary, and_events, or_events, expr)
@@ -195,6 +204,7 @@ def cohort_command(
             mode=mode,
             max_cells=state.settings.max_cohort_cells,
             field_names=names,
+            first_time=first_time,
         )
     except InvalidCohortSpec as exc:
         raise click.UsageError(str(exc), ctx=ctx) from exc
@@ -259,7 +269,8 @@ def render_cohort(cohort: Cohort, *, as_percent: bool = False) -> str:
     heading = (
         f"primary:   {expression_to_text(spec.primary)}\n"
         f"secondary: {expression_to_text(spec.secondary)}\n"
-        f"by {group.value}, {spec.mode.value}, {'percent of users' if as_percent else 'users'}; "
+        f"by {group.value}, {spec.mode.value}{', first time only' if spec.first_time else ''}, "
+        f"{'percent of users' if as_percent else 'users'}; "
         f"{now_heading(spec.now, spec.zone)}"
     )
     return heading + "\n\n" + render_table(header, lines)
