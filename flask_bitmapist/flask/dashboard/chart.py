@@ -264,9 +264,11 @@ class FunnelStep:
     drop_y: float
 
 
+FUNNEL_WIDTH = 900
 FUNNEL_ROW = 64
 FUNNEL_LEFT = 8
-FUNNEL_LABEL_WIDTH = 190
+#: Room right of the bars for "1,234,567 · 100.0% of prev. · 100.0% of first".
+FUNNEL_LABEL_WIDTH = 320
 
 
 @attrs.frozen
@@ -284,7 +286,7 @@ class FunnelChart:
         """Lay out ``funnel``: step 1 at the top, full width when anybody reached it."""
         first = funnel.counts[0]
         left = FUNNEL_LEFT
-        right = WIDTH - FUNNEL_LABEL_WIDTH
+        right = FUNNEL_WIDTH - FUNNEL_LABEL_WIDTH
         full = right - left
         dropped = [*funnel.dropped, None]
         steps = []
@@ -317,7 +319,7 @@ class FunnelChart:
                 )
             )
         return cls(
-            width=WIDTH,
+            width=FUNNEL_WIDTH,
             height=TOP + FUNNEL_ROW * len(steps) + 4,
             steps=tuple(steps),
             bar_left=left,

@@ -3,7 +3,9 @@ over a real redis-server.
 
 A product manager's path through the page: find an event, build a cohort with an OR
 condition, switch the time group and percent, read the heatmap and the chart, download
-the CSV and open a cell. Every number is checked against a brute-force set model.
+the CSV and open a cell; keep only first-time rows; read a stickiness chart and a funnel
+and list the users behind a bar, a number and a drop-off. Every number is checked against
+a brute-force set model.
 Hostile event names, one written by bitmapist itself, show as text.
 """
 
@@ -23,10 +25,11 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from flask_bitmapist import FlaskBitmapist
-from flask_bitmapist.domain import Period, TimeGroup
+from flask_bitmapist.domain import Period, TimeGroup, parse_expression
 from flask_bitmapist.infra import RedisRepository
 from tests.cohort_model import EventLog, Lookup, ModelCohort, generate_log
 from tests.integration.servers import LocalRedisServer
+from tests.unit.domain.set_model import SetModel, funnel_reached, row_starts, stickiness
 
 pytestmark = pytest.mark.browser
 
@@ -318,3 +321,122 @@ def test_a_bad_request_shows_the_field_and_keeps_the_form(page: Page, live_serve
     assert "rows must be a whole number, got 'lots'" in alert.inner_text()
     assert page.input_value("#rows") == "lots"
     assert page.locator("#rows.invalid").count() == 1
+
+
+# -- first-time rows, stickiness, funnels ---------------------------------------------------
+
+
+def drilled_ids(page: Page) -> list[int]:
+    """The user ids the drill-down panel lists once it has loaded."""
+    page.wait_for_selector("#drilldown:not([hidden]) #drilldown-ids li")
+    return [int(i) for i in page.locator("#drilldown-ids li").all_inner_texts()]
+
+
+def test_the_first_time_switch_keeps_only_first_payers(
+    page: Page, live_server: str, log: EventLog, tmp_path: Path
+) -> None:
+    page.goto(
+        f"{live_server}/bitmapist/cohort?primary=paid&secondary=paid&rows=10&cols=6&mode=recurring"
+    )
+    plain = [
+        int(t.replace(",", "")) for t in page.locator("#heatmap tbody td.users").all_inner_texts()
+    ]
+    with page.expect_navigation():
+        page.check("#first_time")
+    assert "first_time=1" in page.url
+    assert page.locator("#first-time-note").is_visible()
+
+    model = SetModel(log.entries)
+    starts = row_starts(TimeGroup.DAY, NOW, 10)
+    firsts = [model.first_ever({"paid"}, TimeGroup.DAY, s) for s in starts]
+    totals = [
+        int(t.replace(",", "")) for t in page.locator("#heatmap tbody td.users").all_inner_texts()
+    ]
+    assert totals == [len(users) for users in firsts]
+    assert sum(totals) < sum(plain)
+    # A cell drills down to first-time payers who paid again.
+    row = max(range(10), key=lambda i: len(firsts[i]))
+    page.click(f"#heatmap td.cell[data-row='{row}'][data-col='0']")
+    assert drilled_ids(page) == sorted(firsts[row])[:200]
+    page.screenshot(path=str(tmp_path / "first-time.png"), full_page=True)
+
+
+def test_a_product_manager_reads_stickiness_and_lists_its_users(
+    page: Page, live_server: str, log: EventLog, tmp_path: Path
+) -> None:
+    page.goto(f"{live_server}/bitmapist/")
+    page.click("nav >> text=Stickiness")
+    page.fill("#expr", "paid | refunded")
+    page.fill("#periods", "14")
+    with page.expect_navigation():
+        page.click("text=Show stickiness")
+
+    model = SetModel(log.entries)
+    users_in = model.users_of(parse_expression("paid | refunded"), TimeGroup.DAY)
+    counts = stickiness(users_in, TimeGroup.DAY, NOW, 14)
+    bars = page.eval_on_selector_all(
+        "#stickiness-chart rect.bar", "bars => bars.map(b => [b.dataset.k, b.dataset.count])"
+    )
+    assert {int(k): int(n) for k, n in bars} == {k: n for k, n in enumerate(counts, 1) if n}
+    cells = page.locator("#stickiness-table tbody td[data-count]").all_inner_texts()
+    assert [int(c.replace(",", "")) for c in cells] == counts
+
+    # Click the tallest bar, then a number in the table: each lists exactly its users.
+    seen: dict[int, int] = {}
+    for start in row_starts(TimeGroup.DAY, NOW, 14):
+        for user in users_in(start):
+            seen[user] = seen.get(user, 0) + 1
+    k = max(range(1, 15), key=lambda n: counts[n - 1])
+    page.click(f"#stickiness-chart rect.bar[data-k='{k}']")
+    assert drilled_ids(page) == sorted(u for u, n in seen.items() if n == k)[:200]
+    assert page.locator("#drilldown-title").inner_text().startswith(f"{counts[k - 1]:,} users")
+    page.click("#stickiness-table td[data-k='2'] a")
+    page.locator("#drilldown-title", has_text="exactly 2").wait_for()
+    assert drilled_ids(page) == sorted(u for u, n in seen.items() if n == 2)[:200]
+    page.screenshot(path=str(tmp_path / "stickiness.png"), full_page=True)
+
+
+def test_a_product_manager_builds_a_funnel_and_opens_a_drop_off(
+    page: Page, live_server: str, log: EventLog, tmp_path: Path
+) -> None:
+    page.goto(f"{live_server}/bitmapist/funnel")
+    rows = page.locator("#funnel-steps .step-row")
+    rows.nth(0).locator("select").select_option("signed_up")
+    rows.nth(1).locator("select").select_option("paid")
+    rows.nth(2).locator("input").fill("refunded | paid")
+    with page.expect_navigation():
+        page.click("text=Show funnel")
+    # The page offers one more blank step row.
+    assert page.locator("#funnel-steps .step-row").count() == 4
+
+    model = SetModel(log.entries)
+    steps = ["signed_up", "paid", "refunded | paid"]
+    reached = funnel_reached(
+        [model.users_of(parse_expression(s), TimeGroup.DAY) for s in steps], TimeGroup.DAY, NOW, 30
+    )
+    counts = [len(users) for users in reached]
+    bars = page.eval_on_selector_all(
+        "#funnel-chart rect.bar", "bars => bars.map(b => [b.dataset.step, b.dataset.count])"
+    )
+    assert [(int(s), int(n)) for s, n in bars] == [(k, n) for k, n in enumerate(counts, 1) if n]
+    values = page.locator("#funnel-chart text.bar-value").all_text_contents()
+    assert values[1] == (
+        f"{counts[1]:,} · {100 * counts[1] / counts[0]:.1f}% of prev. · "
+        f"{100 * counts[1] / counts[0]:.1f}% of first"
+    )
+
+    # The drop-off between steps 1 and 2 lists the users lost there.
+    page.click("#funnel-chart text.drop[data-step='1']")
+    assert drilled_ids(page) == sorted(reached[0] - reached[1])[:200]
+    # A step's count in the table lists the users who reached it.
+    page.click("#funnel-table td[data-step='3'] a")
+    page.locator("#drilldown-title", has_text="Step 3").wait_for()
+    assert drilled_ids(page) == sorted(reached[2])[:200]
+
+    with page.expect_download() as download_info:
+        page.click("#download-csv")
+    saved = tmp_path / "funnel.csv"
+    download_info.value.save_as(saved)
+    lines = list(csv.reader(io.StringIO(saved.read_text())))
+    assert [int(line[2]) for line in lines[1:]] == counts
+    page.screenshot(path=str(tmp_path / "funnel.png"), full_page=True)
