@@ -20,6 +20,9 @@ __all__ = ["CohortEngine"]
 
 EventPeriod = tuple[str, Period]
 Matrix = npt.NDArray[np.uint64]
+#: A row gathers its users' words one by one when they fill less than 1 in this many of
+#: the words between its first and last user (else it reads that span as one slice).
+_GATHER_BELOW = 4
 
 
 class CohortEngine:
@@ -171,12 +174,19 @@ def _row(
     own period and every later one up to now's.
 
     Only the words where the row's users live are looked at: a row is usually one period's
-    signups, whose ids are close together, so this is a sliver of the full width.
+    signups, whose ids are close together, so this is a sliver of the full width. When the
+    row's users are few and spread out (first-time payers, who signed up any time), only
+    the words that hold one of them are gathered.
     """
     nonzero = np.flatnonzero(users.words)
     if nonzero.size == 0:
         return 0, (None,) * cols
-    window = slice(int(nonzero[0]), int(nonzero[-1]) + 1)
+    span = int(nonzero[-1]) + 1 - int(nonzero[0])
+    window: slice | npt.NDArray[np.intp]
+    if nonzero.size * _GATHER_BELOW < span:
+        window = nonzero
+    else:
+        window = slice(int(nonzero[0]), int(nonzero[-1]) + 1)
     primary = users.words[window]
     if mode is CohortMode.CUMULATIVE:
         # Users seen in period k or any later one: a suffix OR over the whole future.
@@ -192,10 +202,17 @@ def _row(
     return total, (*counts, *(None,) * (cols - len(counts)))
 
 
-def _block(bitmaps: Sequence[Bitmap], window: slice) -> Matrix:
-    """The ``window`` of each bitmap's words, one row each (a short bitmap ends in zeros)."""
-    block = np.zeros((len(bitmaps), window.stop - window.start), dtype=np.uint64)
+def _block(bitmaps: Sequence[Bitmap], window: slice | npt.NDArray[np.intp]) -> Matrix:
+    """The ``window`` (a slice, or ascending word indexes) of each bitmap's words, one row
+    each (a short bitmap ends in zeros)."""
+    if isinstance(window, slice):
+        block = np.zeros((len(bitmaps), window.stop - window.start), dtype=np.uint64)
+        for row, bitmap in zip(block, bitmaps, strict=True):
+            part = bitmap.words[window]
+            row[: part.size] = part
+        return block
+    block = np.zeros((len(bitmaps), window.size), dtype=np.uint64)
     for row, bitmap in zip(block, bitmaps, strict=True):
-        part = bitmap.words[window]
-        row[: part.size] = part
+        inside = int(np.searchsorted(window, bitmap.words.size))
+        row[:inside] = bitmap.words[window[:inside]]
     return block

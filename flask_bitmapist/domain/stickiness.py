@@ -24,6 +24,17 @@ from flask_bitmapist.domain.window import Window, checked_expression
 __all__ = ["Stickiness", "StickinessEngine", "StickinessSpec"]
 
 Words = npt.NDArray[np.uint64]
+#: Up to this many periods, counts come from one mask per k (N x planes word operations);
+#: beyond, from unpacking each user's count (cost independent of N).
+_MASKS_UP_TO = 64
+
+
+def _exactly(planes: Words, k: int) -> Words:
+    """The words of the users whose tally (bit-sliced in ``planes``) is exactly ``k``."""
+    mask = np.full(planes.shape[1], np.iinfo(np.uint64).max, dtype=np.uint64)
+    for b, plane in enumerate(planes):
+        mask &= plane if (k >> b) & 1 else ~plane
+    return mask
 
 
 @attrs.frozen
@@ -93,14 +104,20 @@ class StickinessEngine:
         """How many users matched in exactly 1, 2, … N periods."""
         periods = spec.window.periods()
         planes = self._tally(spec.expression, periods)
-        counts = np.zeros(len(periods) + 1, dtype=np.int64)
-        if planes.shape[1]:
-            # Each user's number of periods, from the bits of the tally, then a histogram.
+        if len(periods) <= _MASKS_UP_TO:
+            # Users with exactly k periods: one AND over the planes per k, then a popcount.
+            counts = [0] + [
+                int(np.bitwise_count(_exactly(planes, k)).sum()) for k in range(1, len(periods) + 1)
+            ]
+        elif planes.shape[1]:
+            # Many k: each user's count from the bits of the tally, then a histogram.
             per_user = np.zeros(planes.shape[1] * 64, dtype=np.uint16)
             for b, plane in enumerate(planes):
                 bits = np.unpackbits(plane.view(np.uint8)).astype(np.uint16)
                 per_user |= bits << np.uint16(b)
-            counts = np.bincount(per_user, minlength=len(periods) + 1)
+            counts = np.bincount(per_user, minlength=len(periods) + 1).tolist()
+        else:
+            counts = [0] * (len(periods) + 1)
         return Stickiness(spec, tuple(p.start for p in periods), tuple(int(c) for c in counts[1:]))
 
     def users(self, spec: StickinessSpec, k: int) -> Bitmap:
@@ -109,13 +126,7 @@ class StickinessEngine:
             raise InvalidAnswerSpec(
                 f"k must be an int between 1 and {spec.periods}, got {k!r}", field="k"
             )
-        planes = self._tally(spec.expression, spec.window.periods())
-        if not planes.shape[1]:
-            return Bitmap()
-        mask = np.full(planes.shape[1], np.iinfo(np.uint64).max, dtype=np.uint64)
-        for b, plane in enumerate(planes):
-            mask &= plane if (k >> b) & 1 else ~plane
-        return Bitmap(mask)
+        return Bitmap(_exactly(self._tally(spec.expression, spec.window.periods()), k))
 
     def _tally(self, expression: Expression, periods: tuple[Period, ...]) -> Words:
         """Each user's number of matching periods as bit planes: bit ``b`` of user U's
@@ -126,11 +137,12 @@ class StickinessEngine:
         planes = np.zeros((len(periods).bit_length(), width), dtype=np.uint64)
         carry = np.empty(width, dtype=np.uint64)
         spill = np.empty(width, dtype=np.uint64)
-        for period in periods:
+        for added, period in enumerate(periods, start=1):
             words = users[period].words
             carry[:] = 0
             carry[: words.size] = words
-            for plane in planes:
+            # After ``added`` periods no count needs more than added.bit_length() bits.
+            for plane in planes[: added.bit_length()]:
                 np.bitwise_and(plane, carry, out=spill)
                 np.bitwise_xor(plane, carry, out=plane)
                 carry, spill = spill, carry

@@ -182,3 +182,23 @@ def test_stickiness_drill_down_refuses_k_outside_the_window() -> None:
     with pytest.raises(InvalidAnswerSpec) as info:
         StickinessEngine(InMemoryRepository()).users(spec, 6)
     assert info.value.field == "k"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(min_value=60, max_value=70),
+    st.lists(st.tuples(st.integers(0, 80), st.integers(0, 200)), min_size=1, max_size=400),
+)
+def test_long_windows_count_as_the_set_model(
+    periods: int, days_and_users: list[tuple[int, int]]
+) -> None:
+    # Past 64 periods the counts come from another path than the per-k masks.
+    actions = [("a", user, days_ago(day)) for day, user in days_and_users]
+    repository = InMemoryRepository()
+    repository.mark([Mark.create(e, u, t) for e, u, t in actions])
+    spec = StickinessSpec.create(EventRef("a"), now=NOW, periods=periods)
+
+    counts = StickinessEngine(repository).compute(spec).counts
+
+    users_in = SetModel(actions).users_of(EventRef("a"), TimeGroup.DAY)
+    assert list(counts) == stickiness(users_in, TimeGroup.DAY, NOW, periods)
