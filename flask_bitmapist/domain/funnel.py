@@ -60,18 +60,18 @@ class FunnelSpec:
                 f"a funnel has {MIN_STEPS} to {MAX_STEPS} steps, got {len(steps)}",
                 field="step",
             )
-        checked = tuple(checked_expression("step", step) for step in steps)
+        checked = tuple(checked_expression(step, "step") for step in steps)
         return cls(checked, Window.create(time_group=time_group, periods=periods, now=now))
 
     @property
     def time_group(self) -> TimeGroup:
         """The group of the window's periods."""
-        return self.window.group
+        return self.window.time_group
 
     @property
     def periods(self) -> int:
         """How many periods the window has."""
-        return self.window.count
+        return self.window.size
 
     @property
     def now(self) -> datetime:

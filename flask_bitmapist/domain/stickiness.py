@@ -55,18 +55,18 @@ class StickinessSpec:
     ) -> StickinessSpec:
         """Validate every field; errors are :class:`InvalidAnswerSpec` naming the field
         (``expr``, ``time_group``, ``periods``, ``now``)."""
-        expression = checked_expression("expr", expression)
+        expression = checked_expression(expression, "expr")
         return cls(expression, Window.create(time_group=time_group, periods=periods, now=now))
 
     @property
     def time_group(self) -> TimeGroup:
         """The group of the window's periods."""
-        return self.window.group
+        return self.window.time_group
 
     @property
     def periods(self) -> int:
         """How many periods the window has (N)."""
-        return self.window.count
+        return self.window.size
 
     @property
     def now(self) -> datetime:

@@ -1,6 +1,6 @@
 """The window every answer beyond the cohort table covers (DESIGN section 10).
 
-A window is the ``count`` periods of a time group ending with the one that contains
+A window is the ``size`` periods of a time group ending with the one that contains
 ``now``, oldest first: a 30-day stickiness or funnel looks at the 30 days up to today.
 """
 
@@ -20,25 +20,25 @@ __all__ = ["MAX_PERIODS", "Window", "checked_expression"]
 MAX_PERIODS = 1000
 
 
-def checked_expression(field: str, expr: object) -> Expression:
-    """``expr`` when it is a positive expression, else :class:`InvalidAnswerSpec` naming
+def checked_expression(value: object, field: str = "expr") -> Expression:
+    """``value`` when it is a positive expression, else :class:`InvalidAnswerSpec` naming
     ``field``."""
-    if not isinstance(expr, Expression):
+    if not isinstance(value, Expression):
         raise InvalidAnswerSpec(
-            f"{field} must be an expression (parse_expression), got {expr!r}", field=field
+            f"{field} must be an expression (parse_expression), got {value!r}", field=field
         )
     try:
-        return check_positive(expr)
+        return check_positive(value)
     except InvalidExpression as exc:
         raise InvalidAnswerSpec(f"{field}: {exc}", field=field) from exc
 
 
 @attrs.frozen
 class Window:
-    """The ``count`` periods of ``group`` ending with the one containing ``now``."""
+    """The ``size`` periods of ``time_group`` ending with the one containing ``now``."""
 
-    group: TimeGroup
-    count: int
+    time_group: TimeGroup
+    size: int
     now: datetime
 
     @classmethod
@@ -64,14 +64,13 @@ class Window:
     @property
     def last(self) -> Period:
         """The period containing ``now``: nothing after it has happened yet."""
-        return Period.containing(self.group, self.now)
+        return Period.containing(self.time_group, self.now)
 
     def periods(self) -> tuple[Period, ...]:
         """The window's periods, oldest first."""
         last = self.last
-        return tuple(last.shift(i - self.count + 1) for i in range(self.count))
+        return tuple(last.shift(i - self.size + 1) for i in range(self.size))
 
-    @property
     def dates(self) -> tuple[datetime, ...]:
         """The start of each period, oldest first."""
         return tuple(p.start for p in self.periods())
