@@ -12,7 +12,7 @@ import attrs
 
 from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
-from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
+from flask_bitmapist.domain.periods import Period, TimeGroup, localize
 
 __all__ = ["MAX_PERIODS", "Window", "checked_expression"]
 
@@ -56,7 +56,8 @@ class Window:
                 f"periods must be between 1 and {MAX_PERIODS}, got {periods!r}", field="periods"
             )
         try:
-            moment = as_utc(now)
+            # Kept in the zone ``now`` carries: the window's periods are that zone's.
+            moment = localize(now, None)
         except TypeError as exc:
             raise InvalidAnswerSpec(str(exc), field="now") from exc
         return cls(group, periods, moment)

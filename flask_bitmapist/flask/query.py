@@ -533,7 +533,7 @@ def get_stickiness(
     state = current_state()
     spec = stickiness_spec(
         expression,
-        now=state.now() if now is None else now,
+        now=state.moment(now),
         time_group=time_group,
         periods=periods,
     )
@@ -559,7 +559,7 @@ def get_funnel(
     state = current_state()
     spec = funnel_spec(
         steps,
-        now=state.now() if now is None else now,
+        now=state.moment(now),
         time_group=time_group,
         periods=periods,
     )

@@ -4,6 +4,8 @@ Cluster equal the in-process store's, and write nothing."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -11,7 +13,14 @@ import pytest
 import redis
 from flask import Flask
 
-from flask_bitmapist import FlaskBitmapist, get_cohort, get_funnel, get_stickiness, mark_event
+from flask_bitmapist import (
+    FlaskBitmapist,
+    current_state,
+    get_cohort,
+    get_funnel,
+    get_stickiness,
+    mark_event,
+)
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
 
@@ -25,7 +34,7 @@ def app_on(url: str, name: str, **config: object) -> Flask:
 
 def answers_on(url: str, name: str, marks: list[tuple[str, int, datetime]]) -> list[Any]:
     app = app_on(url, name, BITMAPIST_TRACK_HOURLY=True)
-    with app.app_context():
+    with app.app_context(), closing_storage():
         for event, user_id, moment in marks:
             mark_event(event, user_id, moment)
         return [
@@ -38,6 +47,17 @@ def answers_on(url: str, name: str, marks: list[tuple[str, int, datetime]]) -> l
             get_funnel(["signup", "active", "paid"], "days", 30).counts,
             get_funnel(["active", "paid & ~refunded"], "weeks", 8).counts,
         ]
+
+
+@contextmanager
+def closing_storage() -> Iterator[None]:
+    """Close the app's storage connections on the way out (no socket left to the GC)."""
+    try:
+        yield
+    finally:
+        close = getattr(current_state().repository, "close", None)
+        if close is not None:
+            close()
 
 
 def history() -> list[tuple[str, int, datetime]]:
@@ -70,7 +90,7 @@ def test_answers_on_redis_equal_the_in_process_store(redis_url: str) -> None:
     assert any(on_redis[0][2]) and any(on_redis[4]) and on_redis[6][0] > 0
     # Reading wrote nothing.
     app = app_on(redis_url, "again")
-    with app.app_context():
+    with app.app_context(), closing_storage():
         get_cohort("paid", "active", None, "days", 20, 10, first_time=True)
         get_funnel(["signup", "active", "paid"])
     assert keys(redis_url) == before
@@ -85,7 +105,7 @@ def test_answers_on_a_cluster_equal_the_in_process_store(
     memory = app_on("memory://", "memory-for-cluster")
     results: list[object] = []
     for each in (app, memory):
-        with each.app_context():
+        with each.app_context(), closing_storage():
             for event, user_id, moment in marks:
                 mark_event(event, user_id, moment)
             if answer == "first_time":

@@ -76,7 +76,7 @@ def test_stickiness_table_and_csv(seeded: Cli) -> None:
     assert table.exit_code == 0, table.output
     assert table.output == (
         "expr: paid\n"
-        "3 days from 25 Nov 2026 to 27 Nov 2026; now 2026-11-27T13:45:00+00:00\n"
+        "3 days from 25 Nov 2026 to 27 Nov 2026; now 2026-11-27T13:45:00+00:00 (UTC)\n"
         "\n"
         " days  users  share\n"
         "    1      2  66.7%\n"
@@ -124,7 +124,7 @@ def test_funnel_table_shows_conversions_and_drop_offs(seeded: Cli) -> None:
 
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "3 steps within 7 days; now 2026-11-27T13:45:00+00:00\n"
+        "3 steps within 7 days; now 2026-11-27T13:45:00+00:00 (UTC)\n"
         "\n"
         "step  users who did  users  from previous  from first  dropped\n"
         "1     viewed             4         100.0%      100.0%        1\n"
