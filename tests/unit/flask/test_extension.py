@@ -192,6 +192,9 @@ def test_settings_are_read_from_the_config() -> None:
             "BITMAPIST_SOCKET_TIMEOUT": 2,
             "BITMAPIST_CONNECT_TIMEOUT": 0.25,
             "BITMAPIST_ERROR_LOG_INTERVAL": 0,
+            "BITMAPIST_REPLAY_BUFFER": 0,
+            "BITMAPIST_BREAKER_INTERVAL": 1,
+            "BITMAPIST_BREAKER_MAX_INTERVAL": 30,
         }
     )
 
@@ -211,6 +214,9 @@ def test_settings_are_read_from_the_config() -> None:
         socket_timeout=2.0,
         connect_timeout=0.25,
         error_log_interval=0.0,
+        replay_buffer=0,
+        breaker_interval=1.0,
+        breaker_max_interval=30.0,
     )
 
 
@@ -236,6 +242,10 @@ def test_settings_repr_hides_the_redis_password() -> None:
         ("BITMAPIST_SOCKET_TIMEOUT", 0, "more than 0, got 0"),
         ("BITMAPIST_CONNECT_TIMEOUT", float("nan"), "must be a number of seconds"),
         ("BITMAPIST_ERROR_LOG_INTERVAL", -1, "0 or more, got -1"),
+        ("BITMAPIST_REPLAY_BUFFER", -1, "between 0 and"),
+        ("BITMAPIST_REPLAY_BUFFER", 1.5, "must be an int"),
+        ("BITMAPIST_BREAKER_INTERVAL", "1s", "must be a number of seconds"),
+        ("BITMAPIST_BREAKER_MAX_INTERVAL", 0.1, "must not be below BITMAPIST_BREAKER_INTERVAL"),
     ],
 )
 def test_a_bad_setting_is_refused_at_init_app_naming_key_and_value(
