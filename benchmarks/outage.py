@@ -107,7 +107,8 @@ def app_for(url: str, cluster: bool) -> Flask:
 def counters(app: Flask) -> dict[str, Any]:
     state = app.extensions["bitmapist"]
     if hasattr(state, "status"):
-        return dict(state.status())
+        status: dict[str, Any] = state.status().as_dict()
+        return status
     return {"failed_marks": state.failed_marks}
 
 

@@ -84,6 +84,10 @@ class FlakyRepository(InMemoryRepository):
         self._check()
         return super().fetch(ids)
 
+    def event_names(self) -> frozenset[str]:
+        self._check()
+        return super().event_names()
+
 
 class FixedClock:
     """A clock that says ``moment`` until told otherwise."""

@@ -288,3 +288,14 @@ def test_state_now_is_aware_utc_even_from_a_naive_clock(clock: FixedClock) -> No
     with app.app_context():
         assert current_state().now() == NOW
         assert current_state().now().tzinfo is not None
+
+
+def test_status_counts_this_processs_marks_for_the_current_app() -> None:
+    app = make_app()
+    ext = FlaskBitmapist(app, replay_in_background=False)
+    with app.app_context():
+        mark_event("user:paid", 1)
+        mark_event("user:paid", 2)
+        status = ext.status()
+    assert (status.written, status.buffered, status.dropped, status.pending) == (2, 0, 0, 0)
+    assert status.capacity == 60_000 and not status.breaker_open
