@@ -25,7 +25,7 @@ from flask import Flask
 
 from flask_bitmapist import BitmapistState, FlaskBitmapist, mark_event
 from flask_bitmapist.domain import BitmapId, Period, TimeGroup
-from tests.integration.outages import settle
+from tests.integration.outages import settle, wait_for
 from tests.integration.servers import LocalRedisCluster, LocalRedisServer, ServerError
 
 NOW = datetime(2026, 11, 27, 13, 5, tzinfo=timezone.utc)
@@ -258,3 +258,38 @@ def test_a_cluster_node_killed_and_restarted_leaves_no_partial_mark(
     assert (status.pending, status.dropped) == (0, 0)
     assert status.written + status.replayed == len(sent)
     assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_write_that_timed_out_is_counted_unknown_not_dropped(
+    aof_server: LocalRedisServer,
+) -> None:
+    # Redis stopped: the mark is sent, then times out, so the caller cannot know whether
+    # it was applied. Continued, Redis does apply it (it was in the socket). The honest
+    # count is "unknown", not "dropped" or "failed" (it was counted failed before).
+    app = Flask("unknown")
+    app.config.update(
+        BITMAPIST_REDIS_URL=aof_server.url,
+        BITMAPIST_DISABLE_BLUEPRINT=True,
+        BITMAPIST_SOCKET_TIMEOUT=SOCKET_TIMEOUT,
+    )
+    FlaskBitmapist(app, replay_in_background=False)
+    state: BitmapistState = app.extensions["bitmapist"]
+    pid = aof_server.pid
+    assert pid is not None
+    with app.app_context():
+        mark_event(EVENT, 1, now=NOW)  # connected and working
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            mark_event(EVENT, 7, now=NOW)
+            assert time.monotonic() - started >= SOCKET_TIMEOUT * 0.9
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    status = state.status()
+    assert (status.written, status.unknown, status.buffered, status.dropped) == (1, 1, 1, 0)
+    with aof_server.client() as client:
+        wait_for(lambda: 7 in bits(client, TimeGroup.DAY), "the timed-out mark applied", 5.0)
+    assert state.status().pending == 1  # applied by Redis, not by a replay
+    wait_for(lambda: state.status().retry_in == 0, "the breaker due for a probe", 5.0)
+    state.recorder.replay()  # harmless: the same bit again
+    assert (state.status().replayed, state.status().pending) == (1, 0)
