@@ -15,7 +15,8 @@ Key                                     Meaning                                 
 ``BITMAPIST_TRACK_UNIQUE``              marks also set the lifetime flag          ``False``
 ``BITMAPIST_MAX_USER_ID``               largest user id accepted                  ``2**32 - 1``
 ``BITMAPIST_RAISE_ON_ERROR``            storage failures while marking raise      ``False``
-                                        instead of being logged and counted
+                                        instead of being buffered for replay,
+                                        logged and counted
 ``BITMAPIST_DISABLE_BLUEPRINT``         do not register the dashboard             ``False``
 ``BITMAPIST_DASHBOARD_PERMISSION``      callable deciding who sees the dashboard  ``None``
 ``BITMAPIST_MAX_COHORT_CELLS``          largest cohort (rows x columns)           ``20000``
