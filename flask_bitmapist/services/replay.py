@@ -295,7 +295,8 @@ class MarkRecorder:
                 try:
                     self._write(marks, unmark)
                 except StorageUnavailable as exc:
-                    self.report.failed(exc, {})
+                    if not exc.skipped:  # a skip is no news: the failure was reported
+                        self.report.failed(exc, {})
                     failed = True
                     break
                 except Exception as exc:
