@@ -34,7 +34,14 @@ from flask_bitmapist.infra._resp import Offsets, pack_bitfield_sets, send_packed
 from flask_bitmapist.infra.breaker import CircuitBreaker
 from flask_bitmapist.infra.cluster import ClusterRouter, Packed
 
-__all__ = ["ClusterTransport", "Command", "RedisTransport", "SingleNodeTransport", "transport_for"]
+__all__ = [
+    "ClusterTransport",
+    "Command",
+    "RedisTransport",
+    "SingleNodeTransport",
+    "refuse_decoding",
+    "transport_for",
+]
 
 #: A command's arguments; the second one is its key (on a cluster, it picks the node).
 Command = Sequence[str | bytes | int]
