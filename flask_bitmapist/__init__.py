@@ -27,6 +27,7 @@ from flask_bitmapist.exceptions import (
     InvalidConfiguration,
     InvalidEventName,
     InvalidExpression,
+    InvalidJson,
     InvalidMoment,
     InvalidPeriod,
     InvalidRequest,
@@ -36,6 +37,7 @@ from flask_bitmapist.exceptions import (
     InvalidUserId,
     InvalidUserIdType,
     MissingExtra,
+    MomentOutOfRange,
     StorageUnavailable,
 )
 
@@ -122,6 +124,7 @@ __all__ = [
     "InvalidConfiguration",
     "InvalidEventName",
     "InvalidExpression",
+    "InvalidJson",
     "InvalidMoment",
     "InvalidPeriod",
     "InvalidRequest",
@@ -131,6 +134,7 @@ __all__ = [
     "InvalidUserId",
     "InvalidUserIdType",
     "MissingExtra",
+    "MomentOutOfRange",
     "MonthEvents",
     "Settings",
     "StorageUnavailable",

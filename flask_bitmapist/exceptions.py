@@ -20,6 +20,7 @@ from flask_bitmapist.domain.errors import (
     InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
+    MomentOutOfRange,
     StorageUnavailable,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "InvalidConfiguration",
     "InvalidEventName",
     "InvalidExpression",
+    "InvalidJson",
     "InvalidMoment",
     "InvalidPeriod",
     "InvalidRequest",
@@ -40,6 +42,7 @@ __all__ = [
     "InvalidUserId",
     "InvalidUserIdType",
     "MissingExtra",
+    "MomentOutOfRange",
     "StorageUnavailable",
 ]
 
@@ -50,6 +53,11 @@ class InvalidConfiguration(BitmapistError, ValueError):
     def __init__(self, message: str, *, key: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+class InvalidJson(BitmapistError, ValueError):
+    """A JSON document (a request body, an import row) is malformed, too large or nested
+    too deeply."""
 
 
 class InvalidPeriod(BitmapistError, ValueError):

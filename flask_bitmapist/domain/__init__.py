@@ -28,10 +28,12 @@ from flask_bitmapist.domain.errors import (
     InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
+    MomentOutOfRange,
     StorageUnavailable,
 )
 from flask_bitmapist.domain.events import (
     DEFAULT_MAX_USER_ID,
+    REDIS_MAX_USER_ID,
     BitmapId,
     Mark,
     validate_event_name,
@@ -39,6 +41,9 @@ from flask_bitmapist.domain.events import (
     validate_user_id,
 )
 from flask_bitmapist.domain.expressions import (
+    DEFAULT_MAX_EXPRESSION_TERMS,
+    MAX_EXPRESSION_DEPTH,
+    MAX_EXPRESSION_LENGTH,
     And,
     EventRef,
     Expression,
@@ -57,6 +62,8 @@ from flask_bitmapist.domain.ids import (
     external_id_text,
 )
 from flask_bitmapist.domain.periods import (
+    MAX_YEAR,
+    MIN_YEAR,
     UTC,
     Period,
     TimeGroup,
@@ -72,13 +79,19 @@ from flask_bitmapist.domain.window import MAX_PERIODS, Window
 
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",
+    "DEFAULT_MAX_EXPRESSION_TERMS",
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
+    "MAX_EXPRESSION_DEPTH",
+    "MAX_EXPRESSION_LENGTH",
     "MAX_PERIODS",
     "MAX_ROWS",
     "MAX_STEPS",
+    "MAX_YEAR",
     "MIN_STEPS",
+    "MIN_YEAR",
+    "REDIS_MAX_USER_ID",
     "UTC",
     "And",
     "Bitmap",
@@ -108,6 +121,7 @@ __all__ = [
     "InvalidUserId",
     "InvalidUserIdType",
     "Mark",
+    "MomentOutOfRange",
     "Not",
     "Or",
     "Period",

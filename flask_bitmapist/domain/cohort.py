@@ -7,6 +7,7 @@ column ``j`` of row ``i`` is period ``i + j``. See :class:`CohortMode` for what 
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import datetime, tzinfo
 
 import attrs
@@ -169,6 +170,9 @@ class Cohort:
 
     ``cells[i][j]`` is ``None`` when period ``i + j`` is after ``now``'s period, and the
     whole row is ``None`` when the row's total is 0 (0.1 behaviour).
+
+    Every derived table (percentages, column totals, averages) is computed once, on first
+    use, and kept: a page reading ``percentages[i][j]`` per cell stays linear in the cells.
     """
 
     spec: CohortSpec
@@ -178,12 +182,16 @@ class Cohort:
 
     def columns(self) -> list[list[int]]:
         """The non-None values of each column."""
-        return [
-            [row[j] for row in self.cells if row[j] is not None]  # type: ignore[misc]
-            for j in range(self.spec.cols)
-        ]
+        return [list(column) for column in self._columns]
 
-    @property
+    @functools.cached_property
+    def _columns(self) -> tuple[tuple[int, ...], ...]:
+        return tuple(
+            tuple(row[j] for row in self.cells if row[j] is not None)  # type: ignore[misc]
+            for j in range(self.spec.cols)
+        )
+
+    @functools.cached_property
     def percentages(self) -> tuple[tuple[float | None, ...], ...]:
         """Each cell as a percentage of its row total."""
         return tuple(
@@ -191,28 +199,26 @@ class Cohort:
             for row, total in zip(self.cells, self.totals, strict=True)
         )
 
-    @property
+    @functools.cached_property
     def column_totals(self) -> tuple[int, ...]:
         """The sum of each column's values."""
-        return tuple(sum(column) for column in self.columns())
+        return tuple(sum(column) for column in self._columns)
 
-    @property
+    @functools.cached_property
     def averages(self) -> tuple[float | None, ...]:
         """The simple mean of each column's values (None where the column has none)."""
-        return tuple(sum(c) / len(c) if c else None for c in self.columns())
+        return tuple(sum(c) / len(c) if c else None for c in self._columns)
 
-    @property
+    @functools.cached_property
     def average_percentages(self) -> tuple[float | None, ...]:
         """The simple mean of each column's percentages."""
-        # Computed once: the property builds the whole table on every access.
-        percentages = self.percentages
         out: list[float | None] = []
         for j in range(self.spec.cols):
-            values = [row[j] for row in percentages if row[j] is not None]
+            values = [row[j] for row in self.percentages if row[j] is not None]
             out.append(sum(values) / len(values) if values else None)  # type: ignore[arg-type]
         return tuple(out)
 
-    @property
+    @functools.cached_property
     def weighted_averages(self) -> tuple[float | None, ...]:
         """Column sum / sum of the row totals that have a value in that column, in percent."""
         out: list[float | None] = []

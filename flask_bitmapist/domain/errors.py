@@ -14,6 +14,7 @@ __all__ = [
     "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
+    "MomentOutOfRange",
     "StorageUnavailable",
 ]
 
@@ -44,6 +45,10 @@ class InvalidMoment(BitmapistError, TypeError):
 
 class InvalidTimestamp(BitmapistError, ValueError):
     """A timestamp is neither ISO 8601 text nor epoch seconds, or is out of range."""
+
+
+class MomentOutOfRange(InvalidMoment, ValueError):
+    """A moment is a datetime, but too far from today's calendar to count periods around."""
 
 
 class InvalidExpression(BitmapistError, ValueError):

@@ -14,6 +14,7 @@ from flask_bitmapist.domain.periods import UTC, Period, TimeGroup, localize
 __all__ = [
     "DEFAULT_MAX_USER_ID",
     "MAX_EVENT_NAME_LENGTH",
+    "REDIS_MAX_USER_ID",
     "BitmapId",
     "Mark",
     "validate_event_name",
@@ -23,13 +24,31 @@ __all__ = [
 
 #: The longest event name this package writes. Reading has no limit: bitmapist has none.
 MAX_EVENT_NAME_LENGTH = 200
-#: Redis bitmaps hold at most 2**32 bits.
-DEFAULT_MAX_USER_ID = 2**32 - 1
+#: Redis bitmaps hold at most 2**32 bits: no setting may allow more.
+REDIS_MAX_USER_ID = 2**32 - 1
+#: The largest id a mark accepts unless ``BITMAPIST_MAX_USER_ID`` says otherwise. A bitmap
+#: is as long as its largest id, so one mark of id N makes Redis allocate N/8 bytes in each
+#: key it sets: month, week, day, hour and the lifetime flag, 5 keys at most. To keep one
+#: mark under about 64 MB, a key may take 64 / 5 = 12.8 MB, i.e. ids below about 2**26.6;
+#: the power of two under that, 2**26 ids, makes 8 MiB per key and 40 MiB for 5 keys (45 MiB
+#: with the 1 MiB Redis adds when it grows a string past 1 MiB). Sparse or huge ids belong
+#: in the id map (``BITMAPIST_MAP_IDS``), which hands out dense ints.
+DEFAULT_MAX_USER_ID = 2**26 - 1
 RESERVED_PREFIX = "bitop_"
-_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+# Written names also refuse what would make a name look like another in a table or a
+# terminal: bidirectional controls (U+061C, U+200E/F, U+202A-202E, U+2066-2069) and
+# zero-width characters (U+200B-200D, U+2060, U+FEFF); and lone surrogates, which no
+# encoding can store.
+_INVISIBLE = "\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+_SURROGATES = "\ud800-\udfff"
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_FORBIDDEN = re.compile(rf"[\s\x00-\x1f\x7f-\x9f{_INVISIBLE}{_SURROGATES}]")
 # bitmapist writes any name, and its deployments have names like "song played": reading
-# allows the plain space (U+0020), still no other whitespace or control character.
-_FORBIDDEN_STORED = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f]")
+# allows the plain space (U+0020) and zero-width characters, still no other whitespace or
+# control character, and no bidirectional control (it reorders the text around it
+# wherever the name is shown, so such a name cannot be shown safely) or lone surrogate
+# (no key can hold one).
+_FORBIDDEN_STORED = re.compile(rf"[^\S ]|[\x00-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]")
 
 
 def validate_event_name(name: object) -> str:
@@ -50,7 +69,7 @@ def validate_event_name(name: object) -> str:
     if bad:
         raise InvalidEventName(
             f"event name {name!r} contains {bad.group()!r} at position {bad.start()}; "
-            "whitespace and control characters are not allowed"
+            f"{_refused_kind(bad.group())} are not allowed"
         )
     return _check_prefix(name)
 
@@ -61,7 +80,8 @@ def validate_stored_event_name(name: object) -> str:
     Doist's bitmapist accepts any event name, so data it wrote may hold names this package
     would not write (:func:`validate_event_name`): reading and querying accept them too.
     Valid: a non-empty str of any length whose only whitespace is the plain space
-    (``"song played"``), without control characters, not starting with ``bitop_``.
+    (``"song played"``), without control characters, bidirectional controls or lone
+    surrogates, not starting with ``bitop_``.
 
     >>> validate_stored_event_name("song played")
     'song played'
@@ -71,9 +91,21 @@ def validate_stored_event_name(name: object) -> str:
     if bad:
         raise InvalidEventName(
             f"event name {_shown(name)} contains {bad.group()!r} at position {bad.start()}; "
-            "control characters and whitespace other than the space are not allowed"
+            f"{_refused_kind(bad.group(), stored=True)} are not allowed"
         )
     return _check_prefix(name)
+
+
+def _refused_kind(char: str, *, stored: bool = False) -> str:
+    if "\ud800" <= char <= "\udfff":
+        return "lone surrogates (half of a UTF-16 pair, not text)"
+    if stored and re.fullmatch(f"[{_BIDI}]", char):
+        return "bidirectional controls"
+    if not stored and re.fullmatch(f"[{_INVISIBLE}]", char):
+        return "bidirectional controls and zero-width characters"
+    if stored:
+        return "control characters and whitespace other than the space"
+    return "whitespace and control characters"
 
 
 def _validate_common(name: object) -> str:
@@ -98,14 +130,27 @@ def _shown(name: str) -> str:
 
 
 def validate_user_id(user_id: object, max_user_id: int = DEFAULT_MAX_USER_ID) -> int:
-    """Return ``user_id`` if it is an int in ``0..max_user_id``, else raise naming the value."""
+    """Return ``user_id`` if it is an int in ``0..max_user_id``, else raise naming the value.
+
+    An id above ``max_user_id`` (but one Redis could hold) is refused with a message naming
+    ``BITMAPIST_MAX_USER_ID`` and ``BITMAPIST_MAP_IDS``: the two ways to accept it.
+    """
     if isinstance(user_id, bool) or not isinstance(user_id, int):
         raise InvalidUserIdType(
             f"user id must be an int, got {user_id!r} ({type(user_id).__name__})"
         )
-    if not 0 <= user_id <= max_user_id:
-        raise InvalidUserId(f"user id {user_id!r} is out of range 0..{max_user_id}")
-    return user_id
+    if 0 <= user_id <= max_user_id:
+        return user_id
+    if max_user_id < user_id <= REDIS_MAX_USER_ID:
+        megabytes = (user_id // 8 + 1) / 2**20
+        raise InvalidUserId(
+            f"user id {user_id!r} is out of range 0..{max_user_id} (BITMAPIST_MAX_USER_ID): "
+            f"a bitmap is as long as its largest id, so it would take {megabytes:,.1f} MiB in "
+            "every key a mark sets. Map sparse or large ids to dense ints with "
+            "BITMAPIST_MAP_IDS = True, or raise BITMAPIST_MAX_USER_ID (at most "
+            f"{REDIS_MAX_USER_ID}) if the memory is meant"
+        )
+    raise InvalidUserId(f"user id {user_id!r} is out of range 0..{max_user_id}")
 
 
 @attrs.frozen(order=True)

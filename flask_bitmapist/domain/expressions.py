@@ -18,6 +18,9 @@ from flask_bitmapist.domain.errors import InvalidEventName, InvalidExpression
 from flask_bitmapist.domain.events import validate_stored_event_name
 
 __all__ = [
+    "DEFAULT_MAX_EXPRESSION_TERMS",
+    "MAX_EXPRESSION_DEPTH",
+    "MAX_EXPRESSION_LENGTH",
     "And",
     "EventRef",
     "Expression",
@@ -28,6 +31,15 @@ __all__ = [
 ]
 
 Lookup: TypeAlias = Callable[[str], Bitmap]
+
+#: Most event names one expression may mention (``BITMAPIST_MAX_EXPRESSION_TERMS``): each
+#: costs a bitmap per period read, so 10,000 of them in a cohort stall Redis for seconds.
+DEFAULT_MAX_EXPRESSION_TERMS = 100
+#: Deepest nesting of parentheses in a text expression: the parser and every walk over the
+#: tree recurse once per level, so the bound keeps them far from Python's recursion limit.
+MAX_EXPRESSION_DEPTH = 32
+#: Longest text expression, in characters (read before anything else is looked at).
+MAX_EXPRESSION_LENGTH = 65_536
 
 
 def _as_terms(terms: Iterable[Expression]) -> tuple[Expression, ...]:
@@ -197,7 +209,10 @@ def check_positive(expr: Expression, text: str = "") -> Expression:
 
 
 def parse_chain(
-    secondary: str, additional_events: Sequence[Mapping[str, object]] = ()
+    secondary: str,
+    additional_events: Sequence[Mapping[str, object]] = (),
+    *,
+    max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
 ) -> Expression:
     """Build 0.1's chain: ``secondary`` then ``[{"name": ..., "op": "and" | "or"}, ...]``.
 
@@ -205,7 +220,15 @@ def parse_chain(
 
     >>> str(parse_chain("a", [{"name": "b", "op": "and"}, {"name": "c", "op": "or"}]))
     'a & (b | c)'
+
+    A chain of more than ``max_terms`` events is refused (:class:`InvalidExpression`).
     """
+    if len(additional_events) + 1 > max_terms:
+        raise InvalidExpression(
+            f"additional_events has {len(additional_events)} events; with the secondary "
+            f"event at most {max_terms} terms are allowed (BITMAPIST_MAX_EXPRESSION_TERMS)",
+            position=max_terms - 1,
+        )
     groups: list[list[Expression]] = [[EventRef(secondary)]]
     for index, item in enumerate(additional_events):
         where = f"additional_events[{index}]"
@@ -272,18 +295,25 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    """Recursive descent, one level per parenthesis (bounded by ``MAX_EXPRESSION_DEPTH``);
+    a run of ``~`` is read in a loop, so ``~~~~...a`` costs no recursion."""
+
+    def __init__(self, text: str, max_terms: int) -> None:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.max_terms = max_terms
+        self.terms = 0
+        self.depth = 0
 
     def fail(self, message: str, position: int | None = None) -> InvalidExpression:
         if position is None:
             position = (
                 self.tokens[self.index][2] if self.index < len(self.tokens) else len(self.text)
             )
+        shown = self.text if len(self.text) <= 200 else f"{self.text[:80]}..."
         return InvalidExpression(
-            f"{message} at position {position} in {self.text!r}", text=self.text, position=position
+            f"{message} at position {position} in {shown!r}", text=self.text, position=position
         )
 
     def peek(self) -> tuple[str, str, int] | None:
@@ -327,10 +357,13 @@ class _Parser:
             raise self.fail(str(exc), start) from None
 
     def not_expr(self) -> Expression:
-        if self.accept("~"):
-            inner = self.not_expr()
-            return inner.term if isinstance(inner, Not) else Not(inner)
-        return self.atom()
+        negations = 0
+        while self.accept("~"):
+            negations += 1
+        inner = self.atom()
+        if negations % 2 == 0:
+            return inner  # a double negation is its positive
+        return inner.term if isinstance(inner, Not) else Not(inner)
 
     def atom(self) -> Expression:
         token = self.peek()
@@ -339,20 +372,35 @@ class _Parser:
         kind, value, position = token
         if kind == "name":
             self.index += 1
+            self.terms += 1
+            if self.terms > self.max_terms:
+                raise self.fail(
+                    f"too many terms: at most {self.max_terms} event names are allowed "
+                    "(BITMAPIST_MAX_EXPRESSION_TERMS)",
+                    position,
+                )
             try:
                 return EventRef(value)
             except InvalidEventName as exc:
                 raise self.fail(str(exc), position) from None
         if value == "(":
             self.index += 1
+            self.depth += 1
+            if self.depth > MAX_EXPRESSION_DEPTH:
+                raise self.fail(
+                    f"parentheses nested too deeply: at most {MAX_EXPRESSION_DEPTH} levels "
+                    "are allowed",
+                    position,
+                )
             expr = self.or_expr()
             if not self.accept(")"):
                 raise self.fail(f"the '(' at position {position} is not closed: expected ')'")
+            self.depth -= 1
             return expr
         raise self.fail(f"expected an event name or '(', got {value!r}")
 
 
-def parse_expression(text: str) -> Expression:
+def parse_expression(text: str, *, max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS) -> Expression:
     """Parse ``a & (b | c) & ~d``; ``and``/``or``/``not`` work as words too.
 
     Quote names with double quotes when they contain a space or ``&|~()``, or spell an
@@ -360,7 +408,17 @@ def parse_expression(text: str) -> Expression:
 
     >>> str(parse_expression("user:paid & (user:returned | user:refunded) & ~user:banned"))
     'user:paid & (user:returned | user:refunded) & ~user:banned'
+
+    Bounded: at most ``max_terms`` event names, ``MAX_EXPRESSION_DEPTH`` levels of
+    parentheses and ``MAX_EXPRESSION_LENGTH`` characters, else :class:`InvalidExpression`.
     """
     if not isinstance(text, str):
         raise InvalidExpression(f"expression must be a str, got {text!r}")
-    return _Parser(text).parse()
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise InvalidExpression(
+            f"expression {text[:40]!r}... is {len(text)} characters long; at most "
+            f"{MAX_EXPRESSION_LENGTH} are allowed",
+            text=text[:MAX_EXPRESSION_LENGTH],
+            position=MAX_EXPRESSION_LENGTH,
+        )
+    return _Parser(text, max_terms).parse()

@@ -23,16 +23,32 @@ import enum
 import functools
 import math
 from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import attrs
 
-from flask_bitmapist.domain.errors import InvalidMoment, InvalidTimeGroup
+from flask_bitmapist.domain.errors import InvalidMoment, InvalidTimeGroup, MomentOutOfRange
 
-__all__ = ["UTC", "Period", "TimeGroup", "as_utc", "localize", "zone_name", "zone_of"]
+__all__ = [
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "UTC",
+    "Period",
+    "TimeGroup",
+    "as_utc",
+    "check_in_calendar",
+    "localize",
+    "zone_name",
+    "zone_of",
+]
 
 #: The default zone: bitmapist's calendar.
 UTC: tzinfo = timezone.utc
+
+#: The first and last years a moment may fall in (UTC); see :func:`check_in_calendar`.
+MIN_YEAR: Final = 1000
+MAX_YEAR: Final = 9000
 
 
 def _check_moment(moment: object) -> datetime:
@@ -42,11 +58,37 @@ def _check_moment(moment: object) -> datetime:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """Return ``moment`` as an aware UTC datetime; a naive datetime is taken to be UTC."""
+    """Return ``moment`` as an aware UTC datetime; a naive datetime is taken to be UTC.
+
+    Raises :class:`InvalidMoment` for anything but a datetime, and
+    :class:`MomentOutOfRange` (also a ValueError) outside the years ``MIN_YEAR..MAX_YEAR``.
+    """
     moment = _check_moment(moment)
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return check_in_calendar(moment.replace(tzinfo=timezone.utc))
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+        raise _out_of_range(moment) from None
+    return check_in_calendar(utc)
+
+
+def check_in_calendar(moment: datetime) -> datetime:
+    """``moment`` if its year is in ``MIN_YEAR..MAX_YEAR``, else :class:`MomentOutOfRange`.
+
+    The bounds keep every period a request may name inside datetime's years 1..9999: a
+    cohort reaches at most 1000 periods (years, at most) before ``now`` and one period after.
+    """
+    if MIN_YEAR <= moment.year <= MAX_YEAR:
+        return moment
+    raise _out_of_range(moment)
+
+
+def _out_of_range(moment: datetime) -> MomentOutOfRange:
+    return MomentOutOfRange(
+        f"moment {moment.isoformat()} is outside the calendar: only years {MIN_YEAR} to {MAX_YEAR} "
+        "(UTC) can be marked or queried"
+    )
 
 
 def zone_of(moment: datetime) -> tzinfo:
@@ -75,24 +117,28 @@ def localize(moment: datetime, zone: tzinfo | None = None) -> datetime:
         zone = zone_of(moment)
     if zone is UTC:
         # The common case, and the fast one: UTC has no skipped or repeated times.
-        if moment.tzinfo is None:
-            return moment.replace(tzinfo=UTC)
-        if moment.tzinfo is UTC:
-            return moment
         try:
-            return moment.astimezone(UTC)
+            if moment.tzinfo is None:
+                return check_in_calendar(moment.replace(tzinfo=UTC))
+            if moment.tzinfo is UTC:
+                return check_in_calendar(moment)
+            return check_in_calendar(moment.astimezone(UTC))
         except (OverflowError, ValueError):
-            raise InvalidMoment(f"{given!r} is outside the calendar in UTC") from None
+            raise MomentOutOfRange(
+                f"{given!r} is outside the calendar in UTC: only years {MIN_YEAR} to "
+                f"{MAX_YEAR} can be marked or queried"
+            ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     # Through UTC: an aware moment lands in the zone, and a skipped naive time moves on.
     try:
-        return moment.astimezone(timezone.utc).astimezone(zone)
+        return check_in_calendar(moment.astimezone(timezone.utc)).astimezone(zone)
     except (OverflowError, ValueError):
         # Within a day of datetime's own limits (year 1, year 9999) the offset pushes the
-        # moment off the calendar.
-        raise InvalidMoment(
-            f"{given!r} is outside the calendar in time zone {zone_name(zone)}"
+        # moment off the calendar; and only years MIN_YEAR..MAX_YEAR are counted.
+        raise MomentOutOfRange(
+            f"{given!r} is outside the calendar in time zone {zone_name(zone)}: only years "
+            f"{MIN_YEAR} to {MAX_YEAR} can be marked or queried"
         ) from None
 
 

@@ -10,7 +10,7 @@ import math
 from datetime import datetime, timezone, tzinfo
 
 from flask_bitmapist.domain.errors import InvalidMoment, InvalidTimestamp
-from flask_bitmapist.domain.periods import UTC, localize
+from flask_bitmapist.domain.periods import UTC, check_in_calendar, localize
 
 __all__ = ["parse_timestamp"]
 
@@ -35,7 +35,10 @@ def parse_timestamp(value: object, zone: tzinfo | None = UTC) -> datetime:
     if isinstance(value, bool):
         raise InvalidTimestamp(f"timestamp must be ISO 8601 text or epoch seconds, got {value!r}")
     if isinstance(value, int | float):
-        return _from_epoch(value, zone)
+        try:
+            return _from_epoch(value, zone)
+        except InvalidMoment as exc:
+            raise InvalidTimestamp(f"timestamp {value!r} is out of range: {exc}") from None
     if not isinstance(value, str):
         raise InvalidTimestamp(f"timestamp must be ISO 8601 text or epoch seconds, got {value!r}")
     text = value.strip()
@@ -45,6 +48,8 @@ def parse_timestamp(value: object, zone: tzinfo | None = UTC) -> datetime:
         return _from_epoch(float(text), zone) if _looks_numeric(text) else _from_iso(text, zone)
     except InvalidMoment as exc:
         raise InvalidTimestamp(f"timestamp {value!r} is out of range: {exc}") from None
+    except InvalidTimestamp:
+        raise
     except ValueError:
         raise InvalidTimestamp(
             f"timestamp {value!r} is neither ISO 8601 (2026-11-27T13:05:00Z) nor epoch seconds"
@@ -60,9 +65,10 @@ def _from_epoch(seconds: float, zone: tzinfo | None) -> datetime:
         raise InvalidTimestamp(f"timestamp {seconds!r} is not a finite number of seconds")
     try:
         moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
-        return moment if zone is None else moment.astimezone(zone)
     except (OverflowError, OSError, ValueError):
         raise InvalidTimestamp(f"timestamp {seconds!r} is out of range") from None
+    moment = check_in_calendar(moment)  # MomentOutOfRange: "out of range" for the caller
+    return moment if zone is None else moment.astimezone(zone)
 
 
 def _from_iso(text: str, zone: tzinfo | None) -> datetime:

@@ -13,13 +13,17 @@ Key                                     Meaning                                 
 ``BITMAPIST_KEY_PREFIX``                prefix of every key (bitmapist's)         ``"trackist_"``
 ``BITMAPIST_TRACK_HOURLY``              marks also set the hour's bitmap          ``False``
 ``BITMAPIST_TRACK_UNIQUE``              marks also set the lifetime flag          ``False``
-``BITMAPIST_MAX_USER_ID``               largest user id accepted                  ``2**32 - 1``
+``BITMAPIST_MAX_USER_ID``               largest user id accepted (one mark of     ``2**26 - 1``
+                                        id N allocates N/8 bytes per key; at
+                                        most ``2**32 - 1``)
 ``BITMAPIST_RAISE_ON_ERROR``            storage failures while marking raise      ``False``
                                         instead of being buffered for replay,
                                         logged and counted
 ``BITMAPIST_DISABLE_BLUEPRINT``         do not register the dashboard             ``False``
 ``BITMAPIST_DASHBOARD_PERMISSION``      callable deciding who sees the dashboard  ``None``
 ``BITMAPIST_MAX_COHORT_CELLS``          largest cohort (rows x columns)           ``20000``
+``BITMAPIST_MAX_EXPRESSION_TERMS``      most event names in one expression        ``100``
+                                        (at most 10000)
 ``BITMAPIST_URL_PREFIX``                where the dashboard is mounted            ``"/bitmapist"``
 ``BITMAPIST_MAP_IDS``                   map str/UUID ids to ints                  ``False``
 ``BITMAPIST_SOCKET_TIMEOUT``            seconds to wait for a Redis answer        ``0.5``
@@ -41,7 +45,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from flask_bitmapist.domain import DEFAULT_MAX_COHORT_CELLS, DEFAULT_MAX_USER_ID
+from flask_bitmapist.domain import (
+    DEFAULT_MAX_COHORT_CELLS,
+    DEFAULT_MAX_EXPRESSION_TERMS,
+    DEFAULT_MAX_USER_ID,
+)
 from flask_bitmapist.infra import DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT
 from flask_bitmapist.infra.breaker import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
 from flask_bitmapist.services.replay import DEFAULT_REPLAY_BUFFER
@@ -57,6 +65,7 @@ __all__ = [
     "DEFAULT_KEY_PREFIX",
     "DEFAULT_MAP_IDS",
     "DEFAULT_MAX_COHORT_CELLS",
+    "DEFAULT_MAX_EXPRESSION_TERMS",
     "DEFAULT_MAX_USER_ID",
     "DEFAULT_RAISE_ON_ERROR",
     "DEFAULT_REDIS_CLUSTER",
@@ -108,6 +117,7 @@ DEFAULTS: Final[Mapping[str, object]] = {
     "BITMAPIST_DISABLE_BLUEPRINT": DEFAULT_DISABLE_BLUEPRINT,
     "BITMAPIST_DASHBOARD_PERMISSION": DEFAULT_DASHBOARD_PERMISSION,
     "BITMAPIST_MAX_COHORT_CELLS": DEFAULT_MAX_COHORT_CELLS,
+    "BITMAPIST_MAX_EXPRESSION_TERMS": DEFAULT_MAX_EXPRESSION_TERMS,
     "BITMAPIST_URL_PREFIX": DEFAULT_URL_PREFIX,
     "BITMAPIST_MAP_IDS": DEFAULT_MAP_IDS,
     "BITMAPIST_SOCKET_TIMEOUT": DEFAULT_SOCKET_TIMEOUT,

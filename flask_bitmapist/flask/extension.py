@@ -59,11 +59,12 @@ def repository_for(settings: Settings) -> BitmapRepository:
 
 
 def _id_mapper(settings: Settings, repository: BitmapRepository) -> IdMapper | None:
-    """With ``BITMAPIST_MAP_IDS``, the id map kept beside the bitmaps (same Redis, prefix)."""
+    """With ``BITMAPIST_MAP_IDS``, the id map kept beside the bitmaps (same Redis, prefix);
+    it hands out no int above ``BITMAPIST_MAX_USER_ID``."""
     if not settings.map_ids:
         return None
     try:
-        return id_mapper_for(repository)
+        return id_mapper_for(repository, max_int=settings.max_user_id)
     except InvalidStorageConfig as exc:
         raise InvalidConfiguration(f"BITMAPIST_MAP_IDS: {exc}", key="BITMAPIST_MAP_IDS") from exc
 
@@ -157,17 +158,17 @@ class FlaskBitmapist:
     @property
     def redis_url(self) -> str:
         """0.1: the storage URL (``BITMAPIST_REDIS_URL``)."""
-        return self.state.settings.redis_url
+        return self.state.redis_url
 
     @property
     def TRACK_HOURLY(self) -> bool:  # 0.1 spelled it in capitals
         """0.1: whether marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``)."""
-        return self.state.settings.track_hourly
+        return self.state.TRACK_HOURLY
 
     @property
     def SYSTEMS(self) -> dict[str, Any]:  # 0.1 spelled it in capitals
         """0.1: system name -> Redis client, with ``"default"`` (see ``BitmapistState.systems``)."""
-        return self.state.systems
+        return self.state.SYSTEMS
 
     def __repr__(self) -> str:
         return f"<FlaskBitmapist {self._last_state!r}>"

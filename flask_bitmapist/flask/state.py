@@ -16,7 +16,7 @@ import attrs
 from flask import current_app, has_app_context
 
 from flask_bitmapist.domain import (
-    DEFAULT_MAX_USER_ID,
+    REDIS_MAX_USER_ID,
     UTC,
     BitmapRepository,
     CohortEngine,
@@ -32,6 +32,10 @@ from flask_bitmapist.services.marking import MarkingPolicy
 from flask_bitmapist.services.replay import MarkingStatus, MarkRecorder
 
 __all__ = ["BitmapistState", "Clock", "Settings", "current_state"]
+
+#: The highest BITMAPIST_MAX_EXPRESSION_TERMS accepted: past it one cohort reads hundreds
+#: of thousands of bitmaps and holds Redis for seconds.
+MAX_EXPRESSION_TERMS_SETTING = 10_000
 
 #: Returns the current time; the state's only source of "now".
 Clock = Callable[[], datetime]
@@ -116,6 +120,7 @@ class Settings:
     disable_blueprint: bool
     dashboard_permission: Callable[..., Any] | None
     max_cohort_cells: int
+    max_expression_terms: int
     url_prefix: str
     map_ids: bool
     socket_timeout: float
@@ -166,11 +171,14 @@ class Settings:
             key_prefix=_text(config, "BITMAPIST_KEY_PREFIX"),
             track_hourly=_flag(config, "BITMAPIST_TRACK_HOURLY"),
             track_unique=_flag(config, "BITMAPIST_TRACK_UNIQUE"),
-            max_user_id=_integer(config, "BITMAPIST_MAX_USER_ID", 0, DEFAULT_MAX_USER_ID),
+            max_user_id=_integer(config, "BITMAPIST_MAX_USER_ID", 0, REDIS_MAX_USER_ID),
             raise_on_error=_flag(config, "BITMAPIST_RAISE_ON_ERROR"),
             disable_blueprint=_flag(config, "BITMAPIST_DISABLE_BLUEPRINT"),
             dashboard_permission=permission,
             max_cohort_cells=_integer(config, "BITMAPIST_MAX_COHORT_CELLS", 1, 10**9),
+            max_expression_terms=_integer(
+                config, "BITMAPIST_MAX_EXPRESSION_TERMS", 1, MAX_EXPRESSION_TERMS_SETTING
+            ),
             url_prefix=prefix,
             map_ids=_flag(config, "BITMAPIST_MAP_IDS"),
             socket_timeout=_seconds(config, "BITMAPIST_SOCKET_TIMEOUT"),
@@ -318,6 +326,23 @@ class BitmapistState:
         """
         client = self.redis_client
         return {"default": self.repository if client is None else client}
+
+    # -- 0.1's attributes, read from app.extensions["bitmapist"] by 0.1 code and tests --
+
+    @property
+    def redis_url(self) -> str:
+        """0.1: the storage URL (``BITMAPIST_REDIS_URL``)."""
+        return self.settings.redis_url
+
+    @property
+    def TRACK_HOURLY(self) -> bool:  # 0.1 spelled it in capitals
+        """0.1: whether marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``)."""
+        return self.settings.track_hourly
+
+    @property
+    def SYSTEMS(self) -> dict[str, Any]:  # 0.1 spelled it in capitals
+        """0.1: system name -> Redis client (see :attr:`systems`)."""
+        return self.systems
 
     def __repr__(self) -> str:
         return f"<BitmapistState app={self.app_name!r} {self.settings!r}>"

@@ -79,6 +79,15 @@ return ints
 _ASSIGN_SHA: Final = hashlib.sha1(ASSIGN_SCRIPT.encode()).hexdigest()
 
 
+def map_full(max_int: int) -> InvalidUserId:
+    """The error of a full map: it names the setting that would make room."""
+    return InvalidUserId(
+        f"the id map is full: every int up to {max_int} (BITMAPIST_MAX_USER_ID) is taken, so "
+        "new user ids cannot be mapped and are not recorded; raise BITMAPIST_MAX_USER_ID "
+        "to map more"
+    )
+
+
 class RedisIdMapper(IdMapper):
     """The id map in Redis or a Redis Cluster (see the module doc for the keys)."""
 
@@ -107,13 +116,16 @@ class RedisIdMapper(IdMapper):
         return self.transport.server
 
     @classmethod
-    def of(cls, repository: RedisRepository) -> RedisIdMapper:
-        """The map beside ``repository``'s bitmaps: same transport, same prefix.
+    def of(
+        cls, repository: RedisRepository, *, max_int: int = DEFAULT_MAX_USER_ID
+    ) -> RedisIdMapper:
+        """The map beside ``repository``'s bitmaps: same transport, same prefix, ints up
+        to ``max_int``.
 
         On a cluster the repository's router is shared, so the map connects when the
         repository does (on first use).
         """
-        return cls(repository.transport, prefix=repository.prefix)
+        return cls(repository.transport, prefix=repository.prefix, max_int=max_int)
 
     # -- the port ------------------------------------------------------------------------
 
@@ -162,9 +174,7 @@ class RedisIdMapper(IdMapper):
             return list(self._execute(keys[0], ("EVAL", ASSIGN_SCRIPT, 3, *keys, *args)))
         except redis.exceptions.ResponseError as exc:
             if "id map full" in str(exc):
-                raise InvalidUserId(
-                    f"cannot map more user ids: every int up to {self.max_int} is taken"
-                ) from exc
+                raise map_full(self.max_int) from exc
             raise
 
     def _execute(self, key: str, command: Sequence[str | int]) -> Any:
@@ -195,9 +205,7 @@ class InMemoryIdMapper(IdMapper):
                 if number is None:
                     number = len(self._originals)
                     if number > self.max_int:
-                        raise InvalidUserId(
-                            f"cannot map more user ids: every int up to {self.max_int} is taken"
-                        )
+                        raise map_full(self.max_int)
                     self._ints[text] = number
                     # Kept as the type first seen, as the Redis map does.
                     self._originals.append(decode_external_id(encode_external_id(user_id)))
@@ -225,17 +233,18 @@ class InMemoryIdMapper(IdMapper):
         return f"InMemoryIdMapper({self.count()} ids)"
 
 
-def id_mapper_for(repository: BitmapRepository) -> IdMapper:
-    """The id map that lives beside ``repository``'s bitmaps.
+def id_mapper_for(repository: BitmapRepository, *, max_int: int = DEFAULT_MAX_USER_ID) -> IdMapper:
+    """The id map that lives beside ``repository``'s bitmaps, handing out ints up to
+    ``max_int`` (the app's ``BITMAPIST_MAX_USER_ID``).
 
     A :class:`RedisIdMapper` in the same Redis (or cluster) under the same prefix, or a new
     :class:`InMemoryIdMapper` for the in-process store. Other repositories have no place
     for a map: :class:`~flask_bitmapist.domain.InvalidStorageConfig`.
     """
     if isinstance(repository, RedisRepository):
-        return RedisIdMapper.of(repository)
+        return RedisIdMapper.of(repository, max_int=max_int)
     if isinstance(repository, InMemoryRepository):
-        return InMemoryIdMapper()
+        return InMemoryIdMapper(max_int=max_int)
     raise InvalidStorageConfig(
         f"mapping user ids needs Redis or the in-process store, got {repository!r}"
     )

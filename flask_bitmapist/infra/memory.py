@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from flask_bitmapist.domain import (
+    REDIS_MAX_USER_ID,
     Bitmap,
     BitmapId,
     BitmapRepository,
@@ -88,5 +89,5 @@ def _targets(mark: object) -> tuple[BitmapId, ...]:
         raise TypeError(f"expected a Mark, got {mark!r} ({type(mark).__name__})")
     # Marks made by Mark.create are valid; one built directly might not be.
     validate_event_name(mark.event)
-    validate_user_id(mark.user_id)
+    validate_user_id(mark.user_id, REDIS_MAX_USER_ID)  # the app's own cap is checked earlier
     return mark.targets()

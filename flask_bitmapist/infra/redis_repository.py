@@ -35,8 +35,8 @@ from zoneinfo import ZoneInfo
 from redis.cluster import RedisCluster
 
 from flask_bitmapist.domain import (
-    DEFAULT_MAX_USER_ID,
     MARK_CHUNK_SIZE,
+    REDIS_MAX_USER_ID,
     Bitmap,
     BitmapId,
     BitmapRepository,
@@ -234,7 +234,7 @@ class RedisRepository(BitmapRepository):
                 raise TypeError(f"expected a Mark, got {mark!r} ({type(mark).__name__})")
             user_id = mark.user_id
             if type(user_id) is not int:
-                validate_user_id(user_id)
+                validate_user_id(user_id, REDIS_MAX_USER_ID)
             moment = mark.moment
             group: Hashable
             zone = moment.tzinfo
@@ -263,8 +263,8 @@ class RedisRepository(BitmapRepository):
         by_key: dict[str, list[int]] = {}
         for group, ids in by_group.items():
             low, high = min(ids), max(ids)
-            if low < 0 or high > DEFAULT_MAX_USER_ID:
-                validate_user_id(low if low < 0 else high)
+            if low < 0 or high > REDIS_MAX_USER_ID:
+                validate_user_id(low if low < 0 else high, REDIS_MAX_USER_ID)
             for key in self._keys_of(group, first[group]):
                 if key in by_key:
                     by_key[key].extend(ids)

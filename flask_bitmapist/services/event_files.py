@@ -27,7 +27,6 @@ chunk at a time with the app's id map, just before the chunk is written
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from pathlib import PurePath
@@ -42,6 +41,7 @@ from flask_bitmapist.domain import (
     parse_timestamp,
 )
 from flask_bitmapist.exceptions import EventFileError
+from flask_bitmapist.services.bounded_json import InvalidJson, load_json
 from flask_bitmapist.services.marking import (
     DEFAULT_POLICY,
     MarkingPolicy,
@@ -252,9 +252,9 @@ class EventFileReader:
                 yield BadRow(number, "not UTF-8 text")
                 continue
             try:
-                item = json.loads(text)
-            except ValueError as exc:
-                yield BadRow(number, f"not valid JSON ({exc.args[0] if exc.args else exc})")
+                item = load_json(text)
+            except InvalidJson as exc:
+                yield BadRow(number, str(exc))
                 continue
             if not isinstance(item, dict):
                 yield BadRow(number, f"expected a JSON object, got {text.strip()[:80]!r}")

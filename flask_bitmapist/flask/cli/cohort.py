@@ -183,7 +183,9 @@ def cohort_command(
     flask bitmapist cohort user:paid user:paid --first-time --mode recurring
     """
     state = cli_state()
-    secondary_expr = _secondary(ctx, secondary, and_events, or_events, expr)
+    secondary_expr = _secondary(
+        ctx, secondary, and_events, or_events, expr, state.settings.max_expression_terms
+    )
     names = {
         "primary": "PRIMARY",
         "secondary": "--expr" if expr is not None else "SECONDARY",
@@ -223,6 +225,7 @@ def _secondary(
     and_events: Sequence[str],
     or_events: Sequence[str],
     expr: str | None,
+    max_terms: int,
 ) -> Expression:
     if expr is not None:
         if secondary is not None:
@@ -238,12 +241,16 @@ def _secondary(
                 ctx=ctx,
             )
         try:
-            return parse_expression(expr)
+            return parse_expression(expr, max_terms=max_terms)
         except InvalidExpression as exc:
             raise click.BadParameter(str(exc), ctx=ctx, param_hint="--expr") from exc
     if secondary is None:
         raise click.UsageError("missing argument SECONDARY (or give --expr TEXT)", ctx=ctx)
-    return parse_chain(secondary, _chain_steps(ctx, and_events, or_events))
+    try:
+        return parse_chain(secondary, _chain_steps(ctx, and_events, or_events), max_terms=max_terms)
+    except InvalidExpression as exc:
+        message = str(exc).replace("additional_events", "--and/--or")
+        raise click.UsageError(message, ctx=ctx) from exc
 
 
 def render_cohort(cohort: Cohort, *, as_percent: bool = False) -> str:

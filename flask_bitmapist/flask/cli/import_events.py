@@ -61,7 +61,6 @@ def import_command(
     42,user:paid,2026-11-27T13:05:00Z
     """
     state = cli_state()
-    settings = state.settings
     name = getattr(file, "name", "-")
     try:
         reader = EventFileReader(
@@ -96,12 +95,7 @@ def import_command(
             # Rows are validated when read: InvalidUserId here is the id map running out
             # of ints, which stops the import like storage that fails.
             _report_bad_rows(summary)
-            failure = (
-                storage_message(exc)
-                if isinstance(exc, StorageUnavailable)
-                else f"cannot map more user ids: {exc} (BITMAPIST_MAX_USER_ID is "
-                f"{settings.max_user_id:,}, the largest int the id map may give out)"
-            )
+            failure = storage_message(exc) if isinstance(exc, StorageUnavailable) else str(exc)
             raise click.ClickException(
                 f"{failure}. Imported {summary.written:,} rows before it failed "
                 f"(every row through line {summary.done_through_line} is done); importing "

@@ -18,6 +18,7 @@ import attrs
 from werkzeug.datastructures import MultiDict
 
 from flask_bitmapist.domain import (
+    DEFAULT_MAX_EXPRESSION_TERMS,
     UTC,
     CohortMode,
     CohortSpec,
@@ -112,7 +113,9 @@ def parse_now(field: str, value: str, zone: tzinfo) -> datetime | None:
         return None
     try:
         return parse_timestamp(value, zone)
-    except ValueError:
+    except ValueError as exc:
+        if "out of range" in str(exc):  # a real moment, far off the calendar: say which
+            raise InvalidRequest(f"{field}: {exc}", field=field) from None
         raise InvalidRequest(
             f"{field} must be an ISO 8601 date or datetime (2026-11-27T13:00Z) or epoch "
             f"seconds, got {value!r}",
@@ -129,19 +132,23 @@ def _event(field: str, name: object, what: str) -> EventRef:
         raise InvalidRequest(f"{field}: {exc}", field=field) from None
 
 
-def _expression(field: str, text: str) -> Expression:
+def _expression(field: str, text: str, max_terms: int) -> Expression:
     try:
-        return parse_expression(text)
+        return parse_expression(text, max_terms=max_terms)
     except InvalidExpression as exc:
         raise InvalidRequest(f"{field}: {exc}", field=field) from None
 
 
 def _chain(
-    secondary_field: str, secondary: object, additional_field: str, additional: Sequence[Any]
+    secondary_field: str,
+    secondary: object,
+    additional_field: str,
+    additional: Sequence[Any],
+    max_terms: int,
 ) -> Expression:
     _event(secondary_field, secondary, "the event users come back for")
     try:
-        return parse_chain(secondary, additional)  # type: ignore[arg-type]
+        return parse_chain(secondary, additional, max_terms=max_terms)  # type: ignore[arg-type]
     except InvalidExpression as exc:
         index = exc.position if exc.position is not None else 0
         # The chain names its input "additional_events"; say what this request called it.
@@ -215,7 +222,7 @@ class CohortForm:
         names, ops = _strings(args, "additional"), _strings(args, "op")
         # A missing op stays empty here and is refused by to_spec, so the page can still
         # show the form as it was sent.
-        ops += [""] * (len(names) - len(ops))
+        ops = ops[: len(names)] + [""] * (len(names) - len(ops))  # an op without a name: none
         additional = tuple((name, op.lower()) for name, op in zip(names, ops, strict=True) if name)
         defaults = cls()
 
@@ -253,11 +260,18 @@ class CohortForm:
         """Whether rows hold only first-time users (``first_time``), validated."""
         return parse_bool("first_time", self.first_time)
 
-    def to_spec(self, *, now: datetime, max_cells: int) -> CohortSpec:
+    def to_spec(
+        self,
+        *,
+        now: datetime,
+        max_cells: int,
+        max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
+    ) -> CohortSpec:
         """Validate every field; ``now`` is used unless the form pins its own.
 
         ``now`` is the app's current time, in its zone: the periods are that zone's, and a
-        pinned ``now`` without an offset is local time there.
+        pinned ``now`` without an offset is local time there. Expressions may name at most
+        ``max_terms`` events (``BITMAPIST_MAX_EXPRESSION_TERMS``).
         """
         self.percent  # noqa: B018 - validated here so one call checks the whole form
         for index, (_, op) in enumerate(self.additional):
@@ -267,14 +281,14 @@ class CohortForm:
                     field="op",
                 )
         if self.primary_expression:
-            primary = _expression("primary_expression", self.primary_expression)
+            primary = _expression("primary_expression", self.primary_expression, max_terms)
         else:
             primary = _event("primary", self.primary, "the event that defines each row's users")
         if self.secondary_expression:
-            secondary = _expression("secondary_expression", self.secondary_expression)
+            secondary = _expression("secondary_expression", self.secondary_expression, max_terms)
         else:
             chain = [{"name": name, "op": op} for name, op in self.additional]
-            secondary = _chain("secondary", self.secondary, "additional", chain)
+            secondary = _chain("secondary", self.secondary, "additional", chain, max_terms)
         return _build_spec(
             primary,
             secondary,
@@ -319,7 +333,13 @@ class CohortForm:
         return urlencode(pairs)
 
 
-def parse_legacy_body(body: object, *, now: datetime, max_cells: int) -> tuple[CohortSpec, bool]:
+def parse_legacy_body(
+    body: object,
+    *,
+    now: datetime,
+    max_cells: int,
+    max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
+) -> tuple[CohortSpec, bool]:
     """0.1's ``POST /cohort`` JSON body -> (spec, as_percent).
 
     Fields and defaults as in 0.1: ``primary_event``, ``secondary_event``,
@@ -343,7 +363,7 @@ def parse_legacy_body(body: object, *, now: datetime, max_cells: int) -> tuple[C
             field="additional_events",
         )
     secondary = _chain(
-        "secondary_event", body.get("secondary_event"), "additional_events", additional
+        "secondary_event", body.get("secondary_event"), "additional_events", additional, max_terms
     )
     mode = legacy_mode(
         body.get("mode"),

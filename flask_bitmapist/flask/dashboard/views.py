@@ -47,6 +47,7 @@ from flask_bitmapist.flask.dashboard.forms import (
     parse_legacy_body,
 )
 from flask_bitmapist.flask.state import BitmapistState, Settings, current_state
+from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
 from flask_bitmapist.services.event_counts import count_events
 from flask_bitmapist.services.reports import (
     cohort_to_csv,
@@ -289,7 +290,12 @@ def _csv_download(text: str, filename: str) -> Response:
 
 
 def _spec(state: BitmapistState, form: CohortForm) -> CohortSpec:
-    return form.to_spec(now=state.now(), max_cells=state.settings.max_cohort_cells)
+    settings = state.settings
+    return form.to_spec(
+        now=state.now(),
+        max_cells=settings.max_cohort_cells,
+        max_terms=settings.max_expression_terms,
+    )
 
 
 def cohort_page() -> Response | str:
@@ -344,15 +350,12 @@ def _heatmap_view(cohort: Cohort, as_percent: bool) -> dict[str, Any]:
 def cohort_post() -> Response | str:
     """0.1's API: a JSON body in, the heatmap fragment out (``?json=1``: 0.1's JSON)."""
     state = current_state()
-    body = request.get_json(silent=True)
-    if body is None:
-        raise InvalidRequest(
-            "the body must be JSON (Content-Type: application/json) with primary_event "
-            "and secondary_event",
-            field="body",
-        )
+    body = _json_body()
     spec, as_percent = parse_legacy_body(
-        body, now=state.now(), max_cells=state.settings.max_cohort_cells
+        body,
+        now=state.now(),
+        max_cells=state.settings.max_cohort_cells,
+        max_terms=state.settings.max_expression_terms,
     )
     cohort = state.engine.compute(spec)
     if request.args.get("json"):
@@ -361,6 +364,36 @@ def cohort_post() -> Response | str:
     return render_template(
         "bitmapist/_heatmap.html", cohort=cohort, view=_heatmap_view(cohort, as_percent), query=""
     )
+
+
+def _json_body() -> dict[str, Any]:
+    """The request's JSON object, read within :data:`MAX_JSON_BYTES` and
+    :data:`MAX_JSON_DEPTH` (a body past either is a 400, never parsed)."""
+    if not request.is_json:
+        raise InvalidRequest(
+            "the body must be JSON (Content-Type: application/json) with primary_event "
+            "and secondary_event",
+            field="body",
+        )
+    length = request.content_length
+    if length is not None and length > MAX_JSON_BYTES:
+        raise InvalidRequest(
+            f"the body is {length:,} bytes long; at most {MAX_JSON_BYTES:,} are read",
+            field="body",
+        )
+    # Read at most one byte past the bound, whatever Content-Length claimed.
+    data = request.stream.read(MAX_JSON_BYTES + 1)
+    try:
+        body = load_json(data)
+    except InvalidJson as exc:
+        raise InvalidRequest(f"the body: {exc}", field="body") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest(
+            f"the body must be a JSON object with primary_event and secondary_event, "
+            f"got {type(body).__name__}",
+            field="body",
+        )
+    return body
 
 
 # -- the API ----------------------------------------------------------------------------

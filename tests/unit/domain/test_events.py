@@ -9,6 +9,7 @@ import pytest
 
 from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
+    REDIS_MAX_USER_ID,
     BitmapId,
     BitmapistError,
     InvalidEventName,
@@ -166,13 +167,31 @@ def test_invalid_event_name_is_a_value_error_of_the_package() -> None:
 # -- user ids -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("user_id", [0, 1, 12345, 2**32 - 1])
-def test_ints_within_redis_range_are_valid_user_ids(user_id: int) -> None:
+@pytest.mark.parametrize("user_id", [0, 1, 12345, 2**26 - 1])
+def test_ints_up_to_the_default_maximum_are_valid_user_ids(user_id: int) -> None:
     assert validate_user_id(user_id) == user_id
 
 
-def test_the_default_maximum_is_redis_bitmap_limit() -> None:
-    assert DEFAULT_MAX_USER_ID == 2**32 - 1
+def test_ints_up_to_the_redis_limit_are_valid_when_the_maximum_is_raised() -> None:
+    assert validate_user_id(2**32 - 1, max_user_id=REDIS_MAX_USER_ID) == 2**32 - 1
+
+
+def test_the_default_maximum_keeps_one_mark_under_64_mb_across_five_keys() -> None:
+    # Month, week, day, hour and the lifetime flag: a key is (id // 8 + 1) bytes long.
+    bytes_per_key = DEFAULT_MAX_USER_ID // 8 + 1
+    assert 5 * bytes_per_key <= 64 * 2**20
+    assert DEFAULT_MAX_USER_ID == 2**26 - 1
+    assert REDIS_MAX_USER_ID == 2**32 - 1
+
+
+def test_an_id_above_the_maximum_names_the_setting_and_the_id_map() -> None:
+    with pytest.raises(InvalidUserId) as caught:
+        validate_user_id(2**32 - 1)
+    message = str(caught.value)
+    assert "4294967295" in message
+    assert "BITMAPIST_MAX_USER_ID" in message
+    assert "BITMAPIST_MAP_IDS" in message
+    assert "512.0 MiB" in message
 
 
 @pytest.mark.parametrize("bad", [True, False, 1.0, 3.5, "7", None, b"7"])
@@ -188,7 +207,7 @@ def test_a_user_id_out_of_range_is_a_value_error_naming_it(bad: int) -> None:
     with pytest.raises(InvalidUserId) as caught:
         validate_user_id(bad)
     assert repr(bad) in str(caught.value)
-    assert str(2**32 - 1) in str(caught.value)
+    assert f"0..{DEFAULT_MAX_USER_ID}" in str(caught.value)
 
 
 def test_a_lower_maximum_is_honoured() -> None:

@@ -44,7 +44,7 @@ def test_import_writes_exactly_the_good_rows_and_reports_the_bad_ones(
     assert cli.repository.event_names() == {"user:paid", "user:logged_in"}
     bad_lines = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
     assert bad_lines == [
-        "skipped line 4: user id -5 is out of range 0..4294967295",
+        "skipped line 4: user id -5 is out of range 0..67108863",
         "skipped line 5: event name 'user paid' contains ' ' at position 4; "
         "whitespace and control characters are not allowed",
         "skipped line 6: timestamp 'someday' is neither ISO 8601 (2026-11-27T13:05:00Z) "
