@@ -93,8 +93,12 @@ class PrebuiltRepository(BitmapRepository):
     def unmark(self, marks: Iterable[Mark]) -> None:
         raise NotImplementedError("the benchmark's data is prebuilt")
 
-    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
-        return [self.bitmaps.get(i, Bitmap()) for i in ids]
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
+        found = [self.bitmaps.get(i, Bitmap()) for i in ids]
+        if max_bytes is None:
+            return found
+        # Whole words past the bound cost nothing to keep: a view, no copy.
+        return [Bitmap(b.words[: -(-max_bytes // 8)]) for b in found]
 
     def event_names(self) -> frozenset[str]:
         return frozenset(i.event for i in self.bitmaps)

@@ -28,21 +28,44 @@ _GATHER_BELOW = 4
 class CohortEngine:
     """Answers "who did E in period p" and cohort tables from a :class:`BitmapRepository`.
 
-    Every public method reads storage exactly once, for every bitmap it needs, and writes
-    nothing. A year is the OR of its twelve months, computed once per year needed.
+    Every public method reads storage in one call per phase, for every bitmap it needs,
+    and writes nothing: a cohort reads its rows' users first (for first-time rows, the
+    primary's history), then the secondary sets only as far as the largest of those users.
+    A year is the OR of its twelve months, computed once per year needed.
+
+    With ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) no read goes past that
+    user's byte: bits another writer set beyond it (bitmapist allows ids up to 2**32 - 1,
+    512 MiB per key) are not read, so one such id cannot make a read cost rows x 512 MiB.
+    :meth:`beyond_limit` says which bitmaps hold more than was read.
     """
 
-    def __init__(self, repository: BitmapRepository) -> None:
+    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
         self.repository = repository
+        self.max_user_id = max_user_id
+        #: The most bytes read of any one bitmap (None: all of it).
+        self.read_limit = None if max_user_id is None else max_user_id // 8 + 1
 
     # -- reading --------------------------------------------------------------------
 
-    def fetch(self, wanted: Iterable[EventPeriod]) -> dict[EventPeriod, Bitmap]:
-        """The bitmap of each (event, period), years included, in one repository call."""
-        return self._fetch(wanted)[0]
+    def fetch(
+        self, wanted: Iterable[EventPeriod], *, max_bytes: int | None = None
+    ) -> dict[EventPeriod, Bitmap]:
+        """The bitmap of each (event, period), years included, in one repository call;
+        each stored bitmap read up to ``max_bytes`` bytes at most (and the engine's
+        ``read_limit``)."""
+        return self._fetch(wanted, max_bytes=max_bytes)[0]
+
+    def fetch_stored(self, ids: Iterable[BitmapId]) -> dict[BitmapId, Bitmap]:
+        """The stored bitmaps ``ids`` (keys as they are, a plan's history), in one
+        repository call, each read up to the engine's ``read_limit``."""
+        return self._fetch((), ids)[1]
 
     def _fetch(
-        self, wanted: Iterable[EventPeriod], extra: Iterable[BitmapId] = ()
+        self,
+        wanted: Iterable[EventPeriod],
+        extra: Iterable[BitmapId] = (),
+        *,
+        max_bytes: int | None = None,
     ) -> tuple[dict[EventPeriod, Bitmap], dict[BitmapId, Bitmap]]:
         """:meth:`fetch`, reading the stored bitmaps ``extra`` in the same call; returns
         both (``extra``'s by id)."""
@@ -54,7 +77,7 @@ class CohortEngine:
             {BitmapId(event, part) for (event, _), ps in parts.items() for part in ps} | set(extra),
             key=lambda i: (i.event, i.key_suffix),
         )
-        stored = dict(zip(ids, self.repository.fetch(ids), strict=True))
+        stored = dict(zip(ids, self._read(ids, max_bytes), strict=True))
         bitmaps = {
             (event, period): Bitmap.union([stored[BitmapId(event, part)] for part in ps])
             for (event, period), ps in parts.items()
@@ -66,17 +89,56 @@ class CohortEngine:
         return self.users_by_period(expression, [period])[period]
 
     def users_by_period(
-        self, expression: Expression, periods: Sequence[Period]
+        self, expression: Expression, periods: Sequence[Period], *, max_bytes: int | None = None
     ) -> dict[Period, Bitmap]:
-        """The users matching ``expression`` in each of ``periods``, in one read."""
+        """The users matching ``expression`` in each of ``periods``, in one read (of each
+        bitmap's first ``max_bytes`` bytes at most: its users below ``8 * max_bytes``)."""
         events = expression.events()
-        bitmaps = self.fetch((event, period) for period in periods for event in events)
+        bitmaps = self.fetch(
+            ((event, period) for period in periods for event in events), max_bytes=max_bytes
+        )
         return {p: expression.evaluate(_in_period(bitmaps, p)) for p in periods}
 
     def counts(self, events: Iterable[str], periods: Sequence[Period]) -> dict[EventPeriod, int]:
-        """How many users did each event in each period, in one read."""
+        """How many users did each event in each period, in one read (up to the engine's
+        ``read_limit``; :meth:`beyond_limit` says which counts are then lower bounds)."""
         bitmaps = self.fetch((event, period) for event in events for period in periods)
         return {key: len(bitmap) for key, bitmap in bitmaps.items()}
+
+    def beyond_limit(
+        self, events: Iterable[str], periods: Sequence[Period]
+    ) -> frozenset[EventPeriod]:
+        """The (event, period) pairs with a stored bitmap longer than ``read_limit``: their
+        counts are lower bounds ("at least"). One call asking lengths, reading no bitmap;
+        none at all without a limit."""
+        if self.read_limit is None:
+            return frozenset()
+        parts = {(event, period): period.stored_parts() for event in events for period in periods}
+        ids = sorted(
+            {BitmapId(event, part) for (event, _), ps in parts.items() for part in ps},
+            key=lambda i: (i.event, i.key_suffix),
+        )
+        if not ids:
+            return frozenset()
+        sizes = self.repository.sizes(ids)
+        long = {i for i, size in zip(ids, sizes, strict=True) if size > self.read_limit}
+        return frozenset(
+            (event, period)
+            for (event, period), ps in parts.items()
+            if any(BitmapId(event, part) in long for part in ps)
+        )
+
+    def _read(self, ids: Sequence[BitmapId], max_bytes: int | None) -> list[Bitmap]:
+        """The repository's bitmaps of ``ids``, each read up to the tighter of ``max_bytes``
+        and ``read_limit`` (the argument is left out when both are None, so repositories
+        written before it existed still work)."""
+        limits = [n for n in (max_bytes, self.read_limit) if n is not None]
+        if not limits:
+            return self.repository.fetch(ids)
+        limit = min(limits)
+        if limit == 0 or not ids:
+            return [Bitmap()] * len(ids)  # nobody to look for: nothing to read
+        return self.repository.fetch(ids, max_bytes=limit)
 
     # -- cohorts --------------------------------------------------------------------
 
@@ -112,12 +174,9 @@ class CohortEngine:
         if spec.first_time:
             firsts, secondary = self._first_time(spec, [periods[row]], needed)
             return _cell(spec, firsts[0], secondary, needed)
-        return _cell(
-            spec,
-            self.users(spec.primary, periods[row]),
-            self.users_by_period(spec.secondary, needed),
-            needed,
-        )
+        primary = self.users(spec.primary, periods[row])
+        secondary = self.users_by_period(spec.secondary, needed, max_bytes=_extent([primary]))
+        return _cell(spec, primary, secondary, needed)
 
     def _evaluate(
         self, spec: CohortSpec, periods: Sequence[Period]
@@ -125,26 +184,38 @@ class CohortEngine:
         if spec.first_time:
             firsts, by_period = self._first_time(spec, periods, periods)
             return list(firsts), [by_period[p] for p in periods]
-        events = spec.primary.events() | spec.secondary.events()
-        bitmaps = self.fetch((event, period) for period in periods for event in events)
-        primary = [spec.primary.evaluate(_in_period(bitmaps, p)) for p in periods]
-        secondary = [spec.secondary.evaluate(_in_period(bitmaps, p)) for p in periods]
-        return primary, secondary
+        # The rows' users first; the secondary is then read only as far as the largest
+        # of them: cells count nobody else, and a huge id another writer set in a
+        # secondary bitmap costs nothing.
+        by_period = self.users_by_period(spec.primary, periods)
+        primary = [by_period[p] for p in periods]
+        secondary = self.users_by_period(spec.secondary, periods, max_bytes=_extent(primary))
+        return primary, [secondary[p] for p in periods]
 
     def _first_time(
         self, spec: CohortSpec, rows: Sequence[Period], cells: Sequence[Period]
     ) -> tuple[tuple[Bitmap, ...], dict[Period, Bitmap]]:
         """The first-ever users of the primary in each of ``rows``, and the secondary's
-        users in each of ``cells``: the events' stored months are listed, then everything
-        (the primary's history and the secondary) is read in one call."""
+        users in each of ``cells``: the events' stored months are listed, the primary's
+        history is read in one call (up to ``read_limit``), then the secondary in one more,
+        only as far as the largest of the first-time users, as for ordinary rows."""
         events = first_ever_events(spec.primary)
         plan = FirstEver.plan(
             spec.primary, spec.time_group, rows, self.repository.stored_months(events)
         )
-        wanted = [(event, period) for period in cells for event in spec.secondary.events()]
-        bitmaps, stored = self._fetch(wanted, plan.bitmap_ids())
-        secondary = {p: spec.secondary.evaluate(_in_period(bitmaps, p)) for p in cells}
-        return plan.users(stored), secondary
+        firsts = plan.users(self.fetch_stored(plan.bitmap_ids()))
+        secondary = self.users_by_period(spec.secondary, cells, max_bytes=_extent(firsts))
+        return firsts, secondary
+
+
+def _extent(bitmaps: Iterable[Bitmap]) -> int:
+    """How many leading bytes hold every user of ``bitmaps`` (0 when they are empty)."""
+    extent = 0
+    for bitmap in bitmaps:
+        nonzero = np.flatnonzero(bitmap.words)
+        if nonzero.size:
+            extent = max(extent, (int(nonzero[-1]) + 1) * 8)
+    return extent
 
 
 def _cell(

@@ -10,12 +10,22 @@ from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.events import BitmapId, Mark
 from flask_bitmapist.domain.periods import Period
 
-__all__ = ["MARK_CHUNK_SIZE", "BitmapRepository"]
+__all__ = ["MARK_CHUNK_SIZE", "BitmapRepository", "check_max_bytes"]
 
 #: Marks written per storage call by every bulk writer (import, demo data, a repository's
 #: round trips): bounds the memory a write uses whatever its size, and large enough that
 #: per-call costs vanish (a chunk takes milliseconds to pack, a round trip far less).
 MARK_CHUNK_SIZE: Final = 10_000
+
+
+def check_max_bytes(max_bytes: object) -> int | None:
+    """``max_bytes`` if it is None or an int of 0 or more (what ``fetch`` takes), else a
+    ValueError naming it; repositories call it before reading."""
+    if max_bytes is None:
+        return None
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be None or an int of 0 or more, got {max_bytes!r}")
+    return max_bytes
 
 
 class BitmapRepository(abc.ABC):
@@ -33,11 +43,23 @@ class BitmapRepository(abc.ABC):
         """Clear those bits again."""
 
     @abc.abstractmethod
-    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
         """The bitmaps for ``ids``, in order, in one call; a missing bitmap is the empty set.
 
-        Only stored periods (not years) and lifetime flags can be fetched.
+        Only stored periods (not years) and lifetime flags can be fetched. With
+        ``max_bytes`` each bitmap is read only as far as its first ``max_bytes`` bytes, i.e.
+        holds only its users below ``8 * max_bytes``: what a read costs is then bounded by
+        the question, whatever another writer stored (bitmapist allows ids up to 2**32 - 1,
+        512 MiB per key). ``max_bytes=0`` reads nothing and gives empty sets.
         """
+
+    def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
+        """How many bytes each bitmap of ``ids`` holds (0 when missing), in one call, without
+        reading them: whether ``fetch(..., max_bytes=n)`` saw all of a bitmap.
+
+        This default reads the bitmaps; storage that knows lengths answers without.
+        """
+        return [len(bitmap.to_redis_bytes()) for bitmap in self.fetch(ids)]
 
     @abc.abstractmethod
     def event_names(self) -> frozenset[str]:

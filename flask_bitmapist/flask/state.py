@@ -237,7 +237,9 @@ class BitmapistState:
             map_ids=id_mapper is not None,
             zone=settings.timezone,
         )
-        self.engine = CohortEngine(repository)
+        # Reads stop at the app's largest user id: bits another writer set past it are
+        # not read (see DESIGN, "Limits"), so one huge id costs no read its 512 MiB.
+        self.engine = CohortEngine(repository, max_user_id=settings.max_user_id)
         self.extension = extension
         server = getattr(repository, "server", type(repository).__name__)
         self.recorder = MarkRecorder(

@@ -78,13 +78,23 @@ def chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
 
 @contextmanager
 def storage_errors(server: str, action: str) -> Iterator[None]:
-    """Turn the driver's "cannot reach / no answer" errors into StorageUnavailable."""
+    """Turn every driver error into StorageUnavailable: "cannot reach / no answer", and
+    error replies too (BUSY running a script, OOM, LOADING, MISCONF, READONLY...): the
+    server did not do what was asked, and the caller can do nothing else about it.
+
+    ``NoScriptError`` passes through: it asks the caller to send the script itself.
+    """
     try:
         yield
     except UNAVAILABLE as exc:
         raise StorageUnavailable(
             f"{server} is unavailable ({action}): {exc}", outcome_unknown=outcome_unknown(exc)
         ) from exc
+    except redis.exceptions.NoScriptError:
+        raise
+    except redis.exceptions.RedisError as exc:
+        # An error reply: the server refused the command, so it was not applied.
+        raise StorageUnavailable(f"{server} refused ({action}): {exc}") from exc
 
 
 def outcome_unknown(error: BaseException) -> bool:

@@ -172,14 +172,16 @@ class RedisIdMapper(IdMapper):
         except redis.exceptions.NoScriptError:
             # First run on this server (or after SCRIPT FLUSH): EVAL caches the script.
             return list(self._execute(keys[0], ("EVAL", ASSIGN_SCRIPT, 3, *keys, *args)))
-        except redis.exceptions.ResponseError as exc:
-            if "id map full" in str(exc):
-                raise map_full(self.max_int) from exc
-            raise
 
     def _execute(self, key: str, command: Sequence[str | int]) -> Any:
         with self.transport.guarded("mapping ids"):
-            return self.transport.execute(key, command)
+            try:
+                return self.transport.execute(key, command)
+            except redis.exceptions.ResponseError as exc:
+                # The script's own refusal is no storage fault: the map is full.
+                if "id map full" in str(exc):
+                    raise map_full(self.max_int) from exc
+                raise
 
     def __repr__(self) -> str:
         return f"RedisIdMapper({self.server}, keys={self.forward_key!r}...)"

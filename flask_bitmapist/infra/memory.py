@@ -16,6 +16,7 @@ from flask_bitmapist.domain import (
     validate_event_name,
     validate_user_id,
 )
+from flask_bitmapist.domain.repository import check_max_bytes
 
 __all__ = ["InMemoryRepository"]
 
@@ -54,13 +55,17 @@ class InMemoryRepository(BitmapRepository):
                     if index < len(data):
                         data[index] &= ~bit & 0xFF
 
-    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
-        for bitmap_id in ids:
-            if bitmap_id.period is not None and not bitmap_id.period.group.is_stored:
-                raise ValueError(f"{bitmap_id.period} is not stored: fetch its months")
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
+        _check_stored(ids)
+        end = check_max_bytes(max_bytes)
         with self._lock:
-            raw = [bytes(self._bitmaps.get(i, b"")) for i in ids]
+            raw = [bytes(self._bitmaps.get(i, b"")[:end]) for i in ids]
         return [Bitmap.from_redis_bytes(data) for data in raw]
+
+    def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
+        _check_stored(ids)
+        with self._lock:
+            return [len(self._bitmaps.get(i, b"")) for i in ids]
 
     def event_names(self) -> frozenset[str]:
         with self._lock:
@@ -82,6 +87,12 @@ class InMemoryRepository(BitmapRepository):
         """Forget everything (for tests and the demo)."""
         with self._lock:
             self._bitmaps.clear()
+
+
+def _check_stored(ids: Sequence[BitmapId]) -> None:
+    for bitmap_id in ids:
+        if bitmap_id.period is not None and not bitmap_id.period.group.is_stored:
+            raise ValueError(f"{bitmap_id.period} is not stored: fetch its months")
 
 
 def _targets(mark: object) -> tuple[BitmapId, ...]:

@@ -104,6 +104,13 @@ class RedisTransport(abc.ABC):
         argument) and return its reply."""
 
     @abc.abstractmethod
+    def keyed_pipeline(
+        self, commands: Sequence[tuple[str | bytes, Command]], *, raise_on_error: bool = True
+    ) -> list[Any]:
+        """:meth:`pipeline` for commands whose key is not their second argument (EVAL):
+        each comes with the key it is about."""
+
+    @abc.abstractmethod
     def write_bitfields(
         self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
     ) -> None:
@@ -154,6 +161,12 @@ class SingleNodeTransport(RedisTransport):
     def execute(self, key: str | bytes, command: Command) -> Any:
         """One command, under the client's retry policy."""
         return self._client.execute_command(*command)  # type: ignore[no-untyped-call]
+
+    def keyed_pipeline(
+        self, commands: Sequence[tuple[str | bytes, Command]], *, raise_on_error: bool = True
+    ) -> list[Any]:
+        """One pipeline: a single node serves every key."""
+        return self.pipeline([command for _, command in commands], raise_on_error=raise_on_error)
 
     def write_bitfields(
         self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
@@ -225,6 +238,12 @@ class ClusterTransport(RedisTransport):
     def execute(self, key: str | bytes, command: Command) -> Any:
         """One command, to the node that serves ``key``."""
         return self.router.execute([(key, command)])[0]
+
+    def keyed_pipeline(
+        self, commands: Sequence[tuple[str | bytes, Command]], *, raise_on_error: bool = True
+    ) -> list[Any]:
+        """One pipeline per node, each command sent to the node of its key, in one round."""
+        return self.router.execute(list(commands), raise_on_error=raise_on_error)
 
     def write_bitfields(
         self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int

@@ -31,6 +31,13 @@ class EventCounts:
     now: datetime
     periods: tuple[Period, ...]
     rows: tuple[tuple[str, tuple[int, ...]], ...]
+    #: The (event, period) pairs whose counts are lower bounds: their bitmaps hold ids past
+    #: the engine's read limit (``BITMAPIST_MAX_USER_ID``; another client's), not read.
+    at_least: frozenset[tuple[str, Period]] = frozenset()
+
+    def lower_bounds(self, name: str) -> tuple[bool, ...]:
+        """For each period, whether ``name``'s count there is a lower bound."""
+        return tuple((name, period) in self.at_least for period in self.periods)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -45,7 +52,8 @@ class EventCounts:
 
 def count_events(engine: CohortEngine, now: datetime) -> EventCounts:
     """Count every event the storage holds in the periods of :data:`EVENT_PERIODS`
-    containing ``now``, in one batched read.
+    containing ``now``, in one batched read (and one asking the bitmaps' lengths, to mark
+    the counts of bitmaps longer than the engine reads as lower bounds).
 
     ``now`` is read once by the caller, so the moment shown always lies in the periods
     counted (around midnight a second clock read could fall on the next day).
@@ -54,4 +62,7 @@ def count_events(engine: CohortEngine, now: datetime) -> EventCounts:
     ordered = sorted(engine.repository.event_names())
     counts = engine.counts(ordered, periods)
     rows = tuple((name, tuple(counts[(name, period)] for period in periods)) for name in ordered)
-    return EventCounts(now=now, periods=periods, rows=rows)
+    # Reads stop at the engine's read limit: one more call (lengths only) says which
+    # counts that cut short.
+    at_least = engine.beyond_limit(ordered, periods)
+    return EventCounts(now=now, periods=periods, rows=rows, at_least=at_least)

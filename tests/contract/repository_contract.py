@@ -230,6 +230,63 @@ class RepositoryContract:
         assert repository.event_names() == frozenset()
         assert users(repository, "user:paid", TimeGroup.DAY) == []
 
+    def test_unmarking_past_the_end_of_a_bitmap_never_grows_it(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.mark([Mark.create("user:paid", 5, NOW)])
+        day = bitmap_id("user:paid", TimeGroup.DAY)
+        assert repository.sizes([day]) == [1]
+        repository.unmark([Mark.create("user:paid", 2**26 - 1, NOW)])
+        assert repository.sizes([day]) == [1]
+        assert users(repository, "user:paid", TimeGroup.DAY) == [5]
+
+    def test_unmarking_clears_inside_and_ignores_past_the_end_in_one_call(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.mark(Mark.create("user:paid", uid, NOW) for uid in (3, 700))
+        repository.unmark(Mark.create("user:paid", uid, NOW) for uid in (3, 70_000))
+        assert users(repository, "user:paid", TimeGroup.DAY) == [700]
+        assert repository.sizes([bitmap_id("user:paid", TimeGroup.DAY)]) == [700 // 8 + 1]
+
+    # -- bounded reads -------------------------------------------------------------
+
+    @pytest.mark.parametrize("max_bytes", [0, 1, 2, 13, 125, 126, 10_000])
+    def test_a_bounded_fetch_holds_exactly_the_users_below_the_bound(
+        self, repository: BitmapRepository, max_bytes: int
+    ) -> None:
+        ids = [0, 7, 8, 15, 100, 999, 1000, 1007]
+        repository.mark(Mark.create("user:paid", uid, NOW) for uid in ids)
+        day = bitmap_id("user:paid", TimeGroup.DAY)
+        [bitmap] = repository.fetch([day], max_bytes=max_bytes)
+        assert list(bitmap) == [uid for uid in ids if uid < 8 * max_bytes]
+
+    def test_a_bounded_fetch_of_many_keys_keeps_their_order(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.mark([Mark.create("a", 3, NOW), Mark.create("b", 90, NOW)])
+        ids = [bitmap_id(e, TimeGroup.DAY) for e in ("b", "missing", "a")]
+        assert [list(b) for b in repository.fetch(ids, max_bytes=4)] == [[], [], [3]]
+        assert [list(b) for b in repository.fetch(ids, max_bytes=12)] == [[90], [], [3]]
+
+    @pytest.mark.parametrize("bad", [-1, 1.5, "8", True])
+    def test_a_bad_bound_is_a_value_error_naming_it(
+        self, repository: BitmapRepository, bad: object
+    ) -> None:
+        with pytest.raises(ValueError, match="max_bytes"):
+            repository.fetch([bitmap_id("a", TimeGroup.DAY)], max_bytes=bad)  # type: ignore[arg-type]
+
+    def test_sizes_are_bytes_stored_and_zero_for_a_missing_bitmap(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.mark([Mark.create("user:paid", 8 * 100, NOW, unique=True)])
+        ids = [
+            bitmap_id("user:paid", TimeGroup.DAY),
+            bitmap_id("user:paid", None),
+            bitmap_id("never", TimeGroup.DAY),
+        ]
+        assert repository.sizes(ids) == [101, 101, 0]
+        assert repository.sizes([]) == []
+
     # -- event names ----------------------------------------------------------------
 
     def test_event_names_lists_every_marked_event_whatever_its_name(

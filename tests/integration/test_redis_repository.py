@@ -64,9 +64,11 @@ def test_a_write_error_from_the_server_is_raised_after_the_round_trip(
     repository: RedisRepository,
 ) -> None:
     # A key of another type makes BITFIELD fail; the other keys are written all the same.
+    # Like every error reply, it is StorageUnavailable (marks fail open on it).
     repository.client.lpush("trackist_user:paid_2026-11", "not a bitmap")
-    with pytest.raises(redis.exceptions.ResponseError, match="WRONGTYPE"):
+    with pytest.raises(StorageUnavailable, match="WRONGTYPE") as caught:
         repository.mark([Mark.create("user:paid", 3, NOW)])
+    assert isinstance(caught.value.__cause__, redis.exceptions.ResponseError)
     assert stored(repository, "user:paid", TimeGroup.DAY, NOW) == [3]
     repository.mark([Mark.create("user:paid", 4, NOW - timedelta(days=60))])
     assert stored(repository, "user:paid", TimeGroup.DAY, NOW - timedelta(days=60)) == [4]

@@ -58,8 +58,11 @@ SCRIPT = textwrap.dedent(
         def unmark(self, marks):
             raise NotImplementedError
 
-        def fetch(self, ids):
-            return [Bitmap.from_ids(self.bits.get(i, ())) for i in ids]
+        def fetch(self, ids, *, max_bytes=None):
+            bits = [self.bits.get(i, ()) for i in ids]
+            if max_bytes is not None:
+                bits = [[u for u in users if u < 8 * max_bytes] for users in bits]
+            return [Bitmap.from_ids(users) for users in bits]
 
         def event_names(self):
             return frozenset(i.event for i in self.bits)

@@ -48,7 +48,7 @@ from flask_bitmapist.flask.dashboard.forms import (
 )
 from flask_bitmapist.flask.state import BitmapistState, Settings, current_state
 from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
-from flask_bitmapist.services.event_counts import count_events
+from flask_bitmapist.services.event_counts import EventCounts, count_events
 from flask_bitmapist.services.reports import (
     cohort_to_csv,
     cohort_to_dict,
@@ -231,7 +231,9 @@ def index() -> str:
     counts = count_events(state.engine, state.now())
     query = request.args.get("q", "").strip()
     shown = [
-        {"name": name, "counts": row} for name, row in counts.rows if query.lower() in name.lower()
+        {"name": name, "counts": row, "at_least": counts.lower_bounds(name)}
+        for name, row in counts.rows
+        if query.lower() in name.lower()
     ]
     return render_template(
         "bitmapist/index.html",
@@ -248,7 +250,9 @@ def index() -> str:
 
 def api_events() -> Response:
     """``{"now", "timezone", "periods": {...}, "events": [{"name", "day", "week", "month",
-    "year"}]}`` (``format=csv``: as CSV, one line per event)."""
+    "year"}]}`` (``format=csv``: as CSV, one line per event). An event whose bitmaps hold
+    ids above ``BITMAPIST_MAX_USER_ID`` (another client's, not read) also has
+    ``"at_least"``: the periods whose counts are lower bounds."""
     fmt = _api_format()
     state = current_state()
     counts = count_events(state.engine, state.now())
@@ -264,11 +268,17 @@ def api_events() -> Response:
                 key: period_iso(p.group, p.start)
                 for key, p in zip(keys, counts.periods, strict=True)
             },
-            "events": [
-                {"name": name, **dict(zip(keys, row, strict=True))} for name, row in counts.rows
-            ],
+            "events": [_event_json(counts, name, row) for name, row in counts.rows],
         }
     )
+
+
+def _event_json(counts: EventCounts, name: str, row: tuple[int, ...]) -> dict[str, Any]:
+    event: dict[str, Any] = {"name": name, **dict(zip(counts.keys, row, strict=True))}
+    lows = counts.lower_bounds(name)
+    if any(lows):
+        event["at_least"] = [key for key, low in zip(counts.keys, lows, strict=True) if low]
+    return event
 
 
 def _api_format() -> str:

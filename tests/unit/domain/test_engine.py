@@ -33,6 +33,7 @@ class RecordingRepository(BitmapRepository):
     def __init__(self, inner: BitmapRepository) -> None:
         self.inner = inner
         self.fetches: list[list[BitmapId]] = []
+        self.limits: list[int | None] = []
         self.writes = 0
 
     def mark(self, marks: Iterable[Mark]) -> None:
@@ -43,9 +44,13 @@ class RecordingRepository(BitmapRepository):
         self.writes += 1
         self.inner.unmark(marks)
 
-    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
         self.fetches.append(list(ids))
-        return self.inner.fetch(ids)
+        self.limits.append(max_bytes)
+        return self.inner.fetch(ids, max_bytes=max_bytes)
+
+    def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
+        return self.inner.sizes(ids)
 
     def event_names(self) -> frozenset[str]:
         return self.inner.event_names()
@@ -103,15 +108,21 @@ def test_cumulative_counts_users_active_on_or_after_the_column() -> None:
     assert cohort.cells == ((3, 3, 2), (2, 1, None), (None, None, None))
 
 
-def test_compute_reads_once_and_writes_nothing() -> None:
+def test_compute_reads_once_per_phase_and_writes_nothing() -> None:
     repo = store(("signup", 1, on_day(0)), ("active", 1, on_day(1)))
     engine = CohortEngine(repo)
     for mode in ("recurring", "first_return", "cumulative"):
         engine.compute(cohort_spec(mode, rows=10, cols=10))
-    assert len(repo.fetches) == 3
+    # The rows' users, then the secondary as far as the largest of them.
+    assert len(repo.fetches) == 6
     assert repo.writes == 0
-    # Each (event, day) is asked for once.
-    assert len(repo.fetches[0]) == len(set(repo.fetches[0])) == 20
+    # Each (event, day) is asked for once per phase.
+    primary, secondary = repo.fetches[:2]
+    assert len(primary) == len(set(primary)) == 10
+    assert {i.event for i in primary} == {"signup"}
+    assert len(secondary) == len(set(secondary)) == 10
+    assert {i.event for i in secondary} == {"active"}
+    assert repo.limits[:2] == [None, 8]  # user 1 lives in the first word
 
 
 def test_a_yearly_cohort_reads_each_month_once() -> None:
@@ -125,9 +136,10 @@ def test_a_yearly_cohort_reads_each_month_once() -> None:
     cohort = CohortEngine(repo).compute(spec)
     assert cohort.totals == (1, 1)
     assert cohort.cells == ((0, 1), (1, None))
-    (fetched,) = repo.fetches
-    assert len(fetched) == len(set(fetched)) == 2 * 2 * 12
-    assert all(i.period is not None and i.period.group is TimeGroup.MONTH for i in fetched)
+    for fetched in repo.fetches:  # the rows' users, then the secondary
+        assert len(fetched) == len(set(fetched)) == 2 * 12
+        assert all(i.period is not None and i.period.group is TimeGroup.MONTH for i in fetched)
+    assert len(repo.fetches) == 2
 
 
 def test_an_or_term_counts_when_the_secondary_has_no_data() -> None:

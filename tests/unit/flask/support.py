@@ -54,7 +54,10 @@ class DownRepository(InMemoryRepository):
         self.attempts += 1
         raise StorageUnavailable("connection refused (test double)")
 
-    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
         raise StorageUnavailable("connection refused (test double)")
 
     def event_names(self) -> frozenset[str]:
