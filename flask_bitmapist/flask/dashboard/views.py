@@ -351,6 +351,8 @@ def _heatmap_view(cohort: Cohort, as_percent: bool) -> dict[str, Any]:
     return {
         "as_percent": as_percent,
         "labels": [period_label(group, d) for d in cohort.dates],
+        # Once per column, not per cell: the page stays linear in cells with a small factor.
+        "column_labels": [column_label(group, j) for j in range(cohort.spec.cols)],
         "iso_dates": [period_iso(group, d) for d in cohort.dates],
         "mean_total": sum(cohort.totals) / rows if rows else 0,
         "averages": cohort.average_percentages if as_percent else cohort.averages,

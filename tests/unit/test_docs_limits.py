@@ -1,0 +1,26 @@
+"""docs/limits.md names the code's bounds (its examples run in test_docs.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask_bitmapist.domain import (
+    DEFAULT_MAX_EXPRESSION_TERMS,
+    DEFAULT_MAX_USER_ID,
+    MAX_EXPRESSION_DEPTH,
+    MAX_EXPRESSION_LENGTH,
+    MAX_YEAR,
+    MIN_YEAR,
+)
+from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, MAX_JSON_DEPTH
+
+PAGE = (Path(__file__).resolve().parents[2] / "docs" / "limits.md").read_text()
+
+
+def test_the_bounds_named_are_the_codes() -> None:
+    assert f"`2**26 - 1` = {DEFAULT_MAX_USER_ID:,}" in PAGE
+    assert f"| {DEFAULT_MAX_EXPRESSION_TERMS} | `BITMAPIST_MAX_EXPRESSION_TERMS`" in PAGE
+    assert f"| {MAX_EXPRESSION_DEPTH} levels |" in PAGE
+    assert f"| {MAX_EXPRESSION_LENGTH:,} characters |" in PAGE
+    assert MAX_JSON_BYTES == 2**20 and f"1 MiB, {MAX_JSON_DEPTH} levels of nesting" in PAGE
+    assert f"years {MIN_YEAR} to {MAX_YEAR}" in PAGE
