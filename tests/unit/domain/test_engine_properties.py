@@ -285,3 +285,35 @@ def test_every_mode_agrees_with_the_set_model_on_dense_data(
             model.users_of(secondary, scenario.group),
             data.draw(cells_of(scenario), label=f"cell for {mode.value}"),
         )
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.data(),
+    scenarios(),
+    positive_expressions(),
+    positive_expressions(),
+    st.integers(min_value=0, max_value=320),
+)
+def test_a_bounded_engine_agrees_with_the_set_model_of_the_users_it_reads(
+    data: st.DataObject,
+    scenario: Scenario,
+    primary: Expression,
+    secondary: Expression,
+    max_user_id: int,
+) -> None:
+    # Reads stop at max_user_id's byte: the engine answers about the users below it, as
+    # the model of only those users does; and the secondary, read only as far as the rows'
+    # users, changes no cell.
+    bound = 8 * (max_user_id // 8 + 1)
+    model = SetModel(a for a in scenario.actions if a[1] < bound)
+    engine = engine_over(scenario)
+    check_cohort(
+        CohortEngine(engine.repository, max_user_id=max_user_id),
+        scenario,
+        primary,
+        secondary,
+        model.users_of(primary, scenario.group),
+        model.users_of(secondary, scenario.group),
+        data.draw(cells_of(scenario), label="cell"),
+    )
