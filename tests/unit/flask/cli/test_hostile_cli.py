@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import fakeredis
 import pytest
 
+from flask_bitmapist.infra import RedisRepository
 from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
 
 
@@ -62,3 +65,24 @@ def test_an_import_goes_on_past_rows_that_overflow_or_nest_100k_deep(
     assert "line 3: timestamp" in result.output
     assert "Imported 2 of 4 rows" in result.output
     assert cli.users("a", "day") == [1, 3]
+
+
+def test_events_marks_counts_of_bitmaps_past_the_cap_as_lower_bounds() -> None:
+    server = fakeredis.FakeServer()
+    cli = Cli(
+        make_app(
+            lambda _settings: RedisRepository(fakeredis.FakeRedis(server=server)),
+            BITMAPIST_MAX_USER_ID=100,
+        )
+    )
+    cli.mark("played", [1, 2], day=27)
+    # Another client's id, past the app's cap, in today's bitmap only.
+    fakeredis.FakeRedis(server=server).setbit("trackist_played_2026-11-27", 5000, 1)
+    table = cli("events")
+    assert table.exit_code == 0, table.output
+    line = next(row for row in table.output.splitlines() if row.startswith("played"))
+    assert line.split()[1:4] == ["≥", "2", "2"]  # today: at least 2; this week: 2
+    document = json.loads(cli("events", "--format", "json").output)
+    [event] = document["events"]
+    assert event["at_least"] == ["today"]
+    assert event["today"] == 2
