@@ -142,10 +142,11 @@ def validate_user_id(user_id: object, max_user_id: int = DEFAULT_MAX_USER_ID) ->
     if 0 <= user_id <= max_user_id:
         return user_id
     if max_user_id < user_id <= REDIS_MAX_USER_ID:
-        megabytes = (user_id // 8 + 1) / 2**20
+        size = user_id // 8 + 1
+        shown = f"{size / 2**20:,.1f} MiB" if size >= 2**20 else f"{size:,} bytes"
         raise InvalidUserId(
             f"user id {user_id!r} is out of range 0..{max_user_id} (BITMAPIST_MAX_USER_ID): "
-            f"a bitmap is as long as its largest id, so it would take {megabytes:,.1f} MiB in "
+            f"a bitmap is as long as its largest id, so it would take {shown} in "
             "every key a mark sets. Map sparse or large ids to dense ints with "
             "BITMAPIST_MAP_IDS = True, or raise BITMAPIST_MAX_USER_ID (at most "
             f"{REDIS_MAX_USER_ID}) if the memory is meant"
