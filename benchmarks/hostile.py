@@ -15,7 +15,8 @@ Printed, each beside its baseline from the same run:
   hold one user id ``--huge-id`` written by ``bitmapist.mark_event`` (512 MiB per key at
   2**32 - 1), beside the same cohort before that id was written: time, and the peak memory
   this process held (tracemalloc traces numpy and redis-py's replies); and the
-  ``/bitmapist/api/events`` answer with the huge key present.
+  ``/bitmapist/api/events`` answer and ``get_event_data`` of that day with the huge key
+  present.
 
 It uses only the public facade, so the same script measures an older checkout too
 (``PYTHONPATH=/path/to/old/checkout .venv/bin/python benchmarks/hostile.py``).
@@ -40,7 +41,7 @@ from flask import Flask
 # Appended, not prepended: a PYTHONPATH naming an older checkout wins (see above).
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 
-from flask_bitmapist import FlaskBitmapist, current_state, get_cohort
+from flask_bitmapist import FlaskBitmapist, current_state, get_cohort, get_event_data
 from flask_bitmapist.domain import Mark
 from tests.integration.servers import LocalRedisServer
 
@@ -142,6 +143,11 @@ def huge_secondary(url: str, port: int, huge_id: int) -> None:
                 f"{hostile_peak:,.1f} MiB ({same}); ratio time "
                 f"{hostile_time / clean_time:.1f}x, memory {hostile_peak / clean_peak:.1f}x"
             )
+        users, users_time, users_peak = measured(lambda: len(get_event_data("came_back", "days")))
+        print(
+            f"get_event_data('came_back', 'days') with the huge key: {users} users in "
+            f"{users_time * 1000:,.0f} ms, peak {users_peak:,.1f} MiB"
+        )
     client = app.test_client()
     response, events_time, events_peak = measured(lambda: client.get("/bitmapist/api/events"))
     print(
