@@ -164,7 +164,9 @@ def _ratio(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
-@attrs.frozen
+# Not slotted: the derived tables are functools.cached_property values, kept in the
+# instance's __dict__ (attrs before 23.2 cannot cache properties on a slotted class).
+@attrs.frozen(slots=False)
 class Cohort:
     """A computed cohort table and what is derived from it.
 
