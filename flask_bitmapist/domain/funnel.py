@@ -113,8 +113,11 @@ class Funnel:
 class FunnelEngine:
     """Computes :class:`Funnel` from one batched read of every step in every period."""
 
-    def __init__(self, repository: BitmapRepository) -> None:
+    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
         self.repository = repository
+        #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
+        #: past that user's byte, so a huge id another writer set costs nothing.
+        self.engine = CohortEngine(repository, max_user_id=max_user_id)
 
     def compute(self, spec: FunnelSpec) -> Funnel:
         """How many users reached each step."""
@@ -153,9 +156,7 @@ class FunnelEngine:
         """
         periods = spec.window.periods()
         events = frozenset().union(*(step.events() for step in spec.steps))
-        bitmaps = CohortEngine(self.repository).fetch(
-            (event, period) for period in periods for event in events
-        )
+        bitmaps = self.engine.fetch((event, period) for period in periods for event in events)
         # Everyone who gets anywhere matched step 1 somewhere in the window: the later
         # steps only need the words where those users live.
         firsts = [spec.steps[0].evaluate(_lookup(bitmaps, p)) for p in periods]

@@ -213,9 +213,12 @@ def first_ever_users(
     expression: Expression,
     time_group: TimeGroup,
     periods: Sequence[Period],
+    *,
+    max_user_id: int | None = None,
 ) -> tuple[Bitmap, ...]:
     """The users whose first-ever match of ``expression`` fell in each of ``periods``:
-    the repository lists the events' months, then is read once.
+    the repository lists the events' months, then is read once (with ``max_user_id``, no
+    bitmap past that user's byte).
 
     Engines that need other bitmaps too should call :meth:`FirstEver.plan`, add
     :meth:`FirstEver.bitmap_ids` to their own single read, and call :meth:`FirstEver.users`.
@@ -224,4 +227,8 @@ def first_ever_users(
         expression, time_group, periods, repository.stored_months(first_ever_events(expression))
     )
     ids = plan.bitmap_ids()
-    return plan.users(dict(zip(ids, repository.fetch(ids), strict=True)))
+    if max_user_id is None:
+        stored = repository.fetch(ids)
+    else:
+        stored = repository.fetch(ids, max_bytes=max_user_id // 8 + 1) if ids else []
+    return plan.users(dict(zip(ids, stored, strict=True)))

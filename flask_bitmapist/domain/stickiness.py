@@ -97,8 +97,11 @@ class Stickiness:
 class StickinessEngine:
     """Computes :class:`Stickiness` from one batched read of the window's bitmaps."""
 
-    def __init__(self, repository: BitmapRepository) -> None:
+    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
         self.repository = repository
+        #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
+        #: past that user's byte, so a huge id another writer set costs nothing.
+        self.engine = CohortEngine(repository, max_user_id=max_user_id)
 
     def compute(self, spec: StickinessSpec) -> Stickiness:
         """How many users matched in exactly 1, 2, … N periods."""
@@ -132,7 +135,7 @@ class StickinessEngine:
         """Each user's number of matching periods as bit planes: bit ``b`` of user U's
         count is bit U of ``planes[b]`` (a bit-sliced counter: adding one period costs a
         few word operations per plane instead of one per user)."""
-        users = CohortEngine(self.repository).users_by_period(expression, periods)
+        users = self.engine.users_by_period(expression, periods)
         width = max((users[p].words.size for p in periods), default=0)
         planes = np.zeros((len(periods).bit_length(), width), dtype=np.uint64)
         carry = np.empty(width, dtype=np.uint64)

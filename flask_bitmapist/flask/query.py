@@ -536,8 +536,9 @@ def get_stickiness(
         now=state.moment(now),
         time_group=time_group,
         periods=periods,
+        max_terms=state.settings.max_expression_terms,
     )
-    return StickinessEngine(state.repository).compute(spec)
+    return StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
 
 
 def get_funnel(
@@ -562,5 +563,6 @@ def get_funnel(
         now=state.moment(now),
         time_group=time_group,
         periods=periods,
+        max_terms=state.settings.max_expression_terms,
     )
-    return FunnelEngine(state.repository).compute(spec)
+    return FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)

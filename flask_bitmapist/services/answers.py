@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from flask_bitmapist.domain import (
+    DEFAULT_MAX_EXPRESSION_TERMS,
     MAX_STEPS,
     MIN_STEPS,
     Expression,
@@ -26,15 +27,17 @@ from flask_bitmapist.domain import (
 __all__ = ["funnel_spec", "parse_answer_expression", "stickiness_spec"]
 
 
-def parse_answer_expression(field: str, value: str | Expression) -> Expression:
-    """``value`` parsed as a text expression (an expression object passes through);
-    errors are :class:`InvalidAnswerSpec` naming ``field``."""
+def parse_answer_expression(
+    field: str, value: str | Expression, *, max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS
+) -> Expression:
+    """``value`` parsed as a text expression of at most ``max_terms`` events (an expression
+    object passes through); errors are :class:`InvalidAnswerSpec` naming ``field``."""
     if not isinstance(value, str):
         return value
     if not value.strip():
         raise InvalidAnswerSpec(f"{field} is required: an event name or an expression", field=field)
     try:
-        return parse_expression(value)
+        return parse_expression(value, max_terms=max_terms)
     except InvalidExpression as exc:
         raise InvalidAnswerSpec(f"{field}: {exc}", field=field) from None
 
@@ -45,10 +48,11 @@ def stickiness_spec(
     now: datetime,
     time_group: str | TimeGroup = TimeGroup.DAY,
     periods: int = 30,
+    max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
 ) -> StickinessSpec:
     """A :class:`StickinessSpec` from a text expression and the window."""
     return StickinessSpec.create(
-        parse_answer_expression("expr", expression),
+        parse_answer_expression("expr", expression, max_terms=max_terms),
         now=now,
         time_group=time_group,
         periods=periods,
@@ -61,6 +65,7 @@ def funnel_spec(
     now: datetime,
     time_group: str | TimeGroup = TimeGroup.DAY,
     periods: int = 30,
+    max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
 ) -> FunnelSpec:
     """A :class:`FunnelSpec` from 2 to 10 text expressions, in order, and the window."""
     if isinstance(steps, str) or not isinstance(steps, Sequence):
@@ -72,13 +77,13 @@ def funnel_spec(
         raise InvalidAnswerSpec(
             f"a funnel has {MIN_STEPS} to {MAX_STEPS} steps, got {len(steps)}", field="step"
         )
-    parsed = [_step(index, step) for index, step in enumerate(steps, start=1)]
+    parsed = [_step(index, step, max_terms) for index, step in enumerate(steps, start=1)]
     return FunnelSpec.create(parsed, now=now, time_group=time_group, periods=periods)
 
 
-def _step(index: int, step: str | Expression) -> Expression:
+def _step(index: int, step: str | Expression, max_terms: int) -> Expression:
     try:
-        return parse_answer_expression("step", step)
+        return parse_answer_expression("step", step, max_terms=max_terms)
     except InvalidAnswerSpec as exc:
         # Say which step: "step 2: ..." while the field stays the request's key.
         raise InvalidAnswerSpec(

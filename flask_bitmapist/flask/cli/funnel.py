@@ -57,13 +57,17 @@ def funnel_command(
     state = cli_state()
     try:
         spec = funnel_spec(
-            steps, now=cli_moment(state, now), time_group=time_group, periods=periods
+            steps,
+            now=cli_moment(state, now),
+            time_group=time_group,
+            periods=periods,
+            max_terms=state.settings.max_expression_terms,
         )
     except InvalidAnswerSpec as exc:
         raise click.BadParameter(
             str(exc), ctx=ctx, param_hint=ANSWER_PARAM_HINTS.get(exc.field)
         ) from exc
-    funnel = FunnelEngine(state.repository).compute(spec)
+    funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
     if output_format == "json":
         click.echo(json.dumps(funnel_to_dict(funnel), indent=2))
     elif output_format == "csv":

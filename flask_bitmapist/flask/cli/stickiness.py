@@ -65,13 +65,19 @@ def stickiness_command(
     state = cli_state()
     try:
         spec = stickiness_spec(
-            expr, now=cli_moment(state, now), time_group=time_group, periods=periods
+            expr,
+            now=cli_moment(state, now),
+            time_group=time_group,
+            periods=periods,
+            max_terms=state.settings.max_expression_terms,
         )
     except InvalidAnswerSpec as exc:
         raise click.BadParameter(
             str(exc), ctx=ctx, param_hint=ANSWER_PARAM_HINTS.get(exc.field)
         ) from exc
-    stickiness = StickinessEngine(state.repository).compute(spec)
+    stickiness = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
+        spec
+    )
     if output_format == "json":
         click.echo(json.dumps(stickiness_to_dict(stickiness), indent=2))
     elif output_format == "csv":

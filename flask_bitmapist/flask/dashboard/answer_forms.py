@@ -16,7 +16,14 @@ from urllib.parse import urlencode
 import attrs
 from werkzeug.datastructures import MultiDict
 
-from flask_bitmapist.domain import MAX_STEPS, EventRef, FunnelSpec, InvalidEventName, StickinessSpec
+from flask_bitmapist.domain import (
+    DEFAULT_MAX_EXPRESSION_TERMS,
+    MAX_STEPS,
+    EventRef,
+    FunnelSpec,
+    InvalidEventName,
+    StickinessSpec,
+)
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.forms import parse_count, parse_now
 from flask_bitmapist.services.answers import funnel_spec, stickiness_spec
@@ -59,13 +66,17 @@ class StickinessForm:
         """Whether the query string holds any field (else: show an empty form)."""
         return any(key in args for key in ("expr", "time_group", "periods", "now"))
 
-    def to_spec(self, *, now: datetime) -> StickinessSpec:
-        """Validate every field; ``now`` is used unless the form pins its own."""
+    def to_spec(
+        self, *, now: datetime, max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS
+    ) -> StickinessSpec:
+        """Validate every field; ``now`` is used unless the form pins its own; the
+        expression may name at most ``max_terms`` events."""
         return stickiness_spec(
             self.expr,
             now=parse_now("now", self.now, now.tzinfo or UTC) or now,
             time_group=self.time_group,
             periods=parse_count("periods", self.periods),
+            max_terms=max_terms,
         )
 
     def query(self, **overrides: object) -> str:
@@ -119,13 +130,17 @@ class FunnelForm:
         keys = ("step", "step_event", "step_expression", "time_group", "periods", "now")
         return any(key in args for key in keys)
 
-    def to_spec(self, *, now: datetime) -> FunnelSpec:
-        """Validate every field; ``now`` is used unless the form pins its own."""
+    def to_spec(
+        self, *, now: datetime, max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS
+    ) -> FunnelSpec:
+        """Validate every field; ``now`` is used unless the form pins its own; each step
+        may name at most ``max_terms`` events."""
         return funnel_spec(
             self.steps,
             now=parse_now("now", self.now, now.tzinfo or UTC) or now,
             time_group=self.time_group,
             periods=parse_count("periods", self.periods),
+            max_terms=max_terms,
         )
 
     def step_rows(self, events: frozenset[str] | set[str]) -> list[tuple[str, str]]:

@@ -99,7 +99,9 @@ def stickiness_page() -> Response | str:
     error: BitmapistError | None = None
     if StickinessForm.is_submitted(request.args):
         try:
-            stickiness = StickinessEngine(state.repository).compute(form.to_spec(now=state.now()))
+            stickiness = StickinessEngine(
+                state.repository, max_user_id=state.settings.max_user_id
+            ).compute(form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms))
         except (InvalidRequest, InvalidAnswerSpec) as exc:
             error = exc
     html = render_template(
@@ -124,8 +126,12 @@ def api_stickiness() -> Response:
     """``{"periods": N, "counts": [...]}`` (``format=csv``: a line per k)."""
     fmt = _format()
     state = current_state()
-    spec = StickinessForm.from_args(request.args).to_spec(now=state.now())
-    stickiness = StickinessEngine(state.repository).compute(spec)
+    spec = StickinessForm.from_args(request.args).to_spec(
+        now=state.now(), max_terms=state.settings.max_expression_terms
+    )
+    stickiness = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
+        spec
+    )
     if fmt == "csv":
         start = spec.window.last.start
         return _csv(stickiness_to_csv(stickiness), "stickiness", spec.time_group, start)
@@ -135,9 +141,13 @@ def api_stickiness() -> Response:
 def api_stickiness_users() -> Response:
     """The users who matched in exactly ``k`` periods, a page at a time."""
     state = current_state()
-    spec = StickinessForm.from_args(request.args).to_spec(now=state.now())
+    spec = StickinessForm.from_args(request.args).to_spec(
+        now=state.now(), max_terms=state.settings.max_expression_terms
+    )
     k = parse_count("k", request.args.get("k"))
-    users = StickinessEngine(state.repository).users(spec, k)
+    users = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).users(
+        spec, k
+    )
     return jsonify({"k": k, **users_page(state, users), "spec": stickiness_spec_to_dict(spec)})
 
 
@@ -154,7 +164,9 @@ def funnel_page() -> Response | str:
     error: BitmapistError | None = None
     if FunnelForm.is_submitted(request.args):
         try:
-            funnel = FunnelEngine(state.repository).compute(form.to_spec(now=state.now()))
+            funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
+                form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms)
+            )
         except (InvalidRequest, InvalidAnswerSpec) as exc:
             error = exc
     events = sorted(state.repository.event_names())
@@ -179,8 +191,10 @@ def api_funnel() -> Response:
     """``{"steps": [...], "counts": [...]}`` (``format=csv``: a line per step)."""
     fmt = _format()
     state = current_state()
-    spec = FunnelForm.from_args(request.args).to_spec(now=state.now())
-    funnel = FunnelEngine(state.repository).compute(spec)
+    spec = FunnelForm.from_args(request.args).to_spec(
+        now=state.now(), max_terms=state.settings.max_expression_terms
+    )
+    funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
     if fmt == "csv":
         start = spec.window.last.start
         return _csv(funnel_to_csv(funnel), "funnel", spec.time_group, start)
@@ -191,9 +205,11 @@ def api_funnel_users() -> Response:
     """The users who reached step ``reached=K``, or who reached step ``dropped=K`` but not
     the next, a page at a time."""
     state = current_state()
-    spec = FunnelForm.from_args(request.args).to_spec(now=state.now())
+    spec = FunnelForm.from_args(request.args).to_spec(
+        now=state.now(), max_terms=state.settings.max_expression_terms
+    )
     which, step = parse_drill_step(request.args, len(spec.steps))
-    engine = FunnelEngine(state.repository)
+    engine = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id)
     users = (
         engine.step_users(spec, step) if which == "reached" else engine.dropped_users(spec, step)
     )

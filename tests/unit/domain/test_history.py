@@ -44,9 +44,9 @@ class CountingRepository(InMemoryRepository):
         self.fetches: list[list[BitmapId]] = []
         self.listings = 0
 
-    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
         self.fetches.append(list(ids))
-        return super().fetch(ids)
+        return super().fetch(ids, max_bytes=max_bytes)
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
         self.listings += 1
@@ -245,7 +245,7 @@ def test_a_repository_without_a_month_listing_says_what_it_lacks() -> None:
     class Minimal(BitmapRepository):
         def mark(self, marks: object) -> None: ...
         def unmark(self, marks: object) -> None: ...
-        def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+        def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
             return [Bitmap() for _ in ids]
 
         def event_names(self) -> frozenset[str]:

@@ -240,9 +240,9 @@ class CountingRepository(InMemoryRepository):
         super().__init__()
         self.fetches = 0
 
-    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
         self.fetches += 1
-        return super().fetch(ids)
+        return super().fetch(ids, max_bytes=max_bytes)
 
 
 @pytest.mark.parametrize(

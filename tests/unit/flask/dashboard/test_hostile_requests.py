@@ -58,6 +58,14 @@ KEYS = [
     "from",
     "to",
     "x",
+    "first_time",
+    "periods",
+    "step",
+    "step_event",
+    "step_expression",
+    "k",
+    "reached",
+    "dropped",
 ]
 #: 0.1's body keys.
 BODY_KEYS = [
@@ -99,6 +107,22 @@ HOSTILE_VALUES = [
     "1000",
     "20000",
 ]
+
+
+#: A valid request for every route: a cohort's fields, stickiness's expression and a
+#: funnel's two steps (each route reads its own), so a hostile value in one field gets past
+#: the others.
+BASE_QUERY = [
+    ("primary", "signed_up"),
+    ("secondary", "paid"),
+    ("rows", "3"),
+    ("cols", "3"),
+    ("expr", "signed_up"),
+    ("step", "signed_up"),
+    ("step", "paid"),
+]
+#: The fields of stickiness, funnels and their drill-downs.
+ANSWER_KEYS = ["expr", "periods", "step", "step_event", "step_expression", "k", "reached"]
 
 
 def routes(app: Flask) -> list[tuple[str, str]]:
@@ -185,6 +209,8 @@ def test_the_fuzz_test_sees_every_dashboard_and_api_route(fuzz_app: Flask) -> No
     found = routes(fuzz_app)
     paths = {path for _, path in found}
     assert {"/bitmapist/", "/bitmapist/cohort", "/bitmapist/api/events"} <= paths
+    assert {"/bitmapist/api/stickiness", "/bitmapist/api/funnel"} <= paths
+    assert {"/bitmapist/stickiness", "/bitmapist/funnel"} <= paths
     assert ("POST", "/bitmapist/cohort") in found
     assert len(found) >= 7
 
@@ -232,9 +258,9 @@ def test_each_hostile_value_in_each_field_of_each_get_route(fuzz_app: Flask, val
     for method, path in routes(fuzz_app):
         if method != "GET":
             continue
-        for key in KEYS[:12]:
-            base = {"primary": "signed_up", "secondary": "paid", "rows": "3", "cols": "3"}
-            status, elapsed = send(client, method, path, {**base, key: value})
+        for key in [*KEYS[:12], *ANSWER_KEYS]:
+            pairs = [(k, v) for k, v in BASE_QUERY if k != key]
+            status, elapsed = send(client, method, path, [*pairs, (key, value)])
             assert_answered(status, elapsed, f"GET {path} {key}={ascii(value)[:40]}")
 
 
@@ -314,10 +340,26 @@ def test_the_expression_limit_is_a_setting(make_app: AppFactory) -> None:
     assert client.post("/bitmapist/cohort?json=1", json=chain_body(300)).status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/bitmapist/api/stickiness", "expr"), ("/bitmapist/api/funnel", "step")],
+)
+def test_stickiness_and_funnels_keep_the_apps_expression_limit(
+    make_app: AppFactory, path: str, field: str
+) -> None:
+    client = make_app(BITMAPIST_MAX_EXPRESSION_TERMS=3).test_client()
+    fits, past = "signed_up | paid | x", "signed_up | paid | x | y"
+    assert client.get(path, query_string=[(field, fits), ("step", "paid")]).status_code == 200
+    response = client.get(path, query_string=[(field, past), ("step", "paid")])
+    assert response.status_code == 400
+    assert response.get_json()["field"] == field
+    assert "BITMAPIST_MAX_EXPRESSION_TERMS" in response.get_json()["message"]
+
+
 def test_storage_down_is_the_only_5xx_and_it_is_503(make_app: AppFactory) -> None:
     client = make_app(DownRepository(), seed=False).test_client()
     for method, path in routes(client.application):
-        query = {"primary": "signed_up", "secondary": "paid", "row": "0", "col": "0"}
+        query = [*BASE_QUERY, ("row", "0"), ("col", "0"), ("k", "1"), ("reached", "1")]
         body = json.dumps({"primary_event": "signed_up", "secondary_event": "paid"})
         response = client.open(
             path, method=method, query_string=query, data=body, content_type="application/json"
