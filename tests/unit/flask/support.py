@@ -83,9 +83,9 @@ class FlakyRepository(InMemoryRepository):
         self._check()
         super().unmark(marks)
 
-    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
         self._check()
-        return super().fetch(ids)
+        return super().fetch(ids, max_bytes=max_bytes)
 
     def event_names(self) -> frozenset[str]:
         self._check()
