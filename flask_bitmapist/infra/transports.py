@@ -78,7 +78,12 @@ class RedisTransport(abc.ABC):
             with storage_errors(self.server, action):
                 yield
         except StorageUnavailable as exc:
-            self.breaker.failed(exc)
+            if isinstance(exc.__cause__, redis.exceptions.ResponseError):
+                # An error reply (OOM, WRONGTYPE, READONLY...) is StorageUnavailable to the
+                # caller, but the server answered: it does not open the breaker.
+                self.breaker.succeeded()
+            else:
+                self.breaker.failed(exc)
             raise
         except BaseException:
             self.breaker.succeeded()  # the server answered (an error reply is an answer)
