@@ -46,6 +46,7 @@ from flask_bitmapist.domain.expressions import (
     parse_chain,
     parse_expression,
 )
+from flask_bitmapist.domain.history import FirstEver, first_ever_events, first_ever_users
 from flask_bitmapist.domain.ids import (
     ExternalId,
     IdMapper,
@@ -75,6 +76,7 @@ __all__ = [
     "EventRef",
     "Expression",
     "ExternalId",
+    "FirstEver",
     "IdMapper",
     "InvalidCohortSpec",
     "InvalidEventName",
@@ -95,6 +97,8 @@ __all__ = [
     "decode_external_id",
     "encode_external_id",
     "external_id_text",
+    "first_ever_events",
+    "first_ever_users",
     "parse_chain",
     "parse_expression",
     "parse_timestamp",

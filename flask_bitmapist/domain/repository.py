@@ -8,6 +8,7 @@ from typing import Final
 
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.events import BitmapId, Mark
+from flask_bitmapist.domain.periods import Period
 
 __all__ = ["MARK_CHUNK_SIZE", "BitmapRepository"]
 
@@ -41,3 +42,17 @@ class BitmapRepository(abc.ABC):
     @abc.abstractmethod
     def event_names(self) -> frozenset[str]:
         """Every event that has at least one stored bitmap."""
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+        """The months for which each of ``events`` has a stored bitmap, from the key listing.
+
+        First-ever answers (:mod:`flask_bitmapist.domain.history`) read every earlier month
+        an event has, and only those: this is how "everything earlier the storage holds"
+        is bounded without a cutoff. A month listed may hold no user (all unmarked); a
+        month not listed holds none. Not abstract, so that repositories written before it
+        keep working for every other answer; they raise here, naming what is missing.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement stored_months(), which first-ever "
+            "answers (lifecycle 'new', first-time cohorts) need to find an event's history"
+        )

@@ -10,6 +10,8 @@ from flask_bitmapist.domain import (
     BitmapId,
     BitmapRepository,
     Mark,
+    Period,
+    TimeGroup,
     validate_event_name,
     validate_user_id,
 )
@@ -62,6 +64,18 @@ class InMemoryRepository(BitmapRepository):
     def event_names(self) -> frozenset[str]:
         with self._lock:
             return frozenset(i.event for i, data in self._bitmaps.items() if any(data))
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+        wanted = set(events)
+        found: dict[str, set[Period]] = {event: set() for event in wanted}
+        with self._lock:
+            for bitmap_id in self._bitmaps:
+                period = bitmap_id.period
+                if bitmap_id.event not in wanted or period is None:
+                    continue
+                if period.group is TimeGroup.MONTH:
+                    found[bitmap_id.event].add(period)
+        return {event: frozenset(months) for event, months in found.items()}
 
     def clear(self) -> None:
         """Forget everything (for tests and the demo)."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any, Final, TypeVar
 
 import numpy as np
@@ -42,6 +42,8 @@ from flask_bitmapist.domain import (
     BitmapRepository,
     InvalidStorageConfig,
     Mark,
+    Period,
+    TimeGroup,
     validate_event_name,
     validate_stored_event_name,
     validate_user_id,
@@ -70,11 +72,30 @@ DEFAULT_KEY_PREFIX: Final = "trackist_"
 # bitmapist's suffixes, unpadded: month, ISO week, day, hour, and the lifetime flag.
 _SUFFIX: Final = re.compile(r"u|W\d+-\d+|\d+-\d+(?:-\d+(?:-\d+)?)?")
 _GLOB_SPECIAL: Final = re.compile(r"([*?\[\]\\])")
+_MONTH_SUFFIX: Final = re.compile(r"(\d+)-(\d+)")
 # Targets are cached per (event, flags, UTC day, hour) so that a bulk mark of many events
 # in few periods does the calendar math once per period; cleared when it grows this big.
 _KEY_CACHE_LIMIT: Final = 4096
 
 _T = TypeVar("_T")
+
+
+def _month_of_key(raw: bytes | str, head: str) -> Period | None:
+    """The month of a key ``{head}{year}-{month}``, or None for any other key."""
+    try:
+        key = raw.decode() if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        return None
+    if not key.startswith(head):
+        return None
+    match = _MONTH_SUFFIX.fullmatch(key[len(head) :])
+    if match is None:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not (1 <= year <= 9999 and 1 <= month <= 12):
+        return None
+    # Mid-month: the month whatever the calendar's offset.
+    return Period.containing(TimeGroup.MONTH, datetime(year, month, 15))
 
 
 class RedisRepository(BitmapRepository):
@@ -295,6 +316,31 @@ class RedisRepository(BitmapRepository):
             }
             batch *= 2
         return frozenset(names)
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+        """Each event's month keys, found by SCAN (never KEYS), one pass per event.
+
+        The pattern ``{prefix}{event}_[0-9]*`` lets the server filter the keys; the rest
+        (``2026-11`` and not a day, an hour, or another event whose name extends this one)
+        is checked here. A SCAN walks the whole keyspace, so this costs about one round
+        trip per 1,000 keys in the database, whatever the event's size.
+        """
+        wanted = sorted(set(events))
+
+        def scan() -> dict[str, frozenset[Period]]:
+            found: dict[str, frozenset[Period]] = {}
+            for event in wanted:
+                head = f"{self.prefix}{event}_"
+                pattern = _GLOB_SPECIAL.sub(r"\\\1", head) + "[0-9]*"
+                months = set()
+                for raw in self._scan(pattern):
+                    month = _month_of_key(raw, head)
+                    if month is not None:
+                        months.add(month)
+                found[event] = frozenset(months)
+            return found
+
+        return self._call(scan, "listing months")
 
     def _scan(self, pattern: str) -> Iterator[bytes | str]:
         """Every key matching ``pattern``: SCAN on the server, or on every cluster primary."""

@@ -239,6 +239,34 @@ class RepositoryContract:
         repository.mark(Mark.create(name, 1, NOW, hourly=True, unique=True) for name in names)
         assert repository.event_names() == frozenset(names)
 
+    # -- stored months (how far back first-ever answers read) --------------------------
+
+    def test_stored_months_lists_each_events_months_across_years(
+        self, repository: BitmapRepository
+    ) -> None:
+        moments = [datetime(2019, 12, 31, 23), datetime(2024, 2, 29, 12), NOW]
+        repository.mark(Mark.create("user:paid", 3, t, hourly=True, unique=True) for t in moments)
+        repository.mark([Mark.create("user:signup", 4, datetime(2021, 7, 1))])
+        months = repository.stored_months(["user:paid", "user:signup", "user:never"])
+        assert months == {
+            "user:paid": frozenset(Period.containing(TimeGroup.MONTH, t) for t in moments),
+            "user:signup": frozenset({Period.containing(TimeGroup.MONTH, datetime(2021, 7, 1))}),
+            "user:never": frozenset(),
+        }
+
+    def test_stored_months_keeps_apart_events_whose_names_extend_each_other(
+        self, repository: BitmapRepository
+    ) -> None:
+        # "a" is a prefix of "a_2019" and of "a*[b]": their keys must not count as a's.
+        repository.mark([Mark.create("a_2019", 1, datetime(2020, 5, 5))])
+        repository.mark([Mark.create("a*[b]", 1, datetime(2021, 6, 6))])
+        repository.mark([Mark.create("a", 1, NOW)])
+        months = repository.stored_months(["a", "a*[b]"])
+        assert months == {
+            "a": frozenset({Period.containing(TimeGroup.MONTH, NOW)}),
+            "a*[b]": frozenset({Period.containing(TimeGroup.MONTH, datetime(2021, 6, 6))}),
+        }
+
     # -- bad input --------------------------------------------------------------------
 
     def test_an_item_that_is_not_a_mark_is_refused_before_anything_is_written(

@@ -37,6 +37,10 @@ def floor(group: TimeGroup, moment: datetime) -> datetime:
     return datetime(m.year, 1, 1, tzinfo=UTC)
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def row_starts(group: TimeGroup, now: datetime, rows: int) -> list[datetime]:
     """The starts of the ``rows`` periods ending with the one containing ``now``, oldest first."""
     starts = [floor(group, now)]
@@ -62,6 +66,18 @@ class SetModel:
                 done.setdefault((name, floor(group, moment)), set()).add(user)
             self._done[group] = done
         return set(self._done[group].get((event, start), set()))
+
+    def first_ever(self, events: Iterable[str], group: TimeGroup, start: datetime) -> set[int]:
+        """The users who did one of ``events`` in the ``group`` period starting at ``start``
+        and none of them at any moment before ``start`` (DESIGN section 10, item 1)."""
+        names = set(events)
+        during: set[int] = set()
+        for name in names:
+            during |= self.did(name, group, start)
+        before = {
+            user for name, user, moment in self.actions if name in names and _aware(moment) < start
+        }
+        return during - before
 
     def evaluate(self, expr: Expression, group: TimeGroup, start: datetime) -> set[int]:
         """The users matching ``expr`` in one period (DESIGN section 5)."""

@@ -1,0 +1,227 @@
+"""First-ever matches: the users whose first match of an expression fell in each period.
+
+For a period P of a window, the users whose first-ever match fell in P are the users
+matching in P minus every user who matched at any earlier moment the storage holds
+(DESIGN section 10, item 1). "Earlier" is read as the fewest stored bitmaps that cover
+everything before P's start, finest last:
+
+- every earlier whole month, by its month key (a month key stands in for its days);
+- the days of P's month before P's start, by their day keys;
+- for hours, the hours of P's day before P's start, by their hour keys.
+
+How far back "everything the storage holds" goes is not a cutoff picked here: the
+repository lists the months each event has a key for
+(:meth:`~flask_bitmapist.domain.repository.BitmapRepository.stored_months`), and every
+one of them before P's month is read. A month without a key holds nobody, so nothing is
+missed and nothing is read twice.
+
+A union over days equals the union over months only for an event or an OR of events: a
+user who did A on the 1st and B on the 2nd matches ``A & B`` in the month's keys but on no
+day. So only those expressions have a first-ever match; others are refused with
+:class:`~flask_bitmapist.domain.errors.InvalidExpression`.
+
+Hour keys exist only for marks tracked hourly: for hourly periods, a user whose earlier
+marks that day were not tracked hourly is not seen in the earlier hours.
+
+Two steps, so that an engine reads storage once for everything its answer needs:
+:meth:`FirstEver.plan` says which bitmaps to read, :meth:`FirstEver.users` computes from
+them. :func:`first_ever_users` does both against a repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+import attrs
+
+from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.errors import InvalidExpression
+from flask_bitmapist.domain.events import BitmapId
+from flask_bitmapist.domain.expressions import EventRef, Expression, Or
+from flask_bitmapist.domain.periods import Period, TimeGroup
+from flask_bitmapist.domain.repository import BitmapRepository
+
+__all__ = ["FirstEver", "first_ever_events", "first_ever_users"]
+
+
+def first_ever_events(expression: Expression) -> tuple[str, ...]:
+    """The events of ``expression`` if it is an event or an OR of events, sorted; else raise
+    :class:`InvalidExpression` saying why.
+
+    >>> first_ever_events(Or((EventRef("b"), EventRef("a"))))
+    ('a', 'b')
+    """
+    if isinstance(expression, EventRef):
+        return (expression.name,)
+    if isinstance(expression, Or) and all(
+        isinstance(term, EventRef | Or) and first_ever_events(term) for term in expression.terms
+    ):
+        return tuple(sorted(expression.events()))
+    raise InvalidExpression(
+        f"'{expression}' has no first-ever match: only an event or an OR of events "
+        "(a | b) does, because a union over days equals the union over months only for those",
+        text=str(expression),
+    )
+
+
+@attrs.frozen
+class _Cover:
+    """The stored periods that together cover everything before ``start``, after the
+    months: the days of ``start``'s month before it, then the hours of its day before it."""
+
+    month: Period
+    days: tuple[Period, ...]
+    hours: tuple[Period, ...]
+
+
+def _cover(start: datetime) -> _Cover:
+    month = Period.containing(TimeGroup.MONTH, start)
+    days: list[Period] = []
+    day = Period.containing(TimeGroup.DAY, month.start)
+    while day.end <= start:
+        days.append(day)
+        day = day.shift(1)
+    hours: list[Period] = []
+    if day.start < start:  # ``start`` is inside a day: an hour
+        hour = Period.containing(TimeGroup.HOUR, day.start)
+        while hour.end <= start:
+            hours.append(hour)
+            hour = hour.shift(1)
+    return _Cover(month, tuple(days), tuple(hours))
+
+
+@attrs.frozen
+class FirstEver:
+    """What to read, and how to compute, the first-ever matches of an event or an OR of
+    events in each of a list of periods.
+
+    >>> from datetime import datetime
+    >>> day = Period.containing(TimeGroup.DAY, datetime(2026, 11, 27))
+    >>> plan = FirstEver.plan(
+    ...     EventRef("signup"), TimeGroup.DAY, [day],
+    ...     stored_months={"signup": [Period.containing(TimeGroup.MONTH, datetime(2026, 9, 1))]},
+    ... )
+    >>> [str(i.period) for i in plan.bitmap_ids()][:3]
+    ['month 2026-9', 'day 2026-11-1', 'day 2026-11-2']
+    >>> len(plan.bitmap_ids())  # September, November 1-26, and November 27 itself
+    28
+
+    Then ``plan.users(dict(zip(ids, repository.fetch(ids))))`` gives one user set per
+    period, in the order of ``periods`` (see :func:`first_ever_users`).
+    """
+
+    events: tuple[str, ...]
+    periods: tuple[Period, ...]
+    #: Per event, the stored months earlier than the last period's month, oldest first.
+    months: Mapping[str, tuple[Period, ...]]
+
+    @classmethod
+    def plan(
+        cls,
+        expression: Expression,
+        time_group: TimeGroup,
+        periods: Sequence[Period],
+        stored_months: Mapping[str, Iterable[Period]],
+    ) -> FirstEver:
+        """Plan the first-ever matches of ``expression`` in each of ``periods`` (any order,
+        all of ``time_group``), given the months each event has stored bitmaps for (what
+        :meth:`BitmapRepository.stored_months` answers; an event left out has none).
+
+        Raises :class:`InvalidExpression` unless ``expression`` is an event or an OR of
+        events, and ``ValueError`` for periods of another group.
+        """
+        events = first_ever_events(expression)
+        periods = tuple(periods)
+        for period in periods:
+            if period.group is not time_group:
+                raise ValueError(f"{period} is not a period of {time_group.plural}")
+        months: dict[str, tuple[Period, ...]] = {}
+        if periods:
+            last = max(Period.containing(TimeGroup.MONTH, p.start).start for p in periods)
+            for event in events:
+                stored = stored_months.get(event, ())
+                for month in stored:
+                    if month.group is not TimeGroup.MONTH:
+                        raise ValueError(f"stored_months lists {month}, which is not a month")
+                months[event] = tuple(
+                    sorted((m for m in set(stored) if m.start < last), key=lambda m: m.start)
+                )
+        return cls(events, periods, months)
+
+    def bitmap_ids(self) -> tuple[BitmapId, ...]:
+        """Every bitmap :meth:`users` needs, each once, in a stable order."""
+        wanted: dict[BitmapId, None] = {}
+        for event in self.events:
+            for month in self.months.get(event, ()):
+                wanted[BitmapId(event, month)] = None
+        for period in sorted(self.periods, key=lambda p: p.start):
+            cover = _cover(period.start)
+            for part in (*cover.days, *cover.hours, *period.stored_parts()):
+                for event in self.events:
+                    wanted[BitmapId(event, part)] = None
+        return tuple(wanted)
+
+    def users(self, bitmaps: Mapping[BitmapId, Bitmap]) -> tuple[Bitmap, ...]:
+        """The users whose first-ever match fell in each period, in the order of
+        ``periods``, from the bitmaps of :meth:`bitmap_ids` (a missing one raises
+        ``KeyError``)."""
+
+        def union(parts: Iterable[Period]) -> Bitmap:
+            return Bitmap.union(bitmaps[BitmapId(e, p)] for p in parts for e in self.events)
+
+        # The months of every event in one line, oldest first, ORed in as periods advance;
+        # within a month its days, within a day its hours, likewise: every bitmap is ORed
+        # in once however many periods there are.
+        months = sorted(
+            ((m, e) for e, ms in self.months.items() for m in ms), key=lambda item: item[0].start
+        )
+        taken = 0
+        before_month = Bitmap()
+        month_of_days: Period | None = None
+        before_day, days_taken = Bitmap(), 0
+        day_of_hours: tuple[Period, int] | None = None
+        before_hour, hours_taken = Bitmap(), 0
+        result: dict[int, Bitmap] = {}
+        for index in sorted(range(len(self.periods)), key=lambda i: self.periods[i].start):
+            period = self.periods[index]
+            cover = _cover(period.start)
+            added = []
+            while taken < len(months) and months[taken][0].start < cover.month.start:
+                month, event = months[taken]
+                added.append(bitmaps[BitmapId(event, month)])
+                taken += 1
+            if added:
+                before_month = Bitmap.union([before_month, *added])
+            if cover.month != month_of_days:
+                month_of_days, before_day, days_taken = cover.month, Bitmap(), 0
+            if len(cover.days) > days_taken:
+                before_day = Bitmap.union([before_day, union(cover.days[days_taken:])])
+                days_taken = len(cover.days)
+            if (cover.month, len(cover.days)) != day_of_hours:
+                day_of_hours, before_hour, hours_taken = (cover.month, len(cover.days)), Bitmap(), 0
+            if len(cover.hours) > hours_taken:
+                before_hour = Bitmap.union([before_hour, union(cover.hours[hours_taken:])])
+                hours_taken = len(cover.hours)
+            earlier = Bitmap.union([before_month, before_day, before_hour])
+            result[index] = union(period.stored_parts()) - earlier
+        return tuple(result[i] for i in range(len(self.periods)))
+
+
+def first_ever_users(
+    repository: BitmapRepository,
+    expression: Expression,
+    time_group: TimeGroup,
+    periods: Sequence[Period],
+) -> tuple[Bitmap, ...]:
+    """The users whose first-ever match of ``expression`` fell in each of ``periods``:
+    the repository lists the events' months, then is read once.
+
+    Engines that need other bitmaps too should call :meth:`FirstEver.plan`, add
+    :meth:`FirstEver.bitmap_ids` to their own single read, and call :meth:`FirstEver.users`.
+    """
+    plan = FirstEver.plan(
+        expression, time_group, periods, repository.stored_months(first_ever_events(expression))
+    )
+    ids = plan.bitmap_ids()
+    return plan.users(dict(zip(ids, repository.fetch(ids), strict=True)))
