@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask_bitmapist.domain.errors import (
     BitmapistError,
+    InvalidAnswerSpec,
     InvalidCohortSpec,
     InvalidEventName,
     InvalidExpression,
@@ -25,6 +26,7 @@ from flask_bitmapist.domain.errors import (
 __all__ = [
     "BitmapistError",
     "EventFileError",
+    "InvalidAnswerSpec",
     "InvalidCohortSpec",
     "InvalidConfiguration",
     "InvalidEventName",

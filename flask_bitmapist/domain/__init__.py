@@ -18,6 +18,7 @@ from flask_bitmapist.domain.cohort import (
 from flask_bitmapist.domain.engine import CohortEngine
 from flask_bitmapist.domain.errors import (
     BitmapistError,
+    InvalidAnswerSpec,
     InvalidCohortSpec,
     InvalidEventName,
     InvalidExpression,
@@ -54,16 +55,35 @@ from flask_bitmapist.domain.ids import (
     encode_external_id,
     external_id_text,
 )
+from flask_bitmapist.domain.lifecycle import (
+    Lifecycle,
+    LifecycleEngine,
+    LifecycleSpec,
+    LifecycleStatus,
+)
 from flask_bitmapist.domain.periods import Period, TimeGroup, as_utc
 from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
 from flask_bitmapist.domain.timestamps import parse_timestamp
+from flask_bitmapist.domain.trend import (
+    MAX_ROLLING,
+    MAX_SERIES,
+    Trend,
+    TrendEngine,
+    TrendSeries,
+    TrendSpec,
+)
+from flask_bitmapist.domain.windows import MAX_HOURS, MAX_PERIODS, Window
 
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
+    "MAX_HOURS",
+    "MAX_PERIODS",
+    "MAX_ROLLING",
     "MAX_ROWS",
+    "MAX_SERIES",
     "And",
     "Bitmap",
     "BitmapId",
@@ -78,6 +98,7 @@ __all__ = [
     "ExternalId",
     "FirstEver",
     "IdMapper",
+    "InvalidAnswerSpec",
     "InvalidCohortSpec",
     "InvalidEventName",
     "InvalidExpression",
@@ -87,12 +108,21 @@ __all__ = [
     "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
+    "Lifecycle",
+    "LifecycleEngine",
+    "LifecycleSpec",
+    "LifecycleStatus",
     "Mark",
     "Not",
     "Or",
     "Period",
     "StorageUnavailable",
     "TimeGroup",
+    "Trend",
+    "TrendEngine",
+    "TrendSeries",
+    "TrendSpec",
+    "Window",
     "as_utc",
     "decode_external_id",
     "encode_external_id",

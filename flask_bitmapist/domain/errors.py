@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "BitmapistError",
+    "InvalidAnswerSpec",
     "InvalidCohortSpec",
     "InvalidEventName",
     "InvalidExpression",
@@ -56,6 +57,15 @@ class InvalidExpression(BitmapistError, ValueError):
 
 class InvalidCohortSpec(BitmapistError, ValueError):
     """A cohort request is out of bounds or inconsistent; ``field`` names the culprit."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidAnswerSpec(BitmapistError, ValueError):
+    """A trend or lifecycle request is out of bounds or inconsistent; ``field`` names the
+    culprit (``expr``, ``time_group``, ``periods``, ``rolling``, ``now``...)."""
 
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
