@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from flask_bitmapist.exceptions import (
     BitmapistError,
     EventFileError,
+    InvalidAnswerSpec,
     InvalidCohortSpec,
     InvalidConfiguration,
     InvalidEventName,
@@ -39,6 +40,10 @@ from flask_bitmapist.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from flask_bitmapist.flask.answers import (
+        get_lifecycle,
+        get_trend,
+    )
     from flask_bitmapist.flask.extension import (
         FlaskBitmapist,
     )
@@ -92,6 +97,8 @@ _LAZY: dict[str, str] = {
     "get_cohort": "flask_bitmapist.flask.query",
     "get_event_data": "flask_bitmapist.flask.query",
     "get_event_names": "flask_bitmapist.flask.query",
+    "get_lifecycle": "flask_bitmapist.flask.answers",
+    "get_trend": "flask_bitmapist.flask.answers",
     "BitmapistState": "flask_bitmapist.flask.state",
     "Settings": "flask_bitmapist.flask.state",
     "current_state": "flask_bitmapist.flask.state",
@@ -112,6 +119,7 @@ __all__ = [
     "Events",
     "FlaskBitmapist",
     "HourEvents",
+    "InvalidAnswerSpec",
     "InvalidCohortSpec",
     "InvalidConfiguration",
     "InvalidEventName",
@@ -136,6 +144,8 @@ __all__ = [
     "get_cohort",
     "get_event_data",
     "get_event_names",
+    "get_lifecycle",
+    "get_trend",
     "mark",
     "mark_event",
     "unmark_event",

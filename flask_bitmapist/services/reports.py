@@ -22,7 +22,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeAlias
 
-from flask_bitmapist.domain import Cohort, CohortSpec, Expression, TimeGroup
+from flask_bitmapist.domain import (
+    Cohort,
+    CohortSpec,
+    Expression,
+    Lifecycle,
+    LifecycleStatus,
+    TimeGroup,
+    Trend,
+)
 from flask_bitmapist.services.cohort_requests import with_replacement
 from flask_bitmapist.services.event_counts import EventCounts
 
@@ -40,10 +48,16 @@ __all__ = [
     "format_mean",
     "format_number",
     "format_percent",
+    "lifecycle_csv_rows",
+    "lifecycle_to_csv",
+    "lifecycle_to_dict",
     "period_iso",
     "period_label",
     "spec_to_dict",
     "to_csv",
+    "trend_csv_rows",
+    "trend_to_csv",
+    "trend_to_dict",
 ]
 
 #: What a CSV cell may hold: text, a number, or None for an empty cell.
@@ -305,3 +319,69 @@ def _legacy_date(group: TimeGroup, start: datetime) -> str:
     if group is TimeGroup.HOUR:
         return f"{day} {start.hour:02d}:00"
     return day
+
+
+# -- trends and lifecycles (DESIGN section 10) -------------------------------------------
+
+CsvRow = list[CsvCell]
+
+
+def _labels(trend: Trend, labels: Sequence[str] | None) -> list[str]:
+    if labels is None:
+        return [expression_to_text(series.expression) for series in trend.series]
+    if len(labels) != len(trend.series):
+        raise ValueError(f"{len(labels)} labels for {len(trend.series)} series")
+    return list(labels)
+
+
+def trend_to_dict(trend: Trend, labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """``{"dates": [...], "series": [{"expr": "E", "counts": [...]}, ...]}``, the API's
+    answer (DESIGN section 10, item 2). ``labels`` are the expressions as the caller wrote
+    them (default: each expression written out).
+    """
+    group = trend.spec.time_group
+    return {
+        "dates": [period_iso(group, d) for d in trend.dates],
+        "series": [
+            {"expr": label, "counts": list(series.counts)}
+            for label, series in zip(_labels(trend, labels), trend.series, strict=True)
+        ],
+    }
+
+
+def trend_csv_rows(trend: Trend, labels: Sequence[str] | None = None) -> list[CsvRow]:
+    """A header (``date`` then one column per expression), then one row per period."""
+    group = trend.spec.time_group
+    rows: list[CsvRow] = [["date", *_labels(trend, labels)]]
+    for k, date in enumerate(trend.dates):
+        rows.append([period_iso(group, date), *(s.counts[k] for s in trend.series)])
+    return rows
+
+
+def trend_to_csv(trend: Trend, labels: Sequence[str] | None = None) -> str:
+    """The trend as CSV text (see :func:`trend_csv_rows`)."""
+    return to_csv(trend_csv_rows(trend, labels))
+
+
+def lifecycle_to_dict(lifecycle: Lifecycle) -> dict[str, Any]:
+    """``{"dates", "new", "returning", "resurrecting", "dormant"}``, the API's answer
+    (DESIGN section 10, item 3): dormant counts are positive."""
+    group = lifecycle.spec.time_group
+    answer: dict[str, Any] = {"dates": [period_iso(group, d) for d in lifecycle.dates]}
+    for status in LifecycleStatus:
+        answer[status.value] = list(lifecycle.counts(status))
+    return answer
+
+
+def lifecycle_csv_rows(lifecycle: Lifecycle) -> list[CsvRow]:
+    """``date,new,returning,resurrecting,dormant``, then one row per period."""
+    group = lifecycle.spec.time_group
+    rows: list[CsvRow] = [["date", *(status.value for status in LifecycleStatus)]]
+    for k, date in enumerate(lifecycle.dates):
+        rows.append([period_iso(group, date), *(lifecycle.counts(s)[k] for s in LifecycleStatus)])
+    return rows
+
+
+def lifecycle_to_csv(lifecycle: Lifecycle) -> str:
+    """The lifecycle as CSV text (see :func:`lifecycle_csv_rows`)."""
+    return to_csv(lifecycle_csv_rows(lifecycle))

@@ -25,11 +25,17 @@ from flask_bitmapist.domain import (
     Cohort,
     CohortMode,
     CohortSpec,
+    InvalidAnswerSpec,
     InvalidCohortSpec,
     StorageUnavailable,
     TimeGroup,
 )
 from flask_bitmapist.exceptions import InvalidRequest
+from flask_bitmapist.flask.dashboard.answers import (
+    SPARKLINE_DAYS,
+    event_sparklines,
+    register_answer_views,
+)
 from flask_bitmapist.flask.dashboard.chart import RetentionChart
 from flask_bitmapist.flask.dashboard.forms import (
     CohortForm,
@@ -89,6 +95,7 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.after_request(_secure)
     bp.register_error_handler(InvalidRequest, _bad_request)
     bp.register_error_handler(InvalidCohortSpec, _bad_request)
+    bp.register_error_handler(InvalidAnswerSpec, _bad_request)
     bp.register_error_handler(StorageUnavailable, _unavailable)
     bp.context_processor(_template_helpers)
     bp.add_url_rule("/", "index", index)
@@ -98,6 +105,7 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.add_url_rule("/api/cohort", "api_cohort", api_cohort)
     bp.add_url_rule("/api/cohort.csv", "api_cohort_csv", api_cohort_csv)
     bp.add_url_rule("/api/cohort/cell", "api_cohort_cell", api_cohort_cell)
+    register_answer_views(bp)
     return bp
 
 
@@ -191,16 +199,20 @@ def _template_helpers() -> dict[str, Callable[..., str]]:
 
 
 def index() -> str:
-    """Every event, with how many users did it today, this week, this month, this year."""
+    """Every event, with how many users did it today, this week, this month, this year,
+    and a small line of its last 30 days linking to its trend."""
     state = current_state()
-    counts = count_events(state.engine, state.now())
+    counts = count_events(state.engine, state.now(), trail_days=SPARKLINE_DAYS)
     query = request.args.get("q", "").strip()
     shown = [
-        {"name": name, "counts": row} for name, row in counts.rows if query.lower() in name.lower()
+        {"name": name, "counts": row, "trail": trail}
+        for (name, row), trail in zip(counts.rows, counts.trails, strict=True)
+        if query.lower() in name.lower()
     ]
     return render_template(
         "bitmapist/index.html",
         events=shown,
+        sparklines=event_sparklines(shown),
         total_events=len(counts.rows),
         query=query,
         headings=[

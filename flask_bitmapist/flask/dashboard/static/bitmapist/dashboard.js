@@ -147,9 +147,97 @@
     });
   }
 
+  // -- trends and lifecycle: every count with data-users-url lists its users ------------
+  function setUpUsersPanel() {
+    var panel = document.getElementById("users-panel");
+    var result = document.getElementById("result");
+    if (!panel || !result) return;
+    var title = document.getElementById("users-title");
+    var summary = document.getElementById("users-summary");
+    var ids = document.getElementById("users-ids");
+    var pageLabel = document.getElementById("users-page");
+    var prev = panel.querySelector("[data-action=users-prev]");
+    var next = panel.querySelector("[data-action=users-next]");
+    var current = null;
+
+    function select(target) {
+      result.querySelectorAll(".selected").forEach(function (el) { el.classList.remove("selected"); });
+      if (target) target.classList.add("selected");
+    }
+
+    function load(target, page) {
+      var url = target.getAttribute("data-users-url") + "&page=" + page + "&per_page=200";
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        })
+        .then(function (answer) {
+          panel.hidden = false;
+          ids.textContent = "";
+          if (!answer.ok) {
+            title.textContent = "Could not load users";
+            summary.textContent = answer.body.message || "";
+            prev.disabled = next.disabled = true;
+            pageLabel.textContent = "";
+            return;
+          }
+          var data = answer.body;
+          current = { target: target, page: data.page, pages: data.pages };
+          title.textContent = target.getAttribute("data-title");
+          summary.textContent = data.count.toLocaleString("en") +
+            (data.ids_mapped ? " user ids, in the order first seen" : " user ids, ascending");
+          data.user_ids.forEach(function (id) {
+            var li = document.createElement("li");
+            li.textContent = String(id);
+            ids.appendChild(li);
+          });
+          pageLabel.textContent = "Page " + data.page + " of " + data.pages;
+          prev.disabled = data.page <= 1;
+          next.disabled = data.page >= data.pages;
+        });
+    }
+
+    result.addEventListener("click", function (event) {
+      var target = event.target.closest("[data-users-url]");
+      if (!target) return;
+      select(target);
+      load(target, 1);
+    });
+    prev.addEventListener("click", function () { if (current) load(current.target, current.page - 1); });
+    next.addEventListener("click", function () { if (current) load(current.target, current.page + 1); });
+    panel.querySelector("[data-action=close-users]").addEventListener("click", function () {
+      panel.hidden = true;
+      select(null);
+    });
+  }
+
+  // -- trends and lifecycle forms: blank series are not sent; display changes submit --
+  function setUpAnswerForm() {
+    var form = document.getElementById("answer-form");
+    if (!form) return;
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input.expression").forEach(function (input) {
+        if (!input.value.trim()) input.disabled = true;
+      });
+    });
+    window.addEventListener("pageshow", function () {
+      form.querySelectorAll("[disabled]").forEach(function (el) { el.disabled = false; });
+    });
+    form.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () {
+        var ready = Array.prototype.some.call(form.querySelectorAll("input.expression"), function (input) {
+          return input.value.trim() !== "";
+        });
+        if (ready) form.requestSubmit();
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpEventFilter();
     setUpCohortForm();
     setUpDrilldown();
+    setUpUsersPanel();
+    setUpAnswerForm();
   });
 })();
