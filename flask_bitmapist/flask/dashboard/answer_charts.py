@@ -17,13 +17,22 @@ from flask_bitmapist.domain import Lifecycle, LifecycleStatus, TimeGroup, Trend
 from flask_bitmapist.flask.dashboard.chart import PALETTE_SIZE, nice_ceiling
 from flask_bitmapist.services.reports import period_label
 
-__all__ = ["Bar", "LifecycleChart", "Sparkline", "TrendChart", "TrendLine", "TrendPoint"]
+__all__ = [
+    "Bar",
+    "LifecycleChart",
+    "Sparkline",
+    "TrendChart",
+    "TrendLine",
+    "TrendPoint",
+    "axis_label",
+]
 
 WIDTH = 760
 HEIGHT = 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 20, 16, 44
 #: At most this many date labels under a chart, whatever the number of periods.
 MAX_X_LABELS = 8
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 #: Stacked above zero, bottom to top; dormant goes below.
 STACKED = (LifecycleStatus.NEW, LifecycleStatus.RETURNING, LifecycleStatus.RESURRECTING)
 
@@ -38,11 +47,29 @@ def _tick_text(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def axis_label(group: TimeGroup, start: datetime) -> str:
+    """A period as short as an axis can show it; tooltips and tables give the full label.
+
+    >>> monday = datetime(2026, 11, 23)
+    >>> axis_label(TimeGroup.WEEK, monday), axis_label(TimeGroup.DAY, monday)
+    ('W48', '23 Nov')
+    """
+    if group is TimeGroup.HOUR:
+        return f"{start.day} {_MONTHS[start.month - 1]} {start.hour:02d}h"
+    if group is TimeGroup.DAY:
+        return f"{start.day} {_MONTHS[start.month - 1]}"
+    if group is TimeGroup.WEEK:
+        return f"W{start.isocalendar()[1]}"
+    if group is TimeGroup.MONTH:
+        return f"{_MONTHS[start.month - 1]} {start.year}"
+    return str(start.year)
+
+
 def _x_labels(
     group: TimeGroup, dates: Sequence[datetime], x_of: Callable[[int], float]
 ) -> tuple[tuple[float, str], ...]:
     every = max(1, math.ceil(len(dates) / MAX_X_LABELS))
-    return tuple((x_of(k), period_label(group, d)) for k, d in enumerate(dates) if k % every == 0)
+    return tuple((x_of(k), axis_label(group, d)) for k, d in enumerate(dates) if k % every == 0)
 
 
 @attrs.frozen

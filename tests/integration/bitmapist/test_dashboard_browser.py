@@ -318,3 +318,119 @@ def test_a_bad_request_shows_the_field_and_keeps_the_form(page: Page, live_serve
     assert "rows must be a whole number, got 'lots'" in alert.inner_text()
     assert page.input_value("#rows") == "lots"
     assert page.locator("#rows.invalid").count() == 1
+
+
+# -- trends and lifecycle --------------------------------------------------------------------
+
+
+def table_counts(page: Page, table: str) -> list[list[int]]:
+    """The numbers of a trend or lifecycle table, row by row."""
+    rows: list[list[str]] = page.eval_on_selector_all(
+        f"#{table} tbody tr",
+        "rows => rows.map(r => Array.from(r.querySelectorAll('td')).map(td => td.dataset.count))",
+    )
+    return [[int(n) for n in row] for row in rows]
+
+
+def open_users(page: Page, selector: str) -> list[int]:
+    """Click a count and read the users panel's ids."""
+    with page.expect_response(lambda r: "/users?" in r.url):
+        page.click(selector)
+    page.wait_for_selector("#users-panel:not([hidden]) #users-ids li")
+    return [int(i) for i in page.locator("#users-ids li").all_inner_texts()]
+
+
+def test_a_product_manager_follows_an_event_into_its_trend(
+    page: Page, live_server: str, log: EventLog, tmp_path: Path
+) -> None:
+    # The events page draws each event's last 30 days; paid's line opens its trend.
+    page.goto(f"{live_server}/bitmapist/")
+    assert page.locator("#events-table svg.sparkline").count() == len(EVENTS) + 1
+    paid_row = page.locator("#events-table tbody tr", has_text="paid")
+    points = paid_row.locator("svg.sparkline polyline").get_attribute("points") or ""
+    assert len(points.split()) == 30
+    page.screenshot(path=str(tmp_path / "events.png"), full_page=True)
+    with page.expect_navigation():
+        paid_row.locator("a.spark-link").click()
+    assert "/bitmapist/trends?" in page.url and "expr=paid" in page.url
+    daily = log.trend_users(["paid"], group=TimeGroup.DAY, periods=30, rolling=1, now=NOW)
+    assert table_counts(page, "trend-table") == [[len(u)] for u in daily]
+
+    # A second series, weekly actives drawn daily.
+    page.fill("#expr-1", "signed_up | refunded")
+    page.fill("#rolling", "7")
+    page.fill("#periods", "21")
+    with page.expect_navigation():
+        page.click("text=Show")
+    assert "rolling=7" in page.url and page.url.count("expr=") == 2
+    paid = log.trend_users(["paid"], group=TimeGroup.DAY, periods=21, rolling=7, now=NOW)
+    other = log.trend_users(
+        ["signed_up", "refunded"], group=TimeGroup.DAY, periods=21, rolling=7, now=NOW
+    )
+    assert table_counts(page, "trend-table") == [
+        [len(a), len(b)] for a, b in zip(paid, other, strict=True)
+    ]
+    assert page.locator("#trend-chart polyline.series-line").count() == 2
+    assert page.locator("#trend-chart circle.series-point").count() == 42
+    page.screenshot(path=str(tmp_path / "trends.png"), full_page=True)
+
+    # A point on the chart lists its users: the last day's weekly payers.
+    ids = open_users(page, "#trend-chart circle.series-point.line-0 >> nth=20")
+    assert ids == sorted(paid[20])[:200]
+    # So does a number in the table: the other series on the first day.
+    ids = open_users(page, "#trend-table tbody tr >> nth=0 >> td >> nth=1")
+    assert ids == sorted(other[0])[:200]
+    assert page.locator("#users-title").inner_text().startswith("signed_up | refunded, ")
+    page.screenshot(path=str(tmp_path / "trends-users.png"), full_page=True)
+
+    # Weeks: the form submits itself on the change; CSV holds the same table.
+    with page.expect_navigation():
+        page.select_option("#time_group", "week")
+    weekly = log.trend_users(["paid"], group=TimeGroup.WEEK, periods=21, rolling=7, now=NOW)
+    assert [row[0] for row in table_counts(page, "trend-table")] == [len(u) for u in weekly]
+    with page.expect_download() as download_info:
+        page.click("#download-csv")
+    saved = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text())))
+    assert rows[0] == ["date", "paid", "signed_up | refunded"]
+    assert [int(r[1]) for r in rows[1:]] == [len(u) for u in weekly]
+
+
+def test_a_product_manager_reads_a_weekly_lifecycle(
+    page: Page, live_server: str, log: EventLog, tmp_path: Path
+) -> None:
+    page.goto(f"{live_server}/bitmapist/")
+    page.click("nav >> text=Lifecycle")
+    page.fill("#expr-0", "paid | refunded")
+    page.select_option("#time_group", "week")
+    page.fill("#periods", "8")
+    with page.expect_navigation():
+        page.click("text=Show")
+    model = log.lifecycle(["paid", "refunded"], group=TimeGroup.WEEK, periods=8, now=NOW)
+    statuses = ("new", "returning", "resurrecting", "dormant")
+    assert table_counts(page, "lifecycle-table") == [
+        [len(model[s][k]) for s in statuses] for k in range(8)
+    ]
+    bars = page.eval_on_selector_all(
+        "#lifecycle-chart rect.bar", "bars => bars.map(b => [b.dataset.status, b.dataset.count])"
+    )
+    expected = [[s, str(len(model[s][k]))] for k in range(8) for s in statuses if len(model[s][k])]
+    assert bars == expected
+    page.screenshot(path=str(tmp_path / "lifecycle.png"), full_page=True)
+
+    # The dormant segment of the last week lists who left.
+    ids = open_users(page, "#lifecycle-chart rect.bar-dormant >> nth=-1")
+    assert ids == sorted(model["dormant"][7])[:200]
+    # The week with the most returning users lists them, from the table.
+    week = max(range(8), key=lambda k: len(model["returning"][k]))
+    ids = open_users(page, f"#lifecycle-table tbody tr >> nth={week} >> td >> nth=1")
+    assert ids == sorted(model["returning"][week])[:200]
+
+    with page.expect_download() as download_info:
+        page.click("#download-csv")
+    saved = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text())))
+    assert rows[0] == ["date", *statuses]
+    assert [[int(n) for n in r[1:]] for r in rows[1:]] == table_counts(page, "lifecycle-table")

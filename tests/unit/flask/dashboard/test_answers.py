@@ -36,24 +36,13 @@ def window(group: TimeGroup, periods: int, before: int = 0) -> list[Period]:
 def model_trend(
     log: EventLog, events: Sequence[str], group: TimeGroup, n: int, w: int
 ) -> list[int]:
-    """Counts of users who did any of ``events`` in any of the ``w`` periods ending with each."""
-    periods = window(group, n, w - 1)
-    per_period = [set().union(*(log.users(e, p) for e in events)) for p in periods]
-    return [len(set().union(*per_period[k : k + w])) for k in range(n)]
+    users = log.trend_users(events, group=group, periods=n, rolling=w, now=NOW)
+    return [len(u) for u in users]
 
 
 def model_lifecycle(log: EventLog, event: str, group: TimeGroup, n: int) -> dict[str, list[int]]:
-    periods = window(group, n, 1)
-    answer: dict[str, list[int]] = {"new": [], "returning": [], "resurrecting": [], "dormant": []}
-    for k in range(1, n + 1):
-        now_users, before = log.users(event, periods[k]), log.users(event, periods[k - 1])
-        earlier = {u for e, u, t in log.entries if e == event and t < periods[k].start}
-        new = now_users - earlier
-        answer["new"].append(len(new))
-        answer["returning"].append(len(now_users & before))
-        answer["resurrecting"].append(len(now_users - before - new))
-        answer["dormant"].append(len(before - now_users))
-    return answer
+    statuses = log.lifecycle([event], group=group, periods=n, now=NOW)
+    return {status: [len(u) for u in users] for status, users in statuses.items()}
 
 
 def q(*exprs: str, **params: object) -> str:
