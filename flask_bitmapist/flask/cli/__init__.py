@@ -5,6 +5,8 @@
 
     flask --app yourapp bitmapist events
     flask --app yourapp bitmapist cohort user:created user:logged_in --time-group weeks
+    flask --app yourapp bitmapist trend user:active --rolling 7
+    flask --app yourapp bitmapist lifecycle user:active --time-group weeks --periods 12
     flask --app yourapp bitmapist import events.csv
     flask --app yourapp bitmapist demo-data --days 90 --users 5000
 
@@ -47,6 +49,8 @@ from flask_bitmapist.flask.cli.cohort import cohort_command
 from flask_bitmapist.flask.cli.demo_data import demo_data_command
 from flask_bitmapist.flask.cli.events import events_command
 from flask_bitmapist.flask.cli.import_events import import_command
+from flask_bitmapist.flask.cli.lifecycle import lifecycle_command
+from flask_bitmapist.flask.cli.trend import trend_command
 
 __all__ = ["COMMANDS", "bitmapist_cli"]
 
@@ -56,12 +60,14 @@ COMMANDS: Final[tuple[click.Command, ...]] = (
     cohort_command,
     import_command,
     demo_data_command,
+    trend_command,
+    lifecycle_command,
 )
 
 bitmapist_cli = AppGroup(
     "bitmapist",
-    help="Bitmap analytics: list events, print cohort tables, import past events, "
-    "generate demo data.",
+    help="Bitmap analytics: list events, print cohort tables, trends and lifecycles, "
+    "import past events, generate demo data.",
 )
 for _command in COMMANDS:
     bitmapist_cli.add_command(_command)
