@@ -143,40 +143,47 @@ class TrendEngine:
         return [[e.evaluate(in_period(p)) for p in periods] for e in expressions]
 
 
-# Words per column slice of the rolling computation: a block of w periods over this many
-# words stays near 8 MB for w = 366, whatever the number of users.
-_SLICE_WORDS: Final = 2048
+# Bytes the rolling computation may take per slice of users (its prefix and suffix
+# matrices of every period, and the merged windows): a slice is as many words as this allows,
+# so memory stays bounded whatever the number of users, and a month at 1,000,000 users is
+# one slice, a few numpy calls per row of a block. (Block by block in slices of 2,048
+# words, a rolling-7 month took 9 ms of compute at 1,000,000 users; this way, about 2.)
+_SLICE_BYTES: Final = 64 * 2**20
 
 
 def _rolling_counts(users: Sequence[Bitmap], w: int) -> tuple[int, ...]:
     """``|users[k] | ... | users[k + w - 1]|`` for every ``k``: one count per window.
 
-    Blocks of ``w`` periods: a window ending in block ``B`` is a suffix of block ``B - 1``
-    united with a prefix of block ``B``, so each count costs two ORs however wide ``w`` is
-    (``w = 366`` over 1,000 periods is about 3,000 ORs, not 366,000). Counts add up over
-    slices of words, so the work goes one slice of users at a time, in bounded memory.
+    The periods are cut in blocks of ``w``. A window that ends at row ``t`` of block ``B``
+    is the suffix of block ``B - 1`` from row ``t + 1`` united with the prefix of block
+    ``B`` up to row ``t`` (for ``t = w - 1``, block ``B`` whole). So every count costs two
+    ORs however wide ``w`` is (``w = 366`` over 1,000 periods is about 3,000 ORs, not
+    366,000), and numpy does all blocks at once. Counts add up over slices of words, so the
+    work goes one slice of users at a time.
     """
     if w == 1:
         return tuple(len(bitmap) for bitmap in users)
-    n = len(users) - w + 1
-    counts = np.zeros(n, dtype=np.uint64)
+    m = len(users)
+    blocks = -(-m // w)
     width = max((b.words.size for b in users), default=0)
-    for low in range(0, width, _SLICE_WORDS):
-        high = min(low + _SLICE_WORDS, width)
-        # Suffix ORs of the previous block, one row past its end for "none of it".
-        suffix = np.zeros((w + 1, high - low), dtype=np.uint64)
-        for start in range(0, len(users), w):
-            block = np.zeros((w, high - low), dtype=np.uint64)
-            for row, bitmap in zip(block, users[start : start + w], strict=False):
-                part = bitmap.words[low:high]
-                row[: part.size] = part
-            prefix = np.bitwise_or.accumulate(block, axis=0)
-            # The window ending at start + t is suffix row t + 1 united with prefix row t;
-            # the first window ends at w - 1.
-            first, stop = max(w - 1 - start, 0), min(w, len(users) - start)
-            if first < stop:
-                merged = suffix[first + 1 : stop + 1] | prefix[first:stop]
-                ends = start + np.arange(first, stop) - (w - 1)
-                counts[ends] += np.bitwise_count(merged).sum(axis=1, dtype=np.uint64)
-            suffix[:w] = np.bitwise_or.accumulate(block[::-1], axis=0)[::-1]
-    return tuple(int(c) for c in counts)
+    per_row = 3 * 8 * blocks * w  # prefix, suffix, merged: bytes per word of width
+    slice_words = max(1, _SLICE_BYTES // per_row)
+    counts = np.zeros((blocks, w), dtype=np.uint64)
+    for low in range(0, width, slice_words):
+        high = min(low + slice_words, width)
+        matrix = np.zeros((blocks, w, high - low), dtype=np.uint64)
+        for row, bitmap in zip(matrix.reshape(blocks * w, high - low), users, strict=False):
+            part = bitmap.words[low:high]
+            row[: part.size] = part
+        # Row by row, every block at once: ten times faster than ufunc.accumulate along
+        # the middle axis (1.7 ms against 0.13 ms for 6 blocks of 7 x 15,625 words).
+        prefix, suffix = matrix, matrix.copy()
+        for t in range(1, w):
+            np.bitwise_or(prefix[:, t - 1], prefix[:, t], out=prefix[:, t])
+            np.bitwise_or(suffix[:, w - t], suffix[:, w - t - 1], out=suffix[:, w - t - 1])
+        # Row t < w - 1 of block B >= 1: suffix of B - 1 from t + 1, prefix of B to t.
+        merged = suffix[:-1, 1:] | prefix[1:, :-1]
+        counts[1:, :-1] += np.bitwise_count(merged).sum(axis=2, dtype=np.uint64)
+        counts[:, -1] += np.bitwise_count(prefix[:, -1]).sum(axis=1, dtype=np.uint64)
+    # Window ends run from row w - 1 (the first full window) to the last period.
+    return tuple(int(c) for c in counts.reshape(-1)[w - 1 : m])

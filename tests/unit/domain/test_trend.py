@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 import pytest
 
+import flask_bitmapist.domain.trend as trend_module
 from flask_bitmapist.domain import (
+    Bitmap,
     EventRef,
     InvalidAnswerSpec,
     Mark,
@@ -108,3 +111,17 @@ def test_drilling_down_outside_the_trend_names_the_field(
     with pytest.raises(InvalidAnswerSpec, match=f"{field} {max(series, index)} is outside") as c:
         TrendEngine(InMemoryRepository()).users(spec, series, index)
     assert c.value.field == field
+
+
+@pytest.mark.parametrize("slice_bytes", [1, 3000, 64 * 2**20])
+def test_rolling_counts_agree_however_the_users_are_sliced(
+    monkeypatch: pytest.MonkeyPatch, slice_bytes: int
+) -> None:
+    # Slices bound memory on big sets; the counts must not depend on where they fall.
+    monkeypatch.setattr(trend_module, "_SLICE_BYTES", slice_bytes)
+    rng = random.Random(slice_bytes)
+    for _ in range(50):
+        n, w = rng.randint(1, 25), rng.randint(1, 12)
+        sets = [set(rng.sample(range(5000), rng.randint(0, 60))) for _ in range(n + w - 1)]
+        expected = tuple(len(set().union(*sets[k : k + w])) for k in range(n))
+        assert trend_module._rolling_counts([Bitmap.from_ids(s) for s in sets], w) == expected
