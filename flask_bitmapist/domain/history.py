@@ -30,7 +30,7 @@ them. :func:`first_ever_users` does both against a repository.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -66,29 +66,53 @@ def first_ever_events(expression: Expression) -> tuple[str, ...]:
 
 
 @attrs.frozen
-class _Cover:
-    """The stored periods that together cover everything before ``start``, after the
-    months: the days of ``start``'s month before it, then the hours of its day before it."""
+class _Step:
+    """What covers everything before one period's start, as the news since the previous
+    (earlier) start: its month, the days of that month to add (or, with ``new_month``, to
+    start again from), and the hours of its day likewise."""
 
     month: Period
+    new_month: bool
     days: tuple[Period, ...]
+    new_day: bool
     hours: tuple[Period, ...]
 
 
-def _cover(start: datetime) -> _Cover:
-    month = Period.containing(TimeGroup.MONTH, start)
-    days: list[Period] = []
-    day = Period.containing(TimeGroup.DAY, month.start)
-    while day.end <= start:
-        days.append(day)
-        day = day.shift(1)
-    hours: list[Period] = []
-    if day.start < start:  # ``start`` is inside a day: an hour
-        hour = Period.containing(TimeGroup.HOUR, day.start)
-        while hour.end <= start:
-            hours.append(hour)
-            hour = hour.shift(1)
-    return _Cover(month, tuple(days), tuple(hours))
+def _steps(starts: Iterable[datetime]) -> Iterator[_Step]:
+    """For ascending ``starts``, the stored periods before each that come after its month's
+    start: the days of its month before it, then the hours of its day before it.
+
+    Walked once for all starts, so a year of hours costs a year of steps, not a month of
+    days and a day of hours for each of them.
+    """
+    month: Period | None = None
+    next_day: Period | None = None
+    hour_day: Period | None = None
+    next_hour: Period | None = None
+    for start in starts:
+        here = Period.containing(TimeGroup.MONTH, start)
+        new_month = here != month
+        if new_month or next_day is None:
+            month, next_day = here, Period.containing(TimeGroup.DAY, here.start)
+        days: list[Period] = []
+        while next_day.end <= start:
+            days.append(next_day)
+            next_day = next_day.shift(1)
+        hours: list[Period] = []
+        new_day = False
+        if next_day.start < start:  # ``start`` is inside a day: an hour
+            if next_day != hour_day or next_hour is None:
+                hour_day, next_hour, new_day = (
+                    next_day,
+                    Period.containing(TimeGroup.HOUR, next_day.start),
+                    True,
+                )
+            while next_hour.end <= start:
+                hours.append(next_hour)
+                next_hour = next_hour.shift(1)
+        else:
+            hour_day, next_hour, new_day = None, None, True
+        yield _Step(here, new_month, tuple(days), new_day, tuple(hours))
 
 
 @attrs.frozen
@@ -155,9 +179,9 @@ class FirstEver:
         for event in self.events:
             for month in self.months.get(event, ()):
                 wanted[BitmapId(event, month)] = None
-        for period in sorted(self.periods, key=lambda p: p.start):
-            cover = _cover(period.start)
-            for part in (*cover.days, *cover.hours, *period.stored_parts()):
+        ordered = sorted(self.periods, key=lambda p: p.start)
+        for period, step in zip(ordered, _steps(p.start for p in ordered), strict=True):
+            for part in (*step.days, *step.hours, *period.stored_parts()):
                 for event in self.events:
                     wanted[BitmapId(event, part)] = None
         return tuple(wanted)
@@ -177,34 +201,28 @@ class FirstEver:
             ((m, e) for e, ms in self.months.items() for m in ms), key=lambda item: item[0].start
         )
         taken = 0
-        before_month = Bitmap()
-        month_of_days: Period | None = None
-        before_day, days_taken = Bitmap(), 0
-        day_of_hours: tuple[Period, int] | None = None
-        before_hour, hours_taken = Bitmap(), 0
+        before_month = before_day = before_hour = Bitmap()
         result: dict[int, Bitmap] = {}
-        for index in sorted(range(len(self.periods)), key=lambda i: self.periods[i].start):
-            period = self.periods[index]
-            cover = _cover(period.start)
+        order = sorted(range(len(self.periods)), key=lambda i: self.periods[i].start)
+        steps = _steps(self.periods[i].start for i in order)
+        for index, step in zip(order, steps, strict=True):
             added = []
-            while taken < len(months) and months[taken][0].start < cover.month.start:
+            while taken < len(months) and months[taken][0].start < step.month.start:
                 month, event = months[taken]
                 added.append(bitmaps[BitmapId(event, month)])
                 taken += 1
             if added:
                 before_month = Bitmap.union([before_month, *added])
-            if cover.month != month_of_days:
-                month_of_days, before_day, days_taken = cover.month, Bitmap(), 0
-            if len(cover.days) > days_taken:
-                before_day = Bitmap.union([before_day, union(cover.days[days_taken:])])
-                days_taken = len(cover.days)
-            if (cover.month, len(cover.days)) != day_of_hours:
-                day_of_hours, before_hour, hours_taken = (cover.month, len(cover.days)), Bitmap(), 0
-            if len(cover.hours) > hours_taken:
-                before_hour = Bitmap.union([before_hour, union(cover.hours[hours_taken:])])
-                hours_taken = len(cover.hours)
+            if step.new_month:
+                before_day = Bitmap()
+            if step.days:
+                before_day = Bitmap.union([before_day, union(step.days)])
+            if step.new_day:
+                before_hour = Bitmap()
+            if step.hours:
+                before_hour = Bitmap.union([before_hour, union(step.hours)])
             earlier = Bitmap.union([before_month, before_day, before_hour])
-            result[index] = union(period.stored_parts()) - earlier
+            result[index] = union(self.periods[index].stored_parts()) - earlier
         return tuple(result[i] for i in range(len(self.periods)))
 
 
