@@ -36,7 +36,7 @@ from flask_bitmapist.domain import (
     TrendSpec,
 )
 from flask_bitmapist.flask.dashboard.answer_charts import LifecycleChart, Sparkline, TrendChart
-from flask_bitmapist.flask.dashboard.forms import InvalidRequest, Page, _parse_now, parse_count
+from flask_bitmapist.flask.dashboard.forms import InvalidRequest, Page, parse_count, parse_now
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import lifecycle_spec, trend_spec
 from flask_bitmapist.services.reports import (
@@ -99,7 +99,7 @@ class AnswerForm:
         return bool(self.exprs)
 
     def _moment(self, state: BitmapistState) -> datetime:
-        return _parse_now("now", self.now) or state.now()
+        return parse_now("now", self.now) or state.now()
 
     def _required(self) -> None:
         if not self.exprs:

@@ -43,6 +43,7 @@ __all__ = [
     "parse_cell",
     "parse_count",
     "parse_legacy_body",
+    "parse_now",
 ]
 
 #: Query-string keys of the cohort form; a request with none of them is an empty form.
@@ -103,7 +104,8 @@ def parse_bool(field: str, value: object, default: bool = False) -> bool:
     raise InvalidRequest(f"{field} must be true or false (1 or 0), got {value!r}", field=field)
 
 
-def _parse_now(field: str, value: str) -> datetime | None:
+def parse_now(field: str, value: str) -> datetime | None:
+    """A pinned ``now`` from a query string (None when blank), or a 400 naming ``field``."""
     if not value.strip():
         return None
     try:
@@ -261,7 +263,7 @@ class CohortForm:
         return _build_spec(
             primary,
             secondary,
-            now=_parse_now("now", self.now) or now,
+            now=parse_now("now", self.now) or now,
             time_group=self.time_group,
             rows=parse_count("rows", self.rows),
             cols=parse_count("cols", self.cols),
