@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--users", type=int, default=1_000_000, help="users (default 1,000,000)")
     parser.add_argument("--days", type=int, default=90, help="days of data (default 90)")
-    parser.add_argument("--repeat", type=int, default=9, help="timed runs per figure (median)")
+    parser.add_argument("--repeat", type=int, default=21, help="timed runs per figure (median)")
     parser.add_argument("--seed", type=int, default=20261127)
     args = parser.parse_args(argv)
 
