@@ -233,6 +233,7 @@ def trends_page() -> Response | str:
         chart=TrendChart.build(trend, form.exprs) if trend else None,
         rows=_trend_rows(trend) if trend else [],
         query=form.query(),
+        hourly_off=_hourly_off(state, trend.spec.time_group if trend else None),
         max_series=MAX_SERIES,
         time_groups=list(TimeGroup),
         events=sorted(state.repository.event_names()),
@@ -322,11 +323,17 @@ def lifecycle_page() -> Response | str:
         if lifecycle
         else [],
         query=form.query(rolling=False),
+        hourly_off=_hourly_off(state, lifecycle.spec.time_group if lifecycle else None),
         time_groups=list(TimeGroup),
         events=sorted(state.repository.event_names()),
         now=state.now(),
     )
     return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
+
+
+def _hourly_off(state: BitmapistState, group: TimeGroup | None) -> bool:
+    # Hour bitmaps exist only for marks made while hourly tracking was on.
+    return group is TimeGroup.HOUR and not state.settings.track_hourly
 
 
 def _as_request_error(exc: Exception) -> InvalidRequest:

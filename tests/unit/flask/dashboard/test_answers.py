@@ -426,3 +426,14 @@ def test_get_trend_pins_now(app: Flask, log: EventLog) -> None:
         trend = get_trend("paid", periods=3, now=datetime(2026, 11, 20, 12))
     days = [Period.containing(TimeGroup.DAY, datetime(2026, 11, d)) for d in (18, 19, 20)]
     assert trend.series[0].counts == tuple(len(log.users("paid", d)) for d in days)
+
+
+@pytest.mark.parametrize("path", ["trends", "lifecycle"])
+def test_hourly_pages_warn_when_hourly_tracking_is_off(make_app: AppFactory, path: str) -> None:
+    hourly = f"/bitmapist/{path}?{q('paid', time_group='hour', periods=3)}"
+    off = make_app(BITMAPIST_TRACK_HOURLY=False).test_client()
+    on = make_app(BITMAPIST_TRACK_HOURLY=True).test_client()
+    assert 'id="hourly-note"' in off.get(hourly).get_data(as_text=True)
+    assert 'id="hourly-note"' not in on.get(hourly).get_data(as_text=True)
+    daily = f"/bitmapist/{path}?{q('paid', periods=3)}"
+    assert 'id="hourly-note"' not in off.get(daily).get_data(as_text=True)
