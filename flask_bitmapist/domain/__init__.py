@@ -72,7 +72,7 @@ from flask_bitmapist.domain.trend import (
     TrendSeries,
     TrendSpec,
 )
-from flask_bitmapist.domain.windows import MAX_HOURS, MAX_PERIODS, Window
+from flask_bitmapist.domain.window import MAX_HOURS, MAX_PERIODS, Window
 
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",

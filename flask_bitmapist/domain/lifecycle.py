@@ -28,7 +28,7 @@ from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.history import FirstEver, first_ever_events
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.repository import BitmapRepository
-from flask_bitmapist.domain.windows import Window, checked_expression, index_in
+from flask_bitmapist.domain.window import Window, checked_expression, index_in
 
 __all__ = ["Lifecycle", "LifecycleEngine", "LifecycleSpec", "LifecycleStatus"]
 

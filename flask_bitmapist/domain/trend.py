@@ -23,7 +23,7 @@ from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.repository import BitmapRepository
-from flask_bitmapist.domain.windows import Window, bounded_int, checked_expression, index_in
+from flask_bitmapist.domain.window import Window, bounded_int, checked_expression, index_in
 
 __all__ = ["MAX_ROLLING", "MAX_SERIES", "Trend", "TrendEngine", "TrendSeries", "TrendSpec"]
 
