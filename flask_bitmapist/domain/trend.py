@@ -16,6 +16,7 @@ from typing import Final
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.engine import CohortEngine
@@ -26,6 +27,8 @@ from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.window import Window, bounded_int, checked_expression, index_in
 
 __all__ = ["MAX_ROLLING", "MAX_SERIES", "Trend", "TrendEngine", "TrendSeries", "TrendSpec"]
+
+Words = npt.NDArray[np.uint64]
 
 #: The widest rolling window: a year of days.
 MAX_ROLLING: Final = 366
@@ -144,7 +147,7 @@ class TrendEngine:
 
 
 # Bytes the rolling computation may take per slice of users (its prefix and suffix
-# matrices of every period, and the merged windows): a slice is as many words as this allows,
+# matrices of every period): a slice is as many words as this allows,
 # so memory stays bounded whatever the number of users, and a month at 1,000,000 users is
 # one slice, a few numpy calls per row of a block. (Block by block in slices of 2,048
 # words, a rolling-7 month took 9 ms of compute at 1,000,000 users; this way, about 2.)
@@ -166,24 +169,44 @@ def _rolling_counts(users: Sequence[Bitmap], w: int) -> tuple[int, ...]:
     m = len(users)
     blocks = -(-m // w)
     width = max((b.words.size for b in users), default=0)
-    per_row = 3 * 8 * blocks * w  # prefix, suffix, merged: bytes per word of width
+    per_row = 2 * 8 * blocks * w  # prefix and suffix: bytes per word of width
     slice_words = max(1, _SLICE_BYTES // per_row)
     counts = np.zeros((blocks, w), dtype=np.uint64)
+    nobody = np.zeros(0, dtype=np.uint64)
     for low in range(0, width, slice_words):
         high = min(low + slice_words, width)
-        matrix = np.zeros((blocks, w, high - low), dtype=np.uint64)
-        for row, bitmap in zip(matrix.reshape(blocks * w, high - low), users, strict=False):
-            part = bitmap.words[low:high]
-            row[: part.size] = part
-        # Row by row, every block at once: ten times faster than ufunc.accumulate along
-        # the middle axis (1.7 ms against 0.13 ms for 6 blocks of 7 x 15,625 words).
-        prefix, suffix = matrix, matrix.copy()
-        for t in range(1, w):
-            np.bitwise_or(prefix[:, t - 1], prefix[:, t], out=prefix[:, t])
-            np.bitwise_or(suffix[:, w - t], suffix[:, w - t - 1], out=suffix[:, w - t - 1])
+        parts = [b.words[low:high] for b in users] + [nobody] * (blocks * w - m)
+        # Each row written once, from the row before it (prefix) or after it (suffix):
+        # no zeroed matrix to copy the periods into first.
+        prefix = np.empty((blocks, w, high - low), dtype=np.uint64)
+        suffix = np.empty((blocks, w, high - low), dtype=np.uint64)
+        for block in range(blocks):
+            rows = parts[block * w : (block + 1) * w]
+            _accumulate(prefix[block], rows, range(w))
+            if block < blocks - 1:  # the last block's suffixes end no window
+                _accumulate(suffix[block], rows, range(w - 1, 0, -1))
         # Row t < w - 1 of block B >= 1: suffix of B - 1 from t + 1, prefix of B to t.
-        merged = suffix[:-1, 1:] | prefix[1:, :-1]
-        counts[1:, :-1] += np.bitwise_count(merged).sum(axis=2, dtype=np.uint64)
+        if blocks > 1:
+            merged = np.empty((blocks - 1, high - low), dtype=np.uint64)
+            for t in range(w - 1):
+                np.bitwise_or(suffix[:-1, t + 1], prefix[1:, t], out=merged)
+                counts[1:, t] += np.bitwise_count(merged).sum(axis=1, dtype=np.uint64)
         counts[:, -1] += np.bitwise_count(prefix[:, -1]).sum(axis=1, dtype=np.uint64)
     # Window ends run from row w - 1 (the first full window) to the last period.
     return tuple(int(c) for c in counts.reshape(-1)[w - 1 : m])
+
+
+def _accumulate(out: npt.NDArray[np.uint64], rows: Sequence[Words], order: range) -> None:
+    """Row ``order[i]`` of ``out`` = the OR of ``rows`` at ``order[0..i]`` (rows may be
+    shorter than ``out``'s width: a short bitmap ends in zeros)."""
+    previous: Words | None = None
+    for t in order:
+        row, target = rows[t], out[t]
+        n = row.size
+        if previous is None:
+            target[:n] = row
+            target[n:] = 0
+        else:
+            np.bitwise_or(previous[:n], row, out=target[:n])
+            target[n:] = previous[n:]
+        previous = target
