@@ -27,6 +27,7 @@ from flask_bitmapist import (
     mark,
     mark_event,
 )
+from flask_bitmapist.infra import RedisRepository
 from tests.integration.servers import LocalRedisServer
 
 FIXED_NOW = datetime(2027, 1, 13, 9, 30, tzinfo=timezone.utc)
@@ -257,12 +258,18 @@ def test_trends_and_lifecycles_on_redis_equal_the_in_process_stores(
     for app in (remote, in_memory):
         FlaskBitmapist(app, clock=lambda: FIXED_NOW)
         with app.app_context():
-            for event, user_id, moment in marks:
-                mark_event(event, user_id, moment)
-            trend = get_trend(["active", "active & ~paid"], periods=60, rolling=7)
-            weekly = get_lifecycle("active | paid", "weeks", periods=12)
-            daily = get_lifecycle("active", periods=30)
-            answers.append((trend.series, weekly, daily))
+            try:
+                for event, user_id, moment in marks:
+                    mark_event(event, user_id, moment)
+                trend = get_trend(["active", "active & ~paid"], periods=60, rolling=7)
+                weekly = get_lifecycle("active | paid", "weeks", periods=12)
+                daily = get_lifecycle("active", periods=30)
+                answers.append((trend.series, weekly, daily))
+            finally:
+                # A cluster client keeps a socket per node: closed here, not by the GC.
+                repository = current_state().repository
+                if isinstance(repository, RedisRepository):
+                    repository.close()
 
     assert answers[0] == answers[1]
     trend_series, weekly, daily = answers[0]
