@@ -56,6 +56,12 @@ from flask_bitmapist.domain.ids import (
     encode_external_id,
     external_id_text,
 )
+from flask_bitmapist.domain.lifecycle import (
+    Lifecycle,
+    LifecycleEngine,
+    LifecycleSpec,
+    LifecycleStatus,
+)
 from flask_bitmapist.domain.periods import (
     UTC,
     Period,
@@ -68,15 +74,26 @@ from flask_bitmapist.domain.periods import (
 from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
 from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
-from flask_bitmapist.domain.window import MAX_PERIODS, Window
+from flask_bitmapist.domain.trend import (
+    MAX_ROLLING,
+    MAX_SERIES,
+    Trend,
+    TrendEngine,
+    TrendSeries,
+    TrendSpec,
+)
+from flask_bitmapist.domain.window import MAX_HOURS, MAX_PERIODS, Window
 
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
+    "MAX_HOURS",
     "MAX_PERIODS",
+    "MAX_ROLLING",
     "MAX_ROWS",
+    "MAX_SERIES",
     "MAX_STEPS",
     "MIN_STEPS",
     "UTC",
@@ -107,6 +124,10 @@ __all__ = [
     "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
+    "Lifecycle",
+    "LifecycleEngine",
+    "LifecycleSpec",
+    "LifecycleStatus",
     "Mark",
     "Not",
     "Or",
@@ -116,6 +137,10 @@ __all__ = [
     "StickinessSpec",
     "StorageUnavailable",
     "TimeGroup",
+    "Trend",
+    "TrendEngine",
+    "TrendSeries",
+    "TrendSpec",
     "Window",
     "as_utc",
     "decode_external_id",

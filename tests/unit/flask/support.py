@@ -60,6 +60,9 @@ class DownRepository(InMemoryRepository):
     def event_names(self) -> frozenset[str]:
         raise StorageUnavailable("connection refused (test double)")
 
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+        raise StorageUnavailable("connection refused (test double)")
+
 
 class FixedClock:
     """A clock that says ``moment`` until told otherwise."""
