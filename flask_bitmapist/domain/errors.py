@@ -78,4 +78,17 @@ class InvalidStorageConfig(BitmapistError, ValueError):
 
 
 class StorageUnavailable(BitmapistError):
-    """The storage backend could not be reached or did not answer in time."""
+    """The storage backend could not be reached or did not answer in time.
+
+    ``outcome_unknown``: the command may have reached the server before it went silent
+    (a timeout or a dropped connection after sending), so a write may or may not have
+    been applied. ``skipped``: nothing was sent, because the store is being skipped after
+    recent failures (the circuit breaker is open).
+    """
+
+    def __init__(
+        self, message: str, *, outcome_unknown: bool = False, skipped: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown
+        self.skipped = skipped

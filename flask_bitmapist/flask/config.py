@@ -15,7 +15,8 @@ Key                                     Meaning                                 
 ``BITMAPIST_TRACK_UNIQUE``              marks also set the lifetime flag          ``False``
 ``BITMAPIST_MAX_USER_ID``               largest user id accepted                  ``2**32 - 1``
 ``BITMAPIST_RAISE_ON_ERROR``            storage failures while marking raise      ``False``
-                                        instead of being logged and counted
+                                        instead of being buffered for replay,
+                                        logged and counted
 ``BITMAPIST_DISABLE_BLUEPRINT``         do not register the dashboard             ``False``
 ``BITMAPIST_DASHBOARD_PERMISSION``      callable deciding who sees the dashboard  ``None``
 ``BITMAPIST_MAX_COHORT_CELLS``          largest cohort (rows x columns)           ``20000``
@@ -23,9 +24,15 @@ Key                                     Meaning                                 
 ``BITMAPIST_MAP_IDS``                   map str/UUID ids to ints                  ``False``
 ``BITMAPIST_SOCKET_TIMEOUT``            seconds to wait for a Redis answer        ``0.5``
 ``BITMAPIST_CONNECT_TIMEOUT``           seconds to wait for a Redis connection    ``0.5``
-``BITMAPIST_ERROR_LOG_INTERVAL``        seconds between two logged mark failures  ``60.0``
+``BITMAPIST_ERROR_LOG_INTERVAL``        seconds between two summaries of an       ``60.0``
+                                        outage in the log
 ``BITMAPIST_TIMEZONE``                  the app's calendar: an IANA zone name     ``"UTC"``
                                         (periods, naive times, ``now``)
+``BITMAPIST_REPLAY_BUFFER``             marks kept per process for replay while   ``60000``
+                                        storage is down (0: drop them)
+``BITMAPIST_BREAKER_INTERVAL``          seconds storage is skipped after a        ``0.5``
+                                        failure (doubling while it lasts)
+``BITMAPIST_BREAKER_MAX_INTERVAL``      the longest it is skipped at a time       ``5.0``
 ======================================  ========================================  ==============
 """
 
@@ -36,9 +43,13 @@ from typing import Final
 
 from flask_bitmapist.domain import DEFAULT_MAX_COHORT_CELLS, DEFAULT_MAX_USER_ID
 from flask_bitmapist.infra import DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT
+from flask_bitmapist.infra.breaker import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
+from flask_bitmapist.services.replay import DEFAULT_REPLAY_BUFFER
 
 __all__ = [
     "DEFAULTS",
+    "DEFAULT_BREAKER_INTERVAL",
+    "DEFAULT_BREAKER_MAX_INTERVAL",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_DASHBOARD_PERMISSION",
     "DEFAULT_DISABLE_BLUEPRINT",
@@ -50,6 +61,7 @@ __all__ = [
     "DEFAULT_RAISE_ON_ERROR",
     "DEFAULT_REDIS_CLUSTER",
     "DEFAULT_REDIS_URL",
+    "DEFAULT_REPLAY_BUFFER",
     "DEFAULT_SOCKET_TIMEOUT",
     "DEFAULT_TIMEZONE",
     "DEFAULT_TRACK_HOURLY",
@@ -79,6 +91,10 @@ DEFAULT_CONNECT_TIMEOUT: Final = DEFAULT_TIMEOUT
 DEFAULT_ERROR_LOG_INTERVAL: Final = 60.0
 #: bitmapist's calendar: apps sharing keys with bitmapist writers must keep it.
 DEFAULT_TIMEZONE: Final = "UTC"
+#: The store is skipped 0.5 s after a failure, then 1, 2, 4 and at most 5 s while it fails:
+#: requests stop paying timeouts, and storage that is back is used within 5 s.
+DEFAULT_BREAKER_INTERVAL: Final = DEFAULT_INTERVAL
+DEFAULT_BREAKER_MAX_INTERVAL: Final = DEFAULT_MAX_INTERVAL
 
 #: Every configuration key and its default, in the order of the table above.
 DEFAULTS: Final[Mapping[str, object]] = {
@@ -98,4 +114,7 @@ DEFAULTS: Final[Mapping[str, object]] = {
     "BITMAPIST_CONNECT_TIMEOUT": DEFAULT_CONNECT_TIMEOUT,
     "BITMAPIST_ERROR_LOG_INTERVAL": DEFAULT_ERROR_LOG_INTERVAL,
     "BITMAPIST_TIMEZONE": DEFAULT_TIMEZONE,
+    "BITMAPIST_REPLAY_BUFFER": DEFAULT_REPLAY_BUFFER,
+    "BITMAPIST_BREAKER_INTERVAL": DEFAULT_BREAKER_INTERVAL,
+    "BITMAPIST_BREAKER_MAX_INTERVAL": DEFAULT_BREAKER_MAX_INTERVAL,
 }

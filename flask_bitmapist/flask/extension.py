@@ -23,6 +23,8 @@ from flask_bitmapist.flask.config import DEFAULTS, EXTENSION_KEY
 from flask_bitmapist.flask.dashboard import create_blueprint
 from flask_bitmapist.flask.state import BitmapistState, Clock, Settings, current_state
 from flask_bitmapist.infra import id_mapper_for, repository_from_url
+from flask_bitmapist.infra.breaker import CircuitBreaker
+from flask_bitmapist.services.replay import MarkingStatus
 
 __all__ = [
     "BitmapistState",
@@ -50,6 +52,9 @@ def repository_for(settings: Settings) -> BitmapRepository:
         cluster=settings.redis_cluster,
         socket_timeout=settings.socket_timeout,
         connect_timeout=settings.connect_timeout,
+        breaker=CircuitBreaker(
+            interval=settings.breaker_interval, max_interval=settings.breaker_max_interval
+        ),
     )
 
 
@@ -71,6 +76,9 @@ class FlaskBitmapist:
     - ``repository_factory``: builds each app's storage from its :class:`Settings`
       (default: from ``BITMAPIST_REDIS_URL``); for tests, e.g. over fakeredis.
     - ``clock``: returns the current time (default: the system clock, UTC).
+    - ``replay_in_background``: replay buffered marks from a background thread (default
+      True); with False only the next write replays them, or a test calling
+      ``state.recorder.retry_once()``.
 
     The 0.1 attributes ``redis_url``, ``TRACK_HOURLY`` and ``SYSTEMS`` describe the
     current app, or outside an app context the app initialised last.
@@ -82,10 +90,12 @@ class FlaskBitmapist:
         *,
         repository_factory: RepositoryFactory | None = None,
         clock: Clock | None = None,
+        replay_in_background: bool = True,
     ) -> None:
         """Create the extension, and initialise it on ``app`` when one is given."""
         self._repository_factory = repository_factory or repository_for
         self._clock = clock
+        self._replay_in_background = replay_in_background
         self._last_state: BitmapistState | None = None
         if app is not None:
             self.init_app(app)
@@ -112,6 +122,7 @@ class FlaskBitmapist:
             extension=self,
             clock=self._clock,
             id_mapper=_id_mapper(settings, repository),
+            replay_in_background=self._replay_in_background,
         )
         app.extensions[EXTENSION_KEY] = state
         signals.connect_login_signals()
@@ -132,6 +143,16 @@ class FlaskBitmapist:
                 "Flask-Bitmapist is not initialised on any app: did you forget init_app?"
             )
         return self._last_state
+
+    def status(self) -> MarkingStatus:
+        """How marking went in this process for the current app (see
+        :meth:`BitmapistState.status`): written, buffered, replayed, dropped and unknown
+        marks, what waits in the replay buffer, and whether storage is being skipped.
+
+        >>> flaskbitmapist.status().dropped  # doctest: +SKIP
+        0
+        """
+        return self.state.status()
 
     @property
     def redis_url(self) -> str:

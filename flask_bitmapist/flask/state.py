@@ -27,8 +27,9 @@ from flask_bitmapist.domain import (
 from flask_bitmapist.exceptions import InvalidConfiguration
 from flask_bitmapist.flask.config import DEFAULTS, EXTENSION_KEY
 from flask_bitmapist.infra import redact_url
-from flask_bitmapist.services.failures import MarkFailures
+from flask_bitmapist.services.failures import OutageReport
 from flask_bitmapist.services.marking import MarkingPolicy
+from flask_bitmapist.services.replay import MarkingStatus, MarkRecorder
 
 __all__ = ["BitmapistState", "Clock", "Settings", "current_state"]
 
@@ -120,6 +121,9 @@ class Settings:
     socket_timeout: float
     connect_timeout: float
     error_log_interval: float
+    replay_buffer: int
+    breaker_interval: float
+    breaker_max_interval: float
     timezone: tzinfo = UTC
 
     @classmethod
@@ -148,6 +152,14 @@ class Settings:
                 f"BITMAPIST_DASHBOARD_PERMISSION must be a callable or None, got {permission!r}",
                 key="BITMAPIST_DASHBOARD_PERMISSION",
             )
+        breaker_interval = _seconds(config, "BITMAPIST_BREAKER_INTERVAL", allow_zero=True)
+        breaker_max_interval = _seconds(config, "BITMAPIST_BREAKER_MAX_INTERVAL", allow_zero=True)
+        if breaker_max_interval < breaker_interval:
+            raise InvalidConfiguration(
+                f"BITMAPIST_BREAKER_MAX_INTERVAL ({breaker_max_interval!r}) must not be below "
+                f"BITMAPIST_BREAKER_INTERVAL ({breaker_interval!r})",
+                key="BITMAPIST_BREAKER_MAX_INTERVAL",
+            )
         return cls(
             redis_url=url,
             redis_cluster=_flag(config, "BITMAPIST_REDIS_CLUSTER"),
@@ -165,6 +177,9 @@ class Settings:
             connect_timeout=_seconds(config, "BITMAPIST_CONNECT_TIMEOUT"),
             error_log_interval=_seconds(config, "BITMAPIST_ERROR_LOG_INTERVAL", allow_zero=True),
             timezone=_zone(config, "BITMAPIST_TIMEZONE"),
+            replay_buffer=_integer(config, "BITMAPIST_REPLAY_BUFFER", 0, 10**8),
+            breaker_interval=breaker_interval,
+            breaker_max_interval=breaker_max_interval,
         )
 
     @property
@@ -184,8 +199,9 @@ class BitmapistState:
     :class:`~flask_bitmapist.domain.CohortEngine` over it), ``id_mapper`` (the map of
     str/UUID user ids to bitmap ints with ``BITMAPIST_MAP_IDS``, else None), ``marking``
     (the :class:`~flask_bitmapist.services.marking.MarkingPolicy` every mark is built
-    and mapped with), ``failures``
-    (failed marks, counted and logged), and :meth:`now`, the only clock the package reads.
+    and mapped with), ``recorder`` (writes marks failing open, with the replay buffer and
+    the counters of :meth:`status`), ``read_outages`` (the dashboard's rate-limited
+    warnings), and :meth:`now`, the only clock the package reads.
     """
 
     def __init__(
@@ -197,8 +213,11 @@ class BitmapistState:
         extension: object = None,
         clock: Clock | None = None,
         id_mapper: IdMapper | None = None,
+        replay_in_background: bool = True,
     ) -> None:
-        """Build the state; ``init_app`` does this, tests may too."""
+        """Build the state; ``init_app`` does this, tests may too (with
+        ``replay_in_background=False`` no replay thread is started: call
+        ``recorder.retry_once()``)."""
         self.app_name = app_name
         self.settings = settings
         self.repository = repository
@@ -212,7 +231,33 @@ class BitmapistState:
         )
         self.engine = CohortEngine(repository)
         self.extension = extension
-        self.failures = MarkFailures(app_name, interval=settings.error_log_interval)
+        server = getattr(repository, "server", type(repository).__name__)
+        self.recorder = MarkRecorder(
+            repository,
+            policy=self.marking,
+            id_mapper=id_mapper,
+            report=OutageReport(
+                f"storage of app {app_name!r} ({server})",
+                advice=(
+                    f"Marks wait in this process's replay buffer (at most "
+                    f"{settings.replay_buffer:,}) and are written when it answers; set "
+                    "BITMAPIST_RAISE_ON_ERROR = True to raise instead."
+                    if settings.replay_buffer
+                    else "Marks are dropped (BITMAPIST_REPLAY_BUFFER = 0); set "
+                    "BITMAPIST_RAISE_ON_ERROR = True to raise instead."
+                ),
+                interval=settings.error_log_interval,
+            ),
+            capacity=settings.replay_buffer,
+            gate=getattr(repository, "breaker", None),
+            raise_on_error=settings.raise_on_error,
+            background=replay_in_background,
+        )
+        self.read_outages = OutageReport(
+            f"storage of the dashboard of app {app_name!r} ({server})",
+            advice="Pages answer 503 until it is back.",
+            interval=settings.error_log_interval,
+        )
         self._clock = clock or _utc_now
 
     @property
@@ -246,8 +291,14 @@ class BitmapistState:
 
     @property
     def failed_marks(self) -> int:
-        """How many mark or unmark writes failed (and were dropped) since start."""
-        return self.failures.count
+        """How many marks (and unmarks) were not written when they were made, since start:
+        buffered for replay, or dropped. :meth:`status` tells what became of them."""
+        return self.recorder.failed_marks
+
+    def status(self) -> MarkingStatus:
+        """This process's marking counters (written, buffered, replayed, dropped, unknown),
+        the replay buffer (pending, capacity) and the circuit breaker (open, retry in)."""
+        return self.recorder.status()
 
     @property
     def redis_client(self) -> Any:

@@ -2,9 +2,12 @@
 
 Bad input (an invalid event name or user id) always raises, before anything is written:
 it is a bug in the caller. A storage failure does not: marking must never break the host
-app, so by default the failure is counted (``current_state().failed_marks``), logged at
-most once per ``BITMAPIST_ERROR_LOG_INTERVAL`` seconds, and the request goes on.
-``BITMAPIST_RAISE_ON_ERROR = True`` raises it instead (for jobs and tests).
+app, so by default the marks wait in a bounded replay buffer and are written again when
+storage answers, the outage is counted (``current_state().status()``) and logged (a line
+when it starts, a summary at most once per ``BITMAPIST_ERROR_LOG_INTERVAL`` seconds, a
+line when it ends), and the request goes on (see
+:mod:`flask_bitmapist.services.replay`). ``BITMAPIST_RAISE_ON_ERROR = True`` raises it
+instead (for jobs and tests).
 
 User ids are ints (0.1's rule). With ``BITMAPIST_MAP_IDS = True`` they may also be str or
 UUID (ints too): :func:`build_mark` checks the id and returns an :class:`UnmappedMark`,
@@ -104,16 +107,7 @@ def build_mark(
 
 def record(state: BitmapistState, marks: Sequence[PendingMark], *, unmark: bool = False) -> None:
     """Write ``marks`` (or clear them) in the app's storage, failing open (see module doc)."""
-    if not marks:
-        return
-    write = state.repository.unmark if unmark else state.repository.mark
-    try:
-        write(state.marking.mapped(state.id_mapper, marks, assign=not unmark))
-    except Exception as exc:
-        # Anything the storage raises is a storage failure: the marks were validated.
-        if state.settings.raise_on_error:
-            raise
-        state.failures.record(exc, action="unmark" if unmark else "record", marks=len(marks))
+    state.recorder.record(marks, unmark=unmark)
 
 
 def mark_event(

@@ -18,6 +18,7 @@ __all__ = [
     "RedisClient",
     "chunks",
     "describe",
+    "outcome_unknown",
     "storage_errors",
     "validate_prefix",
 ]
@@ -81,4 +82,15 @@ def storage_errors(server: str, action: str) -> Iterator[None]:
     try:
         yield
     except UNAVAILABLE as exc:
-        raise StorageUnavailable(f"{server} is unavailable ({action}): {exc}") from exc
+        raise StorageUnavailable(
+            f"{server} is unavailable ({action}): {exc}", outcome_unknown=outcome_unknown(exc)
+        ) from exc
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether a command may have reached the server before ``error``: a timeout or a lost
+    connection after sending. redis-py says "connecting" when nothing was sent (refused,
+    unreachable, or no connection within the connect timeout)."""
+    if isinstance(error, (redis.exceptions.TimeoutError, redis.exceptions.ConnectionError)):
+        return "connecting" not in str(error)
+    return False

@@ -38,7 +38,6 @@ from flask_bitmapist.domain.ids import (
 from flask_bitmapist.infra._redis_common import (
     RedisClient,
     chunks,
-    storage_errors,
     validate_prefix,
 )
 from flask_bitmapist.infra.cluster import ClusterRouter
@@ -169,7 +168,7 @@ class RedisIdMapper(IdMapper):
             raise
 
     def _execute(self, key: str, command: Sequence[str | int]) -> Any:
-        with storage_errors(self.server, "mapping ids"):
+        with self.transport.guarded("mapping ids"):
             return self.transport.execute(key, command)
 
     def __repr__(self) -> str:

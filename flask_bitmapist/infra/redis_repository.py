@@ -32,7 +32,6 @@ from datetime import datetime, timezone
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from redis.cluster import RedisCluster
 
 from flask_bitmapist.domain import (
@@ -56,6 +55,7 @@ from flask_bitmapist.infra._redis_common import (
     storage_errors,
     validate_prefix,
 )
+from flask_bitmapist.infra.breaker import CircuitBreaker
 from flask_bitmapist.infra.transports import Command, RedisTransport, transport_for
 from flask_bitmapist.infra.urls import DEFAULT_TIMEOUT, redact_url, transport_from_url
 
@@ -121,20 +121,29 @@ class RedisRepository(BitmapRepository):
         *,
         prefix: str = DEFAULT_KEY_PREFIX,
         chunk_size: int = MARK_CHUNK_SIZE,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         """Use ``client``; keys are ``{prefix}{event}_{suffix}``; bulk marks go ``chunk_size``
-        marks per round trip."""
+        marks per round trip; ``breaker`` skips the store after failures (default: a
+        :class:`~flask_bitmapist.infra.breaker.CircuitBreaker` with its defaults; a
+        transport given as ``client`` keeps its own)."""
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
         self.prefix = validate_prefix(prefix)
         self.chunk_size = chunk_size
-        self.transport = transport_for(client)
+        self.transport = transport_for(client, breaker=breaker)
         self._key_cache: dict[Hashable, tuple[str, ...]] = {}
 
     @property
     def server(self) -> str:
         """Where the repository's keys are, for messages (never a password)."""
         return self.transport.server
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """Skips the store for a short, growing interval after a failure (shared with the
+        id map on the same transport)."""
+        return self.transport.breaker
 
     @property
     def is_cluster(self) -> bool:
@@ -145,7 +154,8 @@ class RedisRepository(BitmapRepository):
     def client(self) -> RedisClient:
         """The redis-py client; a cluster's is made now if it was not yet
         (:class:`StorageUnavailable` while none of its nodes answers)."""
-        with self._unavailable_as_storage_error("connecting"):
+        # Not through the breaker: naming the client sends nothing to a single Redis.
+        with storage_errors(self.server, "connecting"):
             return self.transport.client
 
     @classmethod
@@ -157,6 +167,7 @@ class RedisRepository(BitmapRepository):
         cluster: bool = False,
         socket_timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_TIMEOUT,
+        breaker: CircuitBreaker | None = None,
     ) -> RedisRepository:
         """Connect to ``url``: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://``
         (TLS), ``unix://[[user]:password@]/path/to/socket[?db=N]``.
@@ -170,7 +181,11 @@ class RedisRepository(BitmapRepository):
         (The URL is read by :func:`~flask_bitmapist.infra.urls.transport_from_url`.)
         """
         transport = transport_from_url(
-            url, cluster=cluster, socket_timeout=socket_timeout, connect_timeout=connect_timeout
+            url,
+            cluster=cluster,
+            socket_timeout=socket_timeout,
+            connect_timeout=connect_timeout,
+            breaker=breaker,
         )
         return cls(transport, prefix=prefix)
 
@@ -262,10 +277,10 @@ class RedisRepository(BitmapRepository):
         if not offsets_by_key:
             return
         action = "marking" if value else "unmarking"
-        arrays = [np.fromiter(o, dtype=np.uint64, count=len(o)) for o in offsets_by_key.values()]
+        offsets = list(offsets_by_key.values())
         with self._unavailable_as_storage_error(action):
             keys = [self.transport.encode(key) for key in offsets_by_key]
-            self.transport.write_bitfields(keys, arrays, value)
+            self.transport.write_bitfields(keys, offsets, value)
 
     # -- reading --------------------------------------------------------------------
 
@@ -379,7 +394,7 @@ class RedisRepository(BitmapRepository):
 
     @contextmanager
     def _unavailable_as_storage_error(self, action: str) -> Iterator[None]:
-        with storage_errors(self.server, action):
+        with self.transport.guarded(action):
             yield
 
     def _call(self, command: Callable[[], _T], action: str) -> _T:

@@ -12,27 +12,36 @@ commands; the transport decides how they travel:
   round), reads keys with one GET each (MGET cannot span hash slots) and scans every
   primary. A cluster made by a function is connected on first use.
 
-Transports raise redis-py's errors; the adapters turn them into
-:class:`~flask_bitmapist.domain.StorageUnavailable` (see ``_redis_common``).
+Transports raise redis-py's errors; the adapters call them inside :meth:`RedisTransport.
+guarded`, which turns those into :class:`~flask_bitmapist.domain.StorageUnavailable` and
+keeps the transport's :class:`~flask_bitmapist.infra.breaker.CircuitBreaker` informed, so
+that the repository and the id map sharing a transport skip a failing store together.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, cast
 
-import numpy as np
-import numpy.typing as npt
 import redis
 from redis.cluster import RedisCluster
 
-from flask_bitmapist.domain import InvalidStorageConfig
-from flask_bitmapist.infra._redis_common import UNAVAILABLE, RedisClient, describe
-from flask_bitmapist.infra._resp import pack_bitfield_sets, send_packed
+from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable
+from flask_bitmapist.infra._redis_common import UNAVAILABLE, RedisClient, describe, storage_errors
+from flask_bitmapist.infra._resp import Offsets, pack_bitfield_sets, send_packed
+from flask_bitmapist.infra.breaker import CircuitBreaker
 from flask_bitmapist.infra.cluster import ClusterRouter, Packed
 
-__all__ = ["ClusterTransport", "Command", "RedisTransport", "SingleNodeTransport", "transport_for"]
+__all__ = [
+    "ClusterTransport",
+    "Command",
+    "RedisTransport",
+    "SingleNodeTransport",
+    "refuse_decoding",
+    "transport_for",
+]
 
 #: A command's arguments; the second one is its key (on a cluster, it picks the node).
 Command = Sequence[str | bytes | int]
@@ -56,6 +65,25 @@ class RedisTransport(abc.ABC):
     server: str
     #: True for a Redis Cluster.
     is_cluster: bool
+    #: Skips the store for a while after it failed (shared by everything on the transport).
+    breaker: CircuitBreaker
+
+    @contextmanager
+    def guarded(self, action: str) -> Iterator[None]:
+        """Run calls to the server: skipped at once while the breaker is open; the
+        driver's "cannot reach / no answer" errors raised as :class:`StorageUnavailable`
+        (``action`` names what was being done), and the breaker told how it went."""
+        self.breaker.before_call(self.server, action)
+        try:
+            with storage_errors(self.server, action):
+                yield
+        except StorageUnavailable as exc:
+            self.breaker.failed(exc)
+            raise
+        except BaseException:
+            self.breaker.succeeded()  # the server answered (an error reply is an answer)
+            raise
+        self.breaker.succeeded()
 
     @property
     @abc.abstractmethod
@@ -77,7 +105,7 @@ class RedisTransport(abc.ABC):
 
     @abc.abstractmethod
     def write_bitfields(
-        self, keys: Sequence[bytes], offsets: Sequence[npt.NDArray[np.uint64]], value: int
+        self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
     ) -> None:
         """``BITFIELD key SET u1 <offset> <value> ...`` for every key, in one round trip."""
 
@@ -103,11 +131,12 @@ class SingleNodeTransport(RedisTransport):
 
     is_cluster = False
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, *, breaker: CircuitBreaker | None = None) -> None:
         """Talk through ``client``, which must return bytes."""
         refuse_decoding(client)
         self._client = client
         self.server = describe(client)
+        self.breaker = breaker or CircuitBreaker()
 
     @property
     def client(self) -> redis.Redis:
@@ -127,7 +156,7 @@ class SingleNodeTransport(RedisTransport):
         return self._client.execute_command(*command)  # type: ignore[no-untyped-call]
 
     def write_bitfields(
-        self, keys: Sequence[bytes], offsets: Sequence[npt.NDArray[np.uint64]], value: int
+        self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
     ) -> None:
         """All keys' commands packed by numpy into one write."""
         send_packed(self._client, pack_bitfield_sets(keys, offsets, value), len(keys))
@@ -151,10 +180,16 @@ class ClusterTransport(RedisTransport):
 
     is_cluster = True
 
-    def __init__(self, client: RedisCluster | ClusterRouter | Callable[[], RedisCluster]) -> None:
+    def __init__(
+        self,
+        client: RedisCluster | ClusterRouter | Callable[[], RedisCluster],
+        *,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         """Talk to ``client``: a ``RedisCluster``, a router to share with other adapters,
         or a function that makes the cluster client (called on first use, and again on the
         next call after it failed)."""
+        self.breaker = breaker or CircuitBreaker()
         if isinstance(client, ClusterRouter):
             self.router = client
             self.server = "Redis Cluster"
@@ -192,7 +227,7 @@ class ClusterTransport(RedisTransport):
         return self.router.execute([(key, command)])[0]
 
     def write_bitfields(
-        self, keys: Sequence[bytes], offsets: Sequence[npt.NDArray[np.uint64]], value: int
+        self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
     ) -> None:
         """Each key goes to its own node: one command packed per key, one pipeline per
         node, in one round."""
@@ -225,15 +260,18 @@ class ClusterTransport(RedisTransport):
 
 def transport_for(
     client: RedisClient | ClusterRouter | RedisTransport | Callable[[], RedisCluster],
+    *,
+    breaker: CircuitBreaker | None = None,
 ) -> RedisTransport:
     """The transport for ``client``: a ``redis.Redis``, a ``RedisCluster``, a cluster
-    router, a function that makes a ``RedisCluster``, or a transport (returned as is)."""
+    router, a function that makes a ``RedisCluster``, or a transport (returned as is, with
+    its own breaker)."""
     if isinstance(client, RedisTransport):
         return client
     if isinstance(client, redis.Redis):
-        return SingleNodeTransport(client)
+        return SingleNodeTransport(client, breaker=breaker)
     if isinstance(client, (RedisCluster, ClusterRouter)) or callable(client):
-        return ClusterTransport(client)
+        return ClusterTransport(client, breaker=breaker)
     raise InvalidStorageConfig(
         f"client must be a redis.Redis or redis.cluster.RedisCluster, got {client!r}"
     )

@@ -24,6 +24,7 @@ from redis.connection import parse_url
 from redis.retry import Retry
 
 from flask_bitmapist.domain import InvalidStorageConfig
+from flask_bitmapist.infra.breaker import CircuitBreaker
 from flask_bitmapist.infra.transports import ClusterTransport, RedisTransport, SingleNodeTransport
 
 __all__ = [
@@ -88,6 +89,7 @@ def transport_from_url(
     cluster: bool = False,
     socket_timeout: float = DEFAULT_TIMEOUT,
     connect_timeout: float = DEFAULT_TIMEOUT,
+    breaker: CircuitBreaker | None = None,
 ) -> RedisTransport:
     """The transport to the Redis (or, with ``cluster``, the Redis Cluster) ``url`` names.
 
@@ -112,7 +114,7 @@ def transport_from_url(
             )
             return cast(RedisCluster, made)
 
-        transport = ClusterTransport(connect)
+        transport = ClusterTransport(connect, breaker=breaker)
         transport.server = server
         return transport
     try:
@@ -125,7 +127,7 @@ def transport_from_url(
         )
     except ValueError as exc:
         raise InvalidStorageConfig(f"storage URL {redact_url(url)!r}: {exc}") from exc
-    return SingleNodeTransport(client)
+    return SingleNodeTransport(client, breaker=breaker)
 
 
 def cluster_seeds(url: str) -> tuple[str, list[ClusterNode]]:

@@ -1,7 +1,8 @@
 """Real redis-server processes for the integration tests.
 
 Each server listens on a free loopback port picked at start-up, keeps its
-files in a directory of its own and persists nothing. `LocalRedisServer` is
+files in a directory of its own and persists nothing, unless asked to keep an
+append-only file (``appendonly=True``: a restarted server then has its data). `LocalRedisServer` is
 one plain server, `LocalRedisCluster` three cluster nodes joined with
 ``redis-cli --cluster create``. The pytest fixtures in ``conftest.py`` wrap
 them; this module does not depend on pytest.
@@ -77,9 +78,10 @@ class LocalRedisServer:
     >>> server.stop()  # doctest: +SKIP
     """
 
-    def __init__(self, workdir: Path, *, cluster: bool = False) -> None:
+    def __init__(self, workdir: Path, *, cluster: bool = False, appendonly: bool = False) -> None:
         self.workdir = workdir
         self.cluster = cluster
+        self.appendonly = appendonly
         self.host = LOOPBACK
         self.port = 0
         self.bus_port = 0
@@ -179,7 +181,12 @@ class LocalRedisServer:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if self.appendonly else "no",
+            # Each server its own file name: cluster nodes share the directory.
+            "--appendfilename",
+            f"appendonly-{self.port}.aof",
+            "--appenddirname",
+            f"appendonly-{self.port}",
             "--dir",
             str(self.workdir),
         ]
@@ -255,11 +262,13 @@ class LocalRedisServer:
 class LocalRedisCluster:
     """A Redis Cluster of three primaries (no replicas) on loopback ports."""
 
-    def __init__(self, workdir: Path, size: int = 3) -> None:
+    def __init__(self, workdir: Path, size: int = 3, *, appendonly: bool = False) -> None:
         if size < 3:
             raise ValueError(f"a Redis Cluster needs at least 3 primaries, got {size!r}")
         self.workdir = workdir
-        self.servers = [LocalRedisServer(workdir, cluster=True) for _ in range(size)]
+        self.servers = [
+            LocalRedisServer(workdir, cluster=True, appendonly=appendonly) for _ in range(size)
+        ]
 
     @property
     def nodes(self) -> list[tuple[str, int]]:

@@ -24,6 +24,7 @@ from flask_bitmapist.domain import IdMapper, Mark, StorageUnavailable
 from flask_bitmapist.infra import RedisIdMapper, RedisRepository
 from tests.contract.id_mapper_contract import IdMapperContract
 from tests.integration.id_map_writer import shared_ids
+from tests.integration.outages import never_skipping
 from tests.integration.servers import LocalRedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def test_the_script_is_loaded_again_after_a_script_flush(redis_url: str) -> None
 def test_a_map_on_a_dead_server_is_storage_unavailable(tmp_path: Path) -> None:
     server = LocalRedisServer(tmp_path)
     server.start()
-    repository = RedisRepository.from_url(server.url)
+    repository = RedisRepository.from_url(server.url, breaker=never_skipping())
     mapper = RedisIdMapper.of(repository)
     assert mapper.assign(["a"]) == [0]
     server.kill()

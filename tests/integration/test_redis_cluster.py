@@ -36,6 +36,7 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.infra import RedisRepository
 from tests.contract.repository_contract import RepositoryContract
+from tests.integration.outages import never_skipping, settle
 from tests.integration.servers import LocalRedisCluster, find_free_port
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
@@ -57,7 +58,8 @@ class TestRedisClusterContract(RepositoryContract):
 
 @pytest.fixture
 def repository(redis_cluster_url: str) -> Iterator[RedisRepository]:
-    repository = RedisRepository.from_url(redis_cluster_url, cluster=True)
+    # Every call tried: these tests are about what one failing call does.
+    repository = RedisRepository.from_url(redis_cluster_url, cluster=True, breaker=never_skipping())
     yield repository
     repository.close()
 
@@ -322,11 +324,14 @@ def test_a_node_that_dies_fails_marks_open_and_reads_with_storage_unavailable(
     assert isinstance(caught, StorageUnavailable) and elapsed < PROMPT
 
     redis_cluster.restart_node(index)
-    # The restarted node is empty (nothing persisted) but serves its slots again.
+    settle(state)
+    # The restarted node is empty (nothing persisted) but serves its slots again, and
+    # the marks made while it was dead were replayed into it.
     assert web.get("/called").status_code == 200
     with app.app_context():
         [bitmap] = state.repository.fetch([BitmapId("page:called", DAY)])
         assert list(bitmap) == [5]
+        assert state.status().dropped == 0
     state.repository.close()
 
 
@@ -479,13 +484,17 @@ def test_an_app_starts_while_every_node_is_down_and_uses_the_cluster_once_it_is_
                 lambda: _raises(lambda: get_cohort("page:decorated", "page:called"))
             )
         assert isinstance(caught, StorageUnavailable) and elapsed < PROMPT
-        assert isinstance(caught.__cause__, redis.exceptions.RedisClusterException)
+        # Skipped at once (the breaker is open), naming the failure that opened it.
+        assert caught.skipped and "cannot be connected" in str(caught)
         assert str(caught).startswith(f"Redis Cluster {', '.join(sorted(nodes))} is unavailable")
     finally:
         # Every node restarts from its cluster config file: same ids, same slots.
         redis_cluster.ensure_healthy()
 
-    # The same app, not restarted: its next calls make the cluster client and use it.
+    # The same app, not restarted: its next calls make the cluster client and use it;
+    # the two marks made while every node was down are replayed first.
+    settle(state)
+    assert state.status().replayed == 2
     assert web.get("/decorated").status_code == 200
     assert web.get("/called").status_code == 200
     assert state.failed_marks == 2

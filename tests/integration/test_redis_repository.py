@@ -22,6 +22,7 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.infra import RedisRepository
 from tests.contract.repository_contract import RepositoryContract
+from tests.integration.outages import never_skipping
 from tests.integration.servers import LocalRedisServer, find_free_port
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
@@ -74,7 +75,7 @@ def test_a_write_error_from_the_server_is_raised_after_the_round_trip(
 def test_a_server_that_goes_away_raises_and_comes_back(tmp_path: Path) -> None:
     server = LocalRedisServer(tmp_path)
     server.start()
-    repository = RedisRepository.from_url(server.url)
+    repository = RedisRepository.from_url(server.url, breaker=never_skipping())
     try:
         repository.mark([Mark.create("user:paid", 1, NOW)])
         server.kill()

@@ -102,6 +102,7 @@ def create_blueprint(settings: Settings) -> Blueprint:
     )
     bp.before_request(_check_permission)
     bp.after_request(_secure)
+    bp.after_request(_note_recovery)
     bp.register_error_handler(InvalidRequest, _bad_request)
     bp.register_error_handler(InvalidCohortSpec, _bad_request)
     bp.register_error_handler(InvalidAnswerSpec, _bad_request)
@@ -184,8 +185,18 @@ def _bad_request(exc: Exception) -> Response:
 
 
 def _unavailable(exc: Exception) -> Response:
-    current_app.logger.warning("bitmapist dashboard: storage unavailable: %s", exc)
+    # One line when reads start failing, a summary per BITMAPIST_ERROR_LOG_INTERVAL, one
+    # when they work again: not a line per page load.
+    current_state().read_outages.failed(exc, {"pages answered 503": 1})
     return _error(503, UNAVAILABLE_MESSAGE, code="storage_unavailable")
+
+
+def _note_recovery(response: Response) -> Response:
+    if response.status_code == 200 and request.endpoint != "bitmapist.static":
+        outages = current_state().read_outages
+        if outages.in_outage:
+            outages.recovered()
+    return response
 
 
 def heat_class(share: float | None) -> str:

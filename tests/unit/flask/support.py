@@ -64,6 +64,34 @@ class DownRepository(InMemoryRepository):
         raise StorageUnavailable("connection refused (test double)")
 
 
+class FlakyRepository(InMemoryRepository):
+    """The in-process store, down (every call raising StorageUnavailable) while ``down``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise StorageUnavailable("connection refused (test double)")
+
+    def mark(self, marks: Iterable[Mark]) -> None:
+        self._check()
+        super().mark(marks)
+
+    def unmark(self, marks: Iterable[Mark]) -> None:
+        self._check()
+        super().unmark(marks)
+
+    def fetch(self, ids: Sequence[BitmapId]) -> list[Bitmap]:
+        self._check()
+        return super().fetch(ids)
+
+    def event_names(self) -> frozenset[str]:
+        self._check()
+        return super().event_names()
+
+
 class FixedClock:
     """A clock that says ``moment`` until told otherwise."""
 

@@ -192,6 +192,9 @@ def test_settings_are_read_from_the_config() -> None:
             "BITMAPIST_SOCKET_TIMEOUT": 2,
             "BITMAPIST_CONNECT_TIMEOUT": 0.25,
             "BITMAPIST_ERROR_LOG_INTERVAL": 0,
+            "BITMAPIST_REPLAY_BUFFER": 0,
+            "BITMAPIST_BREAKER_INTERVAL": 1,
+            "BITMAPIST_BREAKER_MAX_INTERVAL": 30,
         }
     )
 
@@ -211,6 +214,9 @@ def test_settings_are_read_from_the_config() -> None:
         socket_timeout=2.0,
         connect_timeout=0.25,
         error_log_interval=0.0,
+        replay_buffer=0,
+        breaker_interval=1.0,
+        breaker_max_interval=30.0,
     )
 
 
@@ -236,6 +242,10 @@ def test_settings_repr_hides_the_redis_password() -> None:
         ("BITMAPIST_SOCKET_TIMEOUT", 0, "more than 0, got 0"),
         ("BITMAPIST_CONNECT_TIMEOUT", float("nan"), "must be a number of seconds"),
         ("BITMAPIST_ERROR_LOG_INTERVAL", -1, "0 or more, got -1"),
+        ("BITMAPIST_REPLAY_BUFFER", -1, "between 0 and"),
+        ("BITMAPIST_REPLAY_BUFFER", 1.5, "must be an int"),
+        ("BITMAPIST_BREAKER_INTERVAL", "1s", "must be a number of seconds"),
+        ("BITMAPIST_BREAKER_MAX_INTERVAL", 0.1, "must not be below BITMAPIST_BREAKER_INTERVAL"),
     ],
 )
 def test_a_bad_setting_is_refused_at_init_app_naming_key_and_value(
@@ -278,3 +288,14 @@ def test_state_now_is_aware_utc_even_from_a_naive_clock(clock: FixedClock) -> No
     with app.app_context():
         assert current_state().now() == NOW
         assert current_state().now().tzinfo is not None
+
+
+def test_status_counts_this_processs_marks_for_the_current_app() -> None:
+    app = make_app()
+    ext = FlaskBitmapist(app, replay_in_background=False)
+    with app.app_context():
+        mark_event("user:paid", 1)
+        mark_event("user:paid", 2)
+        status = ext.status()
+    assert (status.written, status.buffered, status.dropped, status.pending) == (2, 0, 0, 0)
+    assert status.capacity == 60_000 and not status.breaker_open

@@ -22,11 +22,12 @@ from flask_bitmapist import (
     mark_event,
     unmark_event,
 )
-from flask_bitmapist.services.failures import MarkFailures
+from flask_bitmapist.services.failures import OutageReport
 from tests.unit.flask.conftest import NOW, make_app
 from tests.unit.flask.support import (
     DownRepository,
     FixedClock,
+    FlakyRepository,
     RecordingRepository,
     User,
     users_in,
@@ -350,9 +351,15 @@ def test_mark_without_uuid_needs_flask_login(app: Flask, ext: FlaskBitmapist) ->
 
 @pytest.fixture
 def down_app(clock: FixedClock) -> Flask:
-    """An app whose storage is down, with a view marked by id."""
+    """An app whose storage is down, with a view marked by id (no replay thread: the
+    tests decide when to retry)."""
     app = make_app()
-    FlaskBitmapist(app, clock=clock, repository_factory=lambda settings: DownRepository())
+    FlaskBitmapist(
+        app,
+        clock=clock,
+        repository_factory=lambda settings: DownRepository(),
+        replay_in_background=False,
+    )
 
     @app.route("/")
     @mark("index:visited", 1)
@@ -363,7 +370,7 @@ def down_app(clock: FixedClock) -> Flask:
     return app
 
 
-def test_storage_down_the_view_still_answers_and_the_failures_are_counted(
+def test_storage_down_the_view_still_answers_and_the_marks_are_buffered(
     down_app: Flask,
 ) -> None:
     client = down_app.test_client()
@@ -373,7 +380,35 @@ def test_storage_down_the_view_still_answers_and_the_failures_are_counted(
     assert [(r.status_code, r.text) for r in responses] == [(200, "still here")] * 3
     state: BitmapistState = down_app.extensions["bitmapist"]
     assert state.failed_marks == 6
+    status = state.status()
+    assert (status.written, status.buffered, status.pending, status.dropped) == (0, 6, 6, 0)
+    # The first write, then each later one replays what waits first (in one call).
     assert state.repository.attempts == 6  # type: ignore[attr-defined]
+
+
+def test_buffered_marks_are_written_in_order_once_storage_answers(
+    clock: FixedClock,
+) -> None:
+    repository = FlakyRepository()
+    app = make_app()
+    FlaskBitmapist(
+        app, clock=clock, repository_factory=lambda s: repository, replay_in_background=False
+    )
+    with app.app_context():
+        state = current_state()
+        repository.down = True
+        mark_event("user:paid", 1)
+        unmark_event("user:paid", 1)  # queued behind the mark: cleared after it is set
+        mark_event("user:paid", 2)
+        assert state.status().pending == 3
+        repository.down = False
+        assert state.recorder.retry_once() == 0.0
+        assert state.recorder.retry_once() is None
+        assert users_in(state, "user:paid", "day", NOW) == [2]
+        status = state.status()
+        assert (status.buffered, status.replayed, status.pending, status.written) == (3, 3, 0, 0)
+        mark_event("user:paid", 3)
+        assert state.status().written == 1
 
 
 def test_storage_down_unmark_fails_open_too(down_app: Flask) -> None:
@@ -382,40 +417,60 @@ def test_storage_down_unmark_fails_open_too(down_app: Flask) -> None:
         assert current_state().failed_marks == 1
 
 
-def test_storage_down_is_logged_once_per_interval_with_a_count(
-    down_app: Flask, caplog: pytest.LogCaptureFixture
+def test_an_outage_is_logged_when_it_starts_then_summarised_then_closed(
+    clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="flask_bitmapist")
-    client = down_app.test_client()
+    caplog.set_level(logging.WARNING, logger="flask_bitmapist")
+    repository = FlakyRepository()
+    app = make_app(BITMAPIST_ERROR_LOG_INTERVAL=0)
+    FlaskBitmapist(
+        app, clock=clock, repository_factory=lambda s: repository, replay_in_background=False
+    )
+    client = app.test_client()
 
-    for _ in range(50):
+    @app.route("/")
+    @mark("index:visited", 1)
+    def index() -> str:
+        return "still here"
+
+    repository.down = True
+    for _ in range(3):
         client.get("/")
+    repository.down = False
+    client.get("/")
 
     records = [r for r in caplog.records if r.name == "flask_bitmapist"]
-    assert len(records) == 1
-    assert "could not record 1 mark(s) for app 'facade-test'" in records[0].getMessage()
-    assert "connection refused (test double)" in records[0].getMessage()
+    messages = [r.getMessage() for r in records]
+    assert "storage of app 'facade-test' (FlakyRepository) is unavailable" in messages[0]
+    assert "connection refused (test double)" in messages[0]
     assert isinstance(records[0].exc_info and records[0].exc_info[1], StorageUnavailable)
+    # Interval 0: every later failure is summarised with its own counts.
+    assert "since the last report: 1 marks buffered" in messages[1]
+    assert "answers again after" in messages[-1]
+    assert "during the outage: 4 marks buffered, 4 marks replayed" in messages[-1]
 
 
-def test_the_next_log_line_counts_the_failures_left_unlogged(
+def test_the_log_summarises_an_outage_at_most_once_per_interval(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="flask_bitmapist")
+    caplog.set_level(logging.WARNING, logger="flask_bitmapist")
     seconds = [0.0]
-    failures = MarkFailures("shop", interval=60.0, clock=lambda: seconds[0])
+    report = OutageReport("storage", interval=60.0, clock=lambda: seconds[0])
     error = StorageUnavailable("timed out")
 
     for moment in (0.0, 1.0, 30.0, 59.0, 60.5, 61.0):
         seconds[0] = moment
-        failures.record(error, action="record", marks=3)
+        report.failed(error, {"marks buffered": 3})
+    seconds[0] = 70.0
+    report.recovered()
 
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 2
-    assert "1 failure(s) since the last report, 1 since start" in messages[0]
-    # 1.0, 30.0, 59.0 went unlogged; 60.5 is logged and reports them.
-    assert "4 failure(s) since the last report, 5 since start" in messages[1]
-    assert failures.count == 6
+    assert len(messages) == 3
+    assert "storage is unavailable: timed out" in messages[0]
+    # 1.0, 30.0, 59.0 went unlogged; 60.5 is logged and reports them with its own.
+    assert "after 60.5 s; since the last report: 12 marks buffered" in messages[1]
+    assert "answers again after 70.0 s; during the outage: 18 marks buffered" in messages[2]
+    assert report.outages == 1 and not report.in_outage
 
 
 def test_raise_on_error_raises_the_storage_failure(clock: FixedClock) -> None:

@@ -41,6 +41,7 @@ from flask_bitmapist.infra import (
     repository_from_url,
 )
 from flask_bitmapist.infra._resp import pack_bitfield_set, pack_bitfield_sets
+from flask_bitmapist.infra.breaker import CircuitBreaker
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
 
@@ -574,7 +575,9 @@ def test_a_cluster_client_is_made_on_first_use_and_again_after_a_failed_attempt(
         attempts.append(len(attempts))
         raise redis.exceptions.RedisClusterException("Redis Cluster cannot be connected")
 
-    repository = RedisRepository(unreachable, prefix="stats_")
+    # No pause between attempts (the default breaker would skip the next calls a while).
+    never_skip = CircuitBreaker(interval=0, max_interval=0)
+    repository = RedisRepository(unreachable, prefix="stats_", breaker=never_skip)
     assert attempts == []
     assert repository.is_cluster
     for _ in range(2):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ from flask_bitmapist.infra import InMemoryRepository, RedisRepository
 from tests.cohort_model import EventLog, Lookup
 from tests.spaced_events import write_spaced_events
 from tests.unit.flask.dashboard.conftest import NOW, XSS_EVENT, AppFactory, read_heatmap
-from tests.unit.flask.support import DownRepository
+from tests.unit.flask.support import DownRepository, FlakyRepository
 
 COHORT = {"primary": "signed_up", "secondary": "paid", "rows": "8", "cols": "6"}
 
@@ -863,6 +864,26 @@ def test_storage_down_is_a_503(make_app: AppFactory, url: str) -> None:
     else:
         assert "Storage unavailable" in text
         assert "connection refused" not in text  # driver details stay in the log
+
+
+def test_storage_down_warnings_are_one_line_per_outage_not_per_page(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="flask_bitmapist")
+    store = FlakyRepository()
+    client = make_app(store, seed=False).test_client()
+    store.down = True
+    assert [client.get("/bitmapist/").status_code for _ in range(5)] == [503] * 5
+    store.down = False
+    assert client.get("/bitmapist/").status_code == 200
+    assert client.get("/bitmapist/").status_code == 200
+
+    messages = [r.getMessage() for r in caplog.records if r.name == "flask_bitmapist"]
+    assert len(messages) == 2
+    assert "storage of the dashboard of app 'dashboard-test'" in messages[0]
+    assert "is unavailable: connection refused (test double)" in messages[0]
+    assert "answers again after" in messages[1]
+    assert "during the outage: 5 pages answered 503" in messages[1]
 
 
 def test_storage_down_answers_the_post_api_with_503_json(make_app: AppFactory) -> None:
