@@ -24,10 +24,10 @@ EVENTS = ("signup", "active", "paid", "refunded")
 Packed = npt.NDArray[np.uint8]
 
 
-def day_periods() -> list[Period]:
-    """The ``DAYS`` days ending with NOW's day, oldest first."""
+def day_periods(n_days: int = DAYS) -> list[Period]:
+    """The ``n_days`` days ending with NOW's day, oldest first."""
     today = Period.containing(TimeGroup.DAY, NOW)
-    return [today.shift(d - DAYS + 1) for d in range(DAYS)]
+    return [today.shift(d - n_days + 1) for d in range(n_days)]
 
 
 def _thin(
@@ -40,14 +40,14 @@ def _thin(
     return kept
 
 
-def generate(users: int, seed: int) -> dict[str, list[Packed]]:
-    """Per event, one packed bitmap per day of :func:`day_periods`."""
+def generate(users: int, seed: int, n_days: int = DAYS) -> dict[str, list[Packed]]:
+    """Per event, one packed bitmap per day of :func:`day_periods` (``n_days`` of them)."""
     rng = np.random.default_rng(seed)
-    signup_day = np.sort(rng.integers(0, DAYS, size=users))
-    signed_up_by = np.searchsorted(signup_day, np.arange(DAYS), side="right")
+    signup_day = np.sort(rng.integers(0, n_days, size=users))
+    signed_up_by = np.searchsorted(signup_day, np.arange(n_days), side="right")
     payer = rng.random(users) < 0.12
     days: dict[str, list[Packed]] = {event: [] for event in EVENTS}
-    for d in range(DAYS):
+    for d in range(n_days):
         known = int(signed_up_by[d])
         age = d - signup_day[:known]
         signup = np.zeros(users, dtype=bool)

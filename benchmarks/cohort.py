@@ -75,8 +75,11 @@ def to_redis_bytes(packed: Packed) -> bytes:
 
 
 def load(client: redis.Redis, days: dict[str, list[Packed]]) -> int:
-    """SET every day, ISO week and month bitmap; returns the bytes loaded."""
-    periods = day_periods()
+    """SET every day, ISO week and month bitmap; returns the bytes loaded.
+
+    ``days`` holds one bitmap per day of the ``len`` days ending with NOW's.
+    """
+    periods = day_periods(len(next(iter(days.values()))))
     loaded = 0
     for event, bitmaps in days.items():
         values: dict[str, bytes] = {}

@@ -42,6 +42,12 @@ from flask_bitmapist.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from flask_bitmapist.flask.answers import (
+        get_funnel,
+        get_lifecycle,
+        get_stickiness,
+        get_trend,
+    )
     from flask_bitmapist.flask.extension import (
         FlaskBitmapist,
     )
@@ -63,8 +69,6 @@ if TYPE_CHECKING:
         get_cohort,
         get_event_data,
         get_event_names,
-        get_funnel,
-        get_stickiness,
     )
     from flask_bitmapist.flask.state import (
         BitmapistState,
@@ -97,8 +101,10 @@ _LAZY: dict[str, str] = {
     "get_cohort": "flask_bitmapist.flask.query",
     "get_event_data": "flask_bitmapist.flask.query",
     "get_event_names": "flask_bitmapist.flask.query",
-    "get_funnel": "flask_bitmapist.flask.query",
-    "get_stickiness": "flask_bitmapist.flask.query",
+    "get_lifecycle": "flask_bitmapist.flask.answers",
+    "get_trend": "flask_bitmapist.flask.answers",
+    "get_funnel": "flask_bitmapist.flask.answers",
+    "get_stickiness": "flask_bitmapist.flask.answers",
     "BitmapistState": "flask_bitmapist.flask.state",
     "Settings": "flask_bitmapist.flask.state",
     "current_state": "flask_bitmapist.flask.state",
@@ -147,7 +153,9 @@ __all__ = [
     "get_event_data",
     "get_event_names",
     "get_funnel",
+    "get_lifecycle",
     "get_stickiness",
+    "get_trend",
     "mark",
     "mark_event",
     "unmark_event",

@@ -51,6 +51,40 @@ class EventLog:
         """Who did ``event`` in ``period``."""
         return {u for e, u, t in self.entries if e == event and t in period}
 
+    def trend_users(
+        self, events: Sequence[str], *, group: TimeGroup, periods: int, rolling: int, now: datetime
+    ) -> list[set[int]]:
+        """Per period of the window, the users who did any of ``events`` in any of the
+        ``rolling`` periods ending with it (DESIGN section 10, item 2)."""
+        last = Period.containing(group, now)
+        read = [last.shift(k - periods - rolling + 2) for k in range(periods + rolling - 1)]
+        per_period = [set().union(*(self.users(e, p) for e in events)) for p in read]
+        return [set().union(*per_period[k : k + rolling]) for k in range(periods)]
+
+    def lifecycle(
+        self, events: Sequence[str], *, group: TimeGroup, periods: int, now: datetime
+    ) -> dict[str, list[set[int]]]:
+        """Per period of the window, the users of each lifecycle status (section 10,
+        item 3) of the users who did any of ``events``."""
+        last = Period.containing(group, now)
+        read = [last.shift(k - periods) for k in range(periods + 1)]
+        answer: dict[str, list[set[int]]] = {
+            "new": [],
+            "returning": [],
+            "resurrecting": [],
+            "dormant": [],
+        }
+        for k in range(1, periods + 1):
+            current = set().union(*(self.users(e, read[k]) for e in events))
+            before = set().union(*(self.users(e, read[k - 1]) for e in events))
+            earlier = {u for e, u, t in self.entries if e in events and t < read[k].start}
+            new = current - earlier
+            answer["new"].append(new)
+            answer["returning"].append(current & before)
+            answer["resurrecting"].append(current - before - new)
+            answer["dormant"].append(before - current)
+        return answer
+
     def cohort(
         self,
         primary: SetExpression,

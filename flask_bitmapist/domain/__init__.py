@@ -61,6 +61,12 @@ from flask_bitmapist.domain.ids import (
     encode_external_id,
     external_id_text,
 )
+from flask_bitmapist.domain.lifecycle import (
+    Lifecycle,
+    LifecycleEngine,
+    LifecycleSpec,
+    LifecycleStatus,
+)
 from flask_bitmapist.domain.periods import (
     MAX_YEAR,
     MIN_YEAR,
@@ -75,7 +81,15 @@ from flask_bitmapist.domain.periods import (
 from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
 from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
-from flask_bitmapist.domain.window import MAX_PERIODS, Window
+from flask_bitmapist.domain.trend import (
+    MAX_ROLLING,
+    MAX_SERIES,
+    Trend,
+    TrendEngine,
+    TrendSeries,
+    TrendSpec,
+)
+from flask_bitmapist.domain.window import MAX_HOURS, MAX_PERIODS, Window
 
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",
@@ -85,8 +99,11 @@ __all__ = [
     "MAX_COLS",
     "MAX_EXPRESSION_DEPTH",
     "MAX_EXPRESSION_LENGTH",
+    "MAX_HOURS",
     "MAX_PERIODS",
+    "MAX_ROLLING",
     "MAX_ROWS",
+    "MAX_SERIES",
     "MAX_STEPS",
     "MAX_YEAR",
     "MIN_STEPS",
@@ -120,6 +137,10 @@ __all__ = [
     "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
+    "Lifecycle",
+    "LifecycleEngine",
+    "LifecycleSpec",
+    "LifecycleStatus",
     "Mark",
     "MomentOutOfRange",
     "Not",
@@ -130,6 +151,10 @@ __all__ = [
     "StickinessSpec",
     "StorageUnavailable",
     "TimeGroup",
+    "Trend",
+    "TrendEngine",
+    "TrendSeries",
+    "TrendSpec",
     "Window",
     "as_utc",
     "decode_external_id",

@@ -60,17 +60,22 @@ class InvalidExpression(BitmapistError, ValueError):
         self.position = position
 
 
-class InvalidAnswerSpec(BitmapistError, ValueError):
-    """A request for an answer (cohort, stickiness, funnel…) is out of bounds or
-    inconsistent; ``field`` names the culprit."""
+class InvalidCohortSpec(BitmapistError, ValueError):
+    """A cohort request is out of bounds or inconsistent; ``field`` names the culprit."""
 
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
 
 
-class InvalidCohortSpec(InvalidAnswerSpec):
-    """A cohort request is out of bounds or inconsistent; ``field`` names the culprit."""
+class InvalidAnswerSpec(BitmapistError, ValueError):
+    """A trend, lifecycle, stickiness or funnel request is out of bounds or inconsistent;
+    ``field`` names the culprit (``expr``, ``step``, ``time_group``, ``periods``,
+    ``rolling``, ``now``...)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidStorageConfig(BitmapistError, ValueError):

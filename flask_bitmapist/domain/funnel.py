@@ -22,7 +22,7 @@ from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.repository import BitmapRepository
-from flask_bitmapist.domain.window import Window, checked_expression
+from flask_bitmapist.domain.window import MAX_PERIODS, Window, bounded_int, checked_expression
 
 __all__ = ["MAX_STEPS", "MIN_STEPS", "Funnel", "FunnelEngine", "FunnelSpec"]
 
@@ -61,7 +61,15 @@ class FunnelSpec:
                 field="step",
             )
         checked = tuple(checked_expression(step, "step") for step in steps)
-        return cls(checked, Window.create(time_group=time_group, periods=periods, now=now))
+        return cls(
+            checked,
+            Window.create(
+                # At most 1,000 periods, hours included (a trend may take a year of hours).
+                time_group=time_group,
+                periods=bounded_int("periods", periods, MAX_PERIODS),
+                now=now,
+            ),
+        )
 
     @property
     def time_group(self) -> TimeGroup:

@@ -30,10 +30,11 @@ them. :func:`first_ever_users` does both against a repository.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import attrs
+import numpy as np
 
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.errors import InvalidExpression
@@ -66,29 +67,46 @@ def first_ever_events(expression: Expression) -> tuple[str, ...]:
 
 
 @attrs.frozen
-class _Cover:
-    """The stored periods that together cover everything before ``start``, after the
-    months: the days of ``start``'s month before it, then the hours of its day before it."""
+class _Step:
+    """What covers everything before one period's start, as the news since the previous
+    (earlier) start: its month, the days of that month not yet covered, and the hours of
+    its day not yet covered."""
 
     month: Period
     days: tuple[Period, ...]
     hours: tuple[Period, ...]
 
 
-def _cover(start: datetime) -> _Cover:
-    month = Period.containing(TimeGroup.MONTH, start)
-    days: list[Period] = []
-    day = Period.containing(TimeGroup.DAY, month.start)
-    while day.end <= start:
-        days.append(day)
-        day = day.shift(1)
-    hours: list[Period] = []
-    if day.start < start:  # ``start`` is inside a day: an hour
-        hour = Period.containing(TimeGroup.HOUR, day.start)
-        while hour.end <= start:
-            hours.append(hour)
-            hour = hour.shift(1)
-    return _Cover(month, tuple(days), tuple(hours))
+def _steps(starts: Iterable[datetime]) -> Iterator[_Step]:
+    """For ascending ``starts``, the stored periods before each that come after its month's
+    start: the days of its month before it, then the hours of its day before it.
+
+    Walked once for all starts, so a year of hours costs a year of steps, not a month of
+    days and a day of hours for each of them.
+    """
+    month: Period | None = None
+    next_day: Period | None = None
+    hour_day: Period | None = None
+    next_hour: Period | None = None
+    for start in starts:
+        here = Period.containing(TimeGroup.MONTH, start)
+        if here != month or next_day is None:
+            month, next_day = here, Period.containing(TimeGroup.DAY, here.start)
+        days: list[Period] = []
+        while next_day.end <= start:
+            days.append(next_day)
+            next_day = next_day.shift(1)
+        hours: list[Period] = []
+        if next_day.start < start:  # ``start`` is inside a day: an hour
+            if next_day != hour_day or next_hour is None:
+                hour_day = next_day
+                next_hour = Period.containing(TimeGroup.HOUR, next_day.start)
+            while next_hour.end <= start:
+                hours.append(next_hour)
+                next_hour = next_hour.shift(1)
+        else:
+            hour_day, next_hour = None, None
+        yield _Step(here, tuple(days), tuple(hours))
 
 
 @attrs.frozen
@@ -115,6 +133,10 @@ class FirstEver:
     periods: tuple[Period, ...]
     #: Per event, the stored months earlier than the last period's month, oldest first.
     months: Mapping[str, tuple[Period, ...]]
+    #: The periods' indexes, oldest first, and for each what covers the time before it
+    #: beyond the months (walked once, when planned).
+    order: tuple[int, ...] = attrs.field(repr=False, default=())
+    steps: tuple[_Step, ...] = attrs.field(repr=False, default=())
 
     @classmethod
     def plan(
@@ -147,7 +169,9 @@ class FirstEver:
                 months[event] = tuple(
                     sorted((m for m in set(stored) if m.start < last), key=lambda m: m.start)
                 )
-        return cls(events, periods, months)
+        order = tuple(sorted(range(len(periods)), key=lambda i: periods[i].start))
+        steps = tuple(_steps(periods[i].start for i in order))
+        return cls(events, periods, months, order, steps)
 
     def bitmap_ids(self) -> tuple[BitmapId, ...]:
         """Every bitmap :meth:`users` needs, each once, in a stable order."""
@@ -155,9 +179,8 @@ class FirstEver:
         for event in self.events:
             for month in self.months.get(event, ()):
                 wanted[BitmapId(event, month)] = None
-        for period in sorted(self.periods, key=lambda p: p.start):
-            cover = _cover(period.start)
-            for part in (*cover.days, *cover.hours, *period.stored_parts()):
+        for index, step in zip(self.order, self.steps, strict=True):
+            for part in (*step.days, *step.hours, *self.periods[index].stored_parts()):
                 for event in self.events:
                     wanted[BitmapId(event, part)] = None
         return tuple(wanted)
@@ -170,41 +193,32 @@ class FirstEver:
         def union(parts: Iterable[Period]) -> Bitmap:
             return Bitmap.union(bitmaps[BitmapId(e, p)] for p in parts for e in self.events)
 
-        # The months of every event in one line, oldest first, ORed in as periods advance;
-        # within a month its days, within a day its hours, likewise: every bitmap is ORed
-        # in once however many periods there are.
+        # One mutable set of everyone seen so far, grown as the periods advance (oldest
+        # first): the months before each period's month, the days of its month before it,
+        # the hours of its day before it. Every bitmap read is ORed in once, in place, and
+        # each lies wholly before every later period too, so nothing is ever taken out.
         months = sorted(
             ((m, e) for e, ms in self.months.items() for m in ms), key=lambda item: item[0].start
         )
+        width = max((bitmap.words.size for bitmap in bitmaps.values()), default=0)
+        seen = np.zeros(width, dtype=np.uint64)
+
+        def add(bitmap: Bitmap) -> None:
+            words = bitmap.words
+            np.bitwise_or(seen[: words.size], words, out=seen[: words.size])
+
         taken = 0
-        before_month = Bitmap()
-        month_of_days: Period | None = None
-        before_day, days_taken = Bitmap(), 0
-        day_of_hours: tuple[Period, int] | None = None
-        before_hour, hours_taken = Bitmap(), 0
         result: dict[int, Bitmap] = {}
-        for index in sorted(range(len(self.periods)), key=lambda i: self.periods[i].start):
-            period = self.periods[index]
-            cover = _cover(period.start)
-            added = []
-            while taken < len(months) and months[taken][0].start < cover.month.start:
+        for index, step in zip(self.order, self.steps, strict=True):
+            while taken < len(months) and months[taken][0].start < step.month.start:
                 month, event = months[taken]
-                added.append(bitmaps[BitmapId(event, month)])
+                add(bitmaps[BitmapId(event, month)])
                 taken += 1
-            if added:
-                before_month = Bitmap.union([before_month, *added])
-            if cover.month != month_of_days:
-                month_of_days, before_day, days_taken = cover.month, Bitmap(), 0
-            if len(cover.days) > days_taken:
-                before_day = Bitmap.union([before_day, union(cover.days[days_taken:])])
-                days_taken = len(cover.days)
-            if (cover.month, len(cover.days)) != day_of_hours:
-                day_of_hours, before_hour, hours_taken = (cover.month, len(cover.days)), Bitmap(), 0
-            if len(cover.hours) > hours_taken:
-                before_hour = Bitmap.union([before_hour, union(cover.hours[hours_taken:])])
-                hours_taken = len(cover.hours)
-            earlier = Bitmap.union([before_month, before_day, before_hour])
-            result[index] = union(period.stored_parts()) - earlier
+            for part in (*step.days, *step.hours):
+                for event in self.events:
+                    add(bitmaps[BitmapId(event, part)])
+            words = union(self.periods[index].stored_parts()).words
+            result[index] = Bitmap(np.bitwise_and(words, np.invert(seen[: words.size])))
         return tuple(result[i] for i in range(len(self.periods)))
 
 

@@ -19,7 +19,7 @@ from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.repository import BitmapRepository
-from flask_bitmapist.domain.window import Window, checked_expression
+from flask_bitmapist.domain.window import MAX_PERIODS, Window, bounded_int, checked_expression
 
 __all__ = ["Stickiness", "StickinessEngine", "StickinessSpec"]
 
@@ -56,7 +56,15 @@ class StickinessSpec:
         """Validate every field; errors are :class:`InvalidAnswerSpec` naming the field
         (``expr``, ``time_group``, ``periods``, ``now``)."""
         expression = checked_expression(expression, "expr")
-        return cls(expression, Window.create(time_group=time_group, periods=periods, now=now))
+        return cls(
+            expression,
+            Window.create(
+                # At most 1,000 periods, hours included (a trend may take a year of hours).
+                time_group=time_group,
+                periods=bounded_int("periods", periods, MAX_PERIODS),
+                now=now,
+            ),
+        )
 
     @property
     def time_group(self) -> TimeGroup:

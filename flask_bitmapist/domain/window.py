@@ -1,12 +1,16 @@
-"""The window every answer beyond the cohort table covers (DESIGN section 10).
+"""The window every answer beyond the cohort table covers (DESIGN section 10), and the
+checks their specs share.
 
 A window is the ``size`` periods of a time group ending with the one that contains
 ``now``, oldest first: a 30-day stickiness or funnel looks at the 30 days up to today.
+Its periods are those of the zone ``now`` carries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 import attrs
 
@@ -14,15 +18,29 @@ from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
 from flask_bitmapist.domain.periods import Period, TimeGroup, localize
 
-__all__ = ["MAX_PERIODS", "Window", "checked_expression"]
+__all__ = ["MAX_HOURS", "MAX_PERIODS", "Window", "bounded_int", "checked_expression", "index_in"]
 
-#: The most periods one answer covers: a thousand days is close to three years.
-MAX_PERIODS = 1000
+#: The longest window, in periods of any group but hours.
+MAX_PERIODS: Final = 1000
+#: The longest window of hours: a year of them.
+MAX_HOURS: Final = 8760
+
+
+def bounded_int(field: str, value: object, upper: int) -> int:
+    """``value`` if it is an int in 1..``upper``, else :class:`InvalidAnswerSpec` naming
+    ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidAnswerSpec(f"{field} must be an int, got {value!r}", field=field)
+    if not 1 <= value <= upper:
+        raise InvalidAnswerSpec(
+            f"{field} must be between 1 and {upper}, got {value!r}", field=field
+        )
+    return value
 
 
 def checked_expression(value: object, field: str = "expr") -> Expression:
-    """``value`` when it is a positive expression, else :class:`InvalidAnswerSpec` naming
-    ``field``."""
+    """``value`` if it is an expression that means something on its own (not a lone
+    negation), else :class:`InvalidAnswerSpec` naming ``field``."""
     if not isinstance(value, Expression):
         raise InvalidAnswerSpec(
             f"{field} must be an expression (parse_expression), got {value!r}", field=field
@@ -35,43 +53,69 @@ def checked_expression(value: object, field: str = "expr") -> Expression:
 
 @attrs.frozen
 class Window:
-    """The ``size`` periods of ``time_group`` ending with the one containing ``now``."""
+    """``size`` periods of ``time_group`` ending with the one containing ``now``.
+
+    >>> w = Window.create(time_group="weeks", periods=2, now=datetime(2027, 1, 1))
+    >>> [p.key_suffix for p in w.periods()]
+    ['W2026-52', 'W2026-53']
+    """
 
     time_group: TimeGroup
     size: int
     now: datetime
 
     @classmethod
-    def create(cls, *, time_group: str | TimeGroup, periods: int, now: datetime) -> Window:
-        """Validate the three; errors are :class:`InvalidAnswerSpec` naming the field
-        (``time_group``, ``periods``, ``now``)."""
+    def create(
+        cls,
+        *,
+        time_group: str | TimeGroup,
+        periods: int,
+        now: datetime,
+        before: int = 0,
+    ) -> Window:
+        """Validate the fields; ``before`` more periods ahead of the window must exist in
+        the calendar too (the answer reads them). Errors name the field."""
         try:
             group = TimeGroup.parse(time_group)
         except ValueError as exc:
             raise InvalidAnswerSpec(str(exc), field="time_group") from exc
-        if isinstance(periods, bool) or not isinstance(periods, int):
-            raise InvalidAnswerSpec(f"periods must be an int, got {periods!r}", field="periods")
-        if not 1 <= periods <= MAX_PERIODS:
-            raise InvalidAnswerSpec(
-                f"periods must be between 1 and {MAX_PERIODS}, got {periods!r}", field="periods"
-            )
+        upper = MAX_HOURS if group is TimeGroup.HOUR else MAX_PERIODS
+        size = bounded_int("periods", periods, upper)
         try:
             # Kept in the zone ``now`` carries: the window's periods are that zone's.
             moment = localize(now, None)
         except TypeError as exc:
             raise InvalidAnswerSpec(str(exc), field="now") from exc
-        return cls(group, periods, moment)
+        window = cls(group, size, moment)
+        try:
+            window.periods(before)
+        except (ValueError, OverflowError) as exc:
+            raise InvalidAnswerSpec(
+                f"{size + before} {group.plural} before {moment.isoformat()} are outside "
+                "the calendar",
+                field="periods",
+            ) from exc
+        return window
 
     @property
     def last(self) -> Period:
         """The period containing ``now``: nothing after it has happened yet."""
         return Period.containing(self.time_group, self.now)
 
-    def periods(self) -> tuple[Period, ...]:
-        """The window's periods, oldest first."""
+    def periods(self, before: int = 0) -> tuple[Period, ...]:
+        """The window's periods, oldest first, after the ``before`` periods preceding it."""
         last = self.last
-        return tuple(last.shift(i - self.size + 1) for i in range(self.size))
+        return tuple(last.shift(i - self.size - before + 1) for i in range(self.size + before))
 
     def dates(self) -> tuple[datetime, ...]:
-        """The start of each period, oldest first."""
-        return tuple(p.start for p in self.periods())
+        """The start of each of the window's periods."""
+        return tuple(period.start for period in self.periods())
+
+
+def index_in(field: str, index: object, items: Sequence[object]) -> int:
+    """``index`` if it is an int position in ``items``, else :class:`InvalidAnswerSpec`."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise InvalidAnswerSpec(f"{field} must be an int, got {index!r}", field=field)
+    if not 0 <= index < len(items):
+        raise InvalidAnswerSpec(f"{field} {index!r} is outside 0..{len(items) - 1}", field=field)
+    return index

@@ -17,22 +17,16 @@ from flask_bitmapist.domain import (
     CohortMode,
     CohortSpec,
     EventRef,
-    Expression,
-    Funnel,
-    FunnelEngine,
     IdMapper,
     InvalidUserId,
     InvalidUserIdType,
     Period,
-    Stickiness,
-    StickinessEngine,
     TimeGroup,
     parse_chain,
     validate_stored_event_name,
 )
 from flask_bitmapist.exceptions import InvalidPeriod
 from flask_bitmapist.flask.state import current_state
-from flask_bitmapist.services.answers import funnel_spec, stickiness_spec
 from flask_bitmapist.services.cohort_requests import legacy_mode
 
 __all__ = [
@@ -50,8 +44,6 @@ __all__ = [
     "get_cohort",
     "get_event_data",
     "get_event_names",
-    "get_funnel",
-    "get_stickiness",
 ]
 
 ChainItem = Mapping[str, object]
@@ -513,56 +505,3 @@ def get_cohort(
     naive = now is None or now.tzinfo is None
     dates = [d.replace(tzinfo=None) if naive else d for d in cohort.dates]
     return cohort.as_lists(), dates, list(cohort.totals)
-
-
-def get_stickiness(
-    expression: str | Expression,
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    now: datetime | None = None,
-) -> Stickiness:
-    """How many users matched ``expression`` in exactly 1, 2, … N of the ``periods``
-    periods of ``time_group`` ending with the one containing ``now`` (default: the current
-    time).
-
-    ``expression`` is an event name or a text expression (``"user:paid | user:refunded"``).
-    The answer's ``counts[k - 1]`` is the number of users seen in exactly ``k`` periods,
-    ``dates`` the periods' starts, ``total`` everyone seen at least once. Bad input raises
-    :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
-    """
-    state = current_state()
-    spec = stickiness_spec(
-        expression,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        max_terms=state.settings.max_expression_terms,
-    )
-    return StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
-
-
-def get_funnel(
-    steps: Sequence[str | Expression],
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    now: datetime | None = None,
-) -> Funnel:
-    """How many users went through ``steps`` (2 to 10 event names or text expressions) in
-    order, within the ``periods`` periods of ``time_group`` ending with the one containing
-    ``now`` (default: the current time).
-
-    A user reaches step 1 in the first period of the window where they match it, and step
-    k in the first period at or after the one where they reached step k - 1. Steps done in
-    the same period count as done in order: bitmaps do not order events within a period.
-    ``counts[k]`` is the number of users who reached step ``k + 1``; ``from_previous``,
-    ``from_first`` and ``dropped`` are derived from it.
-    """
-    state = current_state()
-    spec = funnel_spec(
-        steps,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        max_terms=state.settings.max_expression_terms,
-    )
-    return FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)

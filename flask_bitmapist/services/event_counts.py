@@ -25,12 +25,15 @@ EVENT_PERIODS: Final = (
 class EventCounts:
     """How many users did each event in each of :data:`EVENT_PERIODS`, as of ``now``.
 
-    ``rows`` pairs each event name (sorted) with its counts, in the order of ``periods``.
+    ``rows`` pairs each event name (sorted) with its counts, in the order of ``periods``;
+    ``trails`` (when asked for) holds each event's daily counts over the days ending today,
+    in the order of ``rows``.
     """
 
     now: datetime
     periods: tuple[Period, ...]
     rows: tuple[tuple[str, tuple[int, ...]], ...]
+    trails: tuple[tuple[int, ...], ...] = ()
     #: The (event, period) pairs whose counts are lower bounds: their bitmaps hold ids past
     #: the engine's read limit (``BITMAPIST_MAX_USER_ID``; another client's), not read.
     at_least: frozenset[tuple[str, Period]] = frozenset()
@@ -50,19 +53,26 @@ class EventCounts:
         return tuple(group.value for group, _ in EVENT_PERIODS)
 
 
-def count_events(engine: CohortEngine, now: datetime) -> EventCounts:
+def count_events(engine: CohortEngine, now: datetime, *, trail_days: int = 0) -> EventCounts:
     """Count every event the storage holds in the periods of :data:`EVENT_PERIODS`
-    containing ``now``, in one batched read (and one asking the bitmaps' lengths, to mark
-    the counts of bitmaps longer than the engine reads as lower bounds).
+    containing ``now``, and with ``trail_days`` in each of that many days ending today
+    (the events page's small trend lines), in one batched read (and one asking the
+    bitmaps' lengths, to mark the counts of bitmaps longer than the engine reads as lower
+    bounds).
 
     ``now`` is read once by the caller, so the moment shown always lies in the periods
     counted (around midnight a second clock read could fall on the next day).
     """
     periods = tuple(Period.containing(group, now) for group, _ in EVENT_PERIODS)
+    today = Period.containing(TimeGroup.DAY, now)
+    trail = [today.shift(k - trail_days + 1) for k in range(trail_days)]
     ordered = sorted(engine.repository.event_names())
-    counts = engine.counts(ordered, periods)
+    counts = engine.counts(ordered, [*periods, *trail])
     rows = tuple((name, tuple(counts[(name, period)] for period in periods)) for name in ordered)
+    trails = tuple(tuple(counts[(name, day)] for day in trail) for name in ordered)
     # Reads stop at the engine's read limit: one more call (lengths only) says which
     # counts that cut short.
     at_least = engine.beyond_limit(ordered, periods)
-    return EventCounts(now=now, periods=periods, rows=rows, at_least=at_least)
+    return EventCounts(
+        now=now, periods=periods, rows=rows, trails=trails if trail else (), at_least=at_least
+    )

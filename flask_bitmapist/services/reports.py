@@ -28,10 +28,13 @@ from flask_bitmapist.domain import (
     Expression,
     Funnel,
     FunnelSpec,
+    Lifecycle,
+    LifecycleStatus,
     Period,
     Stickiness,
     StickinessSpec,
     TimeGroup,
+    Trend,
     zone_name,
 )
 from flask_bitmapist.services.cohort_requests import with_replacement
@@ -54,6 +57,9 @@ __all__ = [
     "funnel_spec_to_dict",
     "funnel_to_csv",
     "funnel_to_dict",
+    "lifecycle_csv_rows",
+    "lifecycle_to_csv",
+    "lifecycle_to_dict",
     "period_iso",
     "period_label",
     "period_stamp",
@@ -62,6 +68,9 @@ __all__ = [
     "stickiness_to_csv",
     "stickiness_to_dict",
     "to_csv",
+    "trend_csv_rows",
+    "trend_to_csv",
+    "trend_to_dict",
 ]
 
 #: What a CSV cell may hold: text, a number, or None for an empty cell.
@@ -415,3 +424,69 @@ def funnel_to_csv(funnel: Funnel) -> str:
         for index, step in enumerate(funnel.spec.steps)
     )
     return to_csv(rows)
+
+
+# -- trends and lifecycles (DESIGN section 10) -------------------------------------------
+
+CsvRow = list[CsvCell]
+
+
+def _labels(trend: Trend, labels: Sequence[str] | None) -> list[str]:
+    if labels is None:
+        return [expression_to_text(series.expression) for series in trend.series]
+    if len(labels) != len(trend.series):
+        raise ValueError(f"{len(labels)} labels for {len(trend.series)} series")
+    return list(labels)
+
+
+def trend_to_dict(trend: Trend, labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """``{"dates": [...], "series": [{"expr": "E", "counts": [...]}, ...]}``, the API's
+    answer (DESIGN section 10, item 2). ``labels`` are the expressions as the caller wrote
+    them (default: each expression written out).
+    """
+    group = trend.spec.time_group
+    return {
+        "dates": [period_iso(group, d) for d in trend.dates],
+        "series": [
+            {"expr": label, "counts": list(series.counts)}
+            for label, series in zip(_labels(trend, labels), trend.series, strict=True)
+        ],
+    }
+
+
+def trend_csv_rows(trend: Trend, labels: Sequence[str] | None = None) -> list[CsvRow]:
+    """A header (``date`` then one column per expression), then one row per period."""
+    group = trend.spec.time_group
+    rows: list[CsvRow] = [["date", *_labels(trend, labels)]]
+    for k, date in enumerate(trend.dates):
+        rows.append([period_iso(group, date), *(s.counts[k] for s in trend.series)])
+    return rows
+
+
+def trend_to_csv(trend: Trend, labels: Sequence[str] | None = None) -> str:
+    """The trend as CSV text (see :func:`trend_csv_rows`)."""
+    return to_csv(trend_csv_rows(trend, labels))
+
+
+def lifecycle_to_dict(lifecycle: Lifecycle) -> dict[str, Any]:
+    """``{"dates", "new", "returning", "resurrecting", "dormant"}``, the API's answer
+    (DESIGN section 10, item 3): dormant counts are positive."""
+    group = lifecycle.spec.time_group
+    answer: dict[str, Any] = {"dates": [period_iso(group, d) for d in lifecycle.dates]}
+    for status in LifecycleStatus:
+        answer[status.value] = list(lifecycle.counts(status))
+    return answer
+
+
+def lifecycle_csv_rows(lifecycle: Lifecycle) -> list[CsvRow]:
+    """``date,new,returning,resurrecting,dormant``, then one row per period."""
+    group = lifecycle.spec.time_group
+    rows: list[CsvRow] = [["date", *(status.value for status in LifecycleStatus)]]
+    for k, date in enumerate(lifecycle.dates):
+        rows.append([period_iso(group, date), *(lifecycle.counts(s)[k] for s in LifecycleStatus)])
+    return rows
+
+
+def lifecycle_to_csv(lifecycle: Lifecycle) -> str:
+    """The lifecycle as CSV text (see :func:`lifecycle_csv_rows`)."""
+    return to_csv(lifecycle_csv_rows(lifecycle))

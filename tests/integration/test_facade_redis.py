@@ -22,9 +22,12 @@ from flask_bitmapist import (
     current_state,
     get_cohort,
     get_event_data,
+    get_lifecycle,
+    get_trend,
     mark,
     mark_event,
 )
+from flask_bitmapist.infra import RedisRepository
 from tests.integration.outages import settle
 from tests.integration.servers import LocalRedisServer
 
@@ -236,3 +239,47 @@ def test_a_server_that_dies_and_comes_back(tmp_path: Path) -> None:
             assert status.written + status.replayed == 3
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("storage", ["redis", "cluster"])
+def test_trends_and_lifecycles_on_redis_equal_the_in_process_stores(
+    request: pytest.FixtureRequest, storage: str
+) -> None:
+    # Half a year of history: "new" must find users months before the window, through
+    # the month keys the storage lists (SCAN on the server, or on every cluster primary).
+    if storage == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        remote = app_on(url, "cluster", BITMAPIST_REDIS_CLUSTER=True)
+    else:
+        remote = app_on(request.getfixturevalue("redis_url"), "redis")
+    in_memory = app_on("memory://", "memory")
+    rng = random.Random(12)
+    marks = [
+        (event, user_id, FIXED_NOW - timedelta(days=rng.randrange(200), hours=rng.randrange(24)))
+        for event in ("active", "paid")
+        for user_id in range(150)
+        for _ in range(rng.randrange(4))
+    ]
+    answers = []
+    for app in (remote, in_memory):
+        FlaskBitmapist(app, clock=lambda: FIXED_NOW)
+        with app.app_context():
+            try:
+                for event, user_id, moment in marks:
+                    mark_event(event, user_id, moment)
+                trend = get_trend(["active", "active & ~paid"], periods=60, rolling=7)
+                weekly = get_lifecycle("active | paid", "weeks", periods=12)
+                daily = get_lifecycle("active", periods=30)
+                answers.append((trend.series, weekly, daily))
+            finally:
+                # A cluster client keeps a socket per node: closed here, not by the GC.
+                repository = current_state().repository
+                if isinstance(repository, RedisRepository):
+                    repository.close()
+
+    assert answers[0] == answers[1]
+    trend_series, weekly, daily = answers[0]
+    assert any(trend_series[1].counts)
+    assert any(weekly.resurrecting) and any(weekly.new) and any(weekly.dormant)
+    # Users seen before the window are not new in it.
+    assert sum(daily.new) < len({u for e, u, _ in marks if e == "active"})

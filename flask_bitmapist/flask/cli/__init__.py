@@ -5,6 +5,8 @@
 
     flask --app yourapp bitmapist events
     flask --app yourapp bitmapist cohort user:created user:logged_in --time-group weeks
+    flask --app yourapp bitmapist trend user:active --rolling 7
+    flask --app yourapp bitmapist lifecycle user:active --time-group weeks --periods 12
     flask --app yourapp bitmapist stickiness user:logged_in --periods 30
     flask --app yourapp bitmapist funnel product:viewed cart:added user:paid
     flask --app yourapp bitmapist import events.csv
@@ -50,7 +52,9 @@ from flask_bitmapist.flask.cli.demo_data import demo_data_command
 from flask_bitmapist.flask.cli.events import events_command
 from flask_bitmapist.flask.cli.funnel import funnel_command
 from flask_bitmapist.flask.cli.import_events import import_command
+from flask_bitmapist.flask.cli.lifecycle import lifecycle_command
 from flask_bitmapist.flask.cli.stickiness import stickiness_command
+from flask_bitmapist.flask.cli.trend import trend_command
 
 __all__ = ["COMMANDS", "bitmapist_cli"]
 
@@ -62,11 +66,14 @@ COMMANDS: Final[tuple[click.Command, ...]] = (
     funnel_command,
     import_command,
     demo_data_command,
+    trend_command,
+    lifecycle_command,
 )
 
 bitmapist_cli = AppGroup(
     "bitmapist",
-    help="Bitmap analytics: list events, print cohort tables, stickiness and funnels, "
+    help="Bitmap analytics: list events, print cohort tables, trends, lifecycles, "
+    "stickiness and funnels, "
     "import past events, generate demo data.",
 )
 for _command in COMMANDS:

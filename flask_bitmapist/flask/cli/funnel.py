@@ -9,14 +9,13 @@ from datetime import datetime, timezone
 import click
 from flask.cli import with_appcontext
 
-from flask_bitmapist.domain import Funnel, FunnelEngine, InvalidAnswerSpec, TimeGroup
+from flask_bitmapist.domain import Funnel, FunnelEngine, TimeGroup
+from flask_bitmapist.flask.cli.answer_options import answer_errors, periods_option
 from flask_bitmapist.flask.cli.options import (
-    ANSWER_PARAM_HINTS,
     cli_moment,
     cli_state,
     format_option,
     now_option,
-    periods_option,
     storage_errors,
     time_group_option,
 )
@@ -31,7 +30,7 @@ __all__ = ["funnel_command", "render_funnel"]
 @with_appcontext
 @click.argument("steps", metavar="STEP STEP [STEP...]", nargs=-1, required=True)
 @time_group_option(help="Length of each period.")
-@periods_option()
+@periods_option("How many periods, ending with now's.")
 @format_option()
 @now_option
 @click.pass_context
@@ -55,7 +54,7 @@ def funnel_command(
     flask bitmapist funnel user:created 'user:paid | user:trial' --periods 14 --format json
     """
     state = cli_state()
-    try:
+    with answer_errors(ctx):
         spec = funnel_spec(
             steps,
             now=cli_moment(state, now),
@@ -63,10 +62,6 @@ def funnel_command(
             periods=periods,
             max_terms=state.settings.max_expression_terms,
         )
-    except InvalidAnswerSpec as exc:
-        raise click.BadParameter(
-            str(exc), ctx=ctx, param_hint=ANSWER_PARAM_HINTS.get(exc.field)
-        ) from exc
     funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
     if output_format == "json":
         click.echo(json.dumps(funnel_to_dict(funnel), indent=2))

@@ -29,7 +29,6 @@ from typing import Any, Final, ParamSpec, Protocol, TypeVar
 import click
 
 from flask_bitmapist.domain import (
-    MAX_PERIODS,
     InvalidMoment,
     StorageUnavailable,
     TimeGroup,
@@ -40,14 +39,12 @@ from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.infra import redact_url
 
 __all__ = [
-    "ANSWER_PARAM_HINTS",
     "OUTPUT_FORMATS",
     "cli_moment",
     "cli_state",
     "event_name",
     "format_option",
     "now_option",
-    "periods_option",
     "progress",
     "storage_errors",
     "storage_message",
@@ -152,28 +149,6 @@ def time_group_option(
         callback=_time_group,
         help=help,
     )
-
-
-def periods_option(default: int = 30) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """``--periods N`` (1 to 1,000), passed as ``periods``: how many periods an answer of
-    DESIGN section 10 covers, ending with now's."""
-    return click.option(
-        "--periods",
-        type=click.IntRange(1, MAX_PERIODS),
-        default=default,
-        show_default=True,
-        help="How many periods, ending with the one containing now.",
-    )
-
-
-#: The command-line name of each field an answer's error (InvalidAnswerSpec) may name.
-ANSWER_PARAM_HINTS: Final = {
-    "expr": "EXPR",
-    "step": "STEP",
-    "periods": "--periods",
-    "time_group": "--time-group",
-    "now": "--now",
-}
 
 
 def format_option(

@@ -10,18 +10,16 @@ import click
 from flask.cli import with_appcontext
 
 from flask_bitmapist.domain import (
-    InvalidAnswerSpec,
     Stickiness,
     StickinessEngine,
     TimeGroup,
 )
+from flask_bitmapist.flask.cli.answer_options import answer_errors, periods_option
 from flask_bitmapist.flask.cli.options import (
-    ANSWER_PARAM_HINTS,
     cli_moment,
     cli_state,
     format_option,
     now_option,
-    periods_option,
     storage_errors,
     time_group_option,
 )
@@ -41,7 +39,7 @@ __all__ = ["render_stickiness", "stickiness_command"]
 @with_appcontext
 @click.argument("expr")
 @time_group_option(help="Length of each period.")
-@periods_option()
+@periods_option("How many periods, ending with now's.")
 @format_option()
 @now_option
 @click.pass_context
@@ -63,7 +61,7 @@ def stickiness_command(
     flask bitmapist stickiness 'user:paid | user:refunded' --time-group weeks --periods 12
     """
     state = cli_state()
-    try:
+    with answer_errors(ctx):
         spec = stickiness_spec(
             expr,
             now=cli_moment(state, now),
@@ -71,10 +69,6 @@ def stickiness_command(
             periods=periods,
             max_terms=state.settings.max_expression_terms,
         )
-    except InvalidAnswerSpec as exc:
-        raise click.BadParameter(
-            str(exc), ctx=ctx, param_hint=ANSWER_PARAM_HINTS.get(exc.field)
-        ) from exc
     stickiness = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
         spec
     )

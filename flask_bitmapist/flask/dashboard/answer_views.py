@@ -8,15 +8,10 @@ reports, so the CLI prints the same.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
-from typing import Any
-
 from flask import Response, current_app, jsonify, render_template, request, url_for
 
 from flask_bitmapist.domain import (
     MAX_STEPS,
-    Bitmap,
     BitmapistError,
     FunnelEngine,
     InvalidAnswerSpec,
@@ -29,14 +24,14 @@ from flask_bitmapist.flask.dashboard.answer_forms import (
     StickinessForm,
     parse_drill_step,
 )
+from flask_bitmapist.flask.dashboard.answers import answer_format, csv_download, users_page
 from flask_bitmapist.flask.dashboard.chart import FunnelChart, StickinessChart
-from flask_bitmapist.flask.dashboard.forms import Page, parse_count
-from flask_bitmapist.flask.state import BitmapistState, current_state
+from flask_bitmapist.flask.dashboard.forms import parse_count
+from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.reports import (
     funnel_spec_to_dict,
     funnel_to_csv,
     funnel_to_dict,
-    period_iso,
     period_label,
     stickiness_spec_to_dict,
     stickiness_to_csv,
@@ -50,42 +45,7 @@ __all__ = [
     "api_stickiness_users",
     "funnel_page",
     "stickiness_page",
-    "users_page",
 ]
-
-
-def users_page(state: BitmapistState, users: Bitmap) -> dict[str, Any]:
-    """One page of ``users`` (``page``, ``per_page`` from the query string) as JSON-able
-    values: ``count``, ``page``, ``per_page``, ``pages``, ``user_ids``, ``ids_mapped``."""
-    page = Page.from_args(request.args)
-    count = len(users)
-    # With BITMAPIST_MAP_IDS the page shows the app's own ids, in the order first seen.
-    ids = state.original_ids(users.ids(page.offset, page.offset + page.size))
-    return {
-        "count": count,
-        "page": page.number,
-        "per_page": page.size,
-        "pages": max(1, math.ceil(count / page.size)),
-        "user_ids": ids,
-        "ids_mapped": state.id_mapper is not None,
-    }
-
-
-def _format() -> str:
-    fmt = request.args.get("format", "json").strip().lower()
-    if fmt not in ("json", "csv"):
-        raise InvalidRequest(f"format must be json or csv, got {fmt!r}", field="format")
-    return fmt
-
-
-def _csv(text: str, name: str, group: TimeGroup, last: datetime) -> Response:
-    """A CSV download named for the answer and the window's last period."""
-    stamp = period_iso(group, last).replace(":", "")
-    return current_app.response_class(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}-{group.value}-{stamp}.csv"'},
-    )
 
 
 # -- stickiness -------------------------------------------------------------------------
@@ -124,7 +84,7 @@ def stickiness_page() -> Response | str:
 
 def api_stickiness() -> Response:
     """``{"periods": N, "counts": [...]}`` (``format=csv``: a line per k)."""
-    fmt = _format()
+    fmt = answer_format()
     state = current_state()
     spec = StickinessForm.from_args(request.args).to_spec(
         now=state.now(), max_terms=state.settings.max_expression_terms
@@ -133,8 +93,7 @@ def api_stickiness() -> Response:
         spec
     )
     if fmt == "csv":
-        start = spec.window.last.start
-        return _csv(stickiness_to_csv(stickiness), "stickiness", spec.time_group, start)
+        return csv_download(stickiness_to_csv(stickiness), "stickiness", spec.window.last)
     return jsonify(stickiness_to_dict(stickiness))
 
 
@@ -148,7 +107,7 @@ def api_stickiness_users() -> Response:
     users = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).users(
         spec, k
     )
-    return jsonify({"k": k, **users_page(state, users), "spec": stickiness_spec_to_dict(spec)})
+    return users_page(users, state, k=k, spec=stickiness_spec_to_dict(spec))
 
 
 # -- funnels ----------------------------------------------------------------------------
@@ -189,15 +148,14 @@ def funnel_page() -> Response | str:
 
 def api_funnel() -> Response:
     """``{"steps": [...], "counts": [...]}`` (``format=csv``: a line per step)."""
-    fmt = _format()
+    fmt = answer_format()
     state = current_state()
     spec = FunnelForm.from_args(request.args).to_spec(
         now=state.now(), max_terms=state.settings.max_expression_terms
     )
     funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
     if fmt == "csv":
-        start = spec.window.last.start
-        return _csv(funnel_to_csv(funnel), "funnel", spec.time_group, start)
+        return csv_download(funnel_to_csv(funnel), "funnel", spec.window.last)
     return jsonify(funnel_to_dict(funnel))
 
 
@@ -213,4 +171,4 @@ def api_funnel_users() -> Response:
     users = (
         engine.step_users(spec, step) if which == "reached" else engine.dropped_users(spec, step)
     )
-    return jsonify({which: step, **users_page(state, users), "spec": funnel_spec_to_dict(spec)})
+    return users_page(users, state, **{which: step}, spec=funnel_spec_to_dict(spec))

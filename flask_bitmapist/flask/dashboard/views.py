@@ -38,6 +38,11 @@ from flask_bitmapist.flask.dashboard.answer_views import (
     api_stickiness_users,
     funnel_page,
     stickiness_page,
+)
+from flask_bitmapist.flask.dashboard.answers import (
+    SPARKLINE_DAYS,
+    event_sparklines,
+    register_answer_views,
     users_page,
 )
 from flask_bitmapist.flask.dashboard.chart import RetentionChart
@@ -101,6 +106,7 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.after_request(_note_recovery)
     bp.register_error_handler(InvalidRequest, _bad_request)
     bp.register_error_handler(InvalidCohortSpec, _bad_request)
+    bp.register_error_handler(InvalidAnswerSpec, _bad_request)
     bp.register_error_handler(StorageUnavailable, _unavailable)
     bp.context_processor(_template_helpers)
     bp.context_processor(_zone_context)
@@ -111,7 +117,7 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.add_url_rule("/api/cohort", "api_cohort", api_cohort)
     bp.add_url_rule("/api/cohort.csv", "api_cohort_csv", api_cohort_csv)
     bp.add_url_rule("/api/cohort/cell", "api_cohort_cell", api_cohort_cell)
-    bp.register_error_handler(InvalidAnswerSpec, _bad_request)
+    register_answer_views(bp)
     bp.add_url_rule("/stickiness", "stickiness", stickiness_page)
     bp.add_url_rule("/api/stickiness", "api_stickiness", api_stickiness)
     bp.add_url_rule("/api/stickiness/users", "api_stickiness_users", api_stickiness_users)
@@ -226,18 +232,20 @@ def _template_helpers() -> dict[str, Callable[..., str]]:
 
 
 def index() -> str:
-    """Every event, with how many users did it today, this week, this month, this year."""
+    """Every event, with how many users did it today, this week, this month, this year,
+    and a small line of its last 30 days linking to its trend."""
     state = current_state()
-    counts = count_events(state.engine, state.now())
+    counts = count_events(state.engine, state.now(), trail_days=SPARKLINE_DAYS)
     query = request.args.get("q", "").strip()
     shown = [
-        {"name": name, "counts": row, "at_least": counts.lower_bounds(name)}
-        for name, row in counts.rows
+        {"name": name, "counts": row, "trail": trail, "at_least": counts.lower_bounds(name)}
+        for (name, row), trail in zip(counts.rows, counts.trails, strict=True)
         if query.lower() in name.lower()
     ]
     return render_template(
         "bitmapist/index.html",
         events=shown,
+        sparklines=event_sparklines(shown),
         total_events=len(counts.rows),
         query=query,
         headings=[
@@ -441,13 +449,12 @@ def api_cohort_cell() -> Response:
     row, col = parse_cell(request.args)
     users = state.engine.cell_users(spec, row, col)
     periods = spec.row_periods()
-    return jsonify(
-        {
-            "row": row,
-            "col": col,
-            "date": period_iso(spec.time_group, periods[row].start),
-            "period": period_iso(spec.time_group, periods[row + col].start),
-            **users_page(state, users),
-            "spec": spec_to_dict(spec),
-        }
+    return users_page(
+        users,
+        state,
+        row=row,
+        col=col,
+        date=period_iso(spec.time_group, periods[row].start),
+        period=period_iso(spec.time_group, periods[row + col].start),
+        spec=spec_to_dict(spec),
     )

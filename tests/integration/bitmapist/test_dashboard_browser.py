@@ -323,13 +323,131 @@ def test_a_bad_request_shows_the_field_and_keeps_the_form(page: Page, live_serve
     assert page.locator("#rows.invalid").count() == 1
 
 
+# -- trends and lifecycle --------------------------------------------------------------------
+
+
+def table_counts(page: Page, table: str) -> list[list[int]]:
+    """The numbers of a trend or lifecycle table, row by row."""
+    rows: list[list[str]] = page.eval_on_selector_all(
+        f"#{table} tbody tr",
+        "rows => rows.map(r => Array.from(r.querySelectorAll('td')).map(td => td.dataset.count))",
+    )
+    return [[int(n) for n in row] for row in rows]
+
+
+def open_users(page: Page, selector: str) -> list[int]:
+    """Click a count and read the users panel's ids."""
+    with page.expect_response(lambda r: "/users?" in r.url):
+        page.click(selector)
+    page.wait_for_selector("#users-panel:not([hidden]) #users-ids li")
+    return [int(i) for i in page.locator("#users-ids li").all_inner_texts()]
+
+
+def test_a_product_manager_follows_an_event_into_its_trend(
+    page: Page, live_server: str, log: EventLog, tmp_path: Path
+) -> None:
+    # The events page draws each event's last 30 days; paid's line opens its trend.
+    page.goto(f"{live_server}/bitmapist/")
+    assert page.locator("#events-table svg.sparkline").count() == len(EVENTS) + 1
+    paid_row = page.locator("#events-table tbody tr", has_text="paid")
+    points = paid_row.locator("svg.sparkline polyline").get_attribute("points") or ""
+    assert len(points.split()) == 30
+    page.screenshot(path=str(tmp_path / "events.png"), full_page=True)
+    with page.expect_navigation():
+        paid_row.locator("a.spark-link").click()
+    assert "/bitmapist/trends?" in page.url and "expr=paid" in page.url
+    daily = log.trend_users(["paid"], group=TimeGroup.DAY, periods=30, rolling=1, now=NOW)
+    assert table_counts(page, "trend-table") == [[len(u)] for u in daily]
+
+    # A second series, weekly actives drawn daily.
+    page.fill("#expr-1", "signed_up | refunded")
+    page.fill("#rolling", "7")
+    page.fill("#periods", "21")
+    with page.expect_navigation():
+        page.click("text=Show")
+    assert "rolling=7" in page.url and page.url.count("expr=") == 2
+    paid = log.trend_users(["paid"], group=TimeGroup.DAY, periods=21, rolling=7, now=NOW)
+    other = log.trend_users(
+        ["signed_up", "refunded"], group=TimeGroup.DAY, periods=21, rolling=7, now=NOW
+    )
+    assert table_counts(page, "trend-table") == [
+        [len(a), len(b)] for a, b in zip(paid, other, strict=True)
+    ]
+    assert page.locator("#trend-chart polyline.series-line").count() == 2
+    assert page.locator("#trend-chart circle.series-point").count() == 42
+    page.screenshot(path=str(tmp_path / "trends.png"), full_page=True)
+
+    # A point on the chart lists its users: the last day's weekly payers.
+    ids = open_users(page, "#trend-chart circle.series-point.line-0 >> nth=20")
+    assert ids == sorted(paid[20])[:200]
+    # So does a number in the table: the other series on the first day.
+    ids = open_users(page, "#trend-table tbody tr >> nth=0 >> td >> nth=1")
+    assert ids == sorted(other[0])[:200]
+    assert page.locator("#users-title").inner_text().startswith("signed_up | refunded, ")
+    page.screenshot(path=str(tmp_path / "trends-users.png"), full_page=True)
+
+    # Weeks: the form submits itself on the change; CSV holds the same table.
+    with page.expect_navigation():
+        page.select_option("#time_group", "week")
+    weekly = log.trend_users(["paid"], group=TimeGroup.WEEK, periods=21, rolling=7, now=NOW)
+    assert [row[0] for row in table_counts(page, "trend-table")] == [len(u) for u in weekly]
+    with page.expect_download() as download_info:
+        page.click("#download-csv")
+    saved = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text())))
+    assert rows[0] == ["date", "paid", "signed_up | refunded"]
+    assert [int(r[1]) for r in rows[1:]] == [len(u) for u in weekly]
+
+
+def test_a_product_manager_reads_a_weekly_lifecycle(
+    page: Page, live_server: str, log: EventLog, tmp_path: Path
+) -> None:
+    page.goto(f"{live_server}/bitmapist/")
+    page.click("nav >> text=Lifecycle")
+    page.fill("#expr-0", "paid | refunded")
+    page.select_option("#time_group", "week")
+    page.fill("#periods", "8")
+    with page.expect_navigation():
+        page.click("text=Show")
+    model = log.lifecycle(["paid", "refunded"], group=TimeGroup.WEEK, periods=8, now=NOW)
+    statuses = ("new", "returning", "resurrecting", "dormant")
+    assert table_counts(page, "lifecycle-table") == [
+        [len(model[s][k]) for s in statuses] for k in range(8)
+    ]
+    bars = page.eval_on_selector_all(
+        "#lifecycle-chart rect.bar", "bars => bars.map(b => [b.dataset.status, b.dataset.count])"
+    )
+    expected = [[s, str(len(model[s][k]))] for k in range(8) for s in statuses if len(model[s][k])]
+    assert bars == expected
+    page.screenshot(path=str(tmp_path / "lifecycle.png"), full_page=True)
+
+    # The dormant segment of the last week lists who left.
+    ids = open_users(page, "#lifecycle-chart rect.bar-dormant >> nth=-1")
+    assert ids == sorted(model["dormant"][7])[:200]
+    # The week with the most returning users lists them, from the table.
+    week = max(range(8), key=lambda k: len(model["returning"][k]))
+    ids = open_users(page, f"#lifecycle-table tbody tr >> nth={week} >> td >> nth=1")
+    assert ids == sorted(model["returning"][week])[:200]
+
+    with page.expect_download() as download_info:
+        page.click("#download-csv")
+    saved = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text())))
+    assert rows[0] == ["date", *statuses]
+    assert [[int(n) for n in r[1:]] for r in rows[1:]] == table_counts(page, "lifecycle-table")
+
+
 # -- first-time rows, stickiness, funnels ---------------------------------------------------
 
 
-def drilled_ids(page: Page) -> list[int]:
-    """The user ids the drill-down panel lists once it has loaded."""
-    page.wait_for_selector("#drilldown:not([hidden]) #drilldown-ids li")
-    return [int(i) for i in page.locator("#drilldown-ids li").all_inner_texts()]
+def drilled_ids(page: Page, panel: str = "users") -> list[int]:
+    """The user ids a drill-down panel lists once it has loaded: the answers' users panel,
+    or the cohort page's ("drilldown")."""
+    ids = f"#{panel}-ids li"
+    page.wait_for_selector(f"#{'users-panel' if panel == 'users' else panel}:not([hidden]) {ids}")
+    return [int(i) for i in page.locator(ids).all_inner_texts()]
 
 
 def test_the_first_time_switch_keeps_only_first_payers(
@@ -357,7 +475,7 @@ def test_the_first_time_switch_keeps_only_first_payers(
     # A cell drills down to first-time payers who paid again.
     row = max(range(10), key=lambda i: len(firsts[i]))
     page.click(f"#heatmap td.cell[data-row='{row}'][data-col='0']")
-    assert drilled_ids(page) == sorted(firsts[row])[:200]
+    assert drilled_ids(page, "drilldown") == sorted(firsts[row])[:200]
     page.screenshot(path=str(tmp_path / "first-time.png"), full_page=True)
 
 
@@ -369,7 +487,7 @@ def test_a_product_manager_reads_stickiness_and_lists_its_users(
     page.fill("#expr", "paid | refunded")
     page.fill("#periods", "14")
     with page.expect_navigation():
-        page.click("text=Show stickiness")
+        page.click("#stickiness-form button[type=submit]")
 
     model = SetModel(log.entries)
     users_in = model.users_of(parse_expression("paid | refunded"), TimeGroup.DAY)
@@ -389,9 +507,9 @@ def test_a_product_manager_reads_stickiness_and_lists_its_users(
     k = max(range(1, 15), key=lambda n: counts[n - 1])
     page.click(f"#stickiness-chart rect.bar[data-k='{k}']")
     assert drilled_ids(page) == sorted(u for u, n in seen.items() if n == k)[:200]
-    assert page.locator("#drilldown-title").inner_text().startswith(f"{counts[k - 1]:,} users")
-    page.click("#stickiness-table td[data-k='2'] a")
-    page.locator("#drilldown-title", has_text="exactly 2").wait_for()
+    assert page.locator("#users-title").inner_text().startswith(f"{counts[k - 1]:,} users")
+    page.click("#stickiness-table td[data-k='2']")
+    page.locator("#users-title", has_text="exactly 2").wait_for()
     assert drilled_ids(page) == sorted(u for u, n in seen.items() if n == 2)[:200]
     page.screenshot(path=str(tmp_path / "stickiness.png"), full_page=True)
 
@@ -405,7 +523,7 @@ def test_a_product_manager_builds_a_funnel_and_opens_a_drop_off(
     rows.nth(1).locator("select").select_option("paid")
     rows.nth(2).locator("input").fill("refunded | paid")
     with page.expect_navigation():
-        page.click("text=Show funnel")
+        page.click("#funnel-form button[type=submit]")
     # The page offers one more blank step row.
     assert page.locator("#funnel-steps .step-row").count() == 4
 
@@ -429,8 +547,8 @@ def test_a_product_manager_builds_a_funnel_and_opens_a_drop_off(
     page.click("#funnel-chart text.drop[data-step='1']")
     assert drilled_ids(page) == sorted(reached[0] - reached[1])[:200]
     # A step's count in the table lists the users who reached it.
-    page.click("#funnel-table td[data-step='3'] a")
-    page.locator("#drilldown-title", has_text="Step 3").wait_for()
+    page.click("#funnel-table td[data-step='3']")
+    page.locator("#users-title", has_text="Step 3").wait_for()
     assert drilled_ids(page) == sorted(reached[2])[:200]
 
     with page.expect_download() as download_info:

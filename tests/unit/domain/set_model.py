@@ -238,3 +238,41 @@ def funnel_reached(
             reached[k].add(user)
             since = when
     return reached
+
+
+def trend_users(
+    model: SetModel, expr: Expression, group: TimeGroup, now: datetime, n: int, rolling: int
+) -> list[set[int]]:
+    """Per period of the window, the users matching ``expr`` in any of the ``rolling``
+    periods ending with it (DESIGN section 10, item 2)."""
+    starts = row_starts(group, now, n + rolling - 1, model.zone)
+    matched = [model.evaluate(expr, group, start) for start in starts]
+    found: list[set[int]] = []
+    for k in range(n):
+        users: set[int] = set()
+        for j in range(k, k + rolling):
+            users |= matched[j]
+        found.append(users)
+    return found
+
+
+def lifecycle_users(
+    model: SetModel, expr: Expression, group: TimeGroup, now: datetime, n: int
+) -> dict[str, list[set[int]]]:
+    """Per period of the window, the users of each lifecycle status (section 10, item 3)."""
+    starts = row_starts(group, now, n + 1, model.zone)
+    matched = [model.evaluate(expr, group, start) for start in starts]
+    statuses: dict[str, list[set[int]]] = {
+        "new": [],
+        "returning": [],
+        "resurrecting": [],
+        "dormant": [],
+    }
+    for k in range(1, n + 1):
+        new = model.first_ever(expr.events(), group, starts[k])
+        current, previous = matched[k], matched[k - 1]
+        statuses["new"].append(new)
+        statuses["returning"].append(current & previous)
+        statuses["resurrecting"].append(current - previous - new)
+        statuses["dormant"].append(previous - current)
+    return statuses

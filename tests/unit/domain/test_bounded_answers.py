@@ -1,4 +1,5 @@
-"""First-time cohorts, stickiness and funnels read no bitmap past the app's max user id.
+"""First-time cohorts, trends, lifecycles, stickiness and funnels read no bitmap past the
+app's max user id.
 
 Another writer (bitmapist allows ids up to 2**32 - 1) may set a bit far beyond
 ``BITMAPIST_MAX_USER_ID``; each engine built with ``max_user_id`` must read every bitmap
@@ -22,11 +23,15 @@ from flask_bitmapist.domain import (
     EventRef,
     FunnelEngine,
     FunnelSpec,
+    LifecycleEngine,
+    LifecycleSpec,
     Mark,
     Period,
     StickinessEngine,
     StickinessSpec,
     TimeGroup,
+    TrendEngine,
+    TrendSpec,
     first_ever_users,
 )
 from flask_bitmapist.infra import InMemoryRepository
@@ -175,4 +180,30 @@ def test_funnels_read_no_bitmap_past_the_cap() -> None:
     assert set(engine.step_users(spec, 3)) == {7, 900}
     assert set(engine.dropped_users(spec, 2)) == {3, 12}
     assert hostile.limits == [CAP_BYTES] * 3  # one read per answer
+    assert hostile.widest <= CAP_WORDS_BYTES
+
+
+def test_trends_read_no_bitmap_past_the_cap() -> None:
+    plain, hostile = stores()
+    spec = TrendSpec.create([EventRef("visit"), EventRef("signup")], now=NOW, periods=7, rolling=2)
+    engine = TrendEngine(hostile, max_user_id=CAP)
+
+    trend = engine.compute(spec)
+    assert trend == TrendEngine(plain).compute(spec)
+    assert trend.series[0].counts[-2:] == (3, 2)  # days 2-1: 12, 900, 5; days 1-0: 900, 5
+    assert set(engine.users(spec, 0, 5)) == {12, 900, 5}
+    assert hostile.limits == [CAP_BYTES] * 2  # one read per answer
+    assert hostile.widest <= CAP_WORDS_BYTES
+
+
+def test_lifecycles_read_no_bitmap_past_the_cap() -> None:
+    plain, hostile = stores()
+    spec = LifecycleSpec.create(EventRef("visit"), now=NOW, periods=6)
+    engine = LifecycleEngine(hostile, max_user_id=CAP)
+
+    lifecycle = engine.compute(spec)
+    assert lifecycle == LifecycleEngine(plain).compute(spec)
+    assert sum(lifecycle.new) == 5  # 3, 7, 12, 900 and 5 each visit for the first time
+    assert set(engine.users(spec, "new", 4)) == {900, 5}  # yesterday
+    assert hostile.limits == [CAP_BYTES] * 2  # one read per answer
     assert hostile.widest <= CAP_WORDS_BYTES

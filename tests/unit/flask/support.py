@@ -63,6 +63,9 @@ class DownRepository(InMemoryRepository):
     def event_names(self) -> frozenset[str]:
         raise StorageUnavailable("connection refused (test double)")
 
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+        raise StorageUnavailable("connection refused (test double)")
+
 
 class FlakyRepository(InMemoryRepository):
     """The in-process store, down (every call raising StorageUnavailable) while ``down``."""

@@ -18,6 +18,8 @@ from flask_bitmapist import (
     current_state,
     get_cohort,
     get_event_data,
+    get_lifecycle,
+    get_trend,
     mark,
     mark_event,
 )
@@ -193,6 +195,34 @@ def test_get_cohort_rows_are_local_days_dated_at_local_midnight() -> None:
             "2026-11-29T00:00:00-08:00",
             "2026-11-30T00:00:00-08:00",
         ]
+
+
+def test_a_zoned_trend_and_lifecycle_count_the_local_days() -> None:
+    app, _ = zoned_app()
+    with app.app_context():
+        mark_event("a", 1)  # the clock: 23:30 on 30 November in Los Angeles (1 December UTC)
+        mark_event("a", 2, now=datetime(2026, 11, 30, 0, 10))  # naive: local time
+        mark_event("a", 3, now=datetime(2026, 11, 29, 23, 59))
+        trend = get_trend("a", periods=2)
+        lifecycle = get_lifecycle("a", periods=2)
+    local_midnights = [datetime(2026, 11, 29, tzinfo=LA), datetime(2026, 11, 30, tzinfo=LA)]
+    assert list(trend.dates) == local_midnights
+    assert [d.utcoffset() for d in trend.dates] == [timedelta(hours=-8)] * 2
+    assert list(trend.series[0].counts) == [1, 2]
+    assert list(lifecycle.dates) == local_midnights
+    assert (list(lifecycle.new), list(lifecycle.dormant)) == ([1, 2], [0, 1])
+    client = app.test_client()
+    api = client.get("/bitmapist/api/trend?expr=a&periods=2").get_json()
+    assert api["dates"] == ["2026-11-29T00:00:00-08:00", "2026-11-30T00:00:00-08:00"]
+    assert api["series"][0]["counts"] == [1, 2]
+    pinned = client.get("/bitmapist/api/lifecycle?expr=a&periods=1&now=2026-11-30T00:30")
+    assert pinned.get_json()["dates"] == ["2026-11-30T00:00:00-08:00"]
+    page = client.get("/bitmapist/trends?expr=a&periods=2")
+    assert page.status_code == 200
+    assert "America/Los_Angeles" in page.text
+    result = app.test_cli_runner().invoke(args=["bitmapist", "trend", "a", "--periods", "2"])
+    assert result.exit_code == 0, result.output
+    assert "now 2026-11-30T23:30:00-08:00 (America/Los_Angeles)" in result.output.splitlines()[0]
 
 
 # -- output -----------------------------------------------------------------------------

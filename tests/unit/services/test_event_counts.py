@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from flask_bitmapist.domain import CohortEngine, Mark, Period, TimeGroup
+from flask_bitmapist.domain import Bitmap, BitmapId, CohortEngine, Mark, Period, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.event_counts import EVENT_PERIODS, count_events
 
@@ -43,3 +44,30 @@ def test_no_events_is_no_rows() -> None:
     counts = count_events(CohortEngine(InMemoryRepository()), NOW)
     assert counts.rows == ()
     assert len(counts.periods) == 4
+
+
+def test_a_trail_of_days_ending_today_is_counted_in_the_same_read() -> None:
+    repository = InMemoryRepository()
+    repository.mark(
+        [
+            Mark.create("a", 1, utc(11, 25)),
+            Mark.create("a", 2, utc(11, 27)),
+            Mark.create("a", 3, utc(11, 27)),
+            Mark.create("b", 1, utc(11, 20)),  # before the trail
+        ]
+    )
+    fetches: list[int] = []
+    fetch = repository.fetch
+
+    def counted(ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
+        fetches.append(len(ids))
+        return fetch(ids, max_bytes=max_bytes)
+
+    repository.fetch = counted  # type: ignore[method-assign]
+
+    counts = count_events(CohortEngine(repository), NOW, trail_days=3)
+
+    assert counts.trails == ((1, 0, 2), (0, 0, 0))
+    assert counts.rows[0] == ("a", (2, 3, 3, 3))
+    assert len(fetches) == 1
+    assert count_events(CohortEngine(repository), NOW).trails == ()

@@ -278,7 +278,7 @@ def test_the_stickiness_page_draws_a_bar_per_k_that_has_users(client: FlaskClien
                 f"/bitmapist/api/stickiness/users?expr=paid&amp;time_group=day&amp;periods=14&amp;k={k}"
                 in html
             )
-    assert 'id="download-csv"' in html and 'id="drilldown"' in html
+    assert 'id="download-csv"' in html and 'id="users-panel"' in html
 
 
 def test_the_funnel_page_shows_steps_conversions_and_drop_offs(client: FlaskClient) -> None:

@@ -109,9 +109,9 @@ HOSTILE_VALUES = [
 ]
 
 
-#: A valid request for every route: a cohort's fields, stickiness's expression and a
-#: funnel's two steps (each route reads its own), so a hostile value in one field gets past
-#: the others.
+#: A valid request for every route: a cohort's fields, stickiness's expression, a
+#: funnel's two steps and the trend and lifecycle drill-downs' cell (each route reads its
+#: own), so a hostile value in one field gets past the others.
 BASE_QUERY = [
     ("primary", "signed_up"),
     ("secondary", "paid"),
@@ -120,6 +120,9 @@ BASE_QUERY = [
     ("expr", "signed_up"),
     ("step", "signed_up"),
     ("step", "paid"),
+    ("series", "0"),
+    ("index", "0"),
+    ("status", "new"),
 ]
 #: The fields of stickiness, funnels and their drill-downs.
 ANSWER_KEYS = ["expr", "periods", "step", "step_event", "step_expression", "k", "reached"]

@@ -84,12 +84,12 @@
     });
   }
 
-  // -- drill-down: click a number to list its users --------------------------------------
-  // Heatmap cells build their URL from the table's data-cell-url; every other number is a
-  // link (a[data-drill]) to the JSON list of its users, which works without JavaScript too.
+  // -- drill-down: click a cell to list its users --------------------------------------
   function setUpDrilldown() {
+    var table = document.getElementById("heatmap");
     var panel = document.getElementById("drilldown");
-    if (!panel) return;
+    if (!table || !panel || !table.getAttribute("data-cell-url")) return;
+    var base = table.getAttribute("data-cell-url");
     var title = document.getElementById("drilldown-title");
     var summary = document.getElementById("drilldown-summary");
     var ids = document.getElementById("drilldown-ids");
@@ -98,14 +98,11 @@
     var next = panel.querySelector("[data-action=drilldown-next]");
     var current = null;
 
-    function select(element) {
-      document.querySelectorAll("td.cell.selected, a[data-drill].selected").forEach(function (el) { el.classList.remove("selected"); });
-      if (element) element.classList.add("selected");
-    }
-
-    function load(url, label, page) {
-      var paged = url + (url.indexOf("?") === -1 ? "?" : "&") + "page=" + page + "&per_page=200";
-      fetch(paged, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    function load(cell, page) {
+      var url = base + "&row=" + encodeURIComponent(cell.getAttribute("data-row")) +
+        "&col=" + encodeURIComponent(cell.getAttribute("data-col")) +
+        "&page=" + page + "&per_page=200";
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
         })
@@ -120,8 +117,8 @@
             return;
           }
           var data = result.body;
-          current = { url: url, label: label, page: data.page, pages: data.pages };
-          title.textContent = label;
+          current = { cell: cell, page: data.page, pages: data.pages };
+          title.textContent = cell.getAttribute("title");
           summary.textContent = data.count.toLocaleString("en") +
             (data.ids_mapped ? " user ids, in the order first seen" : " user ids, ascending");
           data.user_ids.forEach(function (id) {
@@ -135,29 +132,104 @@
         });
     }
 
-    var table = document.getElementById("heatmap");
-    if (table && table.getAttribute("data-cell-url")) {
-      var base = table.getAttribute("data-cell-url");
-      table.addEventListener("click", function (event) {
-        var cell = event.target.closest("td.cell.has-users");
-        if (!cell) return;
-        select(cell);
-        load(base + "&row=" + encodeURIComponent(cell.getAttribute("data-row")) +
-          "&col=" + encodeURIComponent(cell.getAttribute("data-col")), cell.getAttribute("title"), 1);
-      });
-    }
-    document.addEventListener("click", function (event) {
-      var link = event.target.closest("a[data-drill]");
-      if (!link) return;
-      event.preventDefault();
-      select(link);
-      load(link.getAttribute("href"), link.getAttribute("data-title"), 1);
+    table.addEventListener("click", function (event) {
+      var cell = event.target.closest("td.cell.has-users");
+      if (!cell) return;
+      table.querySelectorAll("td.selected").forEach(function (td) { td.classList.remove("selected"); });
+      cell.classList.add("selected");
+      load(cell, 1);
     });
-    prev.addEventListener("click", function () { if (current) load(current.url, current.label, current.page - 1); });
-    next.addEventListener("click", function () { if (current) load(current.url, current.label, current.page + 1); });
+    prev.addEventListener("click", function () { if (current) load(current.cell, current.page - 1); });
+    next.addEventListener("click", function () { if (current) load(current.cell, current.page + 1); });
     panel.querySelector("[data-action=close-drilldown]").addEventListener("click", function () {
       panel.hidden = true;
+      table.querySelectorAll("td.selected").forEach(function (td) { td.classList.remove("selected"); });
+    });
+  }
+
+  // -- trends and lifecycle: every count with data-users-url lists its users ------------
+  function setUpUsersPanel() {
+    var panel = document.getElementById("users-panel");
+    var result = document.getElementById("result");
+    if (!panel || !result) return;
+    var title = document.getElementById("users-title");
+    var summary = document.getElementById("users-summary");
+    var ids = document.getElementById("users-ids");
+    var pageLabel = document.getElementById("users-page");
+    var prev = panel.querySelector("[data-action=users-prev]");
+    var next = panel.querySelector("[data-action=users-next]");
+    var current = null;
+
+    function select(target) {
+      result.querySelectorAll(".selected").forEach(function (el) { el.classList.remove("selected"); });
+      if (target) target.classList.add("selected");
+    }
+
+    function load(target, page) {
+      var url = target.getAttribute("data-users-url") + "&page=" + page + "&per_page=200";
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        })
+        .then(function (answer) {
+          panel.hidden = false;
+          ids.textContent = "";
+          if (!answer.ok) {
+            title.textContent = "Could not load users";
+            summary.textContent = answer.body.message || "";
+            prev.disabled = next.disabled = true;
+            pageLabel.textContent = "";
+            return;
+          }
+          var data = answer.body;
+          current = { target: target, page: data.page, pages: data.pages };
+          title.textContent = target.getAttribute("data-title");
+          summary.textContent = data.count.toLocaleString("en") +
+            (data.ids_mapped ? " user ids, in the order first seen" : " user ids, ascending");
+          data.user_ids.forEach(function (id) {
+            var li = document.createElement("li");
+            li.textContent = String(id);
+            ids.appendChild(li);
+          });
+          pageLabel.textContent = "Page " + data.page + " of " + data.pages;
+          prev.disabled = data.page <= 1;
+          next.disabled = data.page >= data.pages;
+        });
+    }
+
+    result.addEventListener("click", function (event) {
+      var target = event.target.closest("[data-users-url]");
+      if (!target) return;
+      select(target);
+      load(target, 1);
+    });
+    prev.addEventListener("click", function () { if (current) load(current.target, current.page - 1); });
+    next.addEventListener("click", function () { if (current) load(current.target, current.page + 1); });
+    panel.querySelector("[data-action=close-users]").addEventListener("click", function () {
+      panel.hidden = true;
       select(null);
+    });
+  }
+
+  // -- trends and lifecycle forms: blank series are not sent; display changes submit --
+  function setUpAnswerForm() {
+    var form = document.getElementById("answer-form");
+    if (!form) return;
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input.expression").forEach(function (input) {
+        if (!input.value.trim()) input.disabled = true;
+      });
+    });
+    window.addEventListener("pageshow", function () {
+      form.querySelectorAll("[disabled]").forEach(function (el) { el.disabled = false; });
+    });
+    form.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () {
+        var ready = Array.prototype.some.call(form.querySelectorAll("input.expression"), function (input) {
+          return input.value.trim() !== "";
+        });
+        if (ready) form.requestSubmit();
+      });
     });
   }
 
@@ -165,5 +237,7 @@
     setUpEventFilter();
     setUpCohortForm();
     setUpDrilldown();
+    setUpUsersPanel();
+    setUpAnswerForm();
   });
 })();
