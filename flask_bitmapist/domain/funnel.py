@@ -22,7 +22,13 @@ from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.repository import BitmapRepository
-from flask_bitmapist.domain.window import MAX_PERIODS, Window, bounded_int, checked_expression
+from flask_bitmapist.domain.window import (
+    MAX_PERIODS,
+    Window,
+    WindowedSpec,
+    bounded_int,
+    checked_expression,
+)
 
 __all__ = ["MAX_STEPS", "MIN_STEPS", "Funnel", "FunnelEngine", "FunnelSpec"]
 
@@ -34,7 +40,7 @@ Lookup = Callable[[str], Bitmap]
 
 
 @attrs.frozen
-class FunnelSpec:
+class FunnelSpec(WindowedSpec):
     """A validated funnel request. Build it with :meth:`create`."""
 
     steps: tuple[Expression, ...]
@@ -70,21 +76,6 @@ class FunnelSpec:
                 now=now,
             ),
         )
-
-    @property
-    def time_group(self) -> TimeGroup:
-        """The group of the window's periods."""
-        return self.window.time_group
-
-    @property
-    def periods(self) -> int:
-        """How many periods the window has."""
-        return self.window.size
-
-    @property
-    def now(self) -> datetime:
-        """The moment the window ends at (its last period contains it)."""
-        return self.window.now
 
 
 def _ratio(part: int, whole: int) -> float | None:

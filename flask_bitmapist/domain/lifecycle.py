@@ -27,7 +27,7 @@ from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.history import FirstEver, first_ever_events
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.repository import BitmapRepository
-from flask_bitmapist.domain.window import Window, checked_expression, index_in
+from flask_bitmapist.domain.window import Window, WindowedSpec, checked_expression, index_in
 
 __all__ = ["Lifecycle", "LifecycleEngine", "LifecycleSpec", "LifecycleStatus"]
 
@@ -56,7 +56,7 @@ class LifecycleStatus(enum.Enum):
 
 
 @attrs.frozen
-class LifecycleSpec:
+class LifecycleSpec(WindowedSpec):
     """A validated lifecycle request. Build it with :meth:`create`.
 
     >>> from flask_bitmapist.domain import parse_expression
@@ -87,14 +87,6 @@ class LifecycleSpec:
             raise InvalidAnswerSpec(f"expr: {exc}", field="expr") from exc
         window = Window.create(time_group=time_group, periods=periods, now=now, before=1)
         return cls(expression, window)
-
-    @property
-    def time_group(self) -> TimeGroup:
-        return self.window.time_group
-
-    @property
-    def now(self) -> datetime:
-        return self.window.now
 
 
 @attrs.frozen

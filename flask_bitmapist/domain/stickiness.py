@@ -19,7 +19,13 @@ from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.repository import BitmapRepository
-from flask_bitmapist.domain.window import MAX_PERIODS, Window, bounded_int, checked_expression
+from flask_bitmapist.domain.window import (
+    MAX_PERIODS,
+    Window,
+    WindowedSpec,
+    bounded_int,
+    checked_expression,
+)
 
 __all__ = ["Stickiness", "StickinessEngine", "StickinessSpec"]
 
@@ -38,7 +44,7 @@ def _exactly(planes: Words, k: int) -> Words:
 
 
 @attrs.frozen
-class StickinessSpec:
+class StickinessSpec(WindowedSpec):
     """A validated stickiness request. Build it with :meth:`create`."""
 
     expression: Expression
@@ -65,21 +71,6 @@ class StickinessSpec:
                 now=now,
             ),
         )
-
-    @property
-    def time_group(self) -> TimeGroup:
-        """The group of the window's periods."""
-        return self.window.time_group
-
-    @property
-    def periods(self) -> int:
-        """How many periods the window has (N)."""
-        return self.window.size
-
-    @property
-    def now(self) -> datetime:
-        """The moment the window ends at (its last period contains it)."""
-        return self.window.now
 
 
 @attrs.frozen

@@ -24,7 +24,13 @@ from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.repository import BitmapRepository
-from flask_bitmapist.domain.window import Window, bounded_int, checked_expression, index_in
+from flask_bitmapist.domain.window import (
+    Window,
+    WindowedSpec,
+    bounded_int,
+    checked_expression,
+    index_in,
+)
 
 __all__ = ["MAX_ROLLING", "MAX_SERIES", "Trend", "TrendEngine", "TrendSeries", "TrendSpec"]
 
@@ -37,7 +43,7 @@ MAX_SERIES: Final = 10
 
 
 @attrs.frozen
-class TrendSpec:
+class TrendSpec(WindowedSpec):
     """A validated trend request. Build it with :meth:`create`.
 
     >>> from flask_bitmapist.domain import parse_expression
@@ -77,14 +83,6 @@ class TrendSpec:
         rolling = bounded_int("rolling", rolling, MAX_ROLLING)
         window = Window.create(time_group=time_group, periods=periods, now=now, before=rolling - 1)
         return cls(checked, window, rolling)
-
-    @property
-    def time_group(self) -> TimeGroup:
-        return self.window.time_group
-
-    @property
-    def now(self) -> datetime:
-        return self.window.now
 
     def periods_read(self) -> tuple[Period, ...]:
         """Every period the trend looks at: the window and the ``rolling - 1`` before it."""

@@ -18,7 +18,15 @@ from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
 from flask_bitmapist.domain.periods import Period, TimeGroup, localize
 
-__all__ = ["MAX_HOURS", "MAX_PERIODS", "Window", "bounded_int", "checked_expression", "index_in"]
+__all__ = [
+    "MAX_HOURS",
+    "MAX_PERIODS",
+    "Window",
+    "WindowedSpec",
+    "bounded_int",
+    "checked_expression",
+    "index_in",
+]
 
 #: The longest window, in periods of any group but hours.
 MAX_PERIODS: Final = 1000
@@ -119,3 +127,26 @@ def index_in(field: str, index: object, items: Sequence[object]) -> int:
     if not 0 <= index < len(items):
         raise InvalidAnswerSpec(f"{field} {index!r} is outside 0..{len(items) - 1}", field=field)
     return index
+
+
+class WindowedSpec:
+    """What every answer's spec (trend, lifecycle, stickiness, funnel) says of its window,
+    read through from its ``window`` field."""
+
+    __slots__ = ()
+    window: Window
+
+    @property
+    def time_group(self) -> TimeGroup:
+        """The group of the window's periods."""
+        return self.window.time_group
+
+    @property
+    def periods(self) -> int:
+        """How many periods the window has (N)."""
+        return self.window.size
+
+    @property
+    def now(self) -> datetime:
+        """The moment the window ends at (its last period contains it)."""
+        return self.window.now
