@@ -38,6 +38,7 @@ from flask_bitmapist.exceptions import (
     InvalidUserIdType,
     MissingExtra,
     MomentOutOfRange,
+    ReadBudgetExceeded,
     StorageUnavailable,
 )
 
@@ -142,6 +143,7 @@ __all__ = [
     "MissingExtra",
     "MomentOutOfRange",
     "MonthEvents",
+    "ReadBudgetExceeded",
     "Settings",
     "StorageUnavailable",
     "UserSet",

@@ -43,6 +43,7 @@ __all__ = [
     "InvalidUserIdType",
     "MissingExtra",
     "MomentOutOfRange",
+    "ReadBudgetExceeded",
     "StorageUnavailable",
 ]
 
@@ -71,6 +72,12 @@ class InvalidRequest(BitmapistError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ReadBudgetExceeded(InvalidRequest):
+    """An answer would read more bitmaps or bytes than the read budget allows
+    (``BITMAPIST_MAX_READ_KEYS``, ``BITMAPIST_MAX_READ_BYTES``); ``field`` names what to
+    shrink. Raised before anything is read."""
 
 
 class EventFileError(BitmapistError, ValueError):

@@ -1,9 +1,13 @@
 """Trends, lifecycles, stickiness and funnels in an app context (DESIGN section 10, items
 2 to 5; first-time cohort rows are ``get_cohort(..., first_time=True)``).
 
-Both read the current app's storage once per answer and raise
-:class:`~flask_bitmapist.exceptions.StorageUnavailable` when it cannot be read; bad input
-raises :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
+Each function asks the app's answer pipeline
+(:class:`~flask_bitmapist.services.answers.Answers`) for its kind: one read of the current
+app's storage, within its read budget. They raise
+:class:`~flask_bitmapist.exceptions.StorageUnavailable` when storage cannot be read, and
+for bad input (or a request past the read budget) an
+:class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` or
+:class:`~flask_bitmapist.exceptions.InvalidRequest` naming the field.
 """
 
 from __future__ import annotations
@@ -14,22 +18,12 @@ from datetime import datetime
 from flask_bitmapist.domain import (
     Expression,
     Funnel,
-    FunnelEngine,
     Lifecycle,
-    LifecycleEngine,
     Stickiness,
-    StickinessEngine,
     TimeGroup,
     Trend,
-    TrendEngine,
 )
 from flask_bitmapist.flask.state import current_state
-from flask_bitmapist.services.answers import (
-    funnel_spec,
-    lifecycle_spec,
-    stickiness_spec,
-    trend_spec,
-)
 
 __all__ = ["get_funnel", "get_lifecycle", "get_stickiness", "get_trend"]
 
@@ -47,21 +41,16 @@ def get_trend(
     ``expression`` is text (``"user:paid & ~user:refunded"``), an expression object, or a
     list of up to 10 of them: one series each. With ``rolling=w`` each count is the users
     who matched in any of the ``w`` periods ending with that one (``rolling=7`` on days is
-    weekly actives drawn daily). ``trend.dates`` holds the periods' starts (UTC),
+    weekly actives drawn daily). ``trend.dates`` holds the periods' starts (in the app's zone),
     ``trend.series[i].counts`` one count per period, oldest first::
 
         trend = get_trend(["user:active", "user:paid"], periods=30, rolling=7)
     """
     state = current_state()
-    spec = trend_spec(
-        expression,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        rolling=rolling,
-        max_terms=state.settings.max_expression_terms,
-    )
-    return TrendEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
+    fields: dict[str, object] = {"expr": expression, "time_group": time_group}
+    fields |= {"periods": periods, "rolling": rolling, "now": state.moment(now)}
+    answer: Trend = state.answers.answer("trend", fields, warn=False).result
+    return answer
 
 
 def get_lifecycle(
@@ -79,14 +68,10 @@ def get_lifecycle(
         lifecycle.new, lifecycle.returning, lifecycle.resurrecting, lifecycle.dormant
     """
     state = current_state()
-    spec = lifecycle_spec(
-        expression,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        max_terms=state.settings.max_expression_terms,
-    )
-    return LifecycleEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
+    fields: dict[str, object] = {"expr": expression, "time_group": time_group, "periods": periods}
+    fields["now"] = state.moment(now)
+    answer: Lifecycle = state.answers.answer("lifecycle", fields, warn=False).result
+    return answer
 
 
 def get_stickiness(
@@ -105,14 +90,10 @@ def get_stickiness(
     :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
     """
     state = current_state()
-    spec = stickiness_spec(
-        expression,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        max_terms=state.settings.max_expression_terms,
-    )
-    return StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
+    fields: dict[str, object] = {"expr": expression, "time_group": time_group, "periods": periods}
+    fields["now"] = state.moment(now)
+    answer: Stickiness = state.answers.answer("stickiness", fields, warn=False).result
+    return answer
 
 
 def get_funnel(
@@ -132,11 +113,7 @@ def get_funnel(
     ``from_first`` and ``dropped`` are derived from it.
     """
     state = current_state()
-    spec = funnel_spec(
-        steps,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        max_terms=state.settings.max_expression_terms,
-    )
-    return FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
+    fields: dict[str, object] = {"step": steps, "time_group": time_group, "periods": periods}
+    fields["now"] = state.moment(now)
+    answer: Funnel = state.answers.answer("funnel", fields, warn=False).result
+    return answer

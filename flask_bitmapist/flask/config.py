@@ -24,6 +24,11 @@ Key                                     Meaning                                 
 ``BITMAPIST_MAX_COHORT_CELLS``          largest cohort (rows x columns)           ``20000``
 ``BITMAPIST_MAX_EXPRESSION_TERMS``      most event names in one expression        ``100``
                                         (at most 10000)
+``BITMAPIST_MAX_READ_KEYS``             most bitmaps one answer may read          ``20000``
+                                        (series x terms x periods, rolling and
+                                        history included; more is a 400)
+``BITMAPIST_MAX_READ_BYTES``            most bytes one answer may read, from the  ``128 MiB``
+                                        stored lengths, before reading
 ``BITMAPIST_URL_PREFIX``                where the dashboard is mounted            ``"/bitmapist"``
 ``BITMAPIST_MAP_IDS``                   map str/UUID ids to ints                  ``False``
 ``BITMAPIST_SOCKET_TIMEOUT``            seconds to wait for a Redis answer        ``0.5``
@@ -52,6 +57,7 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.infra import DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT
 from flask_bitmapist.infra.breaker import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
+from flask_bitmapist.services.answers import DEFAULT_MAX_READ_BYTES, DEFAULT_MAX_READ_KEYS
 from flask_bitmapist.services.replay import DEFAULT_REPLAY_BUFFER
 
 __all__ = [
@@ -66,6 +72,8 @@ __all__ = [
     "DEFAULT_MAP_IDS",
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_EXPRESSION_TERMS",
+    "DEFAULT_MAX_READ_BYTES",
+    "DEFAULT_MAX_READ_KEYS",
     "DEFAULT_MAX_USER_ID",
     "DEFAULT_RAISE_ON_ERROR",
     "DEFAULT_REDIS_CLUSTER",
@@ -118,6 +126,8 @@ DEFAULTS: Final[Mapping[str, object]] = {
     "BITMAPIST_DASHBOARD_PERMISSION": DEFAULT_DASHBOARD_PERMISSION,
     "BITMAPIST_MAX_COHORT_CELLS": DEFAULT_MAX_COHORT_CELLS,
     "BITMAPIST_MAX_EXPRESSION_TERMS": DEFAULT_MAX_EXPRESSION_TERMS,
+    "BITMAPIST_MAX_READ_KEYS": DEFAULT_MAX_READ_KEYS,
+    "BITMAPIST_MAX_READ_BYTES": DEFAULT_MAX_READ_BYTES,
     "BITMAPIST_URL_PREFIX": DEFAULT_URL_PREFIX,
     "BITMAPIST_MAP_IDS": DEFAULT_MAP_IDS,
     "BITMAPIST_SOCKET_TIMEOUT": DEFAULT_SOCKET_TIMEOUT,

@@ -25,8 +25,14 @@ from flask_bitmapist.domain import (
     zone_name,
 )
 from flask_bitmapist.exceptions import InvalidConfiguration
-from flask_bitmapist.flask.config import DEFAULTS, EXTENSION_KEY
+from flask_bitmapist.flask.config import (
+    DEFAULT_MAX_READ_BYTES,
+    DEFAULT_MAX_READ_KEYS,
+    DEFAULTS,
+    EXTENSION_KEY,
+)
 from flask_bitmapist.infra import redact_url
+from flask_bitmapist.services.answers import KINDS, Answers, ReadBudget
 from flask_bitmapist.services.failures import OutageReport
 from flask_bitmapist.services.marking import MarkingPolicy
 from flask_bitmapist.services.replay import MarkingStatus, MarkRecorder
@@ -130,6 +136,8 @@ class Settings:
     breaker_interval: float
     breaker_max_interval: float
     timezone: tzinfo = UTC
+    max_read_keys: int = DEFAULT_MAX_READ_KEYS
+    max_read_bytes: int = DEFAULT_MAX_READ_BYTES
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -188,6 +196,8 @@ class Settings:
             replay_buffer=_integer(config, "BITMAPIST_REPLAY_BUFFER", 0, 10**8),
             breaker_interval=breaker_interval,
             breaker_max_interval=breaker_max_interval,
+            max_read_keys=_integer(config, "BITMAPIST_MAX_READ_KEYS", 1, 10**9),
+            max_read_bytes=_integer(config, "BITMAPIST_MAX_READ_BYTES", 1, 2**50),
         )
 
     @property
@@ -203,8 +213,9 @@ def _utc_now() -> datetime:
 class BitmapistState:
     """Flask-Bitmapist's state for one app, kept in ``app.extensions["bitmapist"]``.
 
-    ``settings`` (:class:`Settings`), ``repository`` (the storage), ``engine`` (a
-    :class:`~flask_bitmapist.domain.CohortEngine` over it), ``id_mapper`` (the map of
+    ``settings`` (:class:`Settings`), ``repository`` (the storage), ``answers`` (the
+    :class:`~flask_bitmapist.services.answers.Answers` every front end asks), ``engine``
+    (their bitmap reader), ``id_mapper`` (the map of
     str/UUID user ids to bitmap ints with ``BITMAPIST_MAP_IDS``, else None), ``marking``
     (the :class:`~flask_bitmapist.services.marking.MarkingPolicy` every mark is built
     and mapped with), ``recorder`` (writes marks failing open, with the replay buffer and
@@ -237,9 +248,19 @@ class BitmapistState:
             map_ids=id_mapper is not None,
             zone=settings.timezone,
         )
-        # Reads stop at the app's largest user id: bits another writer set past it are
-        # not read (see DESIGN, "Limits"), so one huge id costs no read its 512 MiB.
-        self.engine = CohortEngine(repository, max_user_id=settings.max_user_id)
+        self._clock = clock or _utc_now
+        #: Every answer of the app, through one pipeline: its zone and clock, its bounds,
+        #: its read budget. Reads stop at the app's largest user id.
+        self.answers = Answers(
+            repository,
+            kinds=KINDS,
+            zone=settings.timezone,
+            clock=lambda: self._clock(),
+            max_user_id=settings.max_user_id,
+            max_terms=settings.max_expression_terms,
+            max_cells=settings.max_cohort_cells,
+            budget=ReadBudget(keys=settings.max_read_keys, bytes=settings.max_read_bytes),
+        )
         self.extension = extension
         server = getattr(repository, "server", type(repository).__name__)
         self.recorder = MarkRecorder(
@@ -268,7 +289,12 @@ class BitmapistState:
             advice="Pages answer 503 until it is back.",
             interval=settings.error_log_interval,
         )
-        self._clock = clock or _utc_now
+
+    @property
+    def engine(self) -> CohortEngine:
+        """The bitmap reader of the app's answers (no read past ``BITMAPIST_MAX_USER_ID``'s
+        byte): the events page and 0.1's query API read through it."""
+        return self.answers.reader
 
     @property
     def zone(self) -> tzinfo:
@@ -277,7 +303,7 @@ class BitmapistState:
 
     def now(self) -> datetime:
         """The current time in the app's zone (aware): it carries the app's calendar."""
-        return localize(self._clock(), self.zone)
+        return self.answers.now()
 
     def moment(self, moment: datetime | None) -> datetime:
         """``moment`` in the app's zone (naive means local time there), or :meth:`now`.

@@ -19,7 +19,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Final, TypeAlias
 
 from flask_bitmapist.domain import (
@@ -42,6 +42,7 @@ from flask_bitmapist.services.event_counts import EventCounts
 
 __all__ = [
     "CsvCell",
+    "cohort_csv_rows",
     "cohort_to_csv",
     "cohort_to_dict",
     "cohort_to_legacy_dict",
@@ -60,9 +61,11 @@ __all__ = [
     "lifecycle_csv_rows",
     "lifecycle_to_csv",
     "lifecycle_to_dict",
+    "now_heading",
     "period_iso",
     "period_label",
     "period_stamp",
+    "render_table",
     "spec_to_dict",
     "stickiness_spec_to_dict",
     "stickiness_to_csv",
@@ -270,7 +273,12 @@ def event_counts_to_csv(
 
 
 def cohort_to_csv(cohort: Cohort, *, as_percent: bool = False) -> str:
-    """The heatmap table as CSV: one line per row, then averages and column totals.
+    """The heatmap table as CSV text (see :func:`cohort_csv_rows`)."""
+    return to_csv(cohort_csv_rows(cohort, as_percent=as_percent))
+
+
+def cohort_csv_rows(cohort: Cohort, *, as_percent: bool = False) -> list[Sequence[CsvCell]]:
+    """The heatmap table's CSV rows: one line per row, then averages and column totals.
 
     Columns: ``date``, ``users`` (row total), then one per offset. With ``as_percent``
     the cells and the simple averages are percentages of the row total (two decimals);
@@ -295,7 +303,7 @@ def cohort_to_csv(cohort: Cohort, *, as_percent: bool = False) -> str:
     )
     rows.append(["weighted average %", ""] + [format_decimal(v) for v in cohort.weighted_averages])
     rows.append(["total", sum(cohort.totals), *cohort.column_totals])
-    return to_csv(rows)
+    return rows
 
 
 def cohort_to_legacy_dict(
@@ -490,3 +498,38 @@ def lifecycle_csv_rows(lifecycle: Lifecycle) -> list[CsvRow]:
 def lifecycle_to_csv(lifecycle: Lifecycle) -> str:
     """The lifecycle as CSV text (see :func:`lifecycle_csv_rows`)."""
     return to_csv(lifecycle_csv_rows(lifecycle))
+
+
+# -- text tables (the CLI's ``--format table``) ------------------------------------------
+
+
+def now_heading(now: datetime, zone: tzinfo) -> str:
+    """The line that says when and in which calendar a text answer was counted.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> la = ZoneInfo("America/Los_Angeles")
+    >>> now_heading(datetime(2026, 11, 27, 13, 5, tzinfo=la), la)
+    'now 2026-11-27T13:05:00-08:00 (America/Los_Angeles)'
+    """
+    return f"now {now.isoformat(timespec='seconds')} ({zone_name(zone)})"
+
+
+def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
+    """Align ``rows`` under ``header``: the first ``left`` columns to the left, the rest
+    (numbers) to the right, two spaces apart.
+
+    >>> print(render_table(["event", "today"], [["a", "1"], ["bb", "1,234"]]))
+    event  today
+    a          1
+    bb     1,234
+    """
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.ljust(width) if i < left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join(line(row) for row in (header, *rows))

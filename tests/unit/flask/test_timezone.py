@@ -267,7 +267,8 @@ def test_the_cli_reads_now_as_local_time_and_names_the_zone() -> None:
         args=["bitmapist", "cohort", "a", "b", "--rows", "2", "--now", "2026-07-01T00:30"]
     )
     assert result.exit_code == 0, result.output
-    assert "now 2026-07-01T00:30:00-07:00 (America/Los_Angeles)" in result.output.splitlines()[2]
+    assert "now 2026-07-01T00:30:00-07:00 (America/Los_Angeles)" in result.stdout.splitlines()[2]
+    assert "warning: no data for event 'a'" in result.stderr
     with app.app_context():
         mark_event("user:paid", 1)
     events = runner.invoke(args=["bitmapist", "events"])

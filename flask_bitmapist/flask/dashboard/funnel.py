@@ -1,0 +1,177 @@
+"""The funnel page, ``/api/funnel`` (JSON or CSV) and ``/api/funnel/users``.
+
+``GET /api/funnel?step=a&step=b&time_group=&periods=&now=`` answers ``{"steps": [...],
+"counts": [...]}`` (DESIGN section 10, item 5); every count and every drop-off lists its
+users. The answer comes from the app's pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import attrs
+from flask import Blueprint, Response, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from flask_bitmapist.domain import MAX_STEPS, EventRef, Funnel, InvalidEventName, TimeGroup
+from flask_bitmapist.flask.dashboard.chart import FunnelChart
+from flask_bitmapist.flask.dashboard.responses import (
+    answer_format,
+    answer_response,
+    as_request_error,
+    page_response,
+    users_page,
+)
+from flask_bitmapist.flask.state import current_state
+from flask_bitmapist.services.answers import Answer
+
+__all__ = ["FunnelForm", "register"]
+
+#: The funnel page shows at least this many step rows.
+MIN_STEP_ROWS = 3
+
+
+def register(bp: Blueprint) -> None:
+    """Add the funnel page and its API routes to the dashboard blueprint."""
+    bp.add_url_rule("/funnel", "funnel", funnel_page)
+    bp.add_url_rule("/api/funnel", "api_funnel", api_funnel)
+    bp.add_url_rule("/api/funnel/users", "api_funnel_users", api_funnel_users)
+
+
+def _get(args: Mapping[str, str], key: str, default: str) -> str:
+    value = args.get(key)
+    return default if value is None else value.strip()
+
+
+@attrs.frozen
+class FunnelForm:
+    """The funnel request as typed, each step as a text expression.
+
+    The API sends each step as a repeated ``step`` (an event name or an expression). The
+    page sends, per step row, the event chosen in ``step_event`` and an optional
+    ``step_expression`` that replaces it, paired by position; rows left blank are dropped.
+    """
+
+    steps: tuple[str, ...] = ()
+    time_group: str = "day"
+    periods: str = "30"
+    now: str = ""
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> FunnelForm:
+        """Read the form from a query string (``request.args``)."""
+        steps = [v.strip() for v in args.getlist("step") if v.strip()]
+        events = [v.strip() for v in args.getlist("step_event")]
+        expressions = [v.strip() for v in args.getlist("step_expression")]
+        rows = max(len(events), len(expressions))
+        events += [""] * (rows - len(events))
+        expressions += [""] * (rows - len(expressions))
+        for name, expression in zip(events, expressions, strict=True):
+            if expression:
+                steps.append(expression)
+            elif name:
+                steps.append(_event_text(name))
+        defaults = cls()
+        return cls(
+            steps=tuple(steps),
+            time_group=_get(args, "time_group", defaults.time_group) or defaults.time_group,
+            periods=_get(args, "periods", defaults.periods),
+            now=_get(args, "now", ""),
+        )
+
+    @staticmethod
+    def is_submitted(args: Mapping[str, str]) -> bool:
+        """Whether the query string holds any field (else: show an empty form)."""
+        keys = ("step", "step_event", "step_expression", "time_group", "periods", "now")
+        return any(key in args for key in keys)
+
+    def fields(self) -> dict[str, object]:
+        """The request's fields, as the answer pipeline reads them."""
+        return {
+            "step": list(self.steps),
+            "time_group": self.time_group,
+            "periods": self.periods,
+            "now": self.now,
+        }
+
+    def step_rows(self, events: frozenset[str] | set[str]) -> list[tuple[str, str]]:
+        """The page's step rows as ``(event, expression)``: a step that names a known
+        event fills the event list, anything else the expression; then blank rows, at
+        least :data:`MIN_STEP_ROWS` in all and one more than filled, up to ten."""
+        names = {_event_text(event): event for event in events}
+        rows = [(names[s], "") if s in names else ("", s) for s in self.steps]
+        wanted = min(MAX_STEPS, max(MIN_STEP_ROWS, len(rows) + 1))
+        return rows + [("", "")] * (wanted - len(rows))
+
+    def query(self, **overrides: object) -> str:
+        """The request as the API's query string (``step`` repeated), ``overrides`` added."""
+        pairs = [("step", step) for step in self.steps]
+        pairs += [("time_group", self.time_group), ("periods", self.periods)]
+        if self.now:
+            pairs.append(("now", self.now))
+        pairs += [(key, str(value)) for key, value in overrides.items()]
+        return urlencode(pairs)
+
+
+def funnel_page() -> Response:
+    """Up to ten steps, chosen as events or typed as expressions; horizontal bars with the
+    conversion from the previous step and from the first; every count and every drop-off
+    lists its users."""
+    state = current_state()
+    form = FunnelForm.from_args(request.args)
+    answer: Answer[Any, Funnel] | None = None
+    error = None
+    if FunnelForm.is_submitted(request.args):
+        try:
+            answer = state.answers.answer("funnel", form.fields())
+        except ValueError as exc:
+            error = as_request_error(exc)
+    funnel = answer.result if answer else None
+    events = sorted(state.repository.event_names())
+    return page_response(
+        "bitmapist/funnel.html",
+        error=error,
+        form=form,
+        answer=answer,
+        events=events,
+        step_rows=form.step_rows(set(events)),
+        max_steps=MAX_STEPS,
+        time_groups=list(TimeGroup),
+        funnel=funnel,
+        chart=FunnelChart.build(funnel) if funnel else None,
+        query=form.query(),
+        users_url=url_for("bitmapist.api_funnel_users") + "?" + form.query(),
+        now=state.now(),
+    )
+
+
+def api_funnel() -> Response:
+    """``{"steps": [...], "counts": [...]}`` (``format=csv``: a line per step)."""
+    fmt = answer_format()
+    form = FunnelForm.from_args(request.args)
+    return answer_response(current_state().answers.answer("funnel", form.fields()), fmt)
+
+
+def api_funnel_users() -> Response:
+    """The users who reached step ``reached=K``, or who reached step ``dropped=K`` but not
+    the next, a page at a time."""
+    state = current_state()
+    fields = {
+        **FunnelForm.from_args(request.args).fields(),
+        "reached": request.args.get("reached"),
+        "dropped": request.args.get("dropped"),
+    }
+    return users_page(state.answers.drill("funnel", fields), state)
+
+
+def _event_text(name: str) -> str:
+    """An event chosen from the list, as an expression (quoted when its name needs it).
+
+    A name no event can have is kept as typed: reading it as an expression then fails
+    with an error naming the step."""
+    try:
+        return str(EventRef(name))
+    except InvalidEventName:
+        return name

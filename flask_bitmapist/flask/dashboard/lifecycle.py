@@ -1,0 +1,98 @@
+"""The lifecycle page, ``/api/lifecycle`` (JSON or CSV) and ``/api/lifecycle/users``.
+
+``GET /api/lifecycle?expr=E&time_group=&periods=&now=`` answers ``{"dates", "new",
+"returning", "resurrecting", "dormant", "complete"}`` (DESIGN section 10, item 3); every
+count drills down to its users. The answer comes from the app's pipeline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from flask_bitmapist.domain import Lifecycle, LifecycleStatus, TimeGroup
+from flask_bitmapist.flask.dashboard.chart import LifecycleChart
+from flask_bitmapist.flask.dashboard.forms import AnswerForm
+from flask_bitmapist.flask.dashboard.responses import (
+    answer_format,
+    answer_response,
+    as_request_error,
+    hourly_off,
+    page_response,
+    users_page,
+)
+from flask_bitmapist.flask.state import current_state
+from flask_bitmapist.services.answers import Answer
+from flask_bitmapist.services.reports import period_iso, period_label
+
+__all__ = ["register"]
+
+
+def register(bp: Blueprint) -> None:
+    """Add the lifecycle page and its API routes to the dashboard blueprint."""
+    bp.add_url_rule("/lifecycle", "lifecycle", lifecycle_page)
+    bp.add_url_rule("/api/lifecycle", "api_lifecycle", api_lifecycle)
+    bp.add_url_rule("/api/lifecycle/users", "api_lifecycle_users", api_lifecycle_users)
+
+
+def api_lifecycle() -> Response:
+    """``{"dates", "new", "returning", "resurrecting", "dormant", "complete"}``; CSV with
+    ``format=csv``."""
+    fmt = answer_format()
+    form = AnswerForm.from_args(request.args)
+    return answer_response(current_state().answers.answer("lifecycle", form.fields()), fmt)
+
+
+def api_lifecycle_users() -> Response:
+    """The users counted as ``status`` in period ``index`` (from 0)."""
+    state = current_state()
+    form = AnswerForm.from_args(request.args)
+    fields = {
+        **form.fields(),
+        "status": request.args.get("status", ""),
+        "index": request.args.get("index"),
+    }
+    return users_page(state.answers.drill("lifecycle", fields), state)
+
+
+def lifecycle_page() -> Response:
+    """Stacked bars (new, returning, resurrecting above zero, dormant below) and a table."""
+    state = current_state()
+    form = AnswerForm.from_args(request.args)
+    answer: Answer[Any, Lifecycle] | None = None
+    error = None
+    if form.submitted:
+        try:
+            answer = state.answers.answer("lifecycle", form.fields())
+        except ValueError as exc:
+            error = as_request_error(exc)
+    lifecycle = answer.result if answer else None
+    group = lifecycle.spec.time_group if lifecycle else TimeGroup.DAY
+    complete = (answer.complete if answer else None) or ()
+    return page_response(
+        "bitmapist/lifecycle.html",
+        error=error,
+        form=form,
+        answer=answer,
+        lifecycle=lifecycle,
+        chart=LifecycleChart.build(lifecycle) if lifecycle else None,
+        statuses=[status.value for status in LifecycleStatus],
+        rows=[
+            {
+                "index": k,
+                "label": period_label(group, date),
+                "iso": period_iso(group, date),
+                "counts": {s.value: lifecycle.counts(s)[k] for s in LifecycleStatus},
+                "complete": complete[k] if complete else True,
+            }
+            for k, date in enumerate(lifecycle.dates)
+        ]
+        if lifecycle
+        else [],
+        query=form.query(rolling=False),
+        hourly_off=hourly_off(state, lifecycle.spec.time_group if lifecycle else None),
+        time_groups=list(TimeGroup),
+        events=sorted(state.repository.event_names()),
+        now=state.now(),
+    )

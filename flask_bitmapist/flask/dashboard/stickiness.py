@@ -1,0 +1,129 @@
+"""The stickiness page, ``/api/stickiness`` (JSON or CSV) and ``/api/stickiness/users``.
+
+``GET /api/stickiness?expr=E&time_group=&periods=&now=`` answers ``{"periods": N,
+"counts": [...]}`` (DESIGN section 10, item 4); every count lists its users. The answer
+comes from the app's pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import attrs
+from flask import Blueprint, Response, request, url_for
+
+from flask_bitmapist.domain import Stickiness, TimeGroup
+from flask_bitmapist.flask.dashboard.chart import StickinessChart
+from flask_bitmapist.flask.dashboard.responses import (
+    answer_format,
+    answer_response,
+    as_request_error,
+    page_response,
+    users_page,
+)
+from flask_bitmapist.flask.state import current_state
+from flask_bitmapist.services.answers import Answer
+from flask_bitmapist.services.reports import period_label
+
+__all__ = ["StickinessForm", "register"]
+
+
+def register(bp: Blueprint) -> None:
+    """Add the stickiness page and its API routes to the dashboard blueprint."""
+    bp.add_url_rule("/stickiness", "stickiness", stickiness_page)
+    bp.add_url_rule("/api/stickiness", "api_stickiness", api_stickiness)
+    bp.add_url_rule("/api/stickiness/users", "api_stickiness_users", api_stickiness_users)
+
+
+def _get(args: Mapping[str, str], key: str, default: str) -> str:
+    value = args.get(key)
+    return default if value is None else value.strip()
+
+
+@attrs.frozen
+class StickinessForm:
+    """The stickiness request as typed: ``expr``, ``time_group``, ``periods``, ``now``."""
+
+    expr: str = ""
+    time_group: str = "day"
+    periods: str = "30"
+    now: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> StickinessForm:
+        """Read the form from a query string."""
+        defaults = cls()
+        return cls(
+            expr=_get(args, "expr", ""),
+            time_group=_get(args, "time_group", defaults.time_group) or defaults.time_group,
+            periods=_get(args, "periods", defaults.periods),
+            now=_get(args, "now", ""),
+        )
+
+    @staticmethod
+    def is_submitted(args: Mapping[str, str]) -> bool:
+        """Whether the query string holds any field (else: show an empty form)."""
+        return any(key in args for key in ("expr", "time_group", "periods", "now"))
+
+    def fields(self) -> dict[str, object]:
+        """The request's fields, as the answer pipeline reads them."""
+        return {
+            "expr": self.expr,
+            "time_group": self.time_group,
+            "periods": self.periods,
+            "now": self.now,
+        }
+
+    def query(self, **overrides: object) -> str:
+        """The form as a query string, ``overrides`` added."""
+        pairs = [("expr", self.expr), ("time_group", self.time_group), ("periods", self.periods)]
+        if self.now:
+            pairs.append(("now", self.now))
+        pairs += [(key, str(value)) for key, value in overrides.items()]
+        return urlencode(pairs)
+
+
+def stickiness_page() -> Response:
+    """The form and, once submitted, a bar chart and a table whose numbers list users."""
+    state = current_state()
+    form = StickinessForm.from_args(request.args)
+    answer: Answer[Any, Stickiness] | None = None
+    error = None
+    if StickinessForm.is_submitted(request.args):
+        try:
+            answer = state.answers.answer("stickiness", form.fields())
+        except ValueError as exc:
+            error = as_request_error(exc)
+    stickiness = answer.result if answer else None
+    return page_response(
+        "bitmapist/stickiness.html",
+        error=error,
+        form=form,
+        answer=answer,
+        events=sorted(state.repository.event_names()),
+        time_groups=list(TimeGroup),
+        stickiness=stickiness,
+        chart=StickinessChart.build(stickiness) if stickiness else None,
+        labels=[period_label(stickiness.spec.time_group, d) for d in stickiness.dates]
+        if stickiness
+        else [],
+        query=form.query(),
+        users_url=url_for("bitmapist.api_stickiness_users") + "?" + form.query(),
+        now=state.now(),
+    )
+
+
+def api_stickiness() -> Response:
+    """``{"periods": N, "counts": [...]}`` (``format=csv``: a line per k)."""
+    fmt = answer_format()
+    form = StickinessForm.from_args(request.args)
+    return answer_response(current_state().answers.answer("stickiness", form.fields()), fmt)
+
+
+def api_stickiness_users() -> Response:
+    """The users who matched in exactly ``k`` periods, a page at a time."""
+    state = current_state()
+    fields = {**StickinessForm.from_args(request.args).fields(), "k": request.args.get("k")}
+    return users_page(state.answers.drill("stickiness", fields), state)

@@ -1,0 +1,123 @@
+"""Lifecycles (DESIGN section 10, item 3): new, returning, resurrecting and dormant users
+per period."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask_bitmapist.domain import (
+    FirstEver,
+    Lifecycle,
+    LifecycleEngine,
+    LifecycleSpec,
+    LifecycleStatus,
+    Period,
+    TimeGroup,
+    first_ever_events,
+)
+from flask_bitmapist.exceptions import InvalidRequest
+from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
+from flask_bitmapist.services.answers.pipeline import (
+    AnswerKind,
+    Answers,
+    Drill,
+    ReadPlan,
+    read_plan,
+)
+from flask_bitmapist.services.answers.specs import lifecycle_spec
+from flask_bitmapist.services.reports import (
+    CsvCell,
+    format_count,
+    lifecycle_csv_rows,
+    lifecycle_to_dict,
+    now_heading,
+    period_iso,
+    period_label,
+    render_table,
+)
+
+__all__ = ["LifecycleKind"]
+
+
+class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
+    """``expr`` (an event or an OR of events), ``time_group``, ``periods``, ``now``;
+    drill-down: ``status`` and ``index``."""
+
+    name = "lifecycle"
+
+    def spec(self, fields: Fields, answers: Answers) -> LifecycleSpec:
+        expr = fields.get("expr")
+        if isinstance(expr, list | tuple):
+            if len(expr) > 1:
+                raise InvalidRequest(f"a lifecycle takes one expr, got {len(expr)}", field="expr")
+            expr = expr[0] if expr else None
+        if expr is None or expr == "":
+            raise InvalidRequest("expr is required: an event or an expression", field="expr")
+        return lifecycle_spec(
+            expr,  # type: ignore[arg-type]
+            now=answers.moment(fields.get("now")),
+            time_group=text_field(fields, "time_group", TimeGroup.DAY),  # type: ignore[arg-type]
+            periods=count_field(fields, "periods", 30),  # type: ignore[arg-type]
+            max_terms=answers.max_terms,
+        )
+
+    def compute(self, answers: Answers, spec: LifecycleSpec) -> Lifecycle:
+        return LifecycleEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
+
+    def plan(self, answers: Answers, spec: LifecycleSpec) -> ReadPlan:
+        # "New" looks back over every earlier month the storage holds: the listing of the
+        # events' months (no bitmap read) says how far, so the history is counted too.
+        events = first_ever_events(spec.expression)
+        periods = spec.window.periods()
+        history = FirstEver.plan(
+            spec.expression, spec.time_group, periods, answers.repository.stored_months(events)
+        ).bitmap_ids()
+        factors = {"periods": spec.periods, "expr": len(events)}
+        return read_plan(frozenset(events), spec.window.periods(1), factors, history)
+
+    def events(self, spec: LifecycleSpec) -> frozenset[str]:
+        return spec.expression.events()
+
+    def periods(self, result: Lifecycle) -> Sequence[Period]:
+        return result.spec.window.periods()
+
+    def to_dict(self, result: Lifecycle, options: dict[str, Any]) -> dict[str, Any]:
+        return lifecycle_to_dict(result)
+
+    def csv_rows(self, result: Lifecycle, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
+        return lifecycle_csv_rows(result)
+
+    def table(self, result: Lifecycle, options: dict[str, Any]) -> str:
+        """One line per period, one column per status."""
+        spec = result.spec
+        group = spec.time_group
+        labels = options.get("labels") or [str(spec.expression)]
+        lines = [
+            [
+                period_label(group, date),
+                *(format_count(result.counts(s)[k]) for s in LifecycleStatus),
+            ]
+            for k, date in enumerate(result.dates)
+        ]
+        heading = f"{labels[0]} by {group.value}; {now_heading(spec.now, spec.window.last.zone)}"
+        return heading + "\n\n" + render_table(["", *(s.value for s in LifecycleStatus)], lines)
+
+    def drill(self, answers: Answers, spec: LifecycleSpec, fields: Fields) -> Drill:
+        """The users counted as ``status`` in period ``index`` (from 0)."""
+        status = LifecycleStatus.parse(str(fields.get("status") or ""))
+        index = parse_count("index", fields.get("index"))
+        engine = LifecycleEngine(answers.repository, max_user_id=answers.max_user_id)
+        users = engine.users(spec, status, index)
+        expr = fields.get("expr")
+        if isinstance(expr, list | tuple):
+            expr = expr[0]
+        return Drill(
+            users,
+            {
+                "expr": expr if isinstance(expr, str) else str(spec.expression),
+                "status": status.value,
+                "index": index,
+                "date": period_iso(spec.time_group, spec.window.dates()[index]),
+            },
+        )
