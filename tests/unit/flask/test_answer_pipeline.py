@@ -178,3 +178,25 @@ def test_marking_goes_on_while_heavy_requests_are_refused() -> None:
         day = current_state().answers.answer("trend", {"expr": "tick", "periods": 1})
     assert day.result.series[0].counts == (marks,)
     assert max(slowest) < 1.0  # a generous bound: refusals never hold marking up
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["cohort", "viewed", "paid", "--rows", "2"],
+        ["trend", "paid", "--periods", "3"],
+        ["lifecycle", "paid", "--periods", "3"],
+        ["stickiness", "paid", "--periods", "3"],
+        ["funnel", "viewed", "paid", "--periods", "3"],
+    ],
+)
+def test_every_answer_command_names_the_apps_zone(args: list[str]) -> None:
+    app = Flask("pipeline-zone")
+    app.config.update(
+        TESTING=True, BITMAPIST_REDIS_URL="memory://", BITMAPIST_TIMEZONE="America/Los_Angeles"
+    )
+    FlaskBitmapist(app, clock=FixedClock(NOW))
+    result = app.test_cli_runner().invoke(args=["bitmapist", *args])
+    assert result.exit_code == 0, result.output
+    assert "now 2026-11-27T05:45:00-08:00 (America/Los_Angeles)" in result.stdout
+    assert "UTC" not in result.stdout
