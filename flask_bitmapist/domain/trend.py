@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.engine import CohortEngine
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
@@ -34,7 +34,6 @@ from flask_bitmapist.domain.window import (
 
 __all__ = ["MAX_ROLLING", "MAX_SERIES", "Trend", "TrendEngine", "TrendSeries", "TrendSpec"]
 
-Words = npt.NDArray[np.uint64]
 
 #: The widest rolling window: a year of days.
 MAX_ROLLING: Final = 366
