@@ -55,8 +55,8 @@ __all__ = [
     "format_mean",
     "format_number",
     "format_percent",
+    "funnel_csv_rows",
     "funnel_spec_to_dict",
-    "funnel_to_csv",
     "funnel_to_dict",
     "lifecycle_csv_rows",
     "lifecycle_to_csv",
@@ -67,8 +67,8 @@ __all__ = [
     "period_stamp",
     "render_table",
     "spec_to_dict",
+    "stickiness_csv_rows",
     "stickiness_spec_to_dict",
-    "stickiness_to_csv",
     "stickiness_to_dict",
     "to_csv",
     "trend_csv_rows",
@@ -379,7 +379,7 @@ def stickiness_spec_to_dict(spec: StickinessSpec) -> dict[str, Any]:
     }
 
 
-def stickiness_to_csv(stickiness: Stickiness) -> str:
+def stickiness_csv_rows(stickiness: Stickiness) -> list[Sequence[CsvCell]]:
     """One line per k: ``periods`` (k), ``users`` (matched in exactly k periods) and
     ``percent`` of everyone who matched at least once (two decimals)."""
     rows: list[Sequence[CsvCell]] = [[stickiness.spec.time_group.plural, "users", "percent"]]
@@ -391,7 +391,7 @@ def stickiness_to_csv(stickiness: Stickiness) -> str:
     )
     total = stickiness.total
     rows.append(["total", total, format_decimal(100.0 if total else 0.0)])
-    return to_csv(rows)
+    return rows
 
 
 def funnel_to_dict(funnel: Funnel) -> dict[str, Any]:
@@ -413,7 +413,7 @@ def funnel_spec_to_dict(spec: FunnelSpec) -> dict[str, Any]:
     }
 
 
-def funnel_to_csv(funnel: Funnel) -> str:
+def funnel_csv_rows(funnel: Funnel) -> list[Sequence[CsvCell]]:
     """One line per step: ``step`` (1-based), ``expression``, ``users``, ``from previous %``,
     ``from first %`` and ``dropped`` (reached this step but not the next)."""
     rows: list[Sequence[CsvCell]] = [
@@ -431,7 +431,7 @@ def funnel_to_csv(funnel: Funnel) -> str:
         ]
         for index, step in enumerate(funnel.spec.steps)
     )
-    return to_csv(rows)
+    return rows
 
 
 # -- trends and lifecycles (DESIGN section 10) -------------------------------------------

@@ -13,16 +13,16 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec, TimeGroup
+from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.chart import RetentionChart
 from flask_bitmapist.flask.dashboard.forms import CohortForm, parse_cell, parse_legacy_body
 from flask_bitmapist.flask.dashboard.responses import (
     answer_format,
     answer_response,
-    as_request_error,
     hourly_off,
     page_response,
+    try_answer,
     users_page,
     wants_json,
 )
@@ -65,32 +65,24 @@ def cohort_page() -> Response:
     """The form and, once submitted, the heatmap, the chart and links to CSV and JSON."""
     state = current_state()
     form = CohortForm.from_args(request.args)
-    answer: Answer[CohortSpec, Cohort] | None = None
-    error: InvalidRequest | None = None
-    if CohortForm.is_submitted(request.args):
-        try:
-            answer = _answer(state, form)
-        except ValueError as exc:
-            if wants_json():
-                raise
-            error = as_request_error(exc)
+    submitted = CohortForm.is_submitted(request.args)
+    answer, error = try_answer((lambda: _answer(state, form)) if submitted else None)
+    if error is not None and wants_json():
+        raise error
     if request.args.get("json") and answer is not None:
         return jsonify(answer.to_dict())
     cohort = answer.result if answer else None
     return page_response(
         "bitmapist/cohort.html",
+        answer=answer,
         error=error,
         form=form,
-        answer=answer,
-        events=sorted(state.repository.event_names()),
-        time_groups=list(TimeGroup),
         modes=list(CohortMode),
         cohort=cohort,
         view=_heatmap_view(cohort, form.percent) if cohort else None,
         chart=RetentionChart.build(cohort, as_percent=form.percent) if cohort else None,
         hourly_off=hourly_off(state, cohort.spec.time_group if cohort else None),
         query=form.query(),
-        now=state.now(),
     )
 
 

@@ -8,24 +8,22 @@ users. The answer comes from the app's pipeline.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlencode
 
 import attrs
 from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from flask_bitmapist.domain import MAX_STEPS, EventRef, Funnel, InvalidEventName, TimeGroup
+from flask_bitmapist.domain import MAX_STEPS, EventRef, InvalidEventName
 from flask_bitmapist.flask.dashboard.chart import FunnelChart
 from flask_bitmapist.flask.dashboard.responses import (
     answer_format,
     answer_response,
-    as_request_error,
     page_response,
+    try_answer,
     users_page,
 )
 from flask_bitmapist.flask.state import current_state
-from flask_bitmapist.services.answers import Answer
 
 __all__ = ["FunnelForm", "register"]
 
@@ -121,29 +119,24 @@ def funnel_page() -> Response:
     lists its users."""
     state = current_state()
     form = FunnelForm.from_args(request.args)
-    answer: Answer[Any, Funnel] | None = None
-    error = None
-    if FunnelForm.is_submitted(request.args):
-        try:
-            answer = state.answers.answer("funnel", form.fields())
-        except ValueError as exc:
-            error = as_request_error(exc)
+    submitted = FunnelForm.is_submitted(request.args)
+    answer, error = try_answer(
+        (lambda: state.answers.answer("funnel", form.fields())) if submitted else None
+    )
     funnel = answer.result if answer else None
     events = sorted(state.repository.event_names())
     return page_response(
         "bitmapist/funnel.html",
+        answer=answer,
         error=error,
         form=form,
-        answer=answer,
         events=events,
         step_rows=form.step_rows(set(events)),
         max_steps=MAX_STEPS,
-        time_groups=list(TimeGroup),
         funnel=funnel,
         chart=FunnelChart.build(funnel) if funnel else None,
         query=form.query(),
         users_url=url_for("bitmapist.api_funnel_users") + "?" + form.query(),
-        now=state.now(),
     )
 
 

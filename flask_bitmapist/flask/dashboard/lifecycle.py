@@ -7,23 +7,20 @@ count drills down to its users. The answer comes from the app's pipeline.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, request
 
-from flask_bitmapist.domain import Lifecycle, LifecycleStatus, TimeGroup
+from flask_bitmapist.domain import LifecycleStatus, TimeGroup
 from flask_bitmapist.flask.dashboard.chart import LifecycleChart
 from flask_bitmapist.flask.dashboard.forms import AnswerForm
 from flask_bitmapist.flask.dashboard.responses import (
     answer_format,
     answer_response,
-    as_request_error,
     hourly_off,
     page_response,
+    try_answer,
     users_page,
 )
 from flask_bitmapist.flask.state import current_state
-from flask_bitmapist.services.answers import Answer
 from flask_bitmapist.services.reports import period_iso, period_label
 
 __all__ = ["register"]
@@ -60,21 +57,17 @@ def lifecycle_page() -> Response:
     """Stacked bars (new, returning, resurrecting above zero, dormant below) and a table."""
     state = current_state()
     form = AnswerForm.from_args(request.args)
-    answer: Answer[Any, Lifecycle] | None = None
-    error = None
-    if form.submitted:
-        try:
-            answer = state.answers.answer("lifecycle", form.fields())
-        except ValueError as exc:
-            error = as_request_error(exc)
+    answer, error = try_answer(
+        (lambda: state.answers.answer("lifecycle", form.fields())) if form.submitted else None
+    )
     lifecycle = answer.result if answer else None
     group = lifecycle.spec.time_group if lifecycle else TimeGroup.DAY
     complete = (answer.complete if answer else None) or ()
     return page_response(
         "bitmapist/lifecycle.html",
+        answer=answer,
         error=error,
         form=form,
-        answer=answer,
         lifecycle=lifecycle,
         chart=LifecycleChart.build(lifecycle) if lifecycle else None,
         statuses=[status.value for status in LifecycleStatus],
@@ -92,7 +85,4 @@ def lifecycle_page() -> Response:
         else [],
         query=form.query(rolling=False),
         hourly_off=hourly_off(state, lifecycle.spec.time_group if lifecycle else None),
-        time_groups=list(TimeGroup),
-        events=sorted(state.repository.event_names()),
-        now=state.now(),
     )

@@ -5,6 +5,7 @@ shows it. One place, so every kind's routes answer alike."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, jsonify, render_template, request
@@ -22,6 +23,7 @@ __all__ = [
     "csv_download",
     "hourly_off",
     "page_response",
+    "try_answer",
     "users_page",
     "wants_json",
 ]
@@ -73,9 +75,38 @@ def users_page(drill: Drill, state: BitmapistState) -> Response:
     )
 
 
-def page_response(template: str, *, error: Exception | None, **context: Any) -> Response:
-    """An answer's page: 400 when it shows an error, else 200."""
-    html = render_template(template, error=error, **context)
+def try_answer(
+    build: Callable[[], Answer[Any, Any]] | None,
+) -> tuple[Answer[Any, Any] | None, InvalidRequest | None]:
+    """A page's answer, or the error it shows on its form: ``build`` is None when the
+    form was not submitted (the page then shows the empty form)."""
+    if build is None:
+        return None, None
+    try:
+        return build(), None
+    except ValueError as exc:
+        return None, as_request_error(exc)
+
+
+def page_response(
+    template: str,
+    *,
+    answer: Answer[Any, Any] | None,
+    error: Exception | None,
+    **context: Any,
+) -> Response:
+    """An answer's page (400 when it shows an error, else 200), with what every answer
+    page shows: the events for its pickers, the time groups, the app's ``now``."""
+    state = current_state()
+    context.setdefault("events", sorted(state.repository.event_names()))
+    html = render_template(
+        template,
+        answer=answer,
+        error=error,
+        time_groups=list(TimeGroup),
+        now=state.now(),
+        **context,
+    )
     return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
 
 

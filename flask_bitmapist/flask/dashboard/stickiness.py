@@ -8,23 +8,20 @@ comes from the app's pipeline.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlencode
 
 import attrs
 from flask import Blueprint, Response, request, url_for
 
-from flask_bitmapist.domain import Stickiness, TimeGroup
 from flask_bitmapist.flask.dashboard.chart import StickinessChart
 from flask_bitmapist.flask.dashboard.responses import (
     answer_format,
     answer_response,
-    as_request_error,
     page_response,
+    try_answer,
     users_page,
 )
 from flask_bitmapist.flask.state import current_state
-from flask_bitmapist.services.answers import Answer
 from flask_bitmapist.services.reports import period_label
 
 __all__ = ["StickinessForm", "register"]
@@ -89,21 +86,16 @@ def stickiness_page() -> Response:
     """The form and, once submitted, a bar chart and a table whose numbers list users."""
     state = current_state()
     form = StickinessForm.from_args(request.args)
-    answer: Answer[Any, Stickiness] | None = None
-    error = None
-    if StickinessForm.is_submitted(request.args):
-        try:
-            answer = state.answers.answer("stickiness", form.fields())
-        except ValueError as exc:
-            error = as_request_error(exc)
+    submitted = StickinessForm.is_submitted(request.args)
+    answer, error = try_answer(
+        (lambda: state.answers.answer("stickiness", form.fields())) if submitted else None
+    )
     stickiness = answer.result if answer else None
     return page_response(
         "bitmapist/stickiness.html",
+        answer=answer,
         error=error,
         form=form,
-        answer=answer,
-        events=sorted(state.repository.event_names()),
-        time_groups=list(TimeGroup),
         stickiness=stickiness,
         chart=StickinessChart.build(stickiness) if stickiness else None,
         labels=[period_label(stickiness.spec.time_group, d) for d in stickiness.dates]
@@ -111,7 +103,6 @@ def stickiness_page() -> Response:
         else [],
         query=form.query(),
         users_url=url_for("bitmapist.api_stickiness_users") + "?" + form.query(),
-        now=state.now(),
     )
 
 

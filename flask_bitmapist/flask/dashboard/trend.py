@@ -14,19 +14,18 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from flask_bitmapist.domain import MAX_SERIES, EventRef, TimeGroup, Trend
+from flask_bitmapist.domain import MAX_SERIES, EventRef, Trend
 from flask_bitmapist.flask.dashboard.chart import Sparkline, TrendChart
 from flask_bitmapist.flask.dashboard.forms import AnswerForm
 from flask_bitmapist.flask.dashboard.responses import (
     answer_format,
     answer_response,
-    as_request_error,
     hourly_off,
     page_response,
+    try_answer,
     users_page,
 )
 from flask_bitmapist.flask.state import current_state
-from flask_bitmapist.services.answers import Answer
 from flask_bitmapist.services.reports import period_iso, period_label
 
 __all__ = ["SPARKLINE_DAYS", "event_sparklines", "register"]
@@ -67,19 +66,17 @@ def trends_page() -> Response:
     """Several expressions on one line chart, a table under it, CSV and JSON links."""
     state = current_state()
     form = AnswerForm.from_args(request.args)
-    answer: Answer[Any, Trend] | None = None
-    error = None
-    if form.submitted:
-        try:
-            answer = state.answers.answer("trend", form.fields(), labels=form.exprs)
-        except ValueError as exc:
-            error = as_request_error(exc)
+    answer, error = try_answer(
+        (lambda: state.answers.answer("trend", form.fields(), labels=form.exprs))
+        if form.submitted
+        else None
+    )
     trend = answer.result if answer else None
     return page_response(
         "bitmapist/trends.html",
+        answer=answer,
         error=error,
         form=form,
-        answer=answer,
         trend=trend,
         labels=form.exprs,
         chart=TrendChart.build(trend, form.exprs) if trend else None,
@@ -87,9 +84,6 @@ def trends_page() -> Response:
         query=form.query(),
         hourly_off=hourly_off(state, trend.spec.time_group if trend else None),
         max_series=MAX_SERIES,
-        time_groups=list(TimeGroup),
-        events=sorted(state.repository.event_names()),
-        now=state.now(),
     )
 
 

@@ -15,6 +15,7 @@ from flask_bitmapist.domain import (
     TimeGroup,
     first_ever_events,
 )
+from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
 from flask_bitmapist.services.answers.pipeline import (
     AnswerKind,
@@ -25,21 +26,7 @@ from flask_bitmapist.services.answers.pipeline import (
 )
 from flask_bitmapist.services.answers.specs import as_expression
 from flask_bitmapist.services.cohort_requests import create_cohort_spec
-from flask_bitmapist.services.reports import (
-    CsvCell,
-    cohort_csv_rows,
-    cohort_to_dict,
-    column_label,
-    expression_to_text,
-    format_count,
-    format_mean,
-    format_percent,
-    now_heading,
-    period_iso,
-    period_label,
-    render_table,
-    spec_to_dict,
-)
+from flask_bitmapist.services.reports import CsvCell
 
 __all__ = ["CohortKind"]
 
@@ -102,13 +89,13 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
         return spec.last_period
 
     def to_dict(self, result: Cohort, options: dict[str, Any]) -> dict[str, Any]:
-        answer = cohort_to_dict(result)
+        answer = reports.cohort_to_dict(result)
         if "as_percent" in options:
             answer["as_percent"] = bool(options["as_percent"])
         return answer
 
     def csv_rows(self, result: Cohort, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
-        return cohort_csv_rows(result, as_percent=bool(options.get("as_percent")))
+        return reports.cohort_csv_rows(result, as_percent=bool(options.get("as_percent")))
 
     def table(self, result: Cohort, options: dict[str, Any]) -> str:
         """A heading, one line per row, then the column averages (and weighted averages)
@@ -116,30 +103,35 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
         as_percent = bool(options.get("as_percent"))
         spec = result.spec
         group = spec.time_group
-        header = ["", "users", *(column_label(group, j) for j in range(spec.cols))]
+        header = ["", "users", *(reports.column_label(group, j) for j in range(spec.cols))]
         lines: list[list[str]] = []
         shown = result.percentages if as_percent else result.cells
         for date, total, row in zip(result.dates, result.totals, shown, strict=True):
-            cells = [format_percent(v) if as_percent else format_count(v) for v in row]  # type: ignore[arg-type]
-            lines.append([period_label(group, date), format_count(total), *cells])
+            cells = [
+                reports.format_percent(v) if as_percent else reports.format_count(v)  # type: ignore[arg-type]
+                for v in row
+            ]
+            lines.append([reports.period_label(group, date), reports.format_count(total), *cells])
         mean_total = sum(result.totals) / len(result.totals)
         if as_percent:
-            averages = [format_percent(v) for v in result.average_percentages]
+            averages = [reports.format_percent(v) for v in result.average_percentages]
         else:
-            averages = [format_mean(v) for v in result.averages]
-        lines.append(["average", format_mean(mean_total), *averages])
-        lines.append(["weighted", "", *(format_percent(v) for v in result.weighted_averages)])
-        column_totals = [format_count(v) for v in result.column_totals]
-        lines.append(["total", format_count(sum(result.totals)), *column_totals])
+            averages = [reports.format_mean(v) for v in result.averages]
+        lines.append(["average", reports.format_mean(mean_total), *averages])
+        lines.append(
+            ["weighted", "", *(reports.format_percent(v) for v in result.weighted_averages)]
+        )
+        column_totals = [reports.format_count(v) for v in result.column_totals]
+        lines.append(["total", reports.format_count(sum(result.totals)), *column_totals])
         heading = (
-            f"primary:   {expression_to_text(spec.primary)}\n"
-            f"secondary: {expression_to_text(spec.secondary)}\n"
+            f"primary:   {reports.expression_to_text(spec.primary)}\n"
+            f"secondary: {reports.expression_to_text(spec.secondary)}\n"
             f"by {group.value}, {spec.mode.value}"
             f"{', first time only' if spec.first_time else ''}, "
             f"{'percent of users' if as_percent else 'users'}; "
-            f"{now_heading(spec.now, spec.zone)}"
+            f"{reports.now_heading(spec.now, spec.zone)}"
         )
-        return heading + "\n\n" + render_table(header, lines)
+        return heading + "\n\n" + reports.render_table(header, lines)
 
     def drill(self, answers: Answers, spec: CohortSpec, fields: Fields) -> Drill:
         """The users counted in cell (``row``, ``col``)."""
@@ -152,8 +144,8 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
             {
                 "row": row,
                 "col": col,
-                "date": period_iso(spec.time_group, periods[row].start),
-                "period": period_iso(spec.time_group, periods[row + col].start),
-                "spec": spec_to_dict(spec),
+                "date": reports.period_iso(spec.time_group, periods[row].start),
+                "period": reports.period_iso(spec.time_group, periods[row + col].start),
+                "spec": reports.spec_to_dict(spec),
             },
         )

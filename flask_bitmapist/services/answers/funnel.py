@@ -11,10 +11,10 @@ from flask_bitmapist.domain import (
     FunnelEngine,
     FunnelSpec,
     Period,
-    TimeGroup,
 )
 from flask_bitmapist.exceptions import InvalidRequest
-from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
+from flask_bitmapist.services import reports
+from flask_bitmapist.services.answers.fields import Fields, parse_count
 from flask_bitmapist.services.answers.pipeline import (
     AnswerKind,
     Answers,
@@ -23,17 +23,7 @@ from flask_bitmapist.services.answers.pipeline import (
     read_plan,
 )
 from flask_bitmapist.services.answers.specs import funnel_spec
-from flask_bitmapist.services.reports import (
-    CsvCell,
-    expression_to_text,
-    format_count,
-    format_decimal,
-    format_percent,
-    funnel_spec_to_dict,
-    funnel_to_dict,
-    now_heading,
-    render_table,
-)
+from flask_bitmapist.services.reports import CsvCell
 
 __all__ = ["FunnelKind"]
 
@@ -49,10 +39,7 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
     def spec(self, fields: Fields, answers: Answers) -> FunnelSpec:
         return funnel_spec(
             fields.get("step", ()),  # type: ignore[arg-type]
-            now=answers.moment(fields.get("now")),
-            time_group=text_field(fields, "time_group", TimeGroup.DAY),  # type: ignore[arg-type]
-            periods=count_field(fields, "periods", 30),  # type: ignore[arg-type]
-            max_terms=answers.max_terms,
+            **answers.window(fields),
         )
 
     def compute(self, answers: Answers, spec: FunnelSpec) -> Funnel:
@@ -70,27 +57,10 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
         return result.spec.window.periods()
 
     def to_dict(self, result: Funnel, options: dict[str, Any]) -> dict[str, Any]:
-        return funnel_to_dict(result)
+        return reports.funnel_to_dict(result)
 
-    def csv_rows(self, result: Funnel, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
-        """One line per step: ``step`` (1-based), ``expression``, ``users``, ``from
-        previous %``, ``from first %`` and ``dropped`` (reached it but not the next)."""
-        rows: list[Sequence[CsvCell]] = [
-            ["step", "expression", "users", "from previous %", "from first %", "dropped"]
-        ]
-        dropped: list[int | None] = [*result.dropped, None]
-        rows += (
-            [
-                index + 1,
-                expression_to_text(step),
-                result.counts[index],
-                format_decimal(result.from_previous[index]),
-                format_decimal(result.from_first[index]),
-                dropped[index],
-            ]
-            for index, step in enumerate(result.spec.steps)
-        )
-        return rows
+    def csv_rows(self, result: Any, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
+        return reports.funnel_csv_rows(result)
 
     def table(self, result: Funnel, options: dict[str, Any]) -> str:
         """A heading, then one line per step: its users, the conversion from the previous
@@ -100,20 +70,20 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
         rows = [
             [
                 str(k),
-                expression_to_text(step),
-                format_count(count),
-                format_percent(result.from_previous[k - 1]),
-                format_percent(result.from_first[k - 1]),
-                format_count(dropped[k - 1]),
+                reports.expression_to_text(step),
+                reports.format_count(count),
+                reports.format_percent(result.from_previous[k - 1]),
+                reports.format_percent(result.from_first[k - 1]),
+                reports.format_count(dropped[k - 1]),
             ]
             for k, (step, count) in enumerate(zip(spec.steps, result.counts, strict=True), start=1)
         ]
         heading = (
             f"{len(spec.steps)} steps within {spec.periods} {spec.time_group.plural}; "
-            f"{now_heading(spec.now, spec.window.last.zone)}"
+            f"{reports.now_heading(spec.now, spec.window.last.zone)}"
         )
         header = ["step", "users who did", "users", "from previous", "from first", "dropped"]
-        return heading + "\n\n" + render_table(header, rows, left=2)
+        return heading + "\n\n" + reports.render_table(header, rows, left=2)
 
     def drill(self, answers: Answers, spec: FunnelSpec, fields: Fields) -> Drill:
         """The users who reached step ``reached=K``, or reached step ``dropped=K`` but not
@@ -124,7 +94,7 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
             users = engine.step_users(spec, step)
         else:
             users = engine.dropped_users(spec, step)
-        return Drill(users, {which: step, "spec": funnel_spec_to_dict(spec)})
+        return Drill(users, {which: step, "spec": reports.funnel_spec_to_dict(spec)})
 
 
 def _drill_step(fields: Fields, steps: int) -> tuple[str, int]:

@@ -13,11 +13,11 @@ from flask_bitmapist.domain import (
     LifecycleSpec,
     LifecycleStatus,
     Period,
-    TimeGroup,
     first_ever_events,
 )
 from flask_bitmapist.exceptions import InvalidRequest
-from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
+from flask_bitmapist.services import reports
+from flask_bitmapist.services.answers.fields import Fields, parse_count
 from flask_bitmapist.services.answers.pipeline import (
     AnswerKind,
     Answers,
@@ -26,16 +26,7 @@ from flask_bitmapist.services.answers.pipeline import (
     read_plan,
 )
 from flask_bitmapist.services.answers.specs import lifecycle_spec
-from flask_bitmapist.services.reports import (
-    CsvCell,
-    format_count,
-    lifecycle_csv_rows,
-    lifecycle_to_dict,
-    now_heading,
-    period_iso,
-    period_label,
-    render_table,
-)
+from flask_bitmapist.services.reports import CsvCell
 
 __all__ = ["LifecycleKind"]
 
@@ -56,10 +47,7 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
             raise InvalidRequest("expr is required: an event or an expression", field="expr")
         return lifecycle_spec(
             expr,  # type: ignore[arg-type]
-            now=answers.moment(fields.get("now")),
-            time_group=text_field(fields, "time_group", TimeGroup.DAY),  # type: ignore[arg-type]
-            periods=count_field(fields, "periods", 30),  # type: ignore[arg-type]
-            max_terms=answers.max_terms,
+            **answers.window(fields),
         )
 
     def compute(self, answers: Answers, spec: LifecycleSpec) -> Lifecycle:
@@ -83,10 +71,10 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
         return result.spec.window.periods()
 
     def to_dict(self, result: Lifecycle, options: dict[str, Any]) -> dict[str, Any]:
-        return lifecycle_to_dict(result)
+        return reports.lifecycle_to_dict(result)
 
     def csv_rows(self, result: Lifecycle, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
-        return lifecycle_csv_rows(result)
+        return reports.lifecycle_csv_rows(result)
 
     def table(self, result: Lifecycle, options: dict[str, Any]) -> str:
         """One line per period, one column per status."""
@@ -95,13 +83,19 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
         labels = options.get("labels") or [str(spec.expression)]
         lines = [
             [
-                period_label(group, date),
-                *(format_count(result.counts(s)[k]) for s in LifecycleStatus),
+                reports.period_label(group, date),
+                *(reports.format_count(result.counts(s)[k]) for s in LifecycleStatus),
             ]
             for k, date in enumerate(result.dates)
         ]
-        heading = f"{labels[0]} by {group.value}; {now_heading(spec.now, spec.window.last.zone)}"
-        return heading + "\n\n" + render_table(["", *(s.value for s in LifecycleStatus)], lines)
+        heading = (
+            f"{labels[0]} by {group.value}; {reports.now_heading(spec.now, spec.window.last.zone)}"
+        )
+        return (
+            heading
+            + "\n\n"
+            + reports.render_table(["", *(s.value for s in LifecycleStatus)], lines)
+        )
 
     def drill(self, answers: Answers, spec: LifecycleSpec, fields: Fields) -> Drill:
         """The users counted as ``status`` in period ``index`` (from 0)."""
@@ -118,6 +112,6 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
                 "expr": expr if isinstance(expr, str) else str(spec.expression),
                 "status": status.value,
                 "index": index,
-                "date": period_iso(spec.time_group, spec.window.dates()[index]),
+                "date": reports.period_iso(spec.time_group, spec.window.dates()[index]),
             },
         )

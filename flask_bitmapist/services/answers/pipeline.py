@@ -37,7 +37,7 @@ from flask_bitmapist.domain import (
     localize,
 )
 from flask_bitmapist.exceptions import InvalidRequest, ReadBudgetExceeded
-from flask_bitmapist.services.answers.fields import Fields, parse_now
+from flask_bitmapist.services.answers.fields import Fields, count_field, parse_now, text_field
 from flask_bitmapist.services.reports import CsvCell, period_stamp, to_csv
 
 __all__ = [
@@ -237,6 +237,17 @@ class Answers:
         if not isinstance(value, datetime):
             raise InvalidMoment(f"{field} must be a datetime, got {value!r}")
         return localize(value, self.zone)
+
+    def window(self, fields: Fields) -> dict[str, Any]:
+        """What every windowed spec takes from a request: ``now`` (in the app's zone),
+        ``time_group`` (days by default), ``periods`` (30 by default) and the app's
+        ``max_terms``."""
+        return {
+            "now": self.moment(fields.get("now")),
+            "time_group": text_field(fields, "time_group", TimeGroup.DAY),
+            "periods": count_field(fields, "periods", 30),
+            "max_terms": self.max_terms,
+        }
 
     # -- answers -------------------------------------------------------------------------
 

@@ -11,9 +11,9 @@ from flask_bitmapist.domain import (
     Stickiness,
     StickinessEngine,
     StickinessSpec,
-    TimeGroup,
 )
-from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
+from flask_bitmapist.services import reports
+from flask_bitmapist.services.answers.fields import Fields, parse_count
 from flask_bitmapist.services.answers.pipeline import (
     AnswerKind,
     Answers,
@@ -22,18 +22,7 @@ from flask_bitmapist.services.answers.pipeline import (
     read_plan,
 )
 from flask_bitmapist.services.answers.specs import stickiness_spec
-from flask_bitmapist.services.reports import (
-    CsvCell,
-    expression_to_text,
-    format_count,
-    format_decimal,
-    format_percent,
-    now_heading,
-    period_label,
-    render_table,
-    stickiness_spec_to_dict,
-    stickiness_to_dict,
-)
+from flask_bitmapist.services.reports import CsvCell
 
 __all__ = ["StickinessKind"]
 
@@ -48,10 +37,7 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
     def spec(self, fields: Fields, answers: Answers) -> StickinessSpec:
         return stickiness_spec(
             fields.get("expr", ""),  # type: ignore[arg-type]
-            now=answers.moment(fields.get("now")),
-            time_group=text_field(fields, "time_group", TimeGroup.DAY),  # type: ignore[arg-type]
-            periods=count_field(fields, "periods", 30),  # type: ignore[arg-type]
-            max_terms=answers.max_terms,
+            **answers.window(fields),
         )
 
     def compute(self, answers: Answers, spec: StickinessSpec) -> Stickiness:
@@ -69,43 +55,34 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
         return result.spec.window.periods()
 
     def to_dict(self, result: Stickiness, options: dict[str, Any]) -> dict[str, Any]:
-        return stickiness_to_dict(result)
+        return reports.stickiness_to_dict(result)
 
-    def csv_rows(self, result: Stickiness, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
-        """One line per k: ``periods`` (k), ``users`` (matched in exactly k periods) and
-        ``percent`` of everyone who matched at least once (two decimals)."""
-        rows: list[Sequence[CsvCell]] = [[result.spec.time_group.plural, "users", "percent"]]
-        rows += (
-            [k, count, format_decimal(share)]
-            for k, (count, share) in enumerate(
-                zip(result.counts, result.percentages, strict=True), start=1
-            )
-        )
-        total = result.total
-        rows.append(["total", total, format_decimal(100.0 if total else 0.0)])
-        return rows
+    def csv_rows(self, result: Any, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
+        return reports.stickiness_csv_rows(result)
 
     def table(self, result: Stickiness, options: dict[str, Any]) -> str:
         """A heading, then one line per k: users in exactly k periods and their share."""
         spec = result.spec
         group = spec.time_group
         rows = [
-            [str(k), format_count(count), format_percent(share)]
+            [str(k), reports.format_count(count), reports.format_percent(share)]
             for k, (count, share) in enumerate(
                 zip(result.counts, result.percentages, strict=True), start=1
             )
         ]
-        rows.append(["total", format_count(result.total), ""])
+        rows.append(["total", reports.format_count(result.total), ""])
         heading = (
-            f"expr: {expression_to_text(spec.expression)}\n"
-            f"{spec.periods} {group.plural} from {period_label(group, result.dates[0])} "
-            f"to {period_label(group, result.dates[-1])}; "
-            f"{now_heading(spec.now, spec.window.last.zone)}"
+            f"expr: {reports.expression_to_text(spec.expression)}\n"
+            f"{spec.periods} {group.plural} from {reports.period_label(group, result.dates[0])} "
+            f"to {reports.period_label(group, result.dates[-1])}; "
+            f"{reports.now_heading(spec.now, spec.window.last.zone)}"
         )
-        return heading + "\n\n" + render_table([group.plural, "users", "share"], rows, left=0)
+        return (
+            heading + "\n\n" + reports.render_table([group.plural, "users", "share"], rows, left=0)
+        )
 
     def drill(self, answers: Answers, spec: StickinessSpec, fields: Fields) -> Drill:
         """The users who matched in exactly ``k`` periods."""
         k = parse_count("k", fields.get("k"))
         engine = StickinessEngine(answers.repository, max_user_id=answers.max_user_id)
-        return Drill(engine.users(spec, k), {"k": k, "spec": stickiness_spec_to_dict(spec)})
+        return Drill(engine.users(spec, k), {"k": k, "spec": reports.stickiness_spec_to_dict(spec)})

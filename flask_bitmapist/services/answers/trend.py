@@ -8,13 +8,13 @@ from typing import Any
 
 from flask_bitmapist.domain import (
     Period,
-    TimeGroup,
     Trend,
     TrendEngine,
     TrendSpec,
 )
 from flask_bitmapist.exceptions import InvalidRequest
-from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
+from flask_bitmapist.services import reports
+from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count
 from flask_bitmapist.services.answers.pipeline import (
     AnswerKind,
     Answers,
@@ -23,16 +23,7 @@ from flask_bitmapist.services.answers.pipeline import (
     read_plan,
 )
 from flask_bitmapist.services.answers.specs import trend_spec
-from flask_bitmapist.services.reports import (
-    CsvCell,
-    format_count,
-    now_heading,
-    period_iso,
-    period_label,
-    render_table,
-    trend_csv_rows,
-    trend_to_dict,
-)
+from flask_bitmapist.services.reports import CsvCell
 
 __all__ = ["TrendKind"]
 
@@ -49,11 +40,8 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
             raise InvalidRequest("expr is required: an event or an expression", field="expr")
         return trend_spec(
             exprs,  # type: ignore[arg-type]
-            now=answers.moment(fields.get("now")),
-            time_group=text_field(fields, "time_group", TimeGroup.DAY),  # type: ignore[arg-type]
-            periods=count_field(fields, "periods", 30),  # type: ignore[arg-type]
             rolling=count_field(fields, "rolling", 1),  # type: ignore[arg-type]
-            max_terms=answers.max_terms,
+            **answers.window(fields),
         )
 
     def compute(self, answers: Answers, spec: TrendSpec) -> Trend:
@@ -71,10 +59,10 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         return result.spec.window.periods()
 
     def to_dict(self, result: Trend, options: dict[str, Any]) -> dict[str, Any]:
-        return trend_to_dict(result, options.get("labels"))
+        return reports.trend_to_dict(result, options.get("labels"))
 
     def csv_rows(self, result: Trend, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
-        return trend_csv_rows(result, options.get("labels"))
+        return reports.trend_csv_rows(result, options.get("labels"))
 
     def table(self, result: Trend, options: dict[str, Any]) -> str:
         """One line per period, one column per series."""
@@ -82,12 +70,16 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         group = spec.time_group
         labels = options.get("labels") or [str(e) for e in spec.expressions]
         lines = [
-            [period_label(group, date), *(format_count(s.counts[k]) for s in result.series)]
+            [
+                reports.period_label(group, date),
+                *(reports.format_count(s.counts[k]) for s in result.series),
+            ]
             for k, date in enumerate(result.dates)
         ]
         rolling = f", rolling {spec.rolling}" if spec.rolling > 1 else ""
-        heading = f"users by {group.value}{rolling}; {now_heading(spec.now, spec.window.last.zone)}"
-        return heading + "\n\n" + render_table(["", *labels], lines)
+        when = reports.now_heading(spec.now, spec.window.last.zone)
+        heading = f"users by {group.value}{rolling}; {when}"
+        return heading + "\n\n" + reports.render_table(["", *labels], lines)
 
     def drill(self, answers: Answers, spec: TrendSpec, fields: Fields) -> Drill:
         """The users behind ``counts[index]`` of series ``series`` (both from 0)."""
@@ -101,7 +93,7 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
                 "expr": _label(fields, spec, series),
                 "series": series,
                 "index": index,
-                "date": period_iso(spec.time_group, spec.window.dates()[index]),
+                "date": reports.period_iso(spec.time_group, spec.window.dates()[index]),
                 "rolling": spec.rolling,
             },
         )
