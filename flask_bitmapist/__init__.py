@@ -49,6 +49,9 @@ if TYPE_CHECKING:
         get_stickiness,
         get_trend,
     )
+    from flask_bitmapist.flask.config import (
+        Settings,
+    )
     from flask_bitmapist.flask.extension import (
         FlaskBitmapist,
     )
@@ -73,7 +76,6 @@ if TYPE_CHECKING:
     )
     from flask_bitmapist.flask.state import (
         BitmapistState,
-        Settings,
         current_state,
     )
     from flask_bitmapist.flask.tracking import (
@@ -107,7 +109,7 @@ _LAZY: dict[str, str] = {
     "get_funnel": "flask_bitmapist.flask.answers",
     "get_stickiness": "flask_bitmapist.flask.answers",
     "BitmapistState": "flask_bitmapist.flask.state",
-    "Settings": "flask_bitmapist.flask.state",
+    "Settings": "flask_bitmapist.flask.config",
     "current_state": "flask_bitmapist.flask.state",
     "mark": "flask_bitmapist.flask.tracking",
     "mark_event": "flask_bitmapist.flask.tracking",
