@@ -68,7 +68,9 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
             ).bitmap_ids()
         factors = {"rows": spec.rows, "primary": len(spec.primary.events())}
         factors["secondary"] = len(spec.secondary.events())
-        return read_plan(self.events(spec), periods, factors, history)
+        return read_plan(
+            self.events(spec), spec.time_group, len(periods), lambda: periods, factors, history
+        )
 
     def events(self, spec: CohortSpec) -> frozenset[str]:
         return spec.primary.events() | spec.secondary.events()

@@ -48,7 +48,7 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
     def plan(self, answers: Answers, spec: FunnelSpec) -> ReadPlan:
         events = self.events(spec)
         factors = {"periods": spec.periods, "step": len(events)}
-        return read_plan(events, spec.window.periods(), factors)
+        return read_plan(events, spec.time_group, spec.periods, spec.window.periods, factors)
 
     def events(self, spec: FunnelSpec) -> frozenset[str]:
         return frozenset().union(*(step.events() for step in spec.steps))

@@ -62,7 +62,14 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
             spec.expression, spec.time_group, periods, answers.repository.stored_months(events)
         ).bitmap_ids()
         factors = {"periods": spec.periods, "expr": len(events)}
-        return read_plan(frozenset(events), spec.window.periods(1), factors, history)
+        return read_plan(
+            events,
+            spec.time_group,
+            spec.periods + 1,
+            lambda: spec.window.periods(1),
+            factors,
+            history,
+        )
 
     def events(self, spec: LifecycleSpec) -> frozenset[str]:
         return spec.expression.events()

@@ -353,22 +353,25 @@ def no_data_warnings(events: frozenset[str], stored: frozenset[str]) -> tuple[st
 
 def read_plan(
     events: frozenset[str] | Sequence[str],
-    periods: Sequence[Period],
+    group: TimeGroup,
+    n_periods: int,
+    periods: Callable[[], Sequence[Period]],
     factors: Mapping[str, int],
     extra: Sequence[BitmapId] = (),
 ) -> ReadPlan:
-    """What reading every one of ``events`` in every one of ``periods`` costs (plus the
-    stored bitmaps ``extra``, such as a first-ever history): a year is its twelve months.
-    The field to shrink is the one of ``factors`` (field: its size) that weighs most."""
+    """What reading every one of ``events`` in each of ``n_periods`` periods of ``group``
+    costs (plus the stored bitmaps ``extra``, such as a first-ever history): a year is its
+    twelve months. The count is arithmetic; ``periods`` lists them only when the count is
+    within the budget. The field to shrink is the one of ``factors`` (field: its size)
+    that weighs most."""
     names = sorted(events)
-    per_period = sum(12 if p.group is TimeGroup.YEAR else 1 for p in periods)
-    keys = len(names) * per_period + len(extra)
+    keys = len(names) * n_periods * (12 if group is TimeGroup.YEAR else 1) + len(extra)
 
     def ids() -> list[BitmapId]:
         wanted = dict.fromkeys(extra)
         wanted.update(
             (BitmapId(event, part), None)
-            for period in periods
+            for period in periods()
             for part in period.stored_parts()
             for event in names
         )

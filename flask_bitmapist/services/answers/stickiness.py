@@ -46,7 +46,7 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
     def plan(self, answers: Answers, spec: StickinessSpec) -> ReadPlan:
         events = spec.expression.events()
         factors = {"periods": spec.periods, "expr": len(events)}
-        return read_plan(events, spec.window.periods(), factors)
+        return read_plan(events, spec.time_group, spec.periods, spec.window.periods, factors)
 
     def events(self, spec: StickinessSpec) -> frozenset[str]:
         return spec.expression.events()

@@ -50,7 +50,9 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
     def plan(self, answers: Answers, spec: TrendSpec) -> ReadPlan:
         events = frozenset().union(*(e.events() for e in spec.expressions))
         factors = {"periods": spec.periods, "rolling": spec.rolling, "expr": len(events)}
-        return read_plan(events, spec.periods_read(), factors)
+        return read_plan(
+            events, spec.time_group, spec.periods + spec.rolling - 1, spec.periods_read, factors
+        )
 
     def events(self, spec: TrendSpec) -> frozenset[str]:
         return frozenset().union(*(e.events() for e in spec.expressions))
