@@ -28,7 +28,7 @@ Key                                     Meaning                                 
 ``BITMAPIST_MAX_READ_KEYS``             most bitmaps one answer may read          ``20000``
                                         (series x terms x periods, rolling and
                                         history included; more is a 400)
-``BITMAPIST_MAX_READ_BYTES``            most bytes one answer may read, from the  ``128 MiB``
+``BITMAPIST_MAX_READ_BYTES``            most bytes one answer may read, from the  ``64 MiB``
                                         stored lengths, before reading
 ``BITMAPIST_URL_PREFIX``                where the dashboard is mounted            ``"/bitmapist"``
 ``BITMAPIST_MAP_IDS``                   map str/UUID ids to ints                  ``False``
