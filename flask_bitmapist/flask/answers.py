@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from flask_bitmapist.domain import (
     Expression,
@@ -46,10 +47,9 @@ def get_trend(
 
         trend = get_trend(["user:active", "user:paid"], periods=30, rolling=7)
     """
-    state = current_state()
-    fields: dict[str, object] = {"expr": expression, "time_group": time_group}
-    fields |= {"periods": periods, "rolling": rolling, "now": state.moment(now)}
-    answer: Trend = state.answers.answer("trend", fields, warn=False).result
+    answer: Trend = _answer(
+        "trend", now, expr=expression, time_group=time_group, periods=periods, rolling=rolling
+    )
     return answer
 
 
@@ -67,10 +67,9 @@ def get_lifecycle(
         lifecycle = get_lifecycle("user:active", "weeks", periods=12)
         lifecycle.new, lifecycle.returning, lifecycle.resurrecting, lifecycle.dormant
     """
-    state = current_state()
-    fields: dict[str, object] = {"expr": expression, "time_group": time_group, "periods": periods}
-    fields["now"] = state.moment(now)
-    answer: Lifecycle = state.answers.answer("lifecycle", fields, warn=False).result
+    answer: Lifecycle = _answer(
+        "lifecycle", now, expr=expression, time_group=time_group, periods=periods
+    )
     return answer
 
 
@@ -89,10 +88,9 @@ def get_stickiness(
     ``dates`` the periods' starts, ``total`` everyone seen at least once. Bad input raises
     :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
     """
-    state = current_state()
-    fields: dict[str, object] = {"expr": expression, "time_group": time_group, "periods": periods}
-    fields["now"] = state.moment(now)
-    answer: Stickiness = state.answers.answer("stickiness", fields, warn=False).result
+    answer: Stickiness = _answer(
+        "stickiness", now, expr=expression, time_group=time_group, periods=periods
+    )
     return answer
 
 
@@ -112,8 +110,12 @@ def get_funnel(
     ``counts[k]`` is the number of users who reached step ``k + 1``; ``from_previous``,
     ``from_first`` and ``dropped`` are derived from it.
     """
-    state = current_state()
-    fields: dict[str, object] = {"step": steps, "time_group": time_group, "periods": periods}
-    fields["now"] = state.moment(now)
-    answer: Funnel = state.answers.answer("funnel", fields, warn=False).result
+    answer: Funnel = _answer("funnel", now, step=steps, time_group=time_group, periods=periods)
     return answer
+
+
+def _answer(kind: str, now: datetime | None, **fields: object) -> Any:
+    """The current app's answer of ``kind`` (the domain's result: no room for warnings,
+    so the event listing that finds them is skipped); ``now`` in the app's zone."""
+    state = current_state()
+    return state.answers.answer(kind, {**fields, "now": state.moment(now)}, warn=False).result

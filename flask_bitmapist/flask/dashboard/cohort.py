@@ -15,17 +15,9 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.exceptions import InvalidRequest
+from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import RetentionChart
 from flask_bitmapist.flask.dashboard.forms import CohortForm, parse_cell, parse_legacy_body
-from flask_bitmapist.flask.dashboard.responses import (
-    answer_format,
-    answer_response,
-    hourly_off,
-    page_response,
-    try_answer,
-    users_page,
-    wants_json,
-)
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer
 from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
@@ -66,13 +58,13 @@ def cohort_page() -> Response:
     state = current_state()
     form = CohortForm.from_args(request.args)
     submitted = CohortForm.is_submitted(request.args)
-    answer, error = try_answer((lambda: _answer(state, form)) if submitted else None)
-    if error is not None and wants_json():
+    answer, error = responses.try_answer((lambda: _answer(state, form)) if submitted else None)
+    if error is not None and responses.wants_json():
         raise error
     if request.args.get("json") and answer is not None:
         return jsonify(answer.to_dict())
     cohort = answer.result if answer else None
-    return page_response(
+    return responses.page_response(
         "bitmapist/cohort.html",
         answer=answer,
         error=error,
@@ -81,7 +73,7 @@ def cohort_page() -> Response:
         cohort=cohort,
         view=_heatmap_view(cohort, form.percent) if cohort else None,
         chart=RetentionChart.build(cohort, as_percent=form.percent) if cohort else None,
-        hourly_off=hourly_off(state, cohort.spec.time_group if cohort else None),
+        hourly_off=responses.hourly_off(state, cohort.spec.time_group if cohort else None),
         query=form.query(),
     )
 
@@ -153,15 +145,15 @@ def _json_body() -> dict[str, Any]:
 
 def api_cohort() -> Response:
     """The cohort as JSON (``format=csv``: as CSV)."""
-    fmt = answer_format()
+    fmt = responses.answer_format()
     state = current_state()
-    return answer_response(_answer(state, CohortForm.from_args(request.args)), fmt)
+    return responses.answer_response(_answer(state, CohortForm.from_args(request.args)), fmt)
 
 
 def api_cohort_csv() -> Response:
     """The heatmap table as a CSV download."""
     state = current_state()
-    return answer_response(_answer(state, CohortForm.from_args(request.args)), "csv")
+    return responses.answer_response(_answer(state, CohortForm.from_args(request.args)), "csv")
 
 
 def api_cohort_cell() -> Response:
@@ -170,4 +162,4 @@ def api_cohort_cell() -> Response:
     form = CohortForm.from_args(request.args)
     row, col = parse_cell(request.args)
     drill = state.answers.drill("cohort", {"row": row, "col": col}, spec=_spec(state, form))
-    return users_page(drill, state)
+    return responses.users_page(drill, state)

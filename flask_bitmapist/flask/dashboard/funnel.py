@@ -15,14 +15,8 @@ from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from flask_bitmapist.domain import MAX_STEPS, EventRef, InvalidEventName
+from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import FunnelChart
-from flask_bitmapist.flask.dashboard.responses import (
-    answer_format,
-    answer_response,
-    page_response,
-    try_answer,
-    users_page,
-)
 from flask_bitmapist.flask.state import current_state
 
 __all__ = ["FunnelForm", "register"]
@@ -120,12 +114,12 @@ def funnel_page() -> Response:
     state = current_state()
     form = FunnelForm.from_args(request.args)
     submitted = FunnelForm.is_submitted(request.args)
-    answer, error = try_answer(
+    answer, error = responses.try_answer(
         (lambda: state.answers.answer("funnel", form.fields())) if submitted else None
     )
     funnel = answer.result if answer else None
     events = sorted(state.repository.event_names())
-    return page_response(
+    return responses.page_response(
         "bitmapist/funnel.html",
         answer=answer,
         error=error,
@@ -142,21 +136,14 @@ def funnel_page() -> Response:
 
 def api_funnel() -> Response:
     """``{"steps": [...], "counts": [...]}`` (``format=csv``: a line per step)."""
-    fmt = answer_format()
-    form = FunnelForm.from_args(request.args)
-    return answer_response(current_state().answers.answer("funnel", form.fields()), fmt)
+    return responses.api_answer("funnel", FunnelForm.from_args(request.args).fields())
 
 
 def api_funnel_users() -> Response:
     """The users who reached step ``reached=K``, or who reached step ``dropped=K`` but not
     the next, a page at a time."""
-    state = current_state()
-    fields = {
-        **FunnelForm.from_args(request.args).fields(),
-        "reached": request.args.get("reached"),
-        "dropped": request.args.get("dropped"),
-    }
-    return users_page(state.answers.drill("funnel", fields), state)
+    fields = FunnelForm.from_args(request.args).fields()
+    return responses.api_users("funnel", fields, "reached", "dropped")
 
 
 def _event_text(name: str) -> str:

@@ -10,16 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from flask_bitmapist.domain import LifecycleStatus, TimeGroup
+from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import LifecycleChart
 from flask_bitmapist.flask.dashboard.forms import AnswerForm
-from flask_bitmapist.flask.dashboard.responses import (
-    answer_format,
-    answer_response,
-    hourly_off,
-    page_response,
-    try_answer,
-    users_page,
-)
 from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.reports import period_iso, period_label
 
@@ -36,34 +29,26 @@ def register(bp: Blueprint) -> None:
 def api_lifecycle() -> Response:
     """``{"dates", "new", "returning", "resurrecting", "dormant", "complete"}``; CSV with
     ``format=csv``."""
-    fmt = answer_format()
-    form = AnswerForm.from_args(request.args)
-    return answer_response(current_state().answers.answer("lifecycle", form.fields()), fmt)
+    return responses.api_answer("lifecycle", AnswerForm.from_args(request.args).fields())
 
 
 def api_lifecycle_users() -> Response:
     """The users counted as ``status`` in period ``index`` (from 0)."""
-    state = current_state()
-    form = AnswerForm.from_args(request.args)
-    fields = {
-        **form.fields(),
-        "status": request.args.get("status", ""),
-        "index": request.args.get("index"),
-    }
-    return users_page(state.answers.drill("lifecycle", fields), state)
+    fields = AnswerForm.from_args(request.args).fields()
+    return responses.api_users("lifecycle", fields, "status", "index")
 
 
 def lifecycle_page() -> Response:
     """Stacked bars (new, returning, resurrecting above zero, dormant below) and a table."""
     state = current_state()
     form = AnswerForm.from_args(request.args)
-    answer, error = try_answer(
+    answer, error = responses.try_answer(
         (lambda: state.answers.answer("lifecycle", form.fields())) if form.submitted else None
     )
     lifecycle = answer.result if answer else None
     group = lifecycle.spec.time_group if lifecycle else TimeGroup.DAY
     complete = (answer.complete if answer else None) or ()
-    return page_response(
+    return responses.page_response(
         "bitmapist/lifecycle.html",
         answer=answer,
         error=error,
@@ -84,5 +69,5 @@ def lifecycle_page() -> Response:
         if lifecycle
         else [],
         query=form.query(rolling=False),
-        hourly_off=hourly_off(state, lifecycle.spec.time_group if lifecycle else None),
+        hourly_off=responses.hourly_off(state, lifecycle.spec.time_group if lifecycle else None),
     )

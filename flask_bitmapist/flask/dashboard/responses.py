@@ -14,11 +14,13 @@ from flask_bitmapist.domain import TimeGroup
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.forms import Page
 from flask_bitmapist.flask.state import BitmapistState, current_state
-from flask_bitmapist.services.answers import Answer, Drill
+from flask_bitmapist.services.answers import Answer, Drill, Fields
 
 __all__ = [
     "answer_format",
     "answer_response",
+    "api_answer",
+    "api_users",
     "as_request_error",
     "csv_download",
     "hourly_off",
@@ -52,6 +54,20 @@ def answer_response(answer: Answer[Any, Any], fmt: str) -> Response:
     if fmt == "csv":
         return csv_download(answer.csv(), answer.csv_filename)
     return jsonify(answer.to_dict())
+
+
+def api_answer(kind: str, fields: Fields, **options: Any) -> Response:
+    """An API route's answer of ``kind`` to ``fields``, as JSON or CSV (``format``)."""
+    fmt = answer_format()
+    return answer_response(current_state().answers.answer(kind, fields, **options), fmt)
+
+
+def api_users(kind: str, fields: Fields, *keys: str) -> Response:
+    """An API route's drill-down of ``kind``: the answer's ``fields`` and the query
+    string's ``keys`` (which number), one page of users."""
+    state = current_state()
+    drill = state.answers.drill(kind, {**fields, **{key: request.args.get(key) for key in keys}})
+    return users_page(drill, state)
 
 
 def users_page(drill: Drill, state: BitmapistState) -> Response:

@@ -13,14 +13,8 @@ from urllib.parse import urlencode
 import attrs
 from flask import Blueprint, Response, request, url_for
 
+from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import StickinessChart
-from flask_bitmapist.flask.dashboard.responses import (
-    answer_format,
-    answer_response,
-    page_response,
-    try_answer,
-    users_page,
-)
 from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.reports import period_label
 
@@ -87,11 +81,11 @@ def stickiness_page() -> Response:
     state = current_state()
     form = StickinessForm.from_args(request.args)
     submitted = StickinessForm.is_submitted(request.args)
-    answer, error = try_answer(
+    answer, error = responses.try_answer(
         (lambda: state.answers.answer("stickiness", form.fields())) if submitted else None
     )
     stickiness = answer.result if answer else None
-    return page_response(
+    return responses.page_response(
         "bitmapist/stickiness.html",
         answer=answer,
         error=error,
@@ -108,13 +102,10 @@ def stickiness_page() -> Response:
 
 def api_stickiness() -> Response:
     """``{"periods": N, "counts": [...]}`` (``format=csv``: a line per k)."""
-    fmt = answer_format()
-    form = StickinessForm.from_args(request.args)
-    return answer_response(current_state().answers.answer("stickiness", form.fields()), fmt)
+    return responses.api_answer("stickiness", StickinessForm.from_args(request.args).fields())
 
 
 def api_stickiness_users() -> Response:
     """The users who matched in exactly ``k`` periods, a page at a time."""
-    state = current_state()
-    fields = {**StickinessForm.from_args(request.args).fields(), "k": request.args.get("k")}
-    return users_page(state.answers.drill("stickiness", fields), state)
+    fields = StickinessForm.from_args(request.args).fields()
+    return responses.api_users("stickiness", fields, "k")

@@ -15,16 +15,9 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 
 from flask_bitmapist.domain import MAX_SERIES, EventRef, Trend
+from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import Sparkline, TrendChart
 from flask_bitmapist.flask.dashboard.forms import AnswerForm
-from flask_bitmapist.flask.dashboard.responses import (
-    answer_format,
-    answer_response,
-    hourly_off,
-    page_response,
-    try_answer,
-    users_page,
-)
 from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.reports import period_iso, period_label
 
@@ -44,35 +37,27 @@ def register(bp: Blueprint) -> None:
 def api_trend() -> Response:
     """``{"dates": [...], "series": [{"expr": "E", "counts": [...]}, ...], "complete":
     [...]}``; CSV with ``format=csv``."""
-    fmt = answer_format()
     form = AnswerForm.from_args(request.args)
-    answer = current_state().answers.answer("trend", form.fields(), labels=form.exprs)
-    return answer_response(answer, fmt)
+    return responses.api_answer("trend", form.fields(), labels=form.exprs)
 
 
 def api_trend_users() -> Response:
     """The users behind ``counts[index]`` of series ``series`` (from 0)."""
-    state = current_state()
-    form = AnswerForm.from_args(request.args)
-    fields = {
-        **form.fields(),
-        "series": request.args.get("series"),
-        "index": request.args.get("index"),
-    }
-    return users_page(state.answers.drill("trend", fields), state)
+    fields = AnswerForm.from_args(request.args).fields()
+    return responses.api_users("trend", fields, "series", "index")
 
 
 def trends_page() -> Response:
     """Several expressions on one line chart, a table under it, CSV and JSON links."""
     state = current_state()
     form = AnswerForm.from_args(request.args)
-    answer, error = try_answer(
+    answer, error = responses.try_answer(
         (lambda: state.answers.answer("trend", form.fields(), labels=form.exprs))
         if form.submitted
         else None
     )
     trend = answer.result if answer else None
-    return page_response(
+    return responses.page_response(
         "bitmapist/trends.html",
         answer=answer,
         error=error,
@@ -82,7 +67,7 @@ def trends_page() -> Response:
         chart=TrendChart.build(trend, form.exprs) if trend else None,
         rows=_rows(trend, answer.complete) if answer and trend else [],
         query=form.query(),
-        hourly_off=hourly_off(state, trend.spec.time_group if trend else None),
+        hourly_off=responses.hourly_off(state, trend.spec.time_group if trend else None),
         max_series=MAX_SERIES,
     )
 
