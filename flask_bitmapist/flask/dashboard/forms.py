@@ -46,6 +46,7 @@ __all__ = [
     "parse_count",
     "parse_legacy_body",
     "parse_now",
+    "window_args",
 ]
 
 #: Query-string keys of the cohort form; a request with none of them is an empty form.
@@ -434,3 +435,15 @@ class AnswerForm:
             pairs.append(("now", self.now))
         pairs += [(key, str(value)) for key, value in extra.items()]
         return urlencode(pairs)
+
+
+def window_args(args: Mapping[str, str]) -> dict[str, str]:
+    """The window of an answer's query string as typed: ``time_group`` (``day`` when
+    missing or blank), ``periods`` (``30`` when missing) and ``now`` (blank: the app's)."""
+    time_group = (args.get("time_group") or "").strip()
+    periods = args.get("periods")
+    return {
+        "time_group": time_group or "day",
+        "periods": "30" if periods is None else periods.strip(),
+        "now": (args.get("now") or "").strip(),
+    }

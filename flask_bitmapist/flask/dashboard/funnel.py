@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from flask_bitmapist.domain import MAX_STEPS, EventRef, InvalidEventName
 from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import FunnelChart
+from flask_bitmapist.flask.dashboard.forms import window_args
 from flask_bitmapist.flask.state import current_state
 
 __all__ = ["FunnelForm", "register"]
@@ -30,11 +31,6 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/funnel", "funnel", funnel_page)
     bp.add_url_rule("/api/funnel", "api_funnel", api_funnel)
     bp.add_url_rule("/api/funnel/users", "api_funnel_users", api_funnel_users)
-
-
-def _get(args: Mapping[str, str], key: str, default: str) -> str:
-    value = args.get(key)
-    return default if value is None else value.strip()
 
 
 @attrs.frozen
@@ -65,13 +61,7 @@ class FunnelForm:
                 steps.append(expression)
             elif name:
                 steps.append(_event_text(name))
-        defaults = cls()
-        return cls(
-            steps=tuple(steps),
-            time_group=_get(args, "time_group", defaults.time_group) or defaults.time_group,
-            periods=_get(args, "periods", defaults.periods),
-            now=_get(args, "now", ""),
-        )
+        return cls(steps=tuple(steps), **window_args(args))
 
     @staticmethod
     def is_submitted(args: Mapping[str, str]) -> bool:

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request, url_for
 
 from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import StickinessChart
+from flask_bitmapist.flask.dashboard.forms import window_args
 from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.reports import period_label
 
@@ -26,11 +27,6 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/stickiness", "stickiness", stickiness_page)
     bp.add_url_rule("/api/stickiness", "api_stickiness", api_stickiness)
     bp.add_url_rule("/api/stickiness/users", "api_stickiness_users", api_stickiness_users)
-
-
-def _get(args: Mapping[str, str], key: str, default: str) -> str:
-    value = args.get(key)
-    return default if value is None else value.strip()
 
 
 @attrs.frozen
@@ -45,13 +41,7 @@ class StickinessForm:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> StickinessForm:
         """Read the form from a query string."""
-        defaults = cls()
-        return cls(
-            expr=_get(args, "expr", ""),
-            time_group=_get(args, "time_group", defaults.time_group) or defaults.time_group,
-            periods=_get(args, "periods", defaults.periods),
-            now=_get(args, "now", ""),
-        )
+        return cls(expr=(args.get("expr") or "").strip(), **window_args(args))
 
     @staticmethod
     def is_submitted(args: Mapping[str, str]) -> bool:

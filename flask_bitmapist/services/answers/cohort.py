@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_bitmapist.domain import (
+    BitmapId,
     Cohort,
     CohortMode,
     CohortSpec,
-    FirstEver,
     Period,
     TimeGroup,
-    first_ever_events,
 )
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
@@ -60,12 +59,9 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
 
     def plan(self, answers: Answers, spec: CohortSpec) -> ReadPlan:
         periods = spec.row_periods()
-        history: tuple[Any, ...] = ()
-        if spec.first_time:
-            events = first_ever_events(spec.primary)
-            history = FirstEver.plan(
-                spec.primary, spec.time_group, periods, answers.repository.stored_months(events)
-            ).bitmap_ids()
+        history: Sequence[BitmapId] = ()
+        if spec.first_time:  # rows leave out everyone seen before: their history is read
+            history = answers.first_ever_history(spec.primary, spec.time_group, periods)
         factors = {"rows": spec.rows, "primary": len(spec.primary.events())}
         factors["secondary"] = len(spec.secondary.events())
         return read_plan(

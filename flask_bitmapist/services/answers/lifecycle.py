@@ -7,13 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_bitmapist.domain import (
-    FirstEver,
     Lifecycle,
     LifecycleEngine,
     LifecycleSpec,
     LifecycleStatus,
     Period,
-    first_ever_events,
 )
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.services import reports
@@ -54,13 +52,11 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
         return LifecycleEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
 
     def plan(self, answers: Answers, spec: LifecycleSpec) -> ReadPlan:
-        # "New" looks back over every earlier month the storage holds: the listing of the
-        # events' months (no bitmap read) says how far, so the history is counted too.
-        events = first_ever_events(spec.expression)
-        periods = spec.window.periods()
-        history = FirstEver.plan(
-            spec.expression, spec.time_group, periods, answers.repository.stored_months(events)
-        ).bitmap_ids()
+        # "New" looks back over every earlier month the storage holds.
+        history = answers.first_ever_history(
+            spec.expression, spec.time_group, spec.window.periods()
+        )
+        events = spec.expression.events()
         factors = {"periods": spec.periods, "expr": len(events)}
         return read_plan(
             events,

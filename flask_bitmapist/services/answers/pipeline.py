@@ -31,9 +31,12 @@ from flask_bitmapist.domain import (
     BitmapId,
     BitmapRepository,
     CohortEngine,
+    Expression,
+    FirstEver,
     InvalidMoment,
     Period,
     TimeGroup,
+    first_ever_events,
     localize,
 )
 from flask_bitmapist.exceptions import InvalidRequest, ReadBudgetExceeded
@@ -306,6 +309,15 @@ class Answers:
             spec = answer_kind.spec(fields, self)
         self.check_budget(answer_kind, spec)
         return answer_kind.drill(self, spec, fields)
+
+    def first_ever_history(
+        self, expression: Expression, group: TimeGroup, periods: Sequence[Period]
+    ) -> Sequence[BitmapId]:
+        """The stored bitmaps a first-ever answer (lifecycle "new", first-time cohort rows)
+        reads before ``periods``: every earlier month the storage holds, from the listing of
+        the events' months (no bitmap read), so the budget counts the history too."""
+        months = self.repository.stored_months(first_ever_events(expression))
+        return FirstEver.plan(expression, group, periods, months).bitmap_ids()
 
     def check_budget(self, kind: AnswerKind[S, Any], spec: S) -> None:
         """Refuse ``spec`` before reading anything when it reads more bitmaps or bytes than
