@@ -28,9 +28,7 @@ MIN_STEP_ROWS = 3
 
 def register(bp: Blueprint) -> None:
     """Add the funnel page and its API routes to the dashboard blueprint."""
-    bp.add_url_rule("/funnel", "funnel", funnel_page)
-    bp.add_url_rule("/api/funnel", "api_funnel", api_funnel)
-    bp.add_url_rule("/api/funnel/users", "api_funnel_users", api_funnel_users)
+    responses.add_answer_routes(bp, "funnel", "/funnel", funnel_page, api_funnel, api_funnel_users)
 
 
 @attrs.frozen

@@ -21,9 +21,9 @@ __all__ = ["register"]
 
 def register(bp: Blueprint) -> None:
     """Add the lifecycle page and its API routes to the dashboard blueprint."""
-    bp.add_url_rule("/lifecycle", "lifecycle", lifecycle_page)
-    bp.add_url_rule("/api/lifecycle", "api_lifecycle", api_lifecycle)
-    bp.add_url_rule("/api/lifecycle/users", "api_lifecycle_users", api_lifecycle_users)
+    responses.add_answer_routes(
+        bp, "lifecycle", "/lifecycle", lifecycle_page, api_lifecycle, api_lifecycle_users
+    )
 
 
 def api_lifecycle() -> Response:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from flask_bitmapist.domain import TimeGroup
 from flask_bitmapist.exceptions import InvalidRequest
@@ -17,6 +17,7 @@ from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer, Drill, Fields
 
 __all__ = [
+    "add_answer_routes",
     "answer_format",
     "answer_response",
     "api_answer",
@@ -29,6 +30,21 @@ __all__ = [
     "users_page",
     "wants_json",
 ]
+
+
+def add_answer_routes(
+    bp: Blueprint,
+    kind: str,
+    page_path: str,
+    page: Callable[[], Response],
+    api: Callable[[], Response],
+    users: Callable[[], Response],
+) -> None:
+    """An answer kind's three routes: its page at ``page_path`` (the endpoint is the
+    path's name), ``/api/<kind>`` and ``/api/<kind>/users``."""
+    bp.add_url_rule(page_path, page_path.strip("/"), page)
+    bp.add_url_rule(f"/api/{kind}", f"api_{kind}", api)
+    bp.add_url_rule(f"/api/{kind}/users", f"api_{kind}_users", users)
 
 
 def answer_format() -> str:

@@ -24,9 +24,9 @@ __all__ = ["StickinessForm", "register"]
 
 def register(bp: Blueprint) -> None:
     """Add the stickiness page and its API routes to the dashboard blueprint."""
-    bp.add_url_rule("/stickiness", "stickiness", stickiness_page)
-    bp.add_url_rule("/api/stickiness", "api_stickiness", api_stickiness)
-    bp.add_url_rule("/api/stickiness/users", "api_stickiness_users", api_stickiness_users)
+    responses.add_answer_routes(
+        bp, "stickiness", "/stickiness", stickiness_page, api_stickiness, api_stickiness_users
+    )
 
 
 @attrs.frozen

@@ -29,9 +29,7 @@ SPARKLINE_DAYS = 30
 
 def register(bp: Blueprint) -> None:
     """Add the trends page and its API routes to the dashboard blueprint."""
-    bp.add_url_rule("/trends", "trends", trends_page)
-    bp.add_url_rule("/api/trend", "api_trend", api_trend)
-    bp.add_url_rule("/api/trend/users", "api_trend_users", api_trend_users)
+    responses.add_answer_routes(bp, "trend", "/trends", trends_page, api_trend, api_trend_users)
 
 
 def api_trend() -> Response:
