@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
+from flask import Flask
 from flask_login import UserMixin
 
-from flask_bitmapist import mark_event
+from flask_bitmapist import BitmapistState, mark_event
 from flask_bitmapist.domain import (
     Bitmap,
     BitmapId,
@@ -17,7 +18,6 @@ from flask_bitmapist.domain import (
     StorageUnavailable,
     TimeGroup,
 )
-from flask_bitmapist.flask.state import BitmapistState
 from flask_bitmapist.infra import InMemoryRepository
 
 
@@ -189,3 +189,15 @@ def brute_force_cohort(
                 )
         cells.append(row)
     return cells, [len(p) for p in primary]
+
+
+#: The fixed "now" of the fixtures' clock: a Friday afternoon.
+NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
+
+
+def make_app(name: str = "facade-test", **config: object) -> Flask:
+    """A testing Flask app on ``memory://`` with ``config`` applied."""
+    app = Flask(name)
+    app.config.update(TESTING=True, SECRET_KEY="test", BITMAPIST_REDIS_URL="memory://")
+    app.config.update(config)
+    return app

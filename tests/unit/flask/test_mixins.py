@@ -13,8 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from flask_bitmapist import Bitmapistable, BitmapistState, FlaskBitmapist, current_state
 from flask_bitmapist.flask import mixins as mixins_module
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import DownRepository, FixedClock, users_in
+from tests.unit.flask.support import NOW, DownRepository, FixedClock, make_app, users_in
 
 
 class Base(DeclarativeBase):

@@ -8,8 +8,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 
 from flask_bitmapist import FlaskBitmapist, current_state
 from flask_bitmapist.flask.signals import LOGGED_IN_EVENT, LOGGED_OUT_EVENT
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import DownRepository, FixedClock, User, users_in
+from tests.unit.flask.support import NOW, DownRepository, FixedClock, User, make_app, users_in
 
 
 def add_login_views(app: Flask) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from flask_bitmapist.domain import InvalidAnswerSpec, Mark
-from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import Cli, assert_clean_failure, make_app
 from tests.unit.flask.support import DownRepository
 
 

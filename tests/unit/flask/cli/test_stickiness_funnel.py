@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from flask_bitmapist.domain import Mark
-from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import Cli, assert_clean_failure, make_app
 from tests.unit.flask.support import DownRepository
 
 

@@ -24,7 +24,7 @@ from flask_bitmapist.domain import (
 from flask_bitmapist.flask.dashboard.views import CONTENT_SECURITY_POLICY
 from flask_bitmapist.infra import InMemoryRepository
 from tests.cohort_model import EventLog
-from tests.unit.flask.dashboard.conftest import NOW, XSS_EVENT, AppFactory
+from tests.unit.flask.dashboard.support import NOW, XSS_EVENT, AppFactory
 from tests.unit.flask.support import DownRepository
 
 
