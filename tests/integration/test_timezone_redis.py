@@ -7,30 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import redis
-from flask import Flask
 
-from flask_bitmapist import FlaskBitmapist, current_state, get_cohort, mark_event
-from tests.unit.flask.support import FixedClock
+from flask_bitmapist import current_state, get_cohort, mark_event
+from tests.integration.support import keys, zoned_app
 
 #: 23:30 on 31 December 2026 in Los Angeles; 07:30 on 1 January 2027 in UTC.
-NEW_YEARS_EVE = datetime(2027, 1, 1, 7, 30, tzinfo=timezone.utc)
-
-
-def zoned_app(url: str, zone: str) -> Flask:
-    app = Flask(f"timezone-{zone}")
-    app.config.update(
-        TESTING=True,
-        BITMAPIST_REDIS_URL=url,
-        BITMAPIST_TIMEZONE=zone,
-        BITMAPIST_TRACK_HOURLY=True,
-    )
-    FlaskBitmapist(app, clock=FixedClock(NEW_YEARS_EVE))
-    return app
-
-
-def keys(url: str) -> set[str]:
-    with redis.Redis.from_url(url, decode_responses=True) as client:
-        return {str(key) for key in client.scan_iter()}
 
 
 def test_a_los_angeles_app_writes_its_local_periods_keys(redis_url: str) -> None:

@@ -6,7 +6,14 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime, timezone
 
 from flask import Flask
-from flask_login import UserMixin
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 
 from flask_bitmapist import BitmapistState, mark_event
 from flask_bitmapist.domain import (
@@ -201,3 +208,23 @@ def make_app(name: str = "facade-test", **config: object) -> Flask:
     app.config.update(TESTING=True, SECRET_KEY="test", BITMAPIST_REDIS_URL="memory://")
     app.config.update(config)
     return app
+
+
+def add_login_views(app: Flask) -> None:
+    """Flask-Login with ``/login/<id>``, ``/logout`` and a protected ``/me``."""
+    LoginManager(app).user_loader(User.load)
+
+    @app.route("/login/<int:user_id>", methods=["POST"])
+    def login(user_id: int) -> str:
+        login_user(User(user_id))
+        return "welcome"
+
+    @app.route("/logout", methods=["POST"])
+    def logout() -> str:
+        logout_user()
+        return "bye"
+
+    def me() -> str:
+        return str(current_user.id)
+
+    app.add_url_rule("/me", view_func=login_required(me))

@@ -25,10 +25,9 @@ from flask_bitmapist import (
 )
 from flask_bitmapist.domain import UTC, EventRef, Mark, Period, TimeGroup
 from flask_bitmapist.services.event_files import EventFileReader, import_rows
-from tests.unit.flask.support import FixedClock, RecordingRepository, make_app
-from tests.unit.flask.test_mixins import Base as MixinBase
-from tests.unit.flask.test_mixins import User as MixinUser
-from tests.unit.flask.test_signals import add_login_views
+from tests.unit.flask.models import Base as MixinBase
+from tests.unit.flask.models import User as MixinUser
+from tests.unit.flask.support import FixedClock, RecordingRepository, add_login_views, make_app
 
 LA = ZoneInfo("America/Los_Angeles")
 HOUR = timedelta(hours=1)
