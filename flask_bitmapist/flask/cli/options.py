@@ -3,15 +3,15 @@ into one-line messages, and the options that read the same in every command (``-
 ``--format``, ``--time-group``, event-name arguments).
 
 A new command reuses these rather than declaring its own, so ``--now`` accepts the same
-timestamps and a storage failure reads the same everywhere::
+timestamps and a storage failure reads the same everywhere (the answer commands are made
+from these by :func:`~flask_bitmapist.flask.cli.answers.answer_command`)::
 
-    @click.command("trend")
+    @click.command("events")
     @with_appcontext
-    @time_group_option()
     @format_option()
     @now_option
     @storage_errors
-    def trend_command(time_group: TimeGroup, output_format: str, now: datetime | None) -> None:
+    def events_command(output_format: str, now: datetime | None) -> None:
         state = cli_state()
         moment = cli_moment(state, now)  # in the app's zone; None: the app's clock
         ...
