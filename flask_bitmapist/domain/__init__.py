@@ -78,6 +78,7 @@ from flask_bitmapist.domain.periods import (
     zone_name,
     zone_of,
 )
+from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
 from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
@@ -113,6 +114,7 @@ __all__ = [
     "And",
     "Bitmap",
     "BitmapId",
+    "BitmapReader",
     "BitmapRepository",
     "BitmapistError",
     "Cohort",

@@ -16,10 +16,10 @@ import attrs
 import numpy as np
 
 from flask_bitmapist.domain.bitmap import Bitmap, Words
-from flask_bitmapist.domain.engine import CohortEngine
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
+from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.window import (
     MAX_PERIODS,
@@ -114,7 +114,7 @@ class FunnelEngine:
         self.repository = repository
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
         #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = CohortEngine(repository, max_user_id=max_user_id)
+        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: FunnelSpec) -> Funnel:
         """How many users reached each step."""

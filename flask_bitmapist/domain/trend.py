@@ -19,10 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from flask_bitmapist.domain.bitmap import Bitmap, Words
-from flask_bitmapist.domain.engine import CohortEngine
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
+from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.window import (
     Window,
@@ -111,7 +111,7 @@ class TrendEngine:
     def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
         #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = CohortEngine(repository, max_user_id=max_user_id)
+        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: TrendSpec) -> Trend:
         """The trend for ``spec``: every bitmap of every series in one read."""
