@@ -12,20 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    jsonify,
-    render_template,
-    request,
-)
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from flask_bitmapist.domain import (
-    InvalidAnswerSpec,
-    InvalidCohortSpec,
-    StorageUnavailable,
-)
+from flask_bitmapist.domain import InvalidAnswerSpec, InvalidCohortSpec, StorageUnavailable
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard import cohort, funnel, lifecycle, stickiness, trend
 from flask_bitmapist.flask.dashboard.responses import answer_format, csv_download, wants_json

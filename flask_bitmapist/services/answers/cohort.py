@@ -6,14 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask_bitmapist.domain import (
-    BitmapId,
-    Cohort,
-    CohortMode,
-    CohortSpec,
-    Period,
-    TimeGroup,
-)
+from flask_bitmapist.domain import BitmapId, Cohort, CohortMode, CohortSpec, Period, TimeGroup
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
 from flask_bitmapist.services.answers.pipeline import (

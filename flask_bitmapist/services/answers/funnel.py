@@ -6,12 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask_bitmapist.domain import (
-    Funnel,
-    FunnelEngine,
-    FunnelSpec,
-    Period,
-)
+from flask_bitmapist.domain import Funnel, FunnelEngine, FunnelSpec, Period
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, parse_count

@@ -6,12 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask_bitmapist.domain import (
-    Period,
-    Stickiness,
-    StickinessEngine,
-    StickinessSpec,
-)
+from flask_bitmapist.domain import Period, Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, parse_count
 from flask_bitmapist.services.answers.pipeline import (
