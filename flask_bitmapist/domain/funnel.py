@@ -1,5 +1,5 @@
 """Funnels: how many users went through steps 1, 2, … in order within a window
-(DESIGN section 10, item 5).
+(see docs/answers.md).
 
 A user reaches step 1 in the first period of the window where they match it, and step
 k in the first period at or after the one where they reached step k - 1. The same

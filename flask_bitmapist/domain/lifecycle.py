@@ -1,5 +1,5 @@
 """Lifecycle: in each period of a window, how many users are new, returning, resurrecting
-and dormant (DESIGN section 10, item 3).
+and dormant (see docs/answers.md).
 
 With ``E_k`` the users matching the expression in period ``k``:
 

@@ -1,5 +1,5 @@
 """Stickiness: of the users who matched an expression in a window, how many did so in
-exactly 1, 2, … N of its periods (DESIGN section 10, item 4).
+exactly 1, 2, … N of its periods (see docs/answers.md).
 
 "Of this month's active users, how many were active on 1, 2, … 30 days?" A high tail
 says people live in the app; a spike at 1 says they visit once.

@@ -4,8 +4,7 @@
 rolling window of ``w`` periods, the number who matched in any of the ``w`` periods ending
 with ``k`` (``w = 7`` on days is weekly actives drawn daily). The expression is evaluated
 in each period, then the periods are united: ``a & ~b`` rolling over a week counts the
-users who, on some day of that week, did ``a`` and not ``b`` that day (DESIGN section 10,
-item 2).
+users who, on some day of that week, did ``a`` and not ``b`` that day (see docs/answers.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Trends, lifecycles, stickiness and funnels in an app context (DESIGN section 10, items
-2 to 5; first-time cohort rows are ``get_cohort(..., first_time=True)``).
+"""Trends, lifecycles, stickiness and funnels in an app context (see docs/answers.md;
+first-time cohort rows are ``get_cohort(..., first_time=True)``).
 
 Each function asks the app's answer pipeline
 (:class:`~flask_bitmapist.services.answers.Answers`) for its kind: one read of the current

@@ -360,7 +360,7 @@ def _legacy_date(group: TimeGroup, start: datetime) -> str:
     return day
 
 
-# -- stickiness and funnels (DESIGN section 10) ---------------------------------------
+# -- stickiness and funnels (see docs/answers.md) ---------------------------------------
 
 
 def stickiness_to_dict(stickiness: Stickiness) -> dict[str, Any]:
@@ -434,7 +434,7 @@ def funnel_csv_rows(funnel: Funnel) -> list[Sequence[CsvCell]]:
     return rows
 
 
-# -- trends and lifecycles (DESIGN section 10) -------------------------------------------
+# -- trends and lifecycles (see docs/answers.md) -------------------------------------------
 
 CsvRow = list[CsvCell]
 
@@ -449,7 +449,7 @@ def _labels(trend: Trend, labels: Sequence[str] | None) -> list[str]:
 
 def trend_to_dict(trend: Trend, labels: Sequence[str] | None = None) -> dict[str, Any]:
     """``{"dates": [...], "series": [{"expr": "E", "counts": [...]}, ...]}``, the API's
-    answer (DESIGN section 10, item 2). ``labels`` are the expressions as the caller wrote
+    answer (see docs/answers.md). ``labels`` are the expressions as the caller wrote
     them (default: each expression written out).
     """
     group = trend.spec.time_group
@@ -478,7 +478,7 @@ def trend_to_csv(trend: Trend, labels: Sequence[str] | None = None) -> str:
 
 def lifecycle_to_dict(lifecycle: Lifecycle) -> dict[str, Any]:
     """``{"dates", "new", "returning", "resurrecting", "dormant"}``, the API's answer
-    (DESIGN section 10, item 3): dormant counts are positive."""
+    (see docs/answers.md): dormant counts are positive."""
     group = lifecycle.spec.time_group
     answer: dict[str, Any] = {"dates": [period_iso(group, d) for d in lifecycle.dates]}
     for status in LifecycleStatus:

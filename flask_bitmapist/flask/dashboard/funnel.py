@@ -1,7 +1,7 @@
 """The funnel page, ``/api/funnel`` (JSON or CSV) and ``/api/funnel/users``.
 
 ``GET /api/funnel?step=a&step=b&time_group=&periods=&now=`` answers ``{"steps": [...],
-"counts": [...]}`` (DESIGN section 10, item 5); every count and every drop-off lists its
+"counts": [...]}`` (see docs/answers.md); every count and every drop-off lists its
 users. The answer comes from the app's pipeline.
 """
 

@@ -1,7 +1,7 @@
 """The lifecycle page, ``/api/lifecycle`` (JSON or CSV) and ``/api/lifecycle/users``.
 
 ``GET /api/lifecycle?expr=E&time_group=&periods=&now=`` answers ``{"dates", "new",
-"returning", "resurrecting", "dormant", "complete"}`` (DESIGN section 10, item 3); every
+"returning", "resurrecting", "dormant", "complete"}`` (see docs/answers.md); every
 count drills down to its users. The answer comes from the app's pipeline.
 """
 

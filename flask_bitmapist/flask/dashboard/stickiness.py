@@ -1,7 +1,7 @@
 """The stickiness page, ``/api/stickiness`` (JSON or CSV) and ``/api/stickiness/users``.
 
 ``GET /api/stickiness?expr=E&time_group=&periods=&now=`` answers ``{"periods": N,
-"counts": [...]}`` (DESIGN section 10, item 4); every count lists its users. The answer
+"counts": [...]}`` (see docs/answers.md); every count lists its users. The answer
 comes from the app's pipeline.
 """
 

@@ -2,7 +2,7 @@
 page's sparklines that link to trends.
 
 ``GET /api/trend?expr=E&expr=F&time_group=days&periods=30&rolling=1&now=...`` answers
-exactly as DESIGN section 10 shapes it, with ``complete`` (and ``warnings`` for names
+exactly as docs/answers.md shows it, with ``complete`` (and ``warnings`` for names
 without data); every count drills down to its users a page at a time. The answer itself
 comes from the app's pipeline (:class:`~flask_bitmapist.services.answers.Answers`).
 """

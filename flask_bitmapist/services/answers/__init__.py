@@ -1,5 +1,5 @@
-"""Every answer kind, described once, and the one pipeline that runs them (DESIGN section
-2, "One answer, one pipeline").
+"""Every answer kind, described once, and the one pipeline that runs them (see
+docs/adding-an-answer-kind.md).
 
 :data:`KINDS` maps each kind's name to its description (an :class:`AnswerKind`: spec from
 fields, engine, read plan, JSON, CSV rows, text table, drill-downs), one module each;

@@ -1,5 +1,6 @@
-"""Cohorts (DESIGN section 6, and first-time rows of section 10, item 1): of the users who
-did the primary in each row's period, how many matched the secondary each period after."""
+"""Cohorts (see docs/cohorts-and-expressions.md, and docs/answers.md for first-time rows):
+of the users who did the primary in each row's period, how many matched the secondary
+each period after."""
 
 from __future__ import annotations
 

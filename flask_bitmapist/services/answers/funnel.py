@@ -1,4 +1,4 @@
-"""Funnels (DESIGN section 10, item 5): how many users went through 2 to 10 steps in
+"""Funnels (see docs/answers.md): how many users went through 2 to 10 steps in
 order within a window."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Lifecycles (DESIGN section 10, item 3): new, returning, resurrecting and dormant users
+"""Lifecycles (see docs/answers.md): new, returning, resurrecting and dormant users
 per period."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The one pipeline every answer goes through, whichever front end asks (DESIGN section 2,
-"One answer, one pipeline").
+"""The one pipeline every answer goes through, whichever front end asks (see
+docs/adding-an-answer-kind.md).
 
 An :class:`AnswerKind` describes one kind of answer once: its spec from fields, the engine
 that computes it, how many bitmaps it reads, its result as a dict, CSV rows and a text
@@ -7,11 +7,11 @@ table, and its drill-downs. :class:`Answers` (one per app) runs a kind, and appl
 holds for every answer, here and nowhere else:
 
 - the app's zone and ``now`` (a request's ``now`` is read in the app's calendar);
-- the read budget (DESIGN section 12): before any bitmap is read, the number of keys is
+- the read budget (see docs/limits.md): before any bitmap is read, the number of keys is
   counted from the spec, then their stored lengths asked (one call, no bitmap read); a
   request past ``BITMAPIST_MAX_READ_KEYS`` or ``BITMAPIST_MAX_READ_BYTES`` is a
   :class:`~flask_bitmapist.exceptions.ReadBudgetExceeded` naming the field to shrink;
-- which periods are complete (DESIGN section 17): the one containing ``now`` is not;
+- which periods are complete (see docs/answers.md): the one containing ``now`` is not;
 - warnings for event names that have no data anywhere (a typo is never silent zeros).
 """
 
@@ -346,7 +346,7 @@ class Answers:
 
 def complete_flags(periods: Sequence[Period], now: datetime) -> list[bool]:
     """Per period, whether it ended by ``now``: the one containing ``now`` is incomplete
-    (DESIGN section 17).
+    (see docs/answers.md).
 
     >>> from datetime import datetime
     >>> days = [Period.containing(TimeGroup.DAY, datetime(2026, 11, d)) for d in (26, 27)]

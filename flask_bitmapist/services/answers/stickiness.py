@@ -1,4 +1,4 @@
-"""Stickiness (DESIGN section 10, item 4): how many users matched in exactly 1, 2, … N of
+"""Stickiness (see docs/answers.md): how many users matched in exactly 1, 2, … N of
 the window's periods."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Trends (DESIGN section 10, item 2): how many users matched each expression in each
+"""Trends (see docs/answers.md): how many users matched each expression in each
 period, rolling or not."""
 
 from __future__ import annotations
