@@ -147,8 +147,8 @@ class TrendEngine:
 # Bytes the rolling computation may take per slice of users (its prefix and suffix
 # matrices of every period): a slice is as many words as this allows,
 # so memory stays bounded whatever the number of users, and a month at 1,000,000 users is
-# one slice, a few numpy calls per row of a block. (Block by block in slices of 2,048
-# words, a rolling-7 month took 9 ms of compute at 1,000,000 users; this way, about 2.)
+# one slice, a few numpy calls per row of a block (about 2 ms of compute for a rolling-7
+# month at 1,000,000 users; docs/answers.md, "Bounds and speed").
 _SLICE_BYTES: Final = 64 * 2**20
 
 
