@@ -31,6 +31,7 @@ from flask_bitmapist.exceptions import (
     InvalidMoment,
     InvalidPeriod,
     InvalidRequest,
+    InvalidRetention,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
@@ -38,6 +39,7 @@ from flask_bitmapist.exceptions import (
     InvalidUserIdType,
     MissingExtra,
     MomentOutOfRange,
+    PeriodsExpired,
     StorageUnavailable,
 )
 
@@ -134,6 +136,7 @@ __all__ = [
     "InvalidMoment",
     "InvalidPeriod",
     "InvalidRequest",
+    "InvalidRetention",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -142,6 +145,7 @@ __all__ = [
     "MissingExtra",
     "MomentOutOfRange",
     "MonthEvents",
+    "PeriodsExpired",
     "Settings",
     "StorageUnavailable",
     "UserSet",

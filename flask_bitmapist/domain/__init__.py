@@ -23,12 +23,14 @@ from flask_bitmapist.domain.errors import (
     InvalidEventName,
     InvalidExpression,
     InvalidMoment,
+    InvalidRetention,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
     MomentOutOfRange,
+    PeriodsExpired,
     StorageUnavailable,
 )
 from flask_bitmapist.domain.events import (
@@ -79,6 +81,7 @@ from flask_bitmapist.domain.periods import (
     zone_of,
 )
 from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
+from flask_bitmapist.domain.retention import MAX_DAYS_KEPT, NO_RETENTION, RetentionPolicy
 from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
 from flask_bitmapist.domain.trend import (
@@ -97,6 +100,7 @@ __all__ = [
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
+    "MAX_DAYS_KEPT",
     "MAX_EXPRESSION_DEPTH",
     "MAX_EXPRESSION_LENGTH",
     "MAX_HOURS",
@@ -108,6 +112,7 @@ __all__ = [
     "MAX_YEAR",
     "MIN_STEPS",
     "MIN_YEAR",
+    "NO_RETENTION",
     "REDIS_MAX_USER_ID",
     "UTC",
     "And",
@@ -132,6 +137,7 @@ __all__ = [
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
+    "InvalidRetention",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -146,6 +152,8 @@ __all__ = [
     "Not",
     "Or",
     "Period",
+    "PeriodsExpired",
+    "RetentionPolicy",
     "Stickiness",
     "StickinessEngine",
     "StickinessSpec",
