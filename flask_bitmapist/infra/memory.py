@@ -111,6 +111,21 @@ class InMemoryRepository(BitmapRepository):
                     found[bitmap_id.event].add(period)
         return {event: frozenset(months) for event, months in found.items()}
 
+    def snapshot(self) -> list[tuple[BitmapId, int, int | None]]:
+        """Every stored bitmap with its length in bytes and its expiry (ms, or None): what
+        the storage report and the retention command read."""
+        with self._lock:
+            self._drop_expired()
+            return [(i, len(data), self._expiries.get(i)) for i, data in self._bitmaps.items()]
+
+    def set_expiries(self, expiries: Iterable[tuple[BitmapId, int]]) -> None:
+        """Give bitmaps an expiry (ms since the epoch); one already past drops them."""
+        with self._lock:
+            for bitmap_id, at in expiries:
+                if bitmap_id in self._bitmaps:
+                    self._expiries[bitmap_id] = at
+            self._drop_expired()
+
     def clear(self) -> None:
         """Forget everything (for tests and the demo)."""
         with self._lock:
