@@ -26,7 +26,7 @@ from flask_bitmapist.domain import (
     as_utc,
 )
 from flask_bitmapist.domain.keys import parse_key
-from flask_bitmapist.infra.keyspace import DEFAULT_BATCH, Keyspace, Node
+from flask_bitmapist.domain.keyspace import DEFAULT_BATCH, Keyspace, Node
 
 __all__ = [
     "RetentionCounts",

@@ -27,7 +27,7 @@ import attrs
 
 from flask_bitmapist.domain import Period, RetentionPolicy, TimeGroup, as_utc
 from flask_bitmapist.domain.keys import parse_key
-from flask_bitmapist.infra.keyspace import DEFAULT_BATCH, Keyspace
+from flask_bitmapist.domain.keyspace import DEFAULT_BATCH, Keyspace
 
 __all__ = [
     "DEFAULT_BUDGET",

@@ -12,9 +12,10 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from flask_bitmapist.domain.keyspace import DEFAULT_BATCH
 from flask_bitmapist.flask.cli.options import cli_state, format_option, progress, storage_errors
 from flask_bitmapist.flask.cli.tables import render_table
-from flask_bitmapist.infra.keyspace import DEFAULT_BATCH, keyspace_of
+from flask_bitmapist.infra.keyspace import keyspace_of
 from flask_bitmapist.services.reports import format_count
 from flask_bitmapist.services.retention import RetentionCounts, RetentionRun, apply_retention
 from flask_bitmapist.services.storage_report import format_bytes
