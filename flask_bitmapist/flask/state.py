@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -21,9 +21,14 @@ from flask_bitmapist.domain import (
     UTC,
     BitmapRepository,
     CohortEngine,
+    CohortSpec,
+    FunnelSpec,
     IdMapper,
     InvalidRetention,
+    LifecycleSpec,
     RetentionPolicy,
+    StickinessSpec,
+    TrendSpec,
     localize,
     validate_stored_event_name,
     zone_name,
@@ -34,6 +39,9 @@ from flask_bitmapist.infra import redact_url
 from flask_bitmapist.services.failures import OutageReport
 from flask_bitmapist.services.marking import MarkingPolicy
 from flask_bitmapist.services.replay import MarkingStatus, MarkRecorder
+from flask_bitmapist.services.retention import check_window_kept
+
+_Spec = TypeVar("_Spec", CohortSpec, TrendSpec, LifecycleSpec, StickinessSpec, FunnelSpec)
 
 __all__ = ["BitmapistState", "Clock", "Settings", "current_state"]
 
@@ -317,6 +325,13 @@ class BitmapistState:
     def now(self) -> datetime:
         """The current time in the app's zone (aware): it carries the app's calendar."""
         return localize(self._clock(), self.zone)
+
+    def kept(self, spec: _Spec) -> _Spec:
+        """``spec`` if the periods its answer reads are still kept under
+        ``BITMAPIST_RETENTION`` at the clock's time, else
+        :class:`~flask_bitmapist.exceptions.PeriodsExpired` naming the field and the days
+        kept (see :func:`~flask_bitmapist.services.retention.check_window_kept`)."""
+        return check_window_kept(spec, self.settings.retention, self.now())
 
     def moment(self, moment: datetime | None) -> datetime:
         """``moment`` in the app's zone (naive means local time there), or :meth:`now`.

@@ -14,25 +14,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone, tzinfo
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
 from flask_bitmapist.domain import (
+    CohortSpec,
+    FunnelSpec,
+    LifecycleSpec,
     Period,
     PeriodsExpired,
     RetentionPolicy,
+    StickinessSpec,
     TimeGroup,
+    TrendSpec,
     as_utc,
 )
 from flask_bitmapist.domain.keys import parse_key
 from flask_bitmapist.domain.keyspace import DEFAULT_BATCH, Keyspace, Node
 
 __all__ = [
+    "AnswerSpec",
     "RetentionCounts",
     "RetentionRun",
     "apply_retention",
     "check_window_kept",
+    "periods_read",
 ]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -163,33 +170,54 @@ def _one_batch(
         keyspace.expire(node, expiries, delete)
 
 
-def check_window_kept(
-    time_group: TimeGroup,
-    periods: Sequence[Period],
-    policy: RetentionPolicy,
-    current: datetime,
-    *,
-    field: str = "periods",
-) -> None:
-    """Refuse a window that reaches periods ``policy`` has expired at ``current``.
+#: Every answer's spec: what its window reads is found by :func:`periods_read`.
+AnswerSpec = CohortSpec | TrendSpec | LifecycleSpec | StickinessSpec | FunnelSpec
+_Spec = TypeVar("_Spec", CohortSpec, TrendSpec, LifecycleSpec, StickinessSpec, FunnelSpec)
 
-    ``periods`` are those the answer reads, oldest first, of ``time_group``; ``current``
-    is the real time (the app's clock), not the ``now`` a request asks for: keys expire
-    on the clock. Raises :class:`~flask_bitmapist.domain.PeriodsExpired` (a 400 in the
-    API, a usage error in the CLI) naming ``field`` (``now`` when even the window's last
-    period is gone, so that only a later ``now`` helps) and the days kept.
 
-    >>> from flask_bitmapist.domain import UTC
+def periods_read(spec: AnswerSpec) -> tuple[Period, ...]:
+    """The periods an answer reads, oldest first: a cohort's rows (its cells never look
+    past them), a trend's window and the ``rolling - 1`` periods before it, a lifecycle's
+    window and the period before it (its first returning and dormant counts need it)."""
+    if isinstance(spec, CohortSpec):
+        return spec.row_periods()
+    if isinstance(spec, TrendSpec):
+        return spec.periods_read()
+    if isinstance(spec, LifecycleSpec):
+        return spec.window.periods(1)
+    return spec.window.periods()
+
+
+def check_window_kept(spec: _Spec, policy: RetentionPolicy, current: datetime) -> _Spec:
+    """``spec`` if every period its answer reads is still kept under ``policy`` at
+    ``current``; otherwise :class:`~flask_bitmapist.domain.PeriodsExpired`.
+
+    ``current`` is the real time (the app's clock), not the ``now`` a request asks for:
+    keys expire on the clock. The error (a 400 in the API, a usage error in the CLI, and a
+    ValueError, :class:`~flask_bitmapist.domain.InvalidAnswerSpec` and
+    :class:`~flask_bitmapist.domain.InvalidCohortSpec` in Python) names the field to
+    change, ``periods`` (``rows`` for a cohort), or ``now`` when even the window's last
+    period is gone, and the days kept.
+
+    >>> from flask_bitmapist.domain import UTC, EventRef, StickinessSpec
     >>> policy = RetentionPolicy.create({"days": 30})
-    >>> today = Period.containing(TimeGroup.DAY, datetime(2026, 11, 27, tzinfo=UTC))
+    >>> today = datetime(2026, 11, 27, tzinfo=UTC)
+    >>> spec = StickinessSpec.create(EventRef("a"), now=today, periods=40)
     >>> try:
-    ...     check_window_kept(TimeGroup.DAY, [today.shift(-40), today], policy, today.start)
+    ...     check_window_kept(spec, policy, today)
     ... except PeriodsExpired as exc:
     ...     print(exc.field, exc.days_kept, str(exc).split(": ", 1)[1][:57])
-    periods 30 the window starts at day 2026-10-18, but days are kept 30
+    periods 30 the window starts at day 2026-10-19, but days are kept 30
     """
-    if not policy or not periods:
-        return
+    if policy:
+        field = "rows" if isinstance(spec, CohortSpec) else "periods"
+        _refuse_expired(periods_read(spec), policy, current, field)
+    return spec
+
+
+def _refuse_expired(
+    periods: Sequence[Period], policy: RetentionPolicy, current: datetime, field: str
+) -> None:
     expired = [period for period in periods if policy.is_expired(period, current)]
     if not expired:
         return
@@ -201,12 +229,13 @@ def check_window_kept(
     last_gone = policy.is_expired(periods[-1], current)
     where = "ends at" if last_gone else "starts at"
     first = periods[-1] if last_gone else periods[0]
+    named = "now" if last_gone else field
     raise PeriodsExpired(
-        f"{'now' if last_gone else field}: the window {where} {first}, but {group.plural} "
-        f"are kept {days} days (BITMAPIST_RETENTION): the oldest {group.value} still "
-        f"stored is {oldest.key_suffix}; ask for "
-        f"{'a later now' if last_gone else 'fewer periods or a later now'}",
-        field="now" if last_gone else field,
+        f"{named}: the window {where} {first}, but {group.plural} are kept {days} days "
+        f"(BITMAPIST_RETENTION): the oldest {group.value} still stored is "
+        f"{oldest.key_suffix}; ask for "
+        f"{'a later now' if last_gone else f'fewer {field} or a later now'}",
+        field=named,
         days_kept=days,
     )
 

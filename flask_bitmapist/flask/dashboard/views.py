@@ -309,10 +309,12 @@ def _csv_download(text: str, filename: str) -> Response:
 
 def _spec(state: BitmapistState, form: CohortForm) -> CohortSpec:
     settings = state.settings
-    return form.to_spec(
-        now=state.now(),
-        max_cells=settings.max_cohort_cells,
-        max_terms=settings.max_expression_terms,
+    return state.kept(
+        form.to_spec(
+            now=state.now(),
+            max_cells=settings.max_cohort_cells,
+            max_terms=settings.max_expression_terms,
+        )
     )
 
 
@@ -377,7 +379,7 @@ def cohort_post() -> Response | str:
         max_cells=state.settings.max_cohort_cells,
         max_terms=state.settings.max_expression_terms,
     )
-    cohort = state.engine.compute(spec)
+    cohort = state.engine.compute(state.kept(spec))
     if request.args.get("json"):
         time_group = body.get("time_group") if isinstance(body.get("time_group"), str) else None
         return jsonify(cohort_to_legacy_dict(cohort, as_percent=as_percent, time_group=time_group))
