@@ -78,3 +78,13 @@ def test_marks_with_a_policy_drop_periods_already_past_it() -> None:
         TimeGroup.WEEK,
         TimeGroup.MONTH,
     }
+
+
+def test_the_storage_page_shows_the_in_process_stores_figures() -> None:
+    store, _ = store_with_history()
+    app = make_app(lambda settings: store, BITMAPIST_RETENTION=POLICY)
+    response = app.test_client().get("/bitmapist/storage")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="storage-table"' in html and "user:paid" in html
+    assert "bitmap length" in html and "30 days" in html and 'aria-current="page"' in html
