@@ -30,7 +30,7 @@ _MILLISECOND: Final = timedelta(milliseconds=1)
 _MUST_OUTLIVE_DAYS: Final = (TimeGroup.WEEK, TimeGroup.MONTH)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # hashed per mark group when marking: computed once
 class RetentionPolicy:
     """Days kept per stored time group; hashable, so marks can carry it.
 
