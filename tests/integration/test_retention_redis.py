@@ -124,3 +124,28 @@ def test_marks_on_a_cluster_give_every_node_its_keys_expiries(redis_cluster_url:
                 assert client.getbit(key, 7) == 1
     finally:
         repository.close()
+
+
+def test_an_expiry_already_sent_is_sent_again_after_the_resend_interval(
+    single: RedisRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from flask_bitmapist.infra import redis_repository
+
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    moment = now()
+    single.mark([Mark.create(EVENT, 1, moment, retention=POLICY)])
+    client = cast(redis.Redis, single.client)
+    day_key = f"trackist_{EVENT}_{Period.containing(TimeGroup.DAY, moment).key_suffix}"
+    expected = expected_expiries(single, moment)[day_key]
+    assert client.pexpiretime(day_key) == expected
+    client.persist(day_key)  # another client removes it
+    clock[0] += redis_repository.EXPIRY_RESEND_INTERVAL - 1
+    single.mark([Mark.create(EVENT, 2, moment, retention=POLICY)])
+    assert client.pexpiretime(day_key) == -1  # sent a moment ago: not repeated
+    clock[0] += 1
+    single.mark([Mark.create(EVENT, 3, moment, retention=POLICY)])
+    assert client.pexpiretime(day_key) == expected
+    assert [client.getbit(day_key, n) for n in (1, 2, 3)] == [1, 1, 1]
