@@ -9,6 +9,7 @@ forever. Nothing here reads the clock: "expired" is judged on the ``now`` a call
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
@@ -136,9 +137,12 @@ class RetentionPolicy:
         return as_utc(period.end) + timedelta(days=days)
 
     def expiry_ms(self, period: Period | None) -> int | None:
-        """:meth:`expiry` in milliseconds since the epoch (``PEXPIREAT``'s argument)."""
-        moment = self.expiry(period)
-        return None if moment is None else (moment - _EPOCH) // _MILLISECOND
+        """:meth:`expiry` in milliseconds since the epoch (``PEXPIREAT``'s argument).
+
+        Cached: marks of many events in one period ask for the same few expiries."""
+        if period is None or not self.kept:
+            return None
+        return _expiry_ms(self, period)
 
     def is_expired(self, period: Period, now: datetime) -> bool:
         """Whether the bitmaps of ``period`` (a year: of its months) are gone at ``now``."""
@@ -152,6 +156,12 @@ class RetentionPolicy:
         if not self.kept:
             return "everything kept"
         return ", ".join(f"{group.plural} {days} days" for group, days in self.kept)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expiry_ms(policy: RetentionPolicy, period: Period) -> int | None:
+    moment = policy.expiry(period)
+    return None if moment is None else (moment - _EPOCH) // _MILLISECOND
 
 
 _ORDER: Final = {
