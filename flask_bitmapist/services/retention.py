@@ -245,13 +245,18 @@ def _oldest_kept(
 ) -> Period:
     """The oldest period of ``group`` not yet expired at ``current``."""
     period = Period.containing(group, current, zone)
-    # Step back from the current period while the previous one is kept: at most the
-    # days kept in periods of the group (a few hundred steps for days, more for hours).
-    days = policy.days_kept(group) or 0
-    step = max(1, days // 2)
-    # Coarse steps first, then single ones: keeps this bounded for hours (24 x days).
+
+    def kept(candidate: int) -> bool:
+        try:
+            return not policy.is_expired(period.shift(-candidate), current)
+        except (ValueError, OverflowError):  # before the calendar's first year
+            return False
+
+    # Step back while the period that far back is still kept, in halving steps: a few
+    # dozen calendar steps, even for hours kept a long time (24 periods a day).
+    step = max(1, (policy.days_kept(group) or 0) // 2)
     while step:
-        while not policy.is_expired(period.shift(-step), current):
+        while kept(step):
             period = period.shift(-step)
         step //= 2
     return period
