@@ -20,6 +20,7 @@ from flask_bitmapist.domain import BitmapId, BitmapRepository
 from flask_bitmapist.domain.keyspace import DEFAULT_BATCH, KeyFacts, Keyspace, Node
 from flask_bitmapist.infra.memory import InMemoryRepository
 from flask_bitmapist.infra.redis_repository import RedisRepository
+from flask_bitmapist.infra.transports import ClusterTransport
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -47,9 +48,8 @@ class RedisKeyspace:
         """The servers to walk: the Redis, or every primary of the cluster."""
         transport = self.repository.transport
         with transport.guarded("listing nodes"):
-            if transport.is_cluster:
-                router = getattr(transport, "router")  # noqa: B009 (a ClusterTransport's)
-                clients: list[redis.Redis] = router.primaries()
+            if isinstance(transport, ClusterTransport):
+                clients = transport.router.primaries()
                 return [Node(_node_name(client), client) for client in clients]
             return [Node(self.repository.server, transport.client)]
 

@@ -104,6 +104,9 @@ class GroupUsage:
         return _scaled(self.recent_measured_bytes, self.recent_measured_keys, self.recent_keys)
 
     def add(self, period: Period | None, size: int | None, expiring: bool, recent: bool) -> None:
+        """Count one key: its period (None for lifetime flags and other keys), its bytes
+        (None when not measured), whether it has an expiry, whether its period began in
+        the last 30 days."""
         self.keys += 1
         self.expiring += expiring
         if size is not None:
