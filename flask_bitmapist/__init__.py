@@ -54,6 +54,12 @@ if TYPE_CHECKING:
     from flask_bitmapist.flask.mixins import (
         Bitmapistable,
     )
+    from flask_bitmapist.flask.mongoengine_mixin import (
+        MongoEngineBitmapistable,
+    )
+    from flask_bitmapist.flask.peewee_mixin import (
+        PeeweeBitmapistable,
+    )
     from flask_bitmapist.flask.query import (
         BitOpAnd,
         BitOpOr,
@@ -87,6 +93,8 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "FlaskBitmapist": "flask_bitmapist.flask.extension",
     "Bitmapistable": "flask_bitmapist.flask.mixins",
+    "PeeweeBitmapistable": "flask_bitmapist.flask.peewee_mixin",
+    "MongoEngineBitmapistable": "flask_bitmapist.flask.mongoengine_mixin",
     "BitOpAnd": "flask_bitmapist.flask.query",
     "BitOpOr": "flask_bitmapist.flask.query",
     "BitOpXor": "flask_bitmapist.flask.query",
@@ -141,7 +149,9 @@ __all__ = [
     "InvalidUserIdType",
     "MissingExtra",
     "MomentOutOfRange",
+    "MongoEngineBitmapistable",
     "MonthEvents",
+    "PeeweeBitmapistable",
     "Settings",
     "StorageUnavailable",
     "UserSet",
