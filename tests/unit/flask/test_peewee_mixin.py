@@ -162,6 +162,18 @@ def test_a_transaction_committed_midway_marks_what_it_committed(
     assert marked(state, "user:created") == [first.id, last.id]
 
 
+def test_in_manual_commit_mode_a_save_marks_at_once(
+    db: peewee.SqliteDatabase, state: BitmapistState
+) -> None:
+    # Peewee has no hook for a manual commit: the save is marked as outside a transaction.
+    with db.manual_commit():
+        db.begin()
+        user = User.create(name="ada")
+        db.commit()
+
+    assert marked(state, "user:created") == [user.id]
+
+
 def test_a_save_without_rows_written_marks_nothing(
     db: peewee.SqliteDatabase, state: BitmapistState
 ) -> None:
