@@ -8,10 +8,12 @@ Three lines set it up::
     flaskbitmapist.init_app(app)
 
 then ``@mark("index:visited", 1)`` on a view, ``mark_event("user:paid", user.id)`` anywhere
-in an app context, ``Bitmapistable`` on SQLAlchemy models for
+in an app context, ``Bitmapistable`` on SQLAlchemy models (``PeeweeBitmapistable``,
+``MongoEngineBitmapistable`` on Peewee and MongoEngine ones) for
 ``<model>:created|updated|deleted``, and Flask-Login logins and logouts marked automatically.
 Read it back with ``get_event_data("user:paid", "months")`` (a user set), ``get_cohort(...)``
-and ``chain_events(...)``, as in 0.1.
+and ``chain_events(...)``, as in 0.1. An app's tests check what it marks with the pytest
+fixture ``analytics`` of :mod:`flask_bitmapist.testing`.
 """
 
 from __future__ import annotations
