@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, timezone
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -43,8 +43,6 @@ from flask_bitmapist.domain import (
     BitmapRepository,
     InvalidStorageConfig,
     Mark,
-    Period,
-    TimeGroup,
     validate_event_name,
     validate_stored_event_name,
     validate_user_id,
@@ -98,22 +96,16 @@ _KEY_CACHE_LIMIT: Final = 4096
 _T = TypeVar("_T")
 
 
-def _month_of_key(raw: bytes | str, head: str) -> Period | None:
-    """The month of a key ``{head}{year}-{month}``, or None for any other key."""
-    try:
-        key = raw.decode() if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError:
-        return None
-    if not key.startswith(head):
-        return None
-    match = _MONTH_SUFFIX.fullmatch(key[len(head) :])
+def _month_label(suffix: str) -> date | None:
+    """The month a key suffix ``{year}-{month}`` names, as the date of its first day (a
+    label in no zone: the app's calendar says when it began), or None for another suffix."""
+    match = _MONTH_SUFFIX.fullmatch(suffix)
     if match is None:
         return None
     year, month = int(match.group(1)), int(match.group(2))
     if not (1 <= year <= 9999 and 1 <= month <= 12):
         return None
-    # Mid-month: the month whatever the calendar's offset.
-    return Period.containing(TimeGroup.MONTH, datetime(year, month, 15))
+    return date(year, month, 1)
 
 
 class RedisRepository(BitmapRepository):
@@ -404,8 +396,9 @@ class RedisRepository(BitmapRepository):
             batch *= 2
         return frozenset(names)
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
-        """Each event's month keys, found by SCAN (never KEYS), one pass per event.
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
+        """Each event's month keys, by their labels, found by SCAN (never KEYS), one pass
+        per event.
 
         The pattern ``{prefix}{event}_[0-9]*`` lets the server filter the keys; the rest
         (``2026-11`` and not a day, an hour, or another event whose name extends this one)
@@ -414,14 +407,18 @@ class RedisRepository(BitmapRepository):
         """
         wanted = sorted(set(events))
 
-        def scan() -> dict[str, frozenset[Period]]:
-            found: dict[str, frozenset[Period]] = {}
+        def scan() -> dict[str, frozenset[date]]:
+            found: dict[str, frozenset[date]] = {}
             for event in wanted:
                 head = f"{self.prefix}{event}_"
                 pattern = _GLOB_SPECIAL.sub(r"\\\1", head) + "[0-9]*"
                 months = set()
                 for raw in self._scan(pattern):
-                    month = _month_of_key(raw, head)
+                    try:
+                        key = raw.decode() if isinstance(raw, bytes) else raw
+                    except UnicodeDecodeError:
+                        continue
+                    month = _month_label(key[len(head) :]) if key.startswith(head) else None
                     if month is not None:
                         months.add(month)
                 found[event] = frozenset(months)

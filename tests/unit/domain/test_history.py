@@ -5,7 +5,7 @@ from __future__ import annotations
 import doctest
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -48,7 +48,7 @@ class CountingRepository(InMemoryRepository):
         self.fetches.append(list(ids))
         return super().fetch(ids, max_bytes=max_bytes)
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         self.listings += 1
         return super().stored_months(events)
 
