@@ -108,6 +108,15 @@ def _month_label(suffix: str) -> date | None:
     return date(year, month, 1)
 
 
+def _common_start(names: Iterable[str]) -> str:
+    """The longest start every one of ``names`` shares (what a SCAN pattern may fix)."""
+    first, last = min(names), max(names)
+    length = 0
+    while length < min(len(first), len(last)) and first[length] == last[length]:
+        length += 1
+    return first[:length]
+
+
 class RedisRepository(BitmapRepository):
     """The repository port over redis-py, in bitmapist's key format (thread-safe).
 
@@ -397,32 +406,40 @@ class RedisRepository(BitmapRepository):
         return frozenset(names)
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
-        """Each event's month keys, by their labels, found by SCAN (never KEYS), one pass
-        per event.
+        """Each event's month keys, by their labels, found by one SCAN (never KEYS) for
+        every event: one pass over the keyspace (on every primary of a cluster), however
+        many events an answer ORs together.
 
-        The pattern ``{prefix}{event}_[0-9]*`` lets the server filter the keys; the rest
-        (``2026-11`` and not a day, an hour, or another event whose name extends this one)
-        is checked here. A SCAN walks the whole keyspace, so this costs about one round
-        trip per 1,000 keys in the database, whatever the event's size.
+        The server filters the keys by the pattern ``{prefix}{common}*_[0-9]*`` (``common``
+        the longest start the events' names share; the event's own name when there is one):
+        week keys, lifetime flags and other prefixes never reach the client. The rest (a
+        month and not a day or an hour; one of the events, not another whose name extends
+        it) is checked here, key by key as they arrive, keeping only the months found: what
+        the listing holds is bounded by the events' months, not by the keyspace. A SCAN
+        walks the whole keyspace, so this costs about one round trip per 1,000 keys in the
+        database, once per call.
         """
-        wanted = sorted(set(events))
+        found: dict[str, set[date]] = {event: set() for event in events}
+        if not found:
+            return {}
+        pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix + _common_start(found))
+        pattern += "_[0-9]*" if len(found) == 1 else "*_[0-9]*"
+        start = len(self.prefix)
 
         def scan() -> dict[str, frozenset[date]]:
-            found: dict[str, frozenset[date]] = {}
-            for event in wanted:
-                head = f"{self.prefix}{event}_"
-                pattern = _GLOB_SPECIAL.sub(r"\\\1", head) + "[0-9]*"
-                months = set()
-                for raw in self._scan(pattern):
-                    try:
-                        key = raw.decode() if isinstance(raw, bytes) else raw
-                    except UnicodeDecodeError:
-                        continue
-                    month = _month_label(key[len(head) :]) if key.startswith(head) else None
+            for raw in self._scan(pattern):
+                try:
+                    key = raw.decode() if isinstance(raw, bytes) else raw
+                except UnicodeDecodeError:
+                    continue
+                # Suffixes hold no "_": the last one ends the event's name.
+                event, _, suffix = key[start:].rpartition("_")
+                months = found.get(event)
+                if months is not None and key.startswith(self.prefix):
+                    month = _month_label(suffix)
                     if month is not None:
                         months.add(month)
-                found[event] = frozenset(months)
-            return found
+            return {event: frozenset(months) for event, months in found.items()}
 
         return self._call(scan, "listing months")
 
