@@ -84,6 +84,8 @@ def main() -> None:
             assert all(len(listed[e]) == MONTHS for e in events), "a month is missing"
             seconds, _ = timed(lambda: repository.stored_months(events), options.repeat)
             line(f"stored months of {len(events)} events", f"{seconds:.3f} s")
+            seconds, _ = timed(lambda: repository.stored_months(events[:1]), options.repeat)
+            line("stored months of one event", f"{seconds:.3f} s")
             everything = Or(tuple(EventRef(e) for e in events))
             for label, expression in (
                 (f"lifecycle: OR of {len(events)} events, 3 months", everything),
