@@ -117,9 +117,8 @@ class FirstEver:
     """What to read, and how to compute, the first-ever matches of an event or an OR of
     events in each of a list of periods.
 
-    >>> from datetime import datetime
+    >>> from datetime import date, datetime
     >>> day = Period.containing(TimeGroup.DAY, datetime(2026, 11, 27))
-    >>> from datetime import date
     >>> plan = FirstEver.plan(
     ...     EventRef("signup"), TimeGroup.DAY, [day], stored_months={"signup": [date(2026, 9, 1)]}
     ... )
