@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Final
 
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.events import BitmapId, Mark
-from flask_bitmapist.domain.periods import Period
 
 __all__ = ["MARK_CHUNK_SIZE", "BitmapRepository", "check_max_bytes"]
 
@@ -65,14 +65,22 @@ class BitmapRepository(abc.ABC):
     def event_names(self) -> frozenset[str]:
         """Every event that has at least one stored bitmap."""
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
-        """The months for which each of ``events`` has a stored bitmap, from the key listing.
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
+        """The months for which each of ``events`` has a stored bitmap, from one key listing
+        for all of them: each month as its label, the date of its first day.
+
+        A month key names a month of the calendar it was written in (``2026-11``), not a
+        span of time: which moments it covers depends on the app's zone, which storage does
+        not know. So months come back as labels, and the caller reads them in its calendar
+        (:meth:`~flask_bitmapist.domain.history.FirstEver.plan` does, in its periods' zone).
 
         First-ever answers (:mod:`flask_bitmapist.domain.history`) read every earlier month
         an event has, and only those: this is how "everything earlier the storage holds"
         is bounded without a cutoff. A month listed may hold no user (all unmarked); a
-        month not listed holds none. Not abstract, so that repositories written before it
-        keep working for every other answer; they raise here, naming what is missing.
+        month not listed holds none. One call serves every event of an answer, so storage
+        that must walk its keys walks them once, not once per event. Not abstract, so that
+        repositories written before it keep working for every other answer; they raise
+        here, naming what is missing.
         """
         raise NotImplementedError(
             f"{type(self).__name__} does not implement stored_months(), which first-ever "

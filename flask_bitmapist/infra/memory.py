@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 from flask_bitmapist.domain import (
     REDIS_MAX_USER_ID,
@@ -11,7 +12,6 @@ from flask_bitmapist.domain import (
     BitmapId,
     BitmapRepository,
     Mark,
-    Period,
     TimeGroup,
     validate_event_name,
     validate_user_id,
@@ -71,16 +71,17 @@ class InMemoryRepository(BitmapRepository):
         with self._lock:
             return frozenset(i.event for i, data in self._bitmaps.items() if any(data))
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         wanted = set(events)
-        found: dict[str, set[Period]] = {event: set() for event in wanted}
+        found: dict[str, set[date]] = {event: set() for event in wanted}
         with self._lock:
             for bitmap_id in self._bitmaps:
                 period = bitmap_id.period
                 if bitmap_id.event not in wanted or period is None:
                     continue
                 if period.group is TimeGroup.MONTH:
-                    found[bitmap_id.event].add(period)
+                    # The key's label, as Redis's key names it: not its zone's span.
+                    found[bitmap_id.event].add(period.label.date())
         return {event: frozenset(months) for event, months in found.items()}
 
     def clear(self) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, timezone
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -43,8 +43,6 @@ from flask_bitmapist.domain import (
     BitmapRepository,
     InvalidStorageConfig,
     Mark,
-    Period,
-    TimeGroup,
     validate_event_name,
     validate_stored_event_name,
     validate_user_id,
@@ -98,22 +96,25 @@ _KEY_CACHE_LIMIT: Final = 4096
 _T = TypeVar("_T")
 
 
-def _month_of_key(raw: bytes | str, head: str) -> Period | None:
-    """The month of a key ``{head}{year}-{month}``, or None for any other key."""
-    try:
-        key = raw.decode() if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError:
-        return None
-    if not key.startswith(head):
-        return None
-    match = _MONTH_SUFFIX.fullmatch(key[len(head) :])
+def _month_label(suffix: str) -> date | None:
+    """The month a key suffix ``{year}-{month}`` names, as the date of its first day (a
+    label in no zone: the app's calendar says when it began), or None for another suffix."""
+    match = _MONTH_SUFFIX.fullmatch(suffix)
     if match is None:
         return None
     year, month = int(match.group(1)), int(match.group(2))
     if not (1 <= year <= 9999 and 1 <= month <= 12):
         return None
-    # Mid-month: the month whatever the calendar's offset.
-    return Period.containing(TimeGroup.MONTH, datetime(year, month, 15))
+    return date(year, month, 1)
+
+
+def _common_start(names: Iterable[str]) -> str:
+    """The longest start every one of ``names`` shares (what a SCAN pattern may fix)."""
+    first, last = min(names), max(names)
+    length = 0
+    while length < min(len(first), len(last)) and first[length] == last[length]:
+        length += 1
+    return first[:length]
 
 
 class RedisRepository(BitmapRepository):
@@ -404,28 +405,41 @@ class RedisRepository(BitmapRepository):
             batch *= 2
         return frozenset(names)
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
-        """Each event's month keys, found by SCAN (never KEYS), one pass per event.
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
+        """Each event's month keys, by their labels, found by one SCAN (never KEYS) for
+        every event: one pass over the keyspace (on every primary of a cluster), however
+        many events an answer ORs together.
 
-        The pattern ``{prefix}{event}_[0-9]*`` lets the server filter the keys; the rest
-        (``2026-11`` and not a day, an hour, or another event whose name extends this one)
-        is checked here. A SCAN walks the whole keyspace, so this costs about one round
-        trip per 1,000 keys in the database, whatever the event's size.
+        The server filters the keys by the pattern ``{prefix}{common}*_[0-9]*`` (``common``
+        the longest start the events' names share; the event's own name when there is one):
+        week keys, lifetime flags and other prefixes never reach the client. The rest (a
+        month and not a day or an hour; one of the events, not another whose name extends
+        it) is checked here, key by key as they arrive, keeping only the months found: what
+        the listing holds is bounded by the events' months, not by the keyspace. A SCAN
+        walks the whole keyspace, so this costs about one round trip per 1,000 keys in the
+        database, once per call.
         """
-        wanted = sorted(set(events))
+        found: dict[str, set[date]] = {event: set() for event in events}
+        if not found:
+            return {}
+        pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix + _common_start(found))
+        pattern += "_[0-9]*" if len(found) == 1 else "*_[0-9]*"
+        start = len(self.prefix)
 
-        def scan() -> dict[str, frozenset[Period]]:
-            found: dict[str, frozenset[Period]] = {}
-            for event in wanted:
-                head = f"{self.prefix}{event}_"
-                pattern = _GLOB_SPECIAL.sub(r"\\\1", head) + "[0-9]*"
-                months = set()
-                for raw in self._scan(pattern):
-                    month = _month_of_key(raw, head)
+        def scan() -> dict[str, frozenset[date]]:
+            for raw in self._scan(pattern):
+                try:
+                    key = raw.decode() if isinstance(raw, bytes) else raw
+                except UnicodeDecodeError:
+                    continue
+                # Suffixes hold no "_": the last one ends the event's name.
+                event, _, suffix = key[start:].rpartition("_")
+                months = found.get(event)
+                if months is not None and key.startswith(self.prefix):
+                    month = _month_label(suffix)
                     if month is not None:
                         months.add(month)
-                found[event] = frozenset(months)
-            return found
+            return {event: frozenset(months) for event, months in found.items()}
 
         return self._call(scan, "listing months")
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -306,8 +307,8 @@ class RepositoryContract:
         repository.mark([Mark.create("user:signup", 4, datetime(2021, 7, 1))])
         months = repository.stored_months(["user:paid", "user:signup", "user:never"])
         assert months == {
-            "user:paid": frozenset(Period.containing(TimeGroup.MONTH, t) for t in moments),
-            "user:signup": frozenset({Period.containing(TimeGroup.MONTH, datetime(2021, 7, 1))}),
+            "user:paid": frozenset({date(2019, 12, 1), date(2024, 2, 1), date(2026, 11, 1)}),
+            "user:signup": frozenset({date(2021, 7, 1)}),
             "user:never": frozenset(),
         }
 
@@ -320,8 +321,19 @@ class RepositoryContract:
         repository.mark([Mark.create("a", 1, NOW)])
         months = repository.stored_months(["a", "a*[b]"])
         assert months == {
-            "a": frozenset({Period.containing(TimeGroup.MONTH, NOW)}),
-            "a*[b]": frozenset({Period.containing(TimeGroup.MONTH, datetime(2021, 6, 6))}),
+            "a": frozenset({date(2026, 11, 1)}),
+            "a*[b]": frozenset({date(2021, 6, 1)}),
+        }
+
+    def test_stored_months_are_labels_in_no_zone(self, repository: BitmapRepository) -> None:
+        # A month key names a month of the calendar it was written in; when that month
+        # began is the app's calendar's to say, so the listing gives the label only.
+        la = ZoneInfo("America/Los_Angeles")
+        repository.mark([Mark.create("a", 1, datetime(2026, 11, 1, 0, 30), zone=la)])
+        repository.mark([Mark.create("b", 1, datetime(2026, 10, 31, 23, 30), zone=timezone.utc)])
+        assert repository.stored_months(["a", "b"]) == {
+            "a": frozenset({date(2026, 11, 1)}),
+            "b": frozenset({date(2026, 10, 1)}),
         }
 
     # -- bad input --------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from flask import (
     Blueprint,
@@ -458,3 +458,10 @@ def api_cohort_cell() -> Response:
         period=period_iso(spec.time_group, periods[row + col].start),
         spec=spec_to_dict(spec),
     )
+
+
+#: 0.1's module-level blueprint (``flask_bitmapist.views.bitmapist_bp``), mounted at
+#: ``/bitmapist``: an app that sets ``BITMAPIST_DISABLE_BLUEPRINT`` may register it itself,
+#: ``app.register_blueprint(bitmapist_bp, url_prefix="/admin/bitmapist")``. Its views
+#: serve the app that runs them, as the blueprint ``init_app`` registers does.
+bitmapist_bp: Final = create_blueprint(Settings.from_config({}))

@@ -63,7 +63,7 @@ class DownRepository(InMemoryRepository):
     def event_names(self) -> frozenset[str]:
         raise StorageUnavailable("connection refused (test double)")
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         raise StorageUnavailable("connection refused (test double)")
 
 
