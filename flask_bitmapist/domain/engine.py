@@ -100,10 +100,22 @@ class CohortEngine:
         return {p: expression.evaluate(_in_period(bitmaps, p)) for p in periods}
 
     def counts(self, events: Iterable[str], periods: Sequence[Period]) -> dict[EventPeriod, int]:
-        """How many users did each event in each period, in one read (up to the engine's
-        ``read_limit``; :meth:`beyond_limit` says which counts are then lower bounds)."""
-        bitmaps = self.fetch((event, period) for event in events for period in periods)
-        return {key: len(bitmap) for key, bitmap in bitmaps.items()}
+        """How many users did each event in each period, each read up to the engine's
+        ``read_limit`` (:meth:`beyond_limit` says which counts are then lower bounds).
+
+        Stored periods are counted by the repository in one call (on Redis, ``BITCOUNT key
+        0 end``: numbers come back, not bitmaps); a year, the union of its months, is read
+        one event at a time, so that what is held at once is one event's months.
+        """
+        events = list(events)
+        stored = list(dict.fromkeys(p for p in periods if p.group.is_stored))
+        pairs = [(event, period) for event in events for period in stored]
+        found = dict(zip(pairs, self._count([BitmapId(*pair) for pair in pairs]), strict=True))
+        unions = list(dict.fromkeys(p for p in periods if not p.group.is_stored))
+        for event in events if unions else ():
+            bitmaps = self.fetch((event, period) for period in unions)
+            found.update((key, len(bitmap)) for key, bitmap in bitmaps.items())
+        return found
 
     def beyond_limit(
         self, events: Iterable[str], periods: Sequence[Period]
@@ -127,6 +139,14 @@ class CohortEngine:
             for (event, period), ps in parts.items()
             if any(BitmapId(event, part) in long for part in ps)
         )
+
+    def _count(self, ids: Sequence[BitmapId]) -> list[int]:
+        """The repository's counts of ``ids``, each up to ``read_limit``."""
+        if self.read_limit is None:
+            return self.repository.count(ids)
+        if self.read_limit == 0 or not ids:
+            return [0] * len(ids)
+        return self.repository.count(ids, max_bytes=self.read_limit)
 
     def _read(self, ids: Sequence[BitmapId], max_bytes: int | None) -> list[Bitmap]:
         """The repository's bitmaps of ``ids``, each read up to the tighter of ``max_bytes``
