@@ -132,7 +132,7 @@ def test_index_handles_hundreds_of_events(make_app: AppFactory) -> None:
     ]
     assert names[3] == []
     assert 'Events <span class="muted">(300)</span>' in pages[0]
-    assert "1–50 of 300, page 1 of 6" in pages[0]
+    assert "1\u201350 of 300, page 1 of 6" in pages[0]
     assert 'href="/bitmapist/?page=2"' in pages[0] and "page=7" not in pages[2]
     assert "There is no page 7" in pages[3]
 
