@@ -52,19 +52,45 @@ _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklm
 
 @attrs.frozen
 class EventListing:
-    """The event names one bounded pass over the stored keys found.
+    """The event names one bounded pass over the stored keys found, most recently active
+    first, then by name.
 
-    ``newest`` maps each name to the local start (naive, as its key names it) of the newest
-    period it has a bitmap for, or None when it has only lifetime flags (or periods no
-    calendar holds): the most recently active first is ``newest`` descending. The pass
-    stops after ``max_keys`` keys (or its time budget): ``complete`` is then False, and
-    ``keys_read`` says how far it got. A name is listed while it has a stored bitmap, even
-    one that unmarking emptied (checking every name's bitmaps would cost a read per name).
+    ``newest[i]`` is the local start (naive, as its key names it) of the newest period
+    ``names[i]`` has a bitmap for, or None when it has only lifetime flags (or periods no
+    calendar holds; those come last). The pass stops after ``max_keys`` keys (or its time
+    budget): ``complete`` is then False, and ``keys_read`` says how far it got. A name is
+    listed while it has a stored bitmap, even one that unmarking emptied (checking every
+    name's bitmaps would cost a read per name).
     """
 
-    newest: Mapping[str, datetime | None]
+    names: Sequence[str]
+    newest: Sequence[datetime | None]
     complete: bool = True
     keys_read: int = 0
+
+    @classmethod
+    def ordered(
+        cls, newest: Mapping[str, datetime | None], *, complete: bool = True, keys_read: int = 0
+    ) -> EventListing:
+        """The listing of ``newest`` (each name's newest period start), put in order.
+
+        >>> listing = EventListing.ordered({"b": datetime(2026, 1, 2), "a": None, "c": None})
+        >>> listing.names
+        ('b', 'a', 'c')
+        """
+        names = sorted(newest)
+        # Stable: names of the same date stay in name order.
+        names.sort(key=lambda name: newest[name] or _UNDATED, reverse=True)
+        return cls(
+            tuple(names),
+            tuple(newest[name] for name in names),
+            complete=complete,
+            keys_read=keys_read,
+        )
+
+
+# Sorts a name with no dated period after every dated one.
+_UNDATED: Final = datetime.min
 
 
 class BitmapRepository(abc.ABC):
@@ -129,7 +155,7 @@ class BitmapRepository(abc.ABC):
         This default lists :meth:`event_names` (complete, with no periods known); storage
         that can list its keys in one bounded pass says more.
         """
-        return EventListing(
+        return EventListing.ordered(
             {
                 name: None
                 for name in self.event_names()

@@ -97,7 +97,7 @@ class InMemoryRepository(BitmapRepository):
             ids = list(self._bitmaps)
         for bitmap_id in ids:
             if max_keys is not None and read >= max_keys:
-                return EventListing(newest, complete=False, keys_read=read)
+                return EventListing.ordered(newest, complete=False, keys_read=read)
             read += 1
             event = bitmap_id.event
             if not contains_ignoring_ascii_case(event, containing):
@@ -106,7 +106,7 @@ class InMemoryRepository(BitmapRepository):
             known = newest.get(event)
             if event not in newest or (label is not None and (known is None or label > known)):
                 newest[event] = label
-        return EventListing(newest, complete=True, keys_read=read)
+        return EventListing.ordered(newest, complete=True, keys_read=read)
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
         wanted = set(events)

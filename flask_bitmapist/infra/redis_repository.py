@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from redis.cluster import RedisCluster
@@ -158,12 +158,64 @@ def _glob_ignoring_ascii_case(text: str) -> str:
     return "".join(out)
 
 
-def _storable(name: str) -> bool:
+#: The rank of a key that is no event's: below every event key's.
+_NOT_AN_EVENT: Final = -2
+#: The rank of an event key with no date (the lifetime flag ``u``, or ``2026-13``).
+_UNDATED: Final = -1
+
+
+class _SuffixRanks(dict[bytes, int]):
+    """Each key suffix's rank, parsed on first use: a later period ranks higher (hours
+    since year 1), an undated event key :data:`_UNDATED`, any other key
+    :data:`_NOT_AN_EVENT`. ``moments`` maps each dated rank back to its period's start."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.moments: dict[int, datetime] = {}
+
+    def __missing__(self, suffix: bytes) -> int:
+        is_event, when = _newest_of_suffix(suffix)
+        if not is_event:
+            rank = _NOT_AN_EVENT
+        elif when is None:
+            rank = _UNDATED
+        else:
+            rank = when.toordinal() * 24 + when.hour
+            self.moments[rank] = when
+        self[suffix] = rank
+        return rank
+
+
+class _Newest(Sequence["datetime | None"]):
+    """A listing's ``newest``, looked up when read: a page reads 50 of 300,000."""
+
+    def __init__(
+        self, heads: list[bytes], ranks: dict[bytes, int], moments: dict[int, datetime]
+    ) -> None:
+        self._heads, self._ranks, self._moments = heads, ranks, moments
+
+    def __len__(self) -> int:
+        return len(self._heads)
+
+    @overload
+    def __getitem__(self, index: int) -> datetime | None: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[datetime | None]: ...
+
+    def __getitem__(self, index: int | slice) -> datetime | list[datetime | None] | None:
+        if isinstance(index, slice):
+            return [self._moments.get(self._ranks[head]) for head in self._heads[index]]
+        return self._moments.get(self._ranks[self._heads[index]])
+
+
+def _stored_name(raw: bytes) -> str | None:
+    """``raw`` as an event name that may be listed, or None."""
     try:
-        validate_stored_event_name(name)
-    except ValueError:
-        return False
-    return True
+        name = raw.decode()
+        return None if name.startswith(RESERVED_PREFIX) else validate_stored_event_name(name)
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 class RedisRepository(BitmapRepository):
@@ -487,63 +539,78 @@ class RedisRepository(BitmapRepository):
         head = _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
         pattern = head + (f"{_glob_ignoring_ascii_case(containing)}*_*" if containing else "")
 
-        def scan() -> tuple[dict[bytes, datetime | None], bool, int]:
+        def scan() -> tuple[dict[bytes, int], _SuffixRanks, bool, int]:
             deadline = None if max_seconds is None else time.monotonic() + max_seconds
-            suffixes: dict[bytes, tuple[bool, datetime | None]] = {}
-            newest: dict[bytes, datetime | None] = {}
+            ranks = _SuffixRanks()
+            newest: dict[bytes, int] = {}
+            known = newest.get
             read = 0
-            # The hot loop of a big keyspace (a microsecond a key): each distinct suffix
-            # (a date, few) is parsed once, each key costs a split and two lookups.
+            # The hot loop of a big keyspace: each distinct suffix (a date: few) is parsed
+            # once into an int rank, so a key costs a split, two lookups and a comparison.
             for keys, more in self.transport.scan_batches(pattern, count=_LISTING_SCAN_COUNT):
                 read += len(keys)
                 for key in keys:
                     key_head, _, suffix = key.rpartition(b"_")
-                    found = suffixes.get(suffix)
-                    if found is None:
-                        found = suffixes[suffix] = _newest_of_suffix(suffix)
-                    is_event, when = found
-                    if not is_event:
-                        continue
-                    if key_head not in newest:
-                        newest[key_head] = when
-                    elif when is not None:
-                        known = newest[key_head]
-                        if known is None or when > known:
-                            newest[key_head] = when
+                    rank = ranks[suffix]
+                    if rank > known(key_head, _NOT_AN_EVENT):
+                        newest[key_head] = rank
                 if more and (
                     (max_keys is not None and read >= max_keys)
                     or (deadline is not None and time.monotonic() >= deadline)
                 ):
-                    return newest, False, read
-            return newest, True, read
+                    return newest, ranks, False, read
+            return newest, ranks, True, read
 
-        by_head, complete, read = self._call(scan, "listing events")
-        return EventListing(self._names_of(by_head, containing), complete=complete, keys_read=read)
-
-    def _names_of(
-        self, by_head: dict[bytes, datetime | None], containing: str
-    ) -> dict[str, datetime | None]:
-        """The valid event names among the keys' heads ``{prefix}{event}``, with their
-        values, those containing ``containing`` only."""
+        by_head, ranks, complete, read = self._call(scan, "listing events")
+        heads = self._ordered_heads(by_head)
         skip = len(self.transport.encode(self.prefix))
-        decoded: dict[str, datetime | None] = {}
-        for raw, when in by_head.items():
-            try:
-                name = raw[skip:].decode()
-            except UnicodeDecodeError:
-                continue
-            if name and not name.startswith(RESERVED_PREFIX):
-                decoded[name] = when
-        try:
-            # One check of all names at once (no name holds a refused character, the usual
-            # case: 300,000 names one by one take 0.5 s); one by one only when one does.
-            if decoded:
-                validate_stored_event_name("".join(decoded))
-        except ValueError:
-            decoded = {name: when for name, when in decoded.items() if _storable(name)}
+        names = self._valid_names([head[skip:] for head in heads])
+        if names is None:  # some name is refused: the slow way, one name at a time
+            checked = [(head, _stored_name(head[skip:])) for head in heads]
+            valid = [(head, name) for head, name in checked if name is not None]
+            heads, names = [head for head, _ in valid], [name for _, name in valid]
         if containing:
-            return {n: w for n, w in decoded.items() if contains_ignoring_ascii_case(n, containing)}
-        return decoded
+            kept = [
+                (head, name)
+                for head, name in zip(heads, names, strict=True)
+                if contains_ignoring_ascii_case(name, containing)
+            ]
+            heads, names = [head for head, _ in kept], [name for _, name in kept]
+        return EventListing(
+            names, _Newest(heads, by_head, ranks.moments), complete=complete, keys_read=read
+        )
+
+    @staticmethod
+    def _ordered_heads(by_head: dict[bytes, int]) -> list[bytes]:
+        """The heads ``{prefix}{event}``, the highest rank first, then by name.
+
+        Sorted as bytes, which is sorting the names (UTF-8 keeps code point order, and
+        every head starts with the prefix), then by rank with a stable sort: two C-level
+        sorts, 0.2 s for 300,000 names where one sort on (date, name) takes several times
+        that."""
+        heads = sorted(by_head)
+        heads.sort(key=by_head.__getitem__, reverse=True)
+        return heads
+
+    @staticmethod
+    def _valid_names(raw: list[bytes]) -> list[str] | None:
+        """``raw`` decoded when every name may be listed (the usual case), checked all at
+        once: one decode, one split and one pattern search over them all, instead of one
+        check per name (300,000 names one by one take 0.5 s). None when one is refused."""
+        if not raw:
+            return []
+        try:
+            text = b"\n".join(raw).decode()
+        except UnicodeDecodeError:
+            return None
+        names = text.split("\n")
+        if len(names) != len(raw) or "" in names or f"\n{RESERVED_PREFIX}" in f"\n{text}":
+            return None
+        try:
+            validate_stored_event_name("".join(names))
+        except ValueError:
+            return None
+        return names
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
         """Each event's month keys, found by SCAN (never KEYS), one pass per event.

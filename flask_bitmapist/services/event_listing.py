@@ -41,9 +41,6 @@ LISTING_MAX_KEYS: Final = 1_000_000
 #: the keyspace (a SCAN of 900,000 keys takes 1-3 s on a loaded two-core machine).
 LISTING_MAX_SECONDS: Final = 1.0
 
-# Sorts a name with no dated period (only lifetime flags) after every dated one.
-_UNDATED: Final = datetime.min
-
 
 @attrs.frozen
 class EventPage:
@@ -86,11 +83,13 @@ def page_events(
     query: str = "",
     page: int = 1,
     per_page: int = EVENTS_PER_PAGE,
-    max_keys: int = LISTING_MAX_KEYS,
-    max_seconds: float | None = LISTING_MAX_SECONDS,
+    max_keys: int | None = None,
+    max_seconds: float | None = None,
 ) -> EventPage:
     """Page ``page`` (from 1) of ``per_page`` event names containing ``query`` (ASCII
-    letters in any case), most recently active first, from one listing pass.
+    letters in any case), most recently active first, from one listing pass of at most
+    ``max_keys`` keys and ``max_seconds`` (default :data:`LISTING_MAX_KEYS` and
+    :data:`LISTING_MAX_SECONDS`).
 
     Bad input is :class:`~flask_bitmapist.exceptions.InvalidRequest` naming ``page``,
     ``per_page`` or ``q``, before anything is read.
@@ -105,27 +104,23 @@ def page_events(
             f"per_page must be between 1 and {MAX_EVENTS_PER_PAGE}, got {per_page}",
             field="per_page",
         )
-    listing = repository.list_events(containing=query, max_keys=max_keys, max_seconds=max_seconds)
-    newest = listing.newest
-    # Newest first, then by name.
-    ordered = sorted(newest, key=lambda name: (_ordinal(newest[name]), name))
+    listing = repository.list_events(
+        containing=query,
+        max_keys=LISTING_MAX_KEYS if max_keys is None else max_keys,
+        max_seconds=LISTING_MAX_SECONDS if max_seconds is None else max_seconds,
+    )
     start = (page - 1) * per_page
-    names = tuple(ordered[start : start + per_page])
+    names = tuple(listing.names[start : start + per_page])
     return EventPage(
         names=names,
-        newest=tuple(newest[name] for name in names),
+        newest=tuple(listing.newest[start : start + per_page]),
         query=query,
         number=page,
         size=per_page,
-        total=len(ordered),
+        total=len(listing.names),
         complete=listing.complete,
         keys_read=listing.keys_read,
     )
-
-
-def _ordinal(moment: datetime | None) -> float:
-    """A sort key putting later moments first and undated names last."""
-    return -((moment or _UNDATED) - _UNDATED).total_seconds()
 
 
 def _check_query(query: object) -> str:

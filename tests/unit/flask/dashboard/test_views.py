@@ -345,7 +345,7 @@ def test_names_written_by_other_bitmapist_clients_are_escaped_too(make_app: AppF
             max_keys: int | None = None,
             max_seconds: float | None = None,
         ) -> EventListing:
-            return EventListing({foreign: None})
+            return EventListing([foreign], [None])
 
     client = make_app(ForeignNames(), seed=False).test_client()
     for url in ("/bitmapist/", f"/bitmapist/cohort?{urlencode({'primary': foreign})}"):
