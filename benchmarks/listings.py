@@ -11,7 +11,8 @@ The names (``feature:000000`` ...) are written raw, as another bitmapist writer 
 
 Printed for each page and API answer, through the Flask test client: the time of one
 untraced request, the peak memory the process held during a second, traced one
-(tracemalloc), the size of the answer, and at the end the process's peak RSS. The answers:
+(tracemalloc), the size of the answer, whether its listing read every key (it stops after
+1 s or 1,000,000 keys and says so), and at the end the process's peak RSS. The answers:
 the events page (``/bitmapist/``, its first page and a later one, a search), ``/bitmapist/
 api/events``, the pickers' suggestions (``/bitmapist/api/events/names``) and the funnel page
 with two steps chosen, whose event pickers no longer list every name.
@@ -24,6 +25,7 @@ the older checkout lacks answers 404.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import tempfile
@@ -81,8 +83,19 @@ def measure(app: Flask, url: str) -> str:
         tracemalloc.stop()
     return (
         f"| {url} | {response.status_code} | {elapsed:.2f} s | {peak / MiB:,.1f} MiB "
-        f"| {len(response.data) / 1024:,.1f} KiB |"
+        f"| {len(response.data) / 1024:,.1f} KiB | {listing(response.data)} |"
     )
+
+
+def listing(body: bytes) -> str:
+    """How much of the keyspace the answer's listing read, as it says (- if it does not)."""
+    if body.startswith(b"{"):
+        data = json.loads(body)
+        if "complete" in data:
+            shown = "complete" if data["complete"] else "cut short"
+            return f"{shown}, {data['keys_read']:,} keys read"
+        return "-"
+    return "cut short" if b"listing was cut short" in body else "-"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -117,8 +130,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "/bitmapist/api/events/names?limit=20",
                 "/bitmapist/funnel?step_event=feature:000000&step_event=feature:000001",
             ]
-            print("| answer | status | time | peak (traced) | size |")
-            print("|---|---|---|---|---|")
+            print("| answer | status | time | peak (traced) | size | listing |")
+            print("|---|---|---|---|---|---|")
             for url in urls:
                 print(measure(app, url), flush=True)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
