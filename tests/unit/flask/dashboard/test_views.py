@@ -135,6 +135,8 @@ def test_index_handles_hundreds_of_events(make_app: AppFactory) -> None:
     assert "1\u201350 of 300, page 1 of 6" in pages[0]
     assert 'href="/bitmapist/?page=2"' in pages[0] and "page=7" not in pages[2]
     assert "There is no page 7" in pages[3]
+    bigger = client.get("/bitmapist/?per_page=100&page=2").get_data(as_text=True)
+    assert 'href="/bitmapist/?page=3&amp;per_page=100"' in bigger
 
 
 def test_index_without_events_says_how_to_record_one(make_app: AppFactory) -> None:
