@@ -487,10 +487,10 @@ class RedisRepository(BitmapRepository):
         bitmapist's temporary ``bitop_`` keys and keys not in the ``{event}_{suffix}``
         format are left out; event names may themselves contain underscores, and spaces
         (:func:`~flask_bitmapist.domain.validate_stored_event_name`: bitmapist writes any
-        name). An event whose
-        bitmaps were all emptied by unmarking is left out too: BITCOUNT checks one key per
-        event first (nearly always enough), then twice as many of an event's keys per round
-        until one has a user or none is left.
+        name). An event whose bitmaps were all emptied by unmarking is left out too:
+        ``BITPOS key 1`` (which stops at the first user, where BITCOUNT would read a 512 MiB
+        key whole) checks one key per event first (nearly always enough), then twice as many
+        of an event's keys per round until one has a user or none is left.
         """
 
         def scan() -> dict[str, list[bytes | str]]:
@@ -509,11 +509,11 @@ class RedisRepository(BitmapRepository):
             checks = [(name, key) for name, keys in undecided.items() for key in keys[:batch]]
             # A key of another type under the prefix (a hash, a list...) is no bitmap: its
             # WRONGTYPE reply counts as no users rather than failing the whole listing.
-            counts = self._read_each([("BITCOUNT", key) for _, key in checks], "listing events")
+            firsts = self._read_each([("BITPOS", key, 1) for _, key in checks], "listing events")
             names.update(
                 name
-                for (name, _), count in zip(checks, counts, strict=True)
-                if isinstance(count, int) and count
+                for (name, _), first in zip(checks, firsts, strict=True)
+                if isinstance(first, int) and first >= 0
             )
             undecided = {
                 name: keys[batch:]

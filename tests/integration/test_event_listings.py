@@ -244,3 +244,25 @@ def test_counts_read_only_up_to_the_caps_byte_of_a_huge_key(
     assert {(command[0], *command[2:]) for command in reads} == {
         ("GETRANGE", 0, DEFAULT_MAX_USER_ID // 8)
     }
+
+
+def test_event_names_look_for_a_keys_first_user_without_counting_it_whole(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with redis.Redis.from_url(redis_url) as client:
+        for user in (1, 2**29):  # a 64 MiB key whose first user is in its first byte
+            client.setbit("trackist_big_2026-12-6", user, 1)
+        client.setbit("trackist_emptied_2026-12-6", 9, 0)  # a key with nobody in it
+    repository = RedisRepository.from_url(redis_url)
+    sent: list[Command] = []
+    pipeline = repository.transport.pipeline
+
+    def recorded(commands: Sequence[Command], **kwargs: Any) -> list[Any]:
+        sent.extend(commands)
+        return pipeline(commands, **kwargs)
+
+    monkeypatch.setattr(repository.transport, "pipeline", recorded)
+
+    assert repository.event_names() == frozenset({"big"})
+    assert sorted((command[0], command[2]) for command in sent) == [("BITPOS", 1), ("BITPOS", 1)]
+    repository.close()
