@@ -18,8 +18,8 @@ api/events``, the pickers' suggestions (``/bitmapist/api/events/names``) and the
 with two steps chosen, whose event pickers no longer list every name.
 
 It uses only the public facade and the URLs, so the same script measures an older checkout
-too (``PYTHONPATH=/path/to/old/checkout .venv/bin/python benchmarks/listings.py``); a URL
-the older checkout lacks answers 404.
+too (``PYTHONPATH=/path/to/old/checkout .venv/bin/python benchmarks/listings.py
+--untraced``: traced, its pages take minutes); a URL the older checkout lacks answers 404.
 """
 
 from __future__ import annotations
@@ -69,20 +69,22 @@ def fill(client: redis.Redis, names: int, days: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(app: Flask, url: str) -> str:
+def measure(app: Flask, url: str, *, traced: bool = True) -> str:
     """One table row: ``url``, its status, time, traced peak and answer size."""
     client = app.test_client()
     started = time.perf_counter()
     response = client.get(url)
     elapsed = time.perf_counter() - started
-    tracemalloc.start()
-    try:
-        client.get(url)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = "-"
+    if traced:
+        tracemalloc.start()
+        try:
+            client.get(url)
+            peak = f"{tracemalloc.get_traced_memory()[1] / MiB:,.1f} MiB"
+        finally:
+            tracemalloc.stop()
     return (
-        f"| {url} | {response.status_code} | {elapsed:.2f} s | {peak / MiB:,.1f} MiB "
+        f"| {url} | {response.status_code} | {elapsed:.2f} s | {peak} "
         f"| {len(response.data) / 1024:,.1f} KiB | {listing(response.data)} |"
     )
 
@@ -102,6 +104,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--names", type=int, default=300_000)
     parser.add_argument("--days", type=int, default=90)
+    parser.add_argument(
+        "--untraced",
+        action="store_true",
+        help="skip the traced runs (an older checkout's pages take minutes traced)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bitmapist-listings-") as workdir:
         server = LocalRedisServer(Path(workdir))
@@ -133,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print("| answer | status | time | peak (traced) | size | listing |")
             print("|---|---|---|---|---|---|")
             for url in urls:
-                print(measure(app, url), flush=True)
+                print(measure(app, url, traced=not args.untraced), flush=True)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"peak RSS of this process (filling included): {rss:,.0f} MiB")
         finally:
