@@ -31,7 +31,12 @@ FIELDS = {
     "cols": "1",
 }
 #: Routes that serve no answer, so take no ``now``.
-NOT_ANSWERS = {"bitmapist.index", "bitmapist.api_events", "bitmapist.static"}
+NOT_ANSWERS = {
+    "bitmapist.index",
+    "bitmapist.api_events",
+    "bitmapist.api_event_names",
+    "bitmapist.static",
+}
 
 
 def zoned_app(zone: str) -> Flask:
