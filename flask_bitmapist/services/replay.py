@@ -11,7 +11,8 @@ restarted lost 5,309 of 14,863 marks sent by 4 threads (``benchmarks/outage.py``
   same bit are applied in that order), and the next write replays up to
   ``REQUEST_REPLAY_LIMIT`` of them first, once the store is not being skipped;
 - a background thread (started when something is buffered, never at import; a daemon
-  that stops once the buffer is empty, after a fork, or on :meth:`MarkRecorder.close`)
+  that stops once the buffer is empty, after a fork, or for good on
+  :meth:`MarkRecorder.close`)
   replays the rest as soon as the circuit breaker lets a probe through: within its
   interval, at most 5 s by default;
 - replaying is safe because marks are idempotent bit writes; a mark that failed part-way
@@ -272,6 +273,7 @@ class MarkRecorder:
         self._replaying = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._closed = False
         self._wait = RETRY_WAIT
         _RECORDERS.add(self)
 
@@ -379,7 +381,7 @@ class MarkRecorder:
         if not self.background or not len(self.buffer):
             return
         with self._lock:
-            if self._thread is not None:
+            if self._thread is not None or self._closed:
                 return
             self._stop = threading.Event()
             self._thread = threading.Thread(
@@ -399,14 +401,30 @@ class MarkRecorder:
                 self._thread = None
             return True
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Stop the background thread (waiting up to ``timeout`` s); marks still buffered
-        stay there for a later :meth:`replay` or are lost with the process."""
+    def close(self, timeout: float = 2.0, *, discard: bool = False) -> int:
+        """Stop the background thread for good (waiting up to ``timeout`` s for a write it
+        has on its way); marks buffered later wait for the next write or :meth:`replay`.
+
+        Marks still buffered stay there, or with ``discard`` are dropped (and counted
+        ``dropped``). Returns how many were discarded. Raises ``TimeoutError`` when the
+        thread did not stop within ``timeout``.
+        """
         with self._lock:
             thread, self._thread = self._thread, None
+            self._closed = True
             self._stop.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+            if thread.is_alive():
+                raise TimeoutError(f"the replay thread did not stop within {timeout} s")
+        if not discard:
+            return 0
+        with self._replaying:  # not while a replay is on its way (see ReplayBuffer.settle)
+            discarded = self.buffer.clear()
+        self._add(dropped=discarded)
+        if discarded:
+            self.report.count({"marks dropped (closed)": discarded}, summarize=False)
+        return discarded
 
     # -- status -------------------------------------------------------------------------
 
@@ -488,6 +506,7 @@ class MarkRecorder:
         self._replaying = threading.Lock()
         self._thread = None
         self._stop = threading.Event()
+        self._closed = False
         self._counts = _Counts()
         self.buffer._reinit_after_fork()
         self.report.after_fork()

@@ -78,12 +78,6 @@ def server() -> Iterator[ClosingServer]:
     assert not fake.thread.is_alive()
 
 
-def unused_port() -> int:
-    """A loopback port nothing listens on (connecting is refused)."""
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return int(probe.getsockname()[1])
-
-
 def recorder_for(port: int, *, mapped: bool = False) -> tuple[MarkRecorder, RedisRepository]:
     # A breaker that never skips: each test makes exactly one write.
     transport = transport_from_url(
@@ -117,8 +111,8 @@ def test_a_write_sent_before_the_connection_dropped_is_unknown(
     assert (status.unknown, status.buffered, status.written) == (1, 1, 0)
 
 
-def test_a_write_never_sent_is_not_unknown() -> None:
-    recorder, repository = recorder_for(unused_port())
+def test_a_write_never_sent_is_not_unknown(refused_port: int) -> None:
+    recorder, repository = recorder_for(refused_port)
     recorder.record([POLICY.pending("e", 7, NOW)])
     repository.transport.close()
     status = recorder.status()

@@ -413,3 +413,21 @@ def test_dropped_counts_exactly_the_marks_never_written(write_works: bool) -> No
     assert status.dropped == 25 - len(stored)
     assert status.replayed == len(stored)
     assert stored == set(range(15, 25)) | (set(range(10)) if write_works else set())
+
+
+def test_close_with_discard_drops_what_waits_and_no_thread_starts_again() -> None:
+    store = Store()
+    rec = recorder(store, background=True, logger=SILENT)
+    store.down = True
+    rec.record(marks(1, 2))
+    thread = rec._thread
+    assert thread is not None
+    assert rec.close(timeout=5, discard=True) == 2
+    assert not thread.is_alive()
+    rec.record(marks(3))  # still buffered, but no thread replays it
+    assert rec._thread is None
+    store.down = False
+    rec.replay()  # only an explicit replay (or the next write) does
+    status = rec.status()
+    assert (status.dropped, status.replayed, status.pending) == (2, 1, 0)
+    assert day(store) == [3]
