@@ -11,7 +11,12 @@ bitmaps of one user) written, one at a time, by
 - ``repository.mark([mark])``: the Redis repository alone;
 - ``mark_event(...)``: the whole facade (validation, the marking policy, the replay
   buffer's bookkeeping) in an app context;
-- a plain redis-py pipeline (no MULTI) of the three ``SETBIT``s: the baseline.
+- a plain redis-py pipeline (no MULTI) of the three ``SETBIT``s: the baseline;
+- a ``PING``: the loopback round trip itself, which every method above pays once.
+
+The figures that reproduce across machines and load are the ratios to the pipeline
+(docs/reliability.md gives those, with the round trip they were measured against);
+absolute microseconds move with the machine.
 
 Methods take turns in rounds, so that a noisy neighbour slows all of them alike; the
 figures are the medians over rounds of each round's median and 99th percentile. It also
@@ -125,17 +130,22 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
     def facade(user: int) -> None:
         mark_event(EVENT, user, now=NOW)
 
+    def ping(user: int) -> None:
+        plain.ping()
+
     with app.app_context():
         client = cast(redis.Redis, app.extensions["bitmapist"].repository.client)
         writes = {
             "repository.mark": socket_writes(cast(redis.Redis, repository.client), lambda: ours(1)),
             "mark_event": socket_writes(client, lambda: facade(1)),
             "pipeline of 3 SETBITs": socket_writes(plain, lambda: pipeline(1)),
+            "PING (round trip)": socket_writes(plain, lambda: ping(1)),
         }
         methods: dict[str, Callable[[int], object]] = {
             "repository.mark": ours,
             "mark_event": facade,
             "pipeline of 3 SETBITs": pipeline,
+            "PING (round trip)": ping,
         }
         medians: dict[str, list[float]] = {name: [] for name in methods}
         tails: dict[str, list[float]] = {name: [] for name in methods}
@@ -149,6 +159,8 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
             if hasattr(app.extensions["bitmapist"], "status")
             else None
         )
+        if hasattr(app.extensions["bitmapist"], "close"):
+            app.extensions["bitmapist"].close()
 
     baseline = statistics.median(medians["pipeline of 3 SETBITs"])
     print(f"single-mark latency, {rounds} rounds x {marks:,} marks per method (loopback)")

@@ -46,3 +46,13 @@ def test_the_buffers_memory_figure_is_what_a_buffered_mark_measures() -> None:
     assert int(full.group(1)) == round(int(figure.group(1)) * DEFAULT_REPLAY_BUFFER / 1e6)
     assert "benchmarks/replay_buffer_memory.py" in row
     assert f"about {figure.group(1)}\n  bytes a mark" in TEXT
+
+
+def test_the_cost_of_a_mark_is_given_as_ratios_to_a_plain_pipeline() -> None:
+    # Microseconds do not reproduce on another machine; ratios to the pipeline do, given
+    # with the round trip they were measured against.
+    for label in ("`repository.mark([mark])`", "`mark_event(...)`"):
+        row = table_row(label)
+        assert "µs" not in row and re.search(r"\d\.\d\dx", row), row
+    assert "µs" in table_row("plain pipeline of 3 `SETBIT`s (the round trip measured against)")
+    assert "`.venv/bin/python benchmarks/marking.py`" in TEXT
