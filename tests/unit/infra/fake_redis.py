@@ -9,8 +9,10 @@ import threading
 from collections.abc import Callable
 from typing import BinaryIO
 
-#: What a client sends on connecting; answered +OK.
+#: What a client sends on connecting; answered +OK, except HELLO: refused as a Redis
+#: before 6 refuses it, so that redis-py 8 (RESP3 by default) falls back to RESP2.
 HANDSHAKE = {b"CLIENT", b"SELECT", b"PING", b"AUTH", b"HELLO"}
+REFUSED_HELLO = b"-ERR unknown command 'HELLO'\r\n"
 
 #: What the server does with a command that is not the handshake: return the reply to
 #: send, or None to close the connection without one.
@@ -52,7 +54,8 @@ class FakeRedis:
         with connection, connection.makefile("rb") as stream:
             while command := read_command(stream):
                 if command[0].upper() in HANDSHAKE:
-                    connection.sendall(b"+OK\r\n")
+                    hello = command[0].upper() == b"HELLO"
+                    connection.sendall(REFUSED_HELLO if hello else b"+OK\r\n")
                     continue
                 self.received.append(command)
                 reply = self.handler(command)
