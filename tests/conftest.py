@@ -23,6 +23,7 @@ import socket
 import threading
 import tracemalloc
 import warnings
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -50,9 +51,9 @@ def replay_threads() -> list[threading.Thread]:
 @pytest.fixture(autouse=True)
 def no_replay_outlives_its_test() -> Iterator[None]:
     """Close the recorders this test made; fail if a replay thread survives it."""
-    before = set(replay._RECORDERS)
+    before = weakref.WeakSet(replay._RECORDERS)  # weak: a test may drop its recorders
     yield
-    for recorder in set(replay._RECORDERS) - before:
+    for recorder in [r for r in list(replay._RECORDERS) if r not in before]:
         recorder.close(timeout=10, discard=True)
         close = getattr(recorder.repository, "close", None)
         if callable(close):
