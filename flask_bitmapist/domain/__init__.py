@@ -23,12 +23,14 @@ from flask_bitmapist.domain.errors import (
     InvalidEventName,
     InvalidExpression,
     InvalidMoment,
+    InvalidRetention,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
     MomentOutOfRange,
+    PeriodsExpired,
     StorageUnavailable,
 )
 from flask_bitmapist.domain.events import (
@@ -78,7 +80,13 @@ from flask_bitmapist.domain.periods import (
     zone_name,
     zone_of,
 )
-from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
+from flask_bitmapist.domain.repository import (
+    MARK_CHUNK_SIZE,
+    BitmapRepository,
+    EventListing,
+    contains_ignoring_ascii_case,
+)
+from flask_bitmapist.domain.retention import MAX_DAYS_KEPT, NO_RETENTION, RetentionPolicy
 from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
 from flask_bitmapist.domain.trend import (
@@ -97,6 +105,7 @@ __all__ = [
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
+    "MAX_DAYS_KEPT",
     "MAX_EXPRESSION_DEPTH",
     "MAX_EXPRESSION_LENGTH",
     "MAX_HOURS",
@@ -108,6 +117,7 @@ __all__ = [
     "MAX_YEAR",
     "MIN_STEPS",
     "MIN_YEAR",
+    "NO_RETENTION",
     "REDIS_MAX_USER_ID",
     "UTC",
     "And",
@@ -119,6 +129,7 @@ __all__ = [
     "CohortEngine",
     "CohortMode",
     "CohortSpec",
+    "EventListing",
     "EventRef",
     "Expression",
     "ExternalId",
@@ -132,6 +143,7 @@ __all__ = [
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
+    "InvalidRetention",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -146,6 +158,8 @@ __all__ = [
     "Not",
     "Or",
     "Period",
+    "PeriodsExpired",
+    "RetentionPolicy",
     "Stickiness",
     "StickinessEngine",
     "StickinessSpec",
@@ -157,6 +171,7 @@ __all__ = [
     "TrendSpec",
     "Window",
     "as_utc",
+    "contains_ignoring_ascii_case",
     "decode_external_id",
     "encode_external_id",
     "external_id_text",

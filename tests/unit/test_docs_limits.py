@@ -14,6 +14,12 @@ from flask_bitmapist.domain import (
     MIN_YEAR,
 )
 from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, MAX_JSON_DEPTH
+from flask_bitmapist.services.event_listing import (
+    EVENTS_PER_PAGE,
+    LISTING_MAX_KEYS,
+    LISTING_MAX_SECONDS,
+    MAX_EVENTS_PER_PAGE,
+)
 
 PAGE_DIR = Path(__file__).resolve().parents[2] / "docs"
 PAGE = (PAGE_DIR / "limits.md").read_text()
@@ -34,3 +40,9 @@ def test_the_memory_figures_name_the_chunk_size_they_were_measured_at() -> None:
     page = (PAGE_DIR / "storage-and-scaling.md").read_text()
     assert f"writes a bulk mark {MARK_CHUNK_SIZE:,} marks per round trip" in " ".join(page.split())
     assert "`.venv/bin/python benchmarks/memory_per_million_users.py`" in page
+
+
+def test_the_listing_bounds_named_are_the_codes() -> None:
+    assert LISTING_MAX_SECONDS == 1.0
+    assert f"at\n  most {LISTING_MAX_KEYS:,} keys or 1 s" in PAGE
+    assert f"a page at a time ({EVENTS_PER_PAGE}, at most\n  {MAX_EVENTS_PER_PAGE})" in PAGE
