@@ -19,7 +19,12 @@ bitmaps of one user) written, one at a time, by
 - ``repository.mark`` of new keys (an event per mark), without and with the policy: a
   repository sends a key's expiry with its first mark and then at most once a minute, so
   this is where every mark carries three ``PEXPIREAT`` (the socket writes are counted
-  on such marks too).
+  on such marks too);
+- a ``PING``: the loopback round trip itself, which every method above pays once.
+
+The figures that reproduce across machines and load are the ratios to the pipeline
+(docs/reliability.md gives those, with the round trip they were measured against);
+absolute microseconds move with the machine.
 
 Methods take turns in rounds, so that a noisy neighbour slows all of them alike; the
 figures are the medians over rounds of each round's median and 99th percentile. It also
@@ -168,6 +173,9 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
         with app_context:
             mark_event(EVENT, user, now=NOW)
 
+    def ping(user: int) -> None:
+        plain.ping()
+
     fresh = iter(range(-1, -100, -1))  # events of their own for the socket-write counts
     with app.app_context():
         client = cast(redis.Redis, app.extensions["bitmapist"].repository.client)
@@ -186,6 +194,7 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
                 cast(redis.Redis, kept_repository.client), lambda: ours_new_kept(next(fresh))
             ),
             "pipeline of 3 SETBITs": socket_writes(plain, lambda: pipeline(1)),
+            "PING (round trip)": socket_writes(plain, lambda: ping(1)),
         }
         methods: dict[str, Callable[[int], object]] = {
             "repository.mark": ours,
@@ -195,6 +204,7 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
             "new keys, repository.mark": ours_new,
             "  with retention  ": ours_new_kept,
             "pipeline of 3 SETBITs": pipeline,
+            "PING (round trip)": ping,
         }
         medians: dict[str, list[float]] = {name: [] for name in methods}
         tails: dict[str, list[float]] = {name: [] for name in methods}
@@ -208,6 +218,8 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
             if hasattr(app.extensions["bitmapist"], "status")
             else None
         )
+        if hasattr(app.extensions["bitmapist"], "close"):
+            app.extensions["bitmapist"].close()
 
     baseline = statistics.median(medians["pipeline of 3 SETBITs"])
     print(f"single-mark latency, {rounds} rounds x {marks:,} marks per method (loopback)")

@@ -369,6 +369,28 @@ class BitmapistState:
         the replay buffer (pending, capacity) and the circuit breaker (open, retry in)."""
         return self.recorder.status()
 
+    def close(self, timeout: float = 2.0) -> int:
+        """Stop this app's replay thread and close its storage connections: for a process
+        (or a test) that is done with the app. Marks still waiting in the replay buffer
+        are dropped, counted ``dropped`` and returned; while storage answers there are
+        none. Marking afterwards still works (it reconnects), with no background replay.
+
+        Raises ``TimeoutError`` when the replay thread, busy with a write, did not stop
+        within ``timeout`` seconds.
+        """
+        discarded = self.recorder.close(timeout, discard=True)
+        if discarded:
+            self.recorder.report.logger.warning(
+                "Flask-Bitmapist: app %r closed with %s marks still waiting for storage; "
+                "they are dropped.",
+                self.app_name,
+                f"{discarded:,}",
+            )
+        close = getattr(self.repository, "close", None)
+        if callable(close):
+            close()
+        return discarded
+
     @property
     def redis_client(self) -> Any:
         """The Redis client behind the storage, or None for the in-process store.

@@ -23,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import redis
 
+from flask_bitmapist.infra._redis_common import call_noting_sends
+
 __all__ = [
     "SMALL_WRITE",
     "one_write",
@@ -165,7 +167,9 @@ def send_packed(
     pool = client.connection_pool
     connection = pool.get_connection()
     try:
-        result: list[Any] = connection.retry.call_with_retry(
+        # Noting sends: the client's own retry policy may not (a client we did not make).
+        result: list[Any] = call_noting_sends(
+            connection.retry.call_with_retry,
             lambda: _exchange(connection, chunks, replies),
             lambda error: _disconnect_unless_retried(connection, error),
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask_bitmapist.domain import (
     DEFAULT_MAX_EXPRESSION_TERMS,
     DEFAULT_MAX_USER_ID,
+    MARK_CHUNK_SIZE,
     MAX_EXPRESSION_DEPTH,
     MAX_EXPRESSION_LENGTH,
     MAX_YEAR,
@@ -20,7 +21,8 @@ from flask_bitmapist.services.event_listing import (
     MAX_EVENTS_PER_PAGE,
 )
 
-PAGE = (Path(__file__).resolve().parents[2] / "docs" / "limits.md").read_text()
+PAGE_DIR = Path(__file__).resolve().parents[2] / "docs"
+PAGE = (PAGE_DIR / "limits.md").read_text()
 
 
 def test_the_bounds_named_are_the_codes() -> None:
@@ -30,6 +32,14 @@ def test_the_bounds_named_are_the_codes() -> None:
     assert f"| {MAX_EXPRESSION_LENGTH:,} characters |" in PAGE
     assert MAX_JSON_BYTES == 2**20 and f"1 MiB, {MAX_JSON_DEPTH} levels of nesting" in PAGE
     assert f"years {MIN_YEAR} to {MAX_YEAR}" in PAGE
+
+
+def test_the_memory_figures_name_the_chunk_size_they_were_measured_at() -> None:
+    # The ascending bulk figure depends on the marks per round trip: measured again
+    # (benchmarks/memory_per_million_users.py) when MARK_CHUNK_SIZE changes.
+    page = (PAGE_DIR / "storage-and-scaling.md").read_text()
+    assert f"writes a bulk mark {MARK_CHUNK_SIZE:,} marks per round trip" in " ".join(page.split())
+    assert "`.venv/bin/python benchmarks/memory_per_million_users.py`" in page
 
 
 def test_the_listing_bounds_named_are_the_codes() -> None:

@@ -480,17 +480,11 @@ def test_repository_from_url_refuses_unknown_schemes() -> None:
 # -- failures ---------------------------------------------------------------------
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.mark.parametrize("operation", ["mark", "unmark", "fetch", "event_names"])
-def test_an_unreachable_server_raises_storage_unavailable_naming_it(operation: str) -> None:
-    port = closed_port()
+def test_an_unreachable_server_raises_storage_unavailable_naming_it(
+    operation: str, refused_port: int
+) -> None:
+    port = refused_port
     repository = RedisRepository.from_url(f"redis://:pw@127.0.0.1:{port}/0")
     mark = Mark.create("active", 1, NOW)
     calls = {
@@ -576,9 +570,9 @@ def test_a_cluster_node_that_does_not_answer_times_out_without_retrying() -> Non
 
 @pytest.mark.parametrize("operation", ["mark", "unmark", "fetch", "event_names", "client"])
 def test_a_cluster_that_cannot_be_reached_is_made_and_raises_storage_unavailable_on_use(
-    operation: str,
+    operation: str, refused_port: int
 ) -> None:
-    port = closed_port()
+    port = refused_port
     repository = RedisRepository.from_url(
         f"redis://:pw@127.0.0.1:{port}", cluster=True, connect_timeout=0.2
     )
