@@ -1,0 +1,444 @@
+"""The embedded store: bitmaps as roaring bitmaps in one SQLite file (``sqlite://``).
+
+For apps that do not run Redis: it persists across restarts, and every process on the
+machine (gunicorn workers, the CLI) shares the one file (see
+:mod:`~flask_bitmapist.infra.sqlite_file`). Bitmaps are split into containers of 65,536
+ids, each stored as a serialized roaring bitmap of its ids' low 16 bits (pyroaring, the
+``[sqlite]`` extra): a daily bitmap of 10,000 users spread over ids 0-999,999 takes about
+20 KB where Redis holds 125 KB, and a mark rewrites only the small blobs of its
+containers. Bitmaps are named as in Redis (event and bitmapist's key suffix), so copying
+to Redis and back keeps them (``flask bitmapist copy``).
+
+Behaves like :class:`~flask_bitmapist.infra.redis_repository.RedisRepository`:
+unmarking never creates a bitmap, an event is listed while one of its bitmaps has a user,
+``sizes`` are the bytes Redis would hold (the largest id ever marked, / 8, + 1), and
+years cannot be fetched.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sqlite3
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from flask_bitmapist.domain import (
+    MARK_CHUNK_SIZE,
+    REDIS_MAX_USER_ID,
+    Bitmap,
+    BitmapId,
+    BitmapRepository,
+    InvalidStorageConfig,
+    Mark,
+    Period,
+    TimeGroup,
+    validate_event_name,
+    validate_user_id,
+)
+from flask_bitmapist.domain.repository import check_max_bytes
+from flask_bitmapist.exceptions import MissingExtra
+from flask_bitmapist.infra.breaker import CircuitBreaker
+from flask_bitmapist.infra.sqlite_file import DEFAULT_BUSY_TIMEOUT, SqliteFile, sqlite_path
+
+if TYPE_CHECKING:
+    from pyroaring import BitMap
+
+__all__ = ["CONTAINER_BITS", "SqliteRepository", "import_pyroaring"]
+
+#: Ids per container: 2**16, as in every roaring bitmap.
+CONTAINER_BITS: Final = 16
+_CONTAINER_SIZE: Final = 1 << CONTAINER_BITS
+_CONTAINER_BYTES: Final = _CONTAINER_SIZE // 8
+_LOW_MASK: Final = _CONTAINER_SIZE - 1
+_MONTH_SUFFIX: Final = re.compile(r"(\d+)-(\d+)")
+# Bitmap rows are never deleted (only their containers), so their ids can be kept.
+_ROW_CACHE_LIMIT: Final = 65_536
+_KEY_CACHE_LIMIT: Final = 4096
+
+
+def import_pyroaring() -> type[BitMap]:
+    """pyroaring's ``BitMap``, or :class:`MissingExtra` naming the ``[sqlite]`` extra."""
+    # Imported on first use: Redis-only installs never need it.
+    try:
+        from pyroaring import BitMap
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("pyroaring"):
+            raise MissingExtra(
+                "the SQLite store (sqlite:// URLs) needs pyroaring, which is not installed: "
+                "pip install 'flask-bitmapist[sqlite]'"
+            ) from exc
+        raise
+    return BitMap
+
+
+class SqliteRepository(BitmapRepository):
+    """The repository port on one SQLite file (thread- and process-safe).
+
+    >>> repository = SqliteRepository("/tmp/analytics.db")  # doctest: +SKIP
+    >>> repository.mark([Mark.create("user:paid", 42, now)])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | SqliteFile,
+        *,
+        read_only: bool = False,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        chunk_size: int = MARK_CHUNK_SIZE,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        """Keep bitmaps in the file at ``path`` (created on first use); writes wait up to
+        ``busy_timeout`` seconds for another writer; bulk marks go ``chunk_size`` marks
+        per transaction."""
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
+        self._bitmap_class = import_pyroaring()
+        self.file = (
+            path
+            if isinstance(path, SqliteFile)
+            else SqliteFile(path, read_only=read_only, busy_timeout=busy_timeout, breaker=breaker)
+        )
+        self.chunk_size = chunk_size
+        self._rows: dict[tuple[str, str], int] = {}
+        self._keys: dict[Hashable, tuple[tuple[str, str], ...]] = {}
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        base: str | os.PathLike[str] | None = None,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        breaker: CircuitBreaker | None = None,
+    ) -> SqliteRepository:
+        """The store of ``sqlite:///name.db`` (relative to ``base``, the app's instance
+        folder) or ``sqlite:////absolute/name.db``; ``?mode=ro`` opens it read-only."""
+        path, read_only = sqlite_path(url, base)
+        return cls(path, read_only=read_only, busy_timeout=busy_timeout, breaker=breaker)
+
+    @property
+    def server(self) -> str:
+        """The file, for messages."""
+        return self.file.server
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """Skips the file for a short, growing interval after a failure."""
+        return self.file.breaker
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def mark(self, marks: Iterable[Mark]) -> None:
+        """Set the marks' bits: one transaction per ``chunk_size`` marks, each chunk
+        validated in full before it writes."""
+        for chunk in _chunks(marks, self.chunk_size):
+            by_key = self._ids_by_key(chunk)
+            if by_key:
+                try:
+                    self.file.write("marking", functools.partial(self._set, by_key=by_key))
+                except BaseException:
+                    # A rolled-back insert's row id may be handed out again: forget them.
+                    self._rows.clear()
+                    raise
+
+    def unmark(self, marks: Iterable[Mark]) -> None:
+        """Clear the marks' bits; a bitmap never grows nor is created by unmarking."""
+        for chunk in _chunks(marks, self.chunk_size):
+            by_key = self._ids_by_key(chunk)
+            if by_key:
+                self.file.write("unmarking", functools.partial(self._clear, by_key=by_key))
+
+    def _ids_by_key(self, chunk: list[Mark]) -> dict[tuple[str, str], list[int]]:
+        """Group a chunk's user ids by (event, key suffix), validating every item; the
+        calendar math is done once per event and local hour (or day)."""
+        by_key: dict[tuple[str, str], list[int]] = {}
+        for mark in chunk:
+            if not isinstance(mark, Mark):
+                raise TypeError(f"expected a Mark, got {mark!r} ({type(mark).__name__})")
+            user_id = mark.user_id
+            if type(user_id) is not int or not 0 <= user_id <= REDIS_MAX_USER_ID:
+                validate_user_id(user_id, REDIS_MAX_USER_ID)
+            for key in self._keys_of(mark):
+                ids = by_key.get(key)
+                if ids is None:
+                    by_key[key] = [user_id]
+                else:
+                    ids.append(user_id)
+        return by_key
+
+    def _keys_of(self, mark: Mark) -> tuple[tuple[str, str], ...]:
+        moment = mark.moment
+        zone = moment.tzinfo
+        group: Hashable
+        if zone is timezone.utc or isinstance(zone, ZoneInfo):
+            # Same zone, local day (and hour), and offset: the same periods.
+            hour = moment.hour if mark.hourly else 0
+            group = (
+                mark.event,
+                mark.hourly,
+                mark.unique,
+                zone,
+                moment.utcoffset(),
+                moment.toordinal(),
+                hour,
+            )
+        else:
+            group = (mark.event, mark.hourly, mark.unique, moment)
+        keys = self._keys.get(group)
+        if keys is None:
+            validate_event_name(mark.event)
+            keys = tuple((t.event, t.key_suffix) for t in mark.targets())
+            if len(self._keys) >= _KEY_CACHE_LIMIT:
+                self._keys.clear()
+            self._keys[group] = keys
+        return keys
+
+    def _row(
+        self, connection: sqlite3.Connection, key: tuple[str, str], create: bool
+    ) -> int | None:
+        row = self._rows.get(key)
+        if row is not None:
+            return row
+        found = connection.execute(
+            "SELECT id FROM bitmapist_bitmaps WHERE event = ? AND suffix = ?", key
+        ).fetchone()
+        if found is None:
+            if not create:
+                return None
+            found = connection.execute(
+                "INSERT INTO bitmapist_bitmaps (event, suffix, size) VALUES (?, ?, 0) RETURNING id",
+                key,
+            ).fetchone()
+        if len(self._rows) >= _ROW_CACHE_LIMIT:
+            self._rows.clear()
+        self._rows[key] = int(found[0])
+        return int(found[0])
+
+    def _set(
+        self, connection: sqlite3.Connection, by_key: dict[tuple[str, str], list[int]]
+    ) -> None:
+        roaring = self._bitmap_class
+        for key, ids in by_key.items():
+            row = self._row(connection, key, create=True)
+            assert row is not None
+            size = max(ids) // 8 + 1
+            connection.execute(
+                "UPDATE bitmapist_bitmaps SET size = ? WHERE id = ? AND size < ?",
+                (size, row, size),
+            )
+            for number, low in _by_container(ids):
+                rowid = row << CONTAINER_BITS | number
+                found = connection.execute(
+                    "SELECT users FROM bitmapist_containers WHERE id = ?", (rowid,)
+                ).fetchone()
+                users = roaring() if found is None else roaring.deserialize(found[0])
+                users.update(low)
+                users.run_optimize()
+                connection.execute(
+                    "INSERT INTO bitmapist_containers (id, users) VALUES (?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET users = excluded.users",
+                    (rowid, users.serialize()),
+                )
+
+    def _clear(
+        self, connection: sqlite3.Connection, by_key: dict[tuple[str, str], list[int]]
+    ) -> None:
+        roaring = self._bitmap_class
+        for key, ids in by_key.items():
+            row = self._row(connection, key, create=False)
+            if row is None:
+                continue
+            for number, low in _by_container(ids):
+                rowid = row << CONTAINER_BITS | number
+                found = connection.execute(
+                    "SELECT users FROM bitmapist_containers WHERE id = ?", (rowid,)
+                ).fetchone()
+                if found is None:
+                    continue
+                users = roaring.deserialize(found[0])
+                users.difference_update(roaring(low))
+                if users:
+                    users.run_optimize()
+                    connection.execute(
+                        "UPDATE bitmapist_containers SET users = ? WHERE id = ?",
+                        (users.serialize(), rowid),
+                    )
+                else:
+                    connection.execute("DELETE FROM bitmapist_containers WHERE id = ?", (rowid,))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
+        """The bitmaps of ``ids``, from one consistent snapshot of the file. With
+        ``max_bytes`` only the containers below ``8 * max_bytes`` ids are read."""
+        _check_stored(ids)
+        end = check_max_bytes(max_bytes)
+        if not ids:
+            return []
+        if end == 0:
+            return [Bitmap() for _ in ids]
+        keys = [(bitmap_id.event, bitmap_id.key_suffix) for bitmap_id in ids]
+        limit = None if end is None else 8 * end
+
+        def read(connection: sqlite3.Connection) -> list[Bitmap]:
+            cache: dict[tuple[str, str], Bitmap] = {}
+            for key in keys:
+                if key not in cache:
+                    cache[key] = self._read_bitmap(connection, key, limit)
+            return [cache[key] for key in keys]
+
+        return self.file.read("reading", read)
+
+    def _read_bitmap(
+        self, connection: sqlite3.Connection, key: tuple[str, str], limit: int | None
+    ) -> Bitmap:
+        found = connection.execute(
+            "SELECT id, size FROM bitmapist_bitmaps WHERE event = ? AND suffix = ?", key
+        ).fetchone()
+        if found is None or not found[1]:
+            return Bitmap()
+        row, size = int(found[0]), int(found[1])
+        last = (size * 8 - 1) >> CONTAINER_BITS
+        if limit is not None:
+            last = min(last, (limit - 1) >> CONTAINER_BITS)
+        first_id = row << CONTAINER_BITS
+        containers = connection.execute(
+            "SELECT id, users FROM bitmapist_containers WHERE id BETWEEN ? AND ? ORDER BY id",
+            (first_id, first_id | last),
+        ).fetchall()
+        if not containers:
+            return Bitmap()
+        return _to_bitmap(self._bitmap_class, containers, limit)
+
+    def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
+        """How many bytes Redis would hold for each bitmap (0 when missing), from the
+        bitmaps' rows alone."""
+        _check_stored(ids)
+        if not ids:
+            return []
+        keys = [(bitmap_id.event, bitmap_id.key_suffix) for bitmap_id in ids]
+
+        def read(connection: sqlite3.Connection) -> list[int]:
+            sizes = []
+            for key in keys:
+                found = connection.execute(
+                    "SELECT size FROM bitmapist_bitmaps WHERE event = ? AND suffix = ?", key
+                ).fetchone()
+                sizes.append(0 if found is None else int(found[0]))
+            return sizes
+
+        return self.file.read("reading sizes", read)
+
+    def event_names(self) -> frozenset[str]:
+        """Events with at least one user in a stored bitmap (a bitmap whose users were all
+        unmarked has no container left)."""
+
+        def read(connection: sqlite3.Connection) -> frozenset[str]:
+            rows = connection.execute(
+                "SELECT DISTINCT event FROM bitmapist_bitmaps AS b WHERE EXISTS ("
+                "SELECT 1 FROM bitmapist_containers WHERE id BETWEEN b.id << 16 "
+                "AND (b.id << 16) | 65535)"
+            ).fetchall()
+            return frozenset(str(row[0]) for row in rows)
+
+        return self.file.read("listing events", read)
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+        """Each event's month bitmaps, from the bitmaps' rows."""
+        wanted = sorted(set(events))
+
+        def read(connection: sqlite3.Connection) -> dict[str, frozenset[Period]]:
+            found: dict[str, frozenset[Period]] = {}
+            for event in wanted:
+                rows = connection.execute(
+                    "SELECT suffix FROM bitmapist_bitmaps WHERE event = ?", (event,)
+                ).fetchall()
+                months = (_month_of_suffix(str(row[0])) for row in rows)
+                found[event] = frozenset(m for m in months if m is not None)
+            return found
+
+        return self.file.read("listing months", read)
+
+    def stored_keys(self) -> Iterator[tuple[str, str]]:
+        """Every stored bitmap's (event, key suffix), sorted (for copying the store)."""
+        rows = self.file.read(
+            "listing bitmaps",
+            lambda c: c.execute(
+                "SELECT event, suffix FROM bitmapist_bitmaps ORDER BY event, suffix"
+            ).fetchall(),
+        )
+        return iter([(str(event), str(suffix)) for event, suffix in rows])
+
+    def close(self) -> None:
+        """Close this process's connections to the file (the next call reopens it)."""
+        self.file.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteRepository({str(self.file.path)!r})"
+
+
+def _chunks(items: Iterable[Mark], size: int) -> Iterator[list[Mark]]:
+    chunk: list[Mark] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _by_container(ids: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(container number, the low 16 bits of its ids) for the containers ``ids`` touch."""
+    array = np.asarray(ids, dtype=np.uint64)
+    numbers = array >> CONTAINER_BITS
+    low = (array & _LOW_MASK).astype(np.uint32)
+    if numbers.size and numbers.min() == numbers.max():
+        yield int(numbers[0]), low
+        return
+    order = np.argsort(numbers, kind="stable")
+    numbers, low = numbers[order], low[order]
+    starts = np.flatnonzero(np.diff(numbers)) + 1
+    for part_numbers, part in zip(np.split(numbers, starts), np.split(low, starts), strict=True):
+        yield int(part_numbers[0]), part
+
+
+def _to_bitmap(
+    roaring: type[BitMap], containers: list[tuple[int, bytes]], limit: int | None
+) -> Bitmap:
+    """The Redis-order bitmap of a bitmap's containers (rowid, blob), ascending."""
+    last = int(containers[-1][0]) & _LOW_MASK
+    data = np.zeros((last + 1) * _CONTAINER_BYTES, dtype=np.uint8)
+    scratch = np.zeros(_CONTAINER_SIZE, dtype=bool)
+    for rowid, blob in containers:
+        number = int(rowid) & _LOW_MASK
+        low = np.frombuffer(roaring.deserialize(blob).to_array(), dtype=np.uint32)
+        if limit is not None:
+            low = low[low < limit - (number << CONTAINER_BITS)]
+        scratch[:] = False
+        scratch[low] = True
+        start = number * _CONTAINER_BYTES
+        data[start : start + _CONTAINER_BYTES] = np.packbits(scratch)
+    return Bitmap(data.view(np.uint64))
+
+
+def _month_of_suffix(suffix: str) -> Period | None:
+    match = _MONTH_SUFFIX.fullmatch(suffix)
+    if match is None:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not (1 <= year <= 9999 and 1 <= month <= 12):
+        return None
+    return Period.containing(TimeGroup.MONTH, datetime(year, month, 15))
+
+
+def _check_stored(ids: Sequence[BitmapId]) -> None:
+    for bitmap_id in ids:
+        if bitmap_id.period is not None and not bitmap_id.period.group.is_stored:
+            raise ValueError(f"{bitmap_id.period} is not stored: fetch its months")
