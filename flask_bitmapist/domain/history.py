@@ -162,10 +162,15 @@ class FirstEver:
         if periods:
             last = max(Period.containing(TimeGroup.MONTH, p.start).start for p in periods)
             for event in events:
-                stored = stored_months.get(event, ())
+                stored = list(stored_months.get(event, ()))
                 for month in stored:
                     if month.group is not TimeGroup.MONTH:
                         raise ValueError(f"stored_months lists {month}, which is not a month")
+                # A stored month is named by its key, i.e. by its label: read it in the
+                # periods' zone (storage read back, Redis or SQLite, knows no zone, and
+                # its months' UTC starts would sort a local month before itself).
+                zone = periods[0].zone
+                stored = [Period.at(TimeGroup.MONTH, m.label, zone) for m in stored]
                 months[event] = tuple(
                     sorted((m for m in set(stored) if m.start < last), key=lambda m: m.start)
                 )
