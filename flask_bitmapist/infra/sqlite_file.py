@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Final, TypeVar
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable
 from flask_bitmapist.infra.breaker import CircuitBreaker
@@ -194,7 +194,7 @@ class SqliteFile:
 
     def _open(self) -> sqlite3.Connection:
         if self.read_only:
-            target, uri = f"file:{self.path}?mode=ro", True
+            target, uri = f"file:{quote(str(self.path))}?mode=ro", True
         else:
             target, uri = str(self.path), False
         connection = sqlite3.connect(
