@@ -44,6 +44,7 @@ from flask_bitmapist.domain import (
 from flask_bitmapist.domain.repository import check_max_bytes
 from flask_bitmapist.exceptions import MissingExtra
 from flask_bitmapist.infra.breaker import CircuitBreaker
+from flask_bitmapist.infra.key_suffixes import bitmap_id_of
 from flask_bitmapist.infra.sqlite_file import DEFAULT_BUSY_TIMEOUT, SqliteFile, sqlite_path
 
 if TYPE_CHECKING:
@@ -365,15 +366,33 @@ class SqliteRepository(BitmapRepository):
 
         return self.file.read("listing months", read)
 
-    def stored_keys(self) -> Iterator[tuple[str, str]]:
-        """Every stored bitmap's (event, key suffix), sorted (for copying the store)."""
+    def stored_ids(self) -> list[BitmapId]:
+        """Every stored bitmap that holds a user, sorted by event and key."""
         rows = self.file.read(
             "listing bitmaps",
             lambda c: c.execute(
-                "SELECT event, suffix FROM bitmapist_bitmaps ORDER BY event, suffix"
+                "SELECT event, suffix FROM bitmapist_bitmaps AS b WHERE EXISTS ("
+                "SELECT 1 FROM bitmapist_containers WHERE id BETWEEN b.id << 16 "
+                "AND (b.id << 16) | 65535) ORDER BY event, suffix"
             ).fetchall(),
         )
-        return iter([(str(event), str(suffix)) for event, suffix in rows])
+        found = (bitmap_id_of(str(event), str(suffix)) for event, suffix in rows)
+        return [bitmap_id for bitmap_id in found if bitmap_id is not None]
+
+    def merge(self, bitmaps: Iterable[tuple[BitmapId, Bitmap]]) -> None:
+        """Add each bitmap's users to the stored one: one transaction per bitmap, which
+        rewrites only the containers it has users in."""
+        for bitmap_id, bitmap in bitmaps:
+            _check_stored([bitmap_id])
+            users = list(bitmap)
+            if not users:
+                continue
+            by_key = {(bitmap_id.event, bitmap_id.key_suffix): users}
+            try:
+                self.file.write("copying", functools.partial(self._set, by_key=by_key))
+            except BaseException:
+                self._rows.clear()
+                raise
 
     def close(self) -> None:
         """Close this process's connections to the file (the next call reopens it)."""

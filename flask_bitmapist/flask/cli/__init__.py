@@ -11,6 +11,7 @@
     flask --app yourapp bitmapist funnel product:viewed cart:added user:paid
     flask --app yourapp bitmapist import events.csv
     flask --app yourapp bitmapist demo-data --days 90 --users 5000
+    flask --app yourapp bitmapist copy --to redis://localhost:6379/0
 
 Bad arguments are usage errors (exit status 2); storage that cannot be reached, a file
 that cannot be imported, or rows that were skipped end with status 1 and a message on
@@ -48,6 +49,7 @@ import click
 from flask.cli import AppGroup
 
 from flask_bitmapist.flask.cli.cohort import cohort_command
+from flask_bitmapist.flask.cli.copy import copy_command
 from flask_bitmapist.flask.cli.demo_data import demo_data_command
 from flask_bitmapist.flask.cli.events import events_command
 from flask_bitmapist.flask.cli.funnel import funnel_command
@@ -68,13 +70,14 @@ COMMANDS: Final[tuple[click.Command, ...]] = (
     demo_data_command,
     trend_command,
     lifecycle_command,
+    copy_command,
 )
 
 bitmapist_cli = AppGroup(
     "bitmapist",
     help="Bitmap analytics: list events, print cohort tables, trends, lifecycles, "
     "stickiness and funnels, "
-    "import past events, generate demo data.",
+    "import past events, generate demo data, copy the store to another.",
 )
 for _command in COMMANDS:
     bitmapist_cli.add_command(_command)
