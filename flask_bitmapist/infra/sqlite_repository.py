@@ -23,7 +23,7 @@ import re
 import sqlite3
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -61,6 +61,10 @@ _MONTH_SUFFIX: Final = re.compile(r"(\d+)-(\d+)")
 # Bitmap rows are never deleted (only their containers), so their ids can be kept.
 _ROW_CACHE_LIMIT: Final = 65_536
 _KEY_CACHE_LIMIT: Final = 4096
+# Up to this many ids per bitmap are grouped by container in plain Python.
+_SMALL: Final = 64
+# Container ids per SELECT ... IN (...): SQLite before 3.32 binds at most 999 variables.
+_IN_BATCH: Final = 500
 
 
 def import_pyroaring() -> type[BitMap]:
@@ -107,6 +111,9 @@ class SqliteRepository(BitmapRepository):
         )
         self.chunk_size = chunk_size
         self._rows: dict[tuple[str, str], int] = {}
+        # The largest size each row was seen with (sizes only grow): a mark within it
+        # need not update the row.
+        self._sizes: dict[int, int] = {}
         self._keys: dict[Hashable, tuple[tuple[str, str], ...]] = {}
 
     @classmethod
@@ -145,7 +152,7 @@ class SqliteRepository(BitmapRepository):
                     self.file.write("marking", functools.partial(self._set, by_key=by_key))
                 except BaseException:
                     # A rolled-back insert's row id may be handed out again: forget them.
-                    self._rows.clear()
+                    self._forget()
                     raise
 
     def unmark(self, marks: Iterable[Mark]) -> None:
@@ -225,27 +232,51 @@ class SqliteRepository(BitmapRepository):
         self, connection: sqlite3.Connection, by_key: dict[tuple[str, str], list[int]]
     ) -> None:
         roaring = self._bitmap_class
+        work: dict[int, Iterable[int]] = {}
         for key, ids in by_key.items():
             row = self._row(connection, key, create=True)
             assert row is not None
             size = max(ids) // 8 + 1
-            connection.execute(
-                "UPDATE bitmapist_bitmaps SET size = ? WHERE id = ? AND size < ?",
-                (size, row, size),
-            )
-            for number, low in _by_container(ids):
-                rowid = row << CONTAINER_BITS | number
-                found = connection.execute(
-                    "SELECT users FROM bitmapist_containers WHERE id = ?", (rowid,)
-                ).fetchone()
-                users = roaring() if found is None else roaring.deserialize(found[0])
-                users.update(low)
-                users.run_optimize()
+            if self._sizes.get(row, 0) < size:
                 connection.execute(
-                    "INSERT INTO bitmapist_containers (id, users) VALUES (?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET users = excluded.users",
-                    (rowid, users.serialize()),
+                    "UPDATE bitmapist_bitmaps SET size = ? WHERE id = ? AND size < ?",
+                    (size, row, size),
                 )
+                if len(self._sizes) >= _ROW_CACHE_LIMIT:
+                    self._sizes.clear()
+                self._sizes[row] = size
+            for number, low in _by_container(ids):
+                work[row << CONTAINER_BITS | number] = low
+        # Every container of the chunk read in one statement and written in another: a
+        # request's mark (3 bitmaps) costs 4 statements with BEGIN and COMMIT, not 8.
+        rowids = list(work)
+        stored: dict[int, bytes] = {}
+        for start in range(0, len(rowids), _IN_BATCH):
+            batch = rowids[start : start + _IN_BATCH]
+            stored.update(
+                connection.execute(
+                    "SELECT id, users FROM bitmapist_containers WHERE id IN "
+                    f"({','.join('?' * len(batch))})",
+                    batch,
+                ).fetchall()
+            )
+        rows = []
+        for rowid, low in work.items():
+            blob = stored.get(rowid)
+            users = roaring() if blob is None else roaring.deserialize(blob)
+            users.update(low)
+            users.run_optimize()
+            rows.append((rowid, users.serialize()))
+        connection.executemany(
+            "INSERT INTO bitmapist_containers (id, users) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET users = excluded.users",
+            rows,
+        )
+
+    def _forget(self) -> None:
+        """Forget the rows and sizes seen: a rolled-back transaction's are not stored."""
+        self._rows.clear()
+        self._sizes.clear()
 
     def _clear(
         self, connection: sqlite3.Connection, by_key: dict[tuple[str, str], list[int]]
@@ -391,7 +422,7 @@ class SqliteRepository(BitmapRepository):
             try:
                 self.file.write("copying", functools.partial(self._set, by_key=by_key))
             except BaseException:
-                self._rows.clear()
+                self._forget()
                 raise
 
     def close(self) -> None:
@@ -413,19 +444,23 @@ def _chunks(items: Iterable[Mark], size: int) -> Iterator[list[Mark]]:
         yield chunk
 
 
-def _by_container(ids: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+def _by_container(ids: list[int]) -> Iterator[tuple[int, Iterable[int]]]:
     """(container number, the low 16 bits of its ids) for the containers ``ids`` touch."""
+    if len(ids) <= _SMALL:
+        # A request's mark: plain ints cost less than numpy's per-call overhead.
+        groups: dict[int, list[int]] = {}
+        for user_id in ids:
+            groups.setdefault(user_id >> CONTAINER_BITS, []).append(user_id & _LOW_MASK)
+        yield from groups.items()
+        return
     array = np.asarray(ids, dtype=np.uint64)
     numbers = array >> CONTAINER_BITS
     low = (array & _LOW_MASK).astype(np.uint32)
-    if numbers.size and numbers.min() == numbers.max():
-        yield int(numbers[0]), low
-        return
     order = np.argsort(numbers, kind="stable")
     numbers, low = numbers[order], low[order]
     starts = np.flatnonzero(np.diff(numbers)) + 1
     for part_numbers, part in zip(np.split(numbers, starts), np.split(low, starts), strict=True):
-        yield int(part_numbers[0]), part
+        yield int(part_numbers[0]), cast("Iterable[int]", part)
 
 
 def _to_bitmap(
