@@ -3,6 +3,7 @@ read-only file is StorageUnavailable naming the path; pyroaring missing is Missi
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -188,3 +189,19 @@ def test_after_a_failure_the_breaker_skips_the_file_for_a_while(tmp_path: Path) 
         repository.event_names()
     assert second.value.skipped
     assert "not a valid SQLite database" in str(second.value)
+
+
+# Python 3.12+ warns when a process with threads (other tests' replay threads) forks.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_opens_its_own_connection_and_both_write(tmp_path: Path) -> None:
+    # As gunicorn --preload does: the parent used the store before forking its workers.
+    store = SqliteRepository(tmp_path / "a.db")
+    store.mark([Mark.create("user:paid", 1, NOW)])
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=store.mark, args=([Mark.create("user:paid", 2, NOW)],))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    store.mark([Mark.create("user:paid", 3, NOW)])
+    assert [list(b) for b in store.fetch([DAY])] == [[1, 2, 3]]
+    store.close()
