@@ -27,7 +27,6 @@ from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
     BitmapRepository,
     InvalidStorageConfig,
-    InvalidUserId,
 )
 from flask_bitmapist.domain.ids import (
     ExternalId,
@@ -35,6 +34,7 @@ from flask_bitmapist.domain.ids import (
     decode_external_id,
     encode_external_id,
     external_id_text,
+    map_full,
 )
 from flask_bitmapist.infra._redis_common import (
     RedisClient,
@@ -44,6 +44,7 @@ from flask_bitmapist.infra._redis_common import (
 from flask_bitmapist.infra.cluster import ClusterRouter
 from flask_bitmapist.infra.memory import InMemoryRepository
 from flask_bitmapist.infra.redis_repository import DEFAULT_KEY_PREFIX, RedisRepository
+from flask_bitmapist.infra.sqlite_id_map import SqliteIdMapper
 from flask_bitmapist.infra.sqlite_repository import SqliteRepository
 from flask_bitmapist.infra.transports import RedisTransport, transport_for
 
@@ -79,15 +80,6 @@ end
 return ints
 """
 _ASSIGN_SHA: Final = hashlib.sha1(ASSIGN_SCRIPT.encode()).hexdigest()
-
-
-def map_full(max_int: int) -> InvalidUserId:
-    """The error of a full map: it names the setting that would make room."""
-    return InvalidUserId(
-        f"the id map is full: every int up to {max_int} (BITMAPIST_MAX_USER_ID) is taken, so "
-        "new user ids cannot be mapped and are not recorded; raise BITMAPIST_MAX_USER_ID "
-        "to map more"
-    )
 
 
 class RedisIdMapper(IdMapper):
@@ -251,9 +243,6 @@ def id_mapper_for(repository: BitmapRepository, *, max_int: int = DEFAULT_MAX_US
     if isinstance(repository, InMemoryRepository):
         return InMemoryIdMapper(max_int=max_int)
     if isinstance(repository, SqliteRepository):
-        # Imported here: that module imports this one (for the error of a full map).
-        from flask_bitmapist.infra.sqlite_id_map import SqliteIdMapper
-
         return SqliteIdMapper(repository.file, max_int=max_int)
     raise InvalidStorageConfig(
         f"mapping user ids needs Redis or the in-process store, got {repository!r}"

@@ -19,8 +19,8 @@ from flask_bitmapist.domain.ids import (
     decode_external_id,
     encode_external_id,
     external_id_text,
+    map_full,
 )
-from flask_bitmapist.infra.id_maps import map_full
 from flask_bitmapist.infra.sqlite_file import SqliteFile
 
 __all__ = ["SqliteIdMapper"]
