@@ -264,9 +264,11 @@ class SqliteRepository(BitmapRepository):
         for rowid, low in work.items():
             blob = stored.get(rowid)
             users = roaring() if blob is None else roaring.deserialize(blob)
+            before = len(users)
             users.update(low)
-            users.run_optimize()
-            rows.append((rowid, users.serialize()))
+            if len(users) != before:  # a repeated mark (a second login today) writes nothing
+                users.run_optimize()
+                rows.append((rowid, users.serialize()))
         connection.executemany(
             "INSERT INTO bitmapist_containers (id, users) VALUES (?, ?) "
             "ON CONFLICT (id) DO UPDATE SET users = excluded.users",

@@ -205,3 +205,15 @@ def test_a_forked_child_opens_its_own_connection_and_both_write(tmp_path: Path) 
     store.mark([Mark.create("user:paid", 3, NOW)])
     assert [list(b) for b in store.fetch([DAY])] == [[1, 2, 3]]
     store.close()
+
+
+def test_a_repeated_mark_writes_nothing_to_the_file(store: SqliteRepository) -> None:
+    mark = Mark.create("user:paid", 70_000, NOW)
+    store.mark([mark])
+    log = Path(f"{store.file.path}-wal")  # every page a commit writes is appended here
+    written = log.stat().st_size
+    store.mark([mark, mark])  # a second login today: its bits are set already
+    assert log.stat().st_size == written
+    store.mark([Mark.create("user:paid", 70_001, NOW)])
+    assert log.stat().st_size > written
+    assert [list(b) for b in store.fetch([DAY])] == [[70_000, 70_001]]
