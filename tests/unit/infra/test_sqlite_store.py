@@ -21,7 +21,7 @@ from flask_bitmapist.domain import (
     TimeGroup,
 )
 from flask_bitmapist.exceptions import MissingExtra
-from flask_bitmapist.infra import repository_from_url
+from flask_bitmapist.infra import InMemoryRepository, repository_from_url
 from flask_bitmapist.infra.breaker import CircuitBreaker
 from flask_bitmapist.infra.sqlite_file import absolute_sqlite_url, sqlite_path
 from flask_bitmapist.infra.sqlite_repository import SqliteRepository
@@ -217,3 +217,23 @@ def test_a_repeated_mark_writes_nothing_to_the_file(store: SqliteRepository) -> 
     store.mark([Mark.create("user:paid", 70_001, NOW)])
     assert log.stat().st_size > written
     assert [list(b) for b in store.fetch([DAY])] == [[70_000, 70_001]]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pytest.param(list(range(0, 70_000, 3)), id="a dense container (a bitset)"),
+        pytest.param([*range(1_000, 9_000), 65_536], id="a run of ids"),
+        pytest.param([i for i in range(65_536) if i // 3 % 2 == 0], id="many runs"),
+        pytest.param([5, 8_000, 65_535, 65_536, 200_000], id="sparse containers (arrays)"),
+    ],
+)
+def test_every_kind_of_container_reads_back_as_the_in_process_store_does(
+    store: SqliteRepository, ids: list[int]
+) -> None:
+    marks = [Mark.create("user:paid", uid, NOW) for uid in ids]
+    memory = InMemoryRepository()
+    memory.mark(marks)
+    store.mark(marks)
+    for max_bytes in (None, 1, 1_000, 8_191, 8_192, 8_193, 30_000):
+        assert store.fetch([DAY], max_bytes=max_bytes) == memory.fetch([DAY], max_bytes=max_bytes)
