@@ -255,6 +255,7 @@ def cohort(client: redis.Redis, folder: Path, users: int, repeat: int) -> None:
         f"{sqlite_ms:,.1f}",
         verdict(ratio <= COHORT_RATIO_TARGET, f"<= 3x Redis; {ratio:.2f}x"),
     )
+    store.close()  # its last connection: the log is copied into the file
     size = (folder / "cohort.db").stat().st_size
     used = cast("dict[str, int]", client.info("memory"))["used_memory"]
     line(
@@ -263,7 +264,6 @@ def cohort(client: redis.Redis, folder: Path, users: int, repeat: int) -> None:
         f"{size:,}",
         f"(SQLite loaded in {loading:.1f} s)",
     )
-    store.close()
 
 
 def main() -> None:
