@@ -13,8 +13,9 @@
 Its bitmaps are in the embedded store, ``demo.db`` in the app's instance folder
 (``instance/`` beside ``examples/``). At start-up, when that file holds no demo data yet, the
 app fills it with generated history (see :mod:`flask_bitmapist.services.demo_data`) so the
-dashboard at ``/bitmapist/cohort`` has data; the data survives a restart, and the CLI
-(``flask --app examples.demo_app bitmapist ...``) reads the same file. Run it with
+dashboard at ``/bitmapist/cohort`` has data; the data survives a restart (the shop's
+users too, in ``shop.db`` beside it), and the CLI (``flask --app examples.demo_app
+bitmapist ...``) reads the same file. Run it with
 ``make demo``, or::
 
     python -m examples.demo_app
@@ -126,11 +127,16 @@ def create_app(
     """Build the demo app; ``config`` overrides the defaults (tests use a small dataset),
     ``instance_path`` the instance folder (where ``sqlite:///demo.db`` is)."""
     app = Flask(__name__, instance_path=instance_path)
+    storage = os.environ.get("BITMAPIST_REDIS_URL", DEMO_STORE)
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_hex(16),
-        # In-memory SQLite: Flask-SQLAlchemy shares one connection between threads.
-        SQLALCHEMY_DATABASE_URI=os.environ.get("DEMO_DATABASE_URL", "sqlite://"),
-        BITMAPIST_REDIS_URL=os.environ.get("BITMAPIST_REDIS_URL", DEMO_STORE),
+        # The shop's users are kept as long as its events: in a file beside demo.db, so
+        # that a user who signs up after a restart gets a new id, not one already marked
+        # (in memory with memory://; Flask-SQLAlchemy then shares one connection).
+        SQLALCHEMY_DATABASE_URI=os.environ.get(
+            "DEMO_DATABASE_URL", "sqlite://" if is_memory_url(storage) else "sqlite:///shop.db"
+        ),
+        BITMAPIST_REDIS_URL=storage,
         # A prefix of its own keeps demo data apart from an app's real data in a shared Redis.
         BITMAPIST_KEY_PREFIX=os.environ.get("BITMAPIST_KEY_PREFIX", "trackist_demo_"),
         BITMAPIST_TIMEZONE=os.environ.get("BITMAPIST_TIMEZONE", "UTC"),

@@ -184,6 +184,7 @@ def test_on_its_file_the_demo_generates_once_and_its_cli_reads_the_dashboards_da
     first = create_app(config, instance_path=str(tmp_path))
     assert first.config["DEMO_GENERATED"] > 60
     assert (tmp_path / "demo.db").is_file()
+    assert (tmp_path / "shop.db").is_file()  # the shop's users are kept too
     dashboard = first.test_client().get("/bitmapist/api/trend?expr=user:created&periods=10")
     assert dashboard.status_code == 200, dashboard.text
     # A restart, or the CLI in another process: the same file, no new data.
