@@ -33,6 +33,7 @@ import os
 import secrets
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -64,11 +65,16 @@ from flask_bitmapist.infra import redact_url
 from flask_bitmapist.infra.urls import is_memory_url
 from flask_bitmapist.services.demo_data import LOGGED_IN, SIGNED_UP, DemoDataSpec, write_demo_data
 
-__all__ = ["DEMO_STORE", "EXAMPLE_COHORT", "User", "create_app", "db", "main"]
+__all__ = ["DEMO_INSTANCE", "DEMO_STORE", "EXAMPLE_COHORT", "User", "create_app", "db", "main"]
 
 #: The demo's storage unless BITMAPIST_REDIS_URL says otherwise: a file in its instance
 #: folder, so that its CLI commands read the dashboard's data, and it survives a restart.
 DEMO_STORE = "sqlite:///demo.db"
+#: The demo's instance folder, ``instance/`` at the top of the repository: named here,
+#: because Flask's default depends on the app's import name, which is ``__main__`` under
+#: ``python -m examples.demo_app`` (``examples/instance``) and ``examples.demo_app`` under
+#: ``flask --app examples.demo_app`` (``instance``): the CLI would read another file.
+DEMO_INSTANCE = str(Path(__file__).resolve().parents[1] / "instance")
 
 #: Weekly retention of the demo's sign-ups, so the first look at the dashboard has a table.
 EXAMPLE_COHORT = (
@@ -126,7 +132,7 @@ def create_app(
 ) -> Flask:
     """Build the demo app; ``config`` overrides the defaults (tests use a small dataset),
     ``instance_path`` the instance folder (where ``sqlite:///demo.db`` is)."""
-    app = Flask(__name__, instance_path=instance_path)
+    app = Flask(__name__, instance_path=instance_path or DEMO_INSTANCE)
     storage = os.environ.get("BITMAPIST_REDIS_URL", DEMO_STORE)
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_hex(16),

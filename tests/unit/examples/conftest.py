@@ -8,5 +8,8 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def in_process_store(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``BITMAPIST_REDIS_URL=memory://``, which the demo reads from the environment."""
+    """``BITMAPIST_REDIS_URL=memory://`` and the shop's users in memory
+    (``DEMO_DATABASE_URL=sqlite://``), which the demo reads from the environment: nothing
+    is written into its instance folder."""
     monkeypatch.setenv("BITMAPIST_REDIS_URL", "memory://")
+    monkeypatch.setenv("DEMO_DATABASE_URL", "sqlite://")

@@ -180,6 +180,7 @@ def test_on_its_file_the_demo_generates_once_and_its_cli_reads_the_dashboards_da
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("BITMAPIST_REDIS_URL")  # the demo's default: sqlite:///demo.db
+    monkeypatch.delenv("DEMO_DATABASE_URL")  # and its shop in sqlite:///shop.db
     config = {"DEMO_USERS": 60, "DEMO_DAYS": 10}
     first = create_app(config, instance_path=str(tmp_path))
     assert first.config["DEMO_GENERATED"] > 60
@@ -202,6 +203,7 @@ def test_main_on_its_file_prints_cli_commands_that_read_the_same_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("BITMAPIST_REDIS_URL", f"sqlite:///{tmp_path}/demo.db")
+    monkeypatch.setenv("DEMO_DATABASE_URL", f"sqlite:///{tmp_path}/shop.db")
     monkeypatch.setenv("DEMO_USERS", "20")
     monkeypatch.setenv("DEMO_DAYS", "3")
     monkeypatch.setattr(Flask, "run", lambda self, **kwargs: None)
@@ -209,3 +211,10 @@ def test_main_on_its_file_prints_cli_commands_that_read_the_same_data(
     out = capsys.readouterr().out
     assert f"in sqlite:///{tmp_path}/demo.db." in out
     assert "  flask --app examples.demo_app bitmapist events\n" in out
+
+
+def test_the_server_and_the_cli_use_one_instance_folder_whatever_the_import_name() -> None:
+    # `python -m examples.demo_app` names the app __main__, `flask --app` examples.demo_app:
+    # Flask's default instance folders differ, and the CLI would read another file.
+    root = Path(demo_app.__file__).resolve().parents[1]
+    assert create_app().instance_path == str(root / "instance") == demo_app.DEMO_INSTANCE
