@@ -78,7 +78,12 @@ from flask_bitmapist.domain.periods import (
     zone_name,
     zone_of,
 )
-from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
+from flask_bitmapist.domain.repository import (
+    MARK_CHUNK_SIZE,
+    BitmapRepository,
+    EventListing,
+    contains_ignoring_ascii_case,
+)
 from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
 from flask_bitmapist.domain.trend import (
@@ -119,6 +124,7 @@ __all__ = [
     "CohortEngine",
     "CohortMode",
     "CohortSpec",
+    "EventListing",
     "EventRef",
     "Expression",
     "ExternalId",
@@ -157,6 +163,7 @@ __all__ = [
     "TrendSpec",
     "Window",
     "as_utc",
+    "contains_ignoring_ascii_case",
     "decode_external_id",
     "encode_external_id",
     "external_id_text",

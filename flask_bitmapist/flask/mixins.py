@@ -26,9 +26,7 @@ importing ``Bitmapistable`` raises :class:`~flask_bitmapist.exceptions.MissingEx
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
-
-import attrs
+from typing import Any, Final
 
 from flask_bitmapist.flask.extras import is_missing, missing_extra
 
@@ -40,9 +38,9 @@ except ImportError as exc:
         raise missing_extra("sqlalchemy", "sqlalchemy", "Bitmapistable") from exc
     raise
 
-from flask_bitmapist.flask.state import BitmapistState, current_state
-from flask_bitmapist.flask.tracking import build_mark, record
-from flask_bitmapist.services.marking import PendingMark
+from flask_bitmapist.flask.model_hooks import pending_change, write_committed
+from flask_bitmapist.flask.state import BitmapistState
+from flask_bitmapist.services.model_marks import MarkedModel, ModelChange, PendingModelMarks
 
 __all__ = ["Bitmapistable"]
 
@@ -50,7 +48,7 @@ __all__ = ["Bitmapistable"]
 PENDING_KEY: Final = "flask_bitmapist.pending_marks"
 
 
-class Bitmapistable:
+class Bitmapistable(MarkedModel):
     """Mixin for SQLAlchemy models: marks ``<name>:created|updated|deleted`` after commit.
 
     Configure per model with class attributes:
@@ -60,50 +58,23 @@ class Bitmapistable:
       ``"author_id"`` to credit a comment's author.
     """
 
-    __bitmapist_name__: ClassVar[str | None] = None
-    __bitmapist_id__: ClassVar[str] = "id"
 
-    @classmethod
-    def bitmapist_event_name(cls, action: str) -> str:
-        """The event marked for ``action`` (``created``, ``updated``, ``deleted``)."""
-        return f"{cls.__bitmapist_name__ or cls.__name__.lower()}:{action}"
-
-    def bitmapist_user_id(self) -> object:
-        """The id to mark: the value of the ``__bitmapist_id__`` attribute."""
-        name = type(self).__bitmapist_id__
-        try:
-            return getattr(self, name)
-        except AttributeError:
-            raise NotImplementedError(
-                f"{type(self).__name__} has no attribute {name!r} to take the id to mark "
-                "from: add it, or set __bitmapist_id__ to the attribute that holds the id"
-            ) from None
-
-
-@attrs.frozen
-class _Pending:
-    """A mark waiting for its transaction to commit."""
-
-    state: BitmapistState
-    mark: PendingMark
-    transaction: SessionTransaction
-
-
-def _queue(target: Bitmapistable, action: str) -> None:
+def _queue(target: Bitmapistable, change: ModelChange) -> None:
     session = object_session(target)
     if session is None:  # pragma: no cover - flush events always have a session
         return
-    state = current_state()
-    # Validated now: a bad id fails the flush, before anything is written anywhere.
-    mark = build_mark(state, target.bitmapist_event_name(action), target.bitmapist_user_id())
+    state, mark = pending_change(target, change)
     transaction = session.get_nested_transaction() or session.get_transaction()
     assert transaction is not None  # flushing always happens inside one
-    session.info.setdefault(PENDING_KEY, []).append(_Pending(state, mark, transaction))
+    pending: PendingModelMarks[BitmapistState] = session.info.setdefault(
+        PENDING_KEY, PendingModelMarks()
+    )
+    pending.add(state, mark, transaction)
 
 
 @event.listens_for(Bitmapistable, "after_insert", propagate=True)
 def _after_insert(mapper: Mapper[Any], connection: Any, target: Bitmapistable) -> None:
-    _queue(target, "created")
+    _queue(target, ModelChange.CREATED)
 
 
 @event.listens_for(Bitmapistable, "after_update", propagate=True)
@@ -111,12 +82,12 @@ def _after_update(mapper: Mapper[Any], connection: Any, target: Bitmapistable) -
     session = object_session(target)
     # SQLAlchemy calls this for every dirty object, even without a net change.
     if session is not None and session.is_modified(target):
-        _queue(target, "updated")
+        _queue(target, ModelChange.UPDATED)
 
 
 @event.listens_for(Bitmapistable, "after_delete", propagate=True)
 def _after_delete(mapper: Mapper[Any], connection: Any, target: Bitmapistable) -> None:
-    _queue(target, "deleted")
+    _queue(target, ModelChange.DELETED)
 
 
 @event.listens_for(Session, "after_commit")
@@ -124,16 +95,13 @@ def _write_after_commit(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         # A savepoint was released: its changes commit with the enclosing transaction.
         return
-    pending: list[_Pending] = session.info.pop(PENDING_KEY, [])
-    by_state: dict[int, tuple[BitmapistState, list[PendingMark]]] = {}
-    for item in pending:
-        by_state.setdefault(id(item.state), (item.state, []))[1].append(item.mark)
-    for state, marks in by_state.values():
-        record(state, marks)
+    pending: PendingModelMarks[BitmapistState] | None = session.info.pop(PENDING_KEY, None)
+    if pending:
+        write_committed(pending)
 
 
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
+def _within(transaction: object, ancestor: SessionTransaction) -> bool:
+    while isinstance(transaction, SessionTransaction):
         if transaction is ancestor:
             return True
         transaction = transaction.parent
@@ -142,9 +110,9 @@ def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending: list[_Pending] | None = session.info.get(PENDING_KEY)
+    pending: PendingModelMarks[BitmapistState] | None = session.info.get(PENDING_KEY)
     if pending:
-        pending[:] = [p for p in pending if not _within(p.transaction, previous_transaction)]
+        pending.rolled_back(lambda transaction: _within(transaction, previous_transaction))
 
 
 @event.listens_for(Session, "after_transaction_end")

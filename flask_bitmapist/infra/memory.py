@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 
 import numpy as np
 
@@ -12,9 +13,10 @@ from flask_bitmapist.domain import (
     Bitmap,
     BitmapId,
     BitmapRepository,
+    EventListing,
     Mark,
-    Period,
     TimeGroup,
+    contains_ignoring_ascii_case,
     validate_event_name,
     validate_user_id,
 )
@@ -69,20 +71,55 @@ class InMemoryRepository(BitmapRepository):
         with self._lock:
             return [len(self._bitmaps.get(i, b"")) for i in ids]
 
+    def count(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[int]:
+        """Counted in place, each bitmap's first ``max_bytes`` bytes only (as Redis's
+        ``BITCOUNT key 0 end``)."""
+        _check_stored(ids)
+        end = check_max_bytes(max_bytes)
+        with self._lock:
+            return [int.from_bytes(self._bitmaps.get(i, b"")[:end], "big").bit_count() for i in ids]
+
     def event_names(self) -> frozenset[str]:
         with self._lock:
             return frozenset(i.event for i, data in self._bitmaps.items() if any(data))
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def list_events(
+        self,
+        *,
+        containing: str = "",
+        max_keys: int | None = None,
+        max_seconds: float | None = None,
+    ) -> EventListing:
+        """Every stored bitmap is a key: the pass stops after ``max_keys`` of them (in the
+        order they were first written). ``max_seconds`` is not needed in process."""
+        newest: dict[str, datetime | None] = {}
+        read = 0
+        with self._lock:
+            ids = list(self._bitmaps)
+        for bitmap_id in ids:
+            if max_keys is not None and read >= max_keys:
+                return EventListing.ordered(newest, complete=False, keys_read=read)
+            read += 1
+            event = bitmap_id.event
+            if not contains_ignoring_ascii_case(event, containing):
+                continue
+            label = None if bitmap_id.period is None else bitmap_id.period.label
+            known = newest.get(event)
+            if event not in newest or (label is not None and (known is None or label > known)):
+                newest[event] = label
+        return EventListing.ordered(newest, complete=True, keys_read=read)
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         wanted = set(events)
-        found: dict[str, set[Period]] = {event: set() for event in wanted}
+        found: dict[str, set[date]] = {event: set() for event in wanted}
         with self._lock:
             for bitmap_id in self._bitmaps:
                 period = bitmap_id.period
                 if bitmap_id.event not in wanted or period is None:
                     continue
                 if period.group is TimeGroup.MONTH:
-                    found[bitmap_id.event].add(period)
+                    # The key's label, as Redis's key names it: not its zone's span.
+                    found[bitmap_id.event].add(period.label.date())
         return {event: frozenset(months) for event, months in found.items()}
 
     def stored_ids(self) -> list[BitmapId]:

@@ -22,7 +22,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Hashable, Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import date, timezone
 from typing import TYPE_CHECKING, Final, cast
 from zoneinfo import ZoneInfo
 
@@ -36,8 +36,6 @@ from flask_bitmapist.domain import (
     BitmapRepository,
     InvalidStorageConfig,
     Mark,
-    Period,
-    TimeGroup,
     validate_event_name,
     validate_user_id,
 )
@@ -383,12 +381,12 @@ class SqliteRepository(BitmapRepository):
 
         return self.file.read("listing events", read)
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
-        """Each event's month bitmaps, from the bitmaps' rows."""
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
+        """Each event's month bitmaps, from the bitmaps' rows, as their labels."""
         wanted = sorted(set(events))
 
-        def read(connection: sqlite3.Connection) -> dict[str, frozenset[Period]]:
-            found: dict[str, frozenset[Period]] = {}
+        def read(connection: sqlite3.Connection) -> dict[str, frozenset[date]]:
+            found: dict[str, frozenset[date]] = {}
             for event in wanted:
                 rows = connection.execute(
                     "SELECT suffix FROM bitmapist_bitmaps WHERE event = ?", (event,)
@@ -544,14 +542,15 @@ def _clear_from(target: np.ndarray, first: int) -> None:
     target[index:] = 0
 
 
-def _month_of_suffix(suffix: str) -> Period | None:
+def _month_of_suffix(suffix: str) -> date | None:
+    """The label of the month ``suffix`` names (the date of its first day), or None."""
     match = _MONTH_SUFFIX.fullmatch(suffix)
     if match is None:
         return None
     year, month = int(match.group(1)), int(match.group(2))
     if not (1 <= year <= 9999 and 1 <= month <= 12):
         return None
-    return Period.containing(TimeGroup.MONTH, datetime(year, month, 15))
+    return date(year, month, 1)
 
 
 def _check_stored(ids: Sequence[BitmapId]) -> None:

@@ -130,6 +130,12 @@ class RedisTransport(abc.ABC):
         """Every key matching the glob ``pattern`` (SCAN, never KEYS)."""
 
     @abc.abstractmethod
+    def scan_batches(self, pattern: str, *, count: int) -> Iterator[tuple[list[bytes], bool]]:
+        """Every key matching ``pattern``, a SCAN reply (about ``count`` keys looked at on
+        the server) at a time, each with whether more follow: a caller that stops
+        iterating sends no more SCAN."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Close the pooled connections (the next call reconnects)."""
 
@@ -186,6 +192,11 @@ class SingleNodeTransport(RedisTransport):
     def scan(self, pattern: str) -> Iterator[bytes | str]:
         """SCAN on the server."""
         yield from self._client.scan_iter(match=pattern, count=_SCAN_COUNT)
+
+    def scan_batches(self, pattern: str, *, count: int) -> Iterator[tuple[list[bytes], bool]]:
+        """SCAN on the server, one reply at a time."""
+        for keys, cursor in _scan_replies(self._client, pattern, count):
+            yield keys, cursor != 0
 
     def close(self) -> None:
         """Close the client's pool."""
@@ -277,9 +288,34 @@ class ClusterTransport(RedisTransport):
                 self.router.node_failed()
                 raise
 
+    def scan_batches(self, pattern: str, *, count: int) -> Iterator[tuple[list[bytes], bool]]:
+        """SCAN on every primary in turn, one reply at a time (as :meth:`scan`)."""
+        nodes = self.router.primaries()
+        for index, node in enumerate(nodes):
+            last_node = index == len(nodes) - 1
+            try:
+                for keys, cursor in _scan_replies(node, pattern, count):
+                    yield keys, cursor != 0 or not last_node
+            except UNAVAILABLE:
+                self.router.node_failed()
+                raise
+
     def close(self) -> None:
         """Close every node's pool (see :meth:`ClusterRouter.close`)."""
         self.router.close()
+
+
+def _scan_replies(
+    client: redis.Redis, pattern: str, count: int
+) -> Iterator[tuple[list[bytes], int]]:
+    """One node's SCAN replies for ``pattern`` with the cursor each gave (0: the last)."""
+    cursor = 0
+    while True:
+        reply = cast("tuple[int, list[bytes]]", client.scan(cursor, match=pattern, count=count))
+        cursor, keys = reply
+        yield keys, cursor
+        if cursor == 0:
+            return
 
 
 def transport_for(

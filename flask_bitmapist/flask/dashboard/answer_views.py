@@ -22,6 +22,7 @@ from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.answer_forms import (
     FunnelForm,
     StickinessForm,
+    named_events,
     parse_drill_step,
 )
 from flask_bitmapist.flask.dashboard.answers import answer_format, csv_download, users_page
@@ -67,7 +68,6 @@ def stickiness_page() -> Response | str:
     html = render_template(
         "bitmapist/stickiness.html",
         form=form,
-        events=sorted(state.repository.event_names()),
         time_groups=list(TimeGroup),
         error=error,
         stickiness=stickiness,
@@ -128,12 +128,10 @@ def funnel_page() -> Response | str:
             )
         except (InvalidRequest, InvalidAnswerSpec) as exc:
             error = exc
-    events = sorted(state.repository.event_names())
     html = render_template(
         "bitmapist/funnel.html",
         form=form,
-        events=events,
-        step_rows=form.step_rows(set(events)),
+        step_rows=form.step_rows(named_events(form.steps)),
         max_steps=MAX_STEPS,
         time_groups=list(TimeGroup),
         error=error,

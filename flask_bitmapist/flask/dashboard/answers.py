@@ -248,7 +248,6 @@ def trends_page() -> Response | str:
         hourly_off=_hourly_off(state, trend.spec.time_group if trend else None),
         max_series=MAX_SERIES,
         time_groups=list(TimeGroup),
-        events=sorted(state.repository.event_names()),
         now=state.now(),
     )
     return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
@@ -341,7 +340,6 @@ def lifecycle_page() -> Response | str:
         query=form.query(rolling=False),
         hourly_off=_hourly_off(state, lifecycle.spec.time_group if lifecycle else None),
         time_groups=list(TimeGroup),
-        events=sorted(state.repository.event_names()),
         now=state.now(),
     )
     return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")

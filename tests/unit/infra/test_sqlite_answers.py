@@ -146,10 +146,9 @@ def storage_view(repository: BitmapRepository, scenario: Scenario) -> list[objec
         repository.fetch(ids, max_bytes=3),
         repository.sizes(ids),
         repository.event_names(),
-        # Months as their keys: the in-process store keeps the zone marks were made in,
-        # storage read back (Redis, SQLite) names months by their keys alone.
+        # Months as their labels, the date of their first day.
         {
-            event: sorted(month.key_suffix for month in months)
+            event: sorted(months)
             for event, months in repository.stored_months([*EVENTS, "never"]).items()
         },
     ]
