@@ -22,7 +22,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Hashable, Iterable, Iterator, Sequence
-from datetime import date, timezone
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Final, cast
 from zoneinfo import ZoneInfo
 
@@ -34,8 +34,10 @@ from flask_bitmapist.domain import (
     Bitmap,
     BitmapId,
     BitmapRepository,
+    EventListing,
     InvalidStorageConfig,
     Mark,
+    contains_ignoring_ascii_case,
     validate_event_name,
     validate_user_id,
 )
@@ -380,6 +382,40 @@ class SqliteRepository(BitmapRepository):
             return frozenset(str(row[0]) for row in rows)
 
         return self.file.read("listing events", read)
+
+    def list_events(
+        self,
+        *,
+        containing: str = "",
+        max_keys: int | None = None,
+        max_seconds: float | None = None,
+    ) -> EventListing:
+        """One pass over the bitmaps' rows (at most ``max_keys`` of them), noting each
+        event's newest period. ``max_seconds`` is not needed: the rows are local."""
+
+        def read(connection: sqlite3.Connection) -> list[tuple[str, str]]:
+            query = "SELECT event, suffix FROM bitmapist_bitmaps ORDER BY id"
+            if max_keys is None:
+                return [(str(e), str(s)) for e, s in connection.execute(query)]
+            return [
+                (str(e), str(s)) for e, s in connection.execute(f"{query} LIMIT ?", (max_keys + 1,))
+            ]
+
+        rows = self.file.read("listing events", read)
+        complete = max_keys is None or len(rows) <= max_keys
+        rows = rows if complete else rows[:max_keys]
+        newest: dict[str, datetime | None] = {}
+        for event, suffix in rows:
+            if not contains_ignoring_ascii_case(event, containing):
+                continue
+            bitmap_id = bitmap_id_of(event, suffix)
+            label = (
+                None if bitmap_id is None or bitmap_id.period is None else bitmap_id.period.label
+            )
+            known = newest.get(event)
+            if event not in newest or (label is not None and (known is None or label > known)):
+                newest[event] = label
+        return EventListing.ordered(newest, complete=complete, keys_read=len(rows))
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         """Each event's month bitmaps, from the bitmaps' rows, as their labels."""
