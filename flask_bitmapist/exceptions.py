@@ -15,12 +15,14 @@ from flask_bitmapist.domain.errors import (
     InvalidEventName,
     InvalidExpression,
     InvalidMoment,
+    InvalidRetention,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
     MomentOutOfRange,
+    PeriodsExpired,
     StorageUnavailable,
 )
 
@@ -36,6 +38,7 @@ __all__ = [
     "InvalidMoment",
     "InvalidPeriod",
     "InvalidRequest",
+    "InvalidRetention",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -43,6 +46,7 @@ __all__ = [
     "InvalidUserIdType",
     "MissingExtra",
     "MomentOutOfRange",
+    "PeriodsExpired",
     "StorageUnavailable",
 ]
 

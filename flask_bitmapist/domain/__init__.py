@@ -23,12 +23,14 @@ from flask_bitmapist.domain.errors import (
     InvalidEventName,
     InvalidExpression,
     InvalidMoment,
+    InvalidRetention,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
     MomentOutOfRange,
+    PeriodsExpired,
     StorageUnavailable,
 )
 from flask_bitmapist.domain.events import (
@@ -84,6 +86,7 @@ from flask_bitmapist.domain.repository import (
     EventListing,
     contains_ignoring_ascii_case,
 )
+from flask_bitmapist.domain.retention import MAX_DAYS_KEPT, NO_RETENTION, RetentionPolicy
 from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
 from flask_bitmapist.domain.trend import (
@@ -102,6 +105,7 @@ __all__ = [
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
+    "MAX_DAYS_KEPT",
     "MAX_EXPRESSION_DEPTH",
     "MAX_EXPRESSION_LENGTH",
     "MAX_HOURS",
@@ -113,6 +117,7 @@ __all__ = [
     "MAX_YEAR",
     "MIN_STEPS",
     "MIN_YEAR",
+    "NO_RETENTION",
     "REDIS_MAX_USER_ID",
     "UTC",
     "And",
@@ -138,6 +143,7 @@ __all__ = [
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
+    "InvalidRetention",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -152,6 +158,8 @@ __all__ = [
     "Not",
     "Or",
     "Period",
+    "PeriodsExpired",
+    "RetentionPolicy",
     "Stickiness",
     "StickinessEngine",
     "StickinessSpec",

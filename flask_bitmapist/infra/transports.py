@@ -30,9 +30,14 @@ from redis.cluster import RedisCluster
 
 from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable
 from flask_bitmapist.infra._redis_common import UNAVAILABLE, RedisClient, describe, storage_errors
-from flask_bitmapist.infra._resp import Offsets, pack_bitfield_sets, send_packed
+from flask_bitmapist.infra._resp import (
+    Offsets,
+    pack_bitfield_sets,
+    pack_expire_at,
+    send_packed,
+)
 from flask_bitmapist.infra.breaker import CircuitBreaker
-from flask_bitmapist.infra.cluster import ClusterRouter, Packed
+from flask_bitmapist.infra.cluster import ClusterRouter, Packed, RoutedCommand
 
 __all__ = [
     "ClusterTransport",
@@ -117,9 +122,15 @@ class RedisTransport(abc.ABC):
 
     @abc.abstractmethod
     def write_bitfields(
-        self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
+        self,
+        keys: Sequence[bytes],
+        offsets: Sequence[Offsets],
+        value: int,
+        expire_at: Sequence[int | None] = (),
     ) -> None:
-        """``BITFIELD key SET u1 <offset> <value> ...`` for every key, in one round trip."""
+        """``BITFIELD key SET u1 <offset> <value> ...`` for every key, and ``PEXPIREAT key
+        <ms>`` for every key whose ``expire_at`` is not None (one per key, in order, when
+        given), all in one round trip."""
 
     @abc.abstractmethod
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
@@ -180,10 +191,18 @@ class SingleNodeTransport(RedisTransport):
         return self.pipeline([command for _, command in commands], raise_on_error=raise_on_error)
 
     def write_bitfields(
-        self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
+        self,
+        keys: Sequence[bytes],
+        offsets: Sequence[Offsets],
+        value: int,
+        expire_at: Sequence[int | None] = (),
     ) -> None:
-        """All keys' commands packed by numpy into one write."""
-        send_packed(self._client, pack_bitfield_sets(keys, offsets, value), len(keys))
+        """All keys' commands packed by numpy, their expiries after them, in one write."""
+        chunks = pack_bitfield_sets(keys, offsets, value)
+        expiring = [(k, at) for k, at in zip(keys, expire_at, strict=False) if at is not None]
+        if expiring:
+            chunks.append(pack_expire_at(expiring))
+        send_packed(self._client, chunks, len(keys) + len(expiring))
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """One MGET."""
@@ -262,16 +281,24 @@ class ClusterTransport(RedisTransport):
         return self.router.execute(list(commands), raise_on_error=raise_on_error)
 
     def write_bitfields(
-        self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
+        self,
+        keys: Sequence[bytes],
+        offsets: Sequence[Offsets],
+        value: int,
+        expire_at: Sequence[int | None] = (),
     ) -> None:
-        """Each key goes to its own node: one command packed per key, one pipeline per
-        node, in one round."""
-        self.router.execute(
-            [
-                (key, Packed(pack_bitfield_sets([key], [array], value)))
-                for key, array in zip(keys, offsets, strict=True)
-            ]
+        """Each key goes to its own node: one command packed per key (its PEXPIREAT
+        after it), one pipeline per node, in one round."""
+        commands: list[RoutedCommand] = [
+            (key, Packed(pack_bitfield_sets([key], [array], value)))
+            for key, array in zip(keys, offsets, strict=True)
+        ]
+        commands.extend(
+            (key, Packed([pack_expire_at([(key, at)])]))
+            for key, at in zip(keys, expire_at, strict=False)
+            if at is not None
         )
+        self.router.execute(commands)
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """One GET per key (MGET cannot span hash slots), in one round."""

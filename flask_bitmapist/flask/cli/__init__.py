@@ -12,6 +12,8 @@
     flask --app yourapp bitmapist import events.csv
     flask --app yourapp bitmapist demo-data --days 90 --users 5000
     flask --app yourapp bitmapist copy --to redis://localhost:6379/0
+    flask --app yourapp bitmapist retention --apply
+    flask --app yourapp bitmapist storage --format json
 
 Bad arguments are usage errors (exit status 2); storage that cannot be reached, a file
 that cannot be imported, or rows that were skipped end with status 1 and a message on
@@ -55,7 +57,9 @@ from flask_bitmapist.flask.cli.events import events_command
 from flask_bitmapist.flask.cli.funnel import funnel_command
 from flask_bitmapist.flask.cli.import_events import import_command
 from flask_bitmapist.flask.cli.lifecycle import lifecycle_command
+from flask_bitmapist.flask.cli.retention import retention_command
 from flask_bitmapist.flask.cli.stickiness import stickiness_command
+from flask_bitmapist.flask.cli.storage import storage_command
 from flask_bitmapist.flask.cli.trend import trend_command
 
 __all__ = ["COMMANDS", "bitmapist_cli"]
@@ -71,13 +75,16 @@ COMMANDS: Final[tuple[click.Command, ...]] = (
     trend_command,
     lifecycle_command,
     copy_command,
+    retention_command,
+    storage_command,
 )
 
 bitmapist_cli = AppGroup(
     "bitmapist",
     help="Bitmap analytics: list events, print cohort tables, trends, lifecycles, "
     "stickiness and funnels, "
-    "import past events, generate demo data, copy the store to another.",
+    "import past events, generate demo data, apply the retention policy, report storage, "
+    "copy the store to another.",
 )
 for _command in COMMANDS:
     bitmapist_cli.add_command(_command)

@@ -62,7 +62,11 @@ def stickiness_page() -> Response | str:
         try:
             stickiness = StickinessEngine(
                 state.repository, max_user_id=state.settings.max_user_id
-            ).compute(form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms))
+            ).compute(
+                state.kept(
+                    form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms)
+                )
+            )
         except (InvalidRequest, InvalidAnswerSpec) as exc:
             error = exc
     html = render_template(
@@ -86,8 +90,10 @@ def api_stickiness() -> Response:
     """``{"periods": N, "counts": [...]}`` (``format=csv``: a line per k)."""
     fmt = answer_format()
     state = current_state()
-    spec = StickinessForm.from_args(request.args).to_spec(
-        now=state.now(), max_terms=state.settings.max_expression_terms
+    spec = state.kept(
+        StickinessForm.from_args(request.args).to_spec(
+            now=state.now(), max_terms=state.settings.max_expression_terms
+        )
     )
     stickiness = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
         spec
@@ -100,8 +106,10 @@ def api_stickiness() -> Response:
 def api_stickiness_users() -> Response:
     """The users who matched in exactly ``k`` periods, a page at a time."""
     state = current_state()
-    spec = StickinessForm.from_args(request.args).to_spec(
-        now=state.now(), max_terms=state.settings.max_expression_terms
+    spec = state.kept(
+        StickinessForm.from_args(request.args).to_spec(
+            now=state.now(), max_terms=state.settings.max_expression_terms
+        )
     )
     k = parse_count("k", request.args.get("k"))
     users = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).users(
@@ -124,7 +132,9 @@ def funnel_page() -> Response | str:
     if FunnelForm.is_submitted(request.args):
         try:
             funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
-                form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms)
+                state.kept(
+                    form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms)
+                )
             )
         except (InvalidRequest, InvalidAnswerSpec) as exc:
             error = exc
@@ -148,8 +158,10 @@ def api_funnel() -> Response:
     """``{"steps": [...], "counts": [...]}`` (``format=csv``: a line per step)."""
     fmt = answer_format()
     state = current_state()
-    spec = FunnelForm.from_args(request.args).to_spec(
-        now=state.now(), max_terms=state.settings.max_expression_terms
+    spec = state.kept(
+        FunnelForm.from_args(request.args).to_spec(
+            now=state.now(), max_terms=state.settings.max_expression_terms
+        )
     )
     funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
     if fmt == "csv":
@@ -161,8 +173,10 @@ def api_funnel_users() -> Response:
     """The users who reached step ``reached=K``, or who reached step ``dropped=K`` but not
     the next, a page at a time."""
     state = current_state()
-    spec = FunnelForm.from_args(request.args).to_spec(
-        now=state.now(), max_terms=state.settings.max_expression_terms
+    spec = state.kept(
+        FunnelForm.from_args(request.args).to_spec(
+            now=state.now(), max_terms=state.settings.max_expression_terms
+        )
     )
     which, step = parse_drill_step(request.args, len(spec.steps))
     engine = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id)

@@ -109,13 +109,15 @@ class AnswerForm:
     def trend_spec(self, state: BitmapistState) -> TrendSpec:
         """The validated trend request (errors name the field)."""
         self._required()
-        return trend_spec(
-            list(self.exprs),
-            now=self._moment(state),
-            time_group=self.time_group,
-            periods=parse_count("periods", self.periods),
-            rolling=parse_count("rolling", self.rolling),
-            max_terms=state.settings.max_expression_terms,
+        return state.kept(
+            trend_spec(
+                list(self.exprs),
+                now=self._moment(state),
+                time_group=self.time_group,
+                periods=parse_count("periods", self.periods),
+                rolling=parse_count("rolling", self.rolling),
+                max_terms=state.settings.max_expression_terms,
+            )
         )
 
     def lifecycle_spec(self, state: BitmapistState) -> LifecycleSpec:
@@ -123,12 +125,14 @@ class AnswerForm:
         self._required()
         if len(self.exprs) > 1:
             raise InvalidRequest(f"a lifecycle takes one expr, got {len(self.exprs)}", field="expr")
-        return lifecycle_spec(
-            self.exprs[0],
-            now=self._moment(state),
-            time_group=self.time_group,
-            periods=parse_count("periods", self.periods),
-            max_terms=state.settings.max_expression_terms,
+        return state.kept(
+            lifecycle_spec(
+                self.exprs[0],
+                now=self._moment(state),
+                time_group=self.time_group,
+                periods=parse_count("periods", self.periods),
+                max_terms=state.settings.max_expression_terms,
+            )
         )
 
     def query(self, *, rolling: bool = True, **extra: object) -> str:

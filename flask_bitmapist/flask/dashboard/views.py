@@ -53,6 +53,7 @@ from flask_bitmapist.flask.dashboard.forms import (
     parse_count,
     parse_legacy_body,
 )
+from flask_bitmapist.flask.dashboard.storage_view import register_storage_view
 from flask_bitmapist.flask.state import BitmapistState, Settings, current_state
 from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
 from flask_bitmapist.services.event_counts import EventCounts, count_events
@@ -128,6 +129,7 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.add_url_rule("/funnel", "funnel", funnel_page)
     bp.add_url_rule("/api/funnel", "api_funnel", api_funnel)
     bp.add_url_rule("/api/funnel/users", "api_funnel_users", api_funnel_users)
+    register_storage_view(bp)
     return bp
 
 
@@ -364,10 +366,12 @@ def _csv_download(text: str, filename: str) -> Response:
 
 def _spec(state: BitmapistState, form: CohortForm) -> CohortSpec:
     settings = state.settings
-    return form.to_spec(
-        now=state.now(),
-        max_cells=settings.max_cohort_cells,
-        max_terms=settings.max_expression_terms,
+    return state.kept(
+        form.to_spec(
+            now=state.now(),
+            max_cells=settings.max_cohort_cells,
+            max_terms=settings.max_expression_terms,
+        )
     )
 
 
@@ -430,7 +434,7 @@ def cohort_post() -> Response | str:
         max_cells=state.settings.max_cohort_cells,
         max_terms=state.settings.max_expression_terms,
     )
-    cohort = state.engine.compute(spec)
+    cohort = state.engine.compute(state.kept(spec))
     if request.args.get("json"):
         time_group = body.get("time_group") if isinstance(body.get("time_group"), str) else None
         return jsonify(cohort_to_legacy_dict(cohort, as_percent=as_percent, time_group=time_group))
