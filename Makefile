@@ -151,10 +151,11 @@ dist: venv
 	@$(TIMED) "build sdist and wheel" $(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check --strict dist/*
 
-# The demo keeps its data in the in-process store unless BITMAPIST_REDIS_URL names a
-# Redis; it listens on 127.0.0.1 only. `make demo PORT=8000` picks another port.
+# The demo keeps its data in instance/demo.db (the embedded SQLite store, generated on the
+# first start, kept across restarts and read by its CLI) unless BITMAPIST_REDIS_URL names
+# another store; it listens on 127.0.0.1 only. `make demo PORT=8000` picks another port.
 demo: venv
-	@BITMAPIST_REDIS_URL="$${BITMAPIST_REDIS_URL:-memory://}" PORT="$(PORT)" \
+	@BITMAPIST_REDIS_URL="$${BITMAPIST_REDIS_URL:-sqlite:///demo.db}" PORT="$(PORT)" \
 		$(BIN)/python -m examples.demo_app
 
 bench: venv

@@ -183,3 +183,20 @@ class BitmapRepository(abc.ABC):
             f"{type(self).__name__} does not implement stored_months(), which first-ever "
             "answers (lifecycle 'new', first-time cohorts) need to find an event's history"
         )
+
+    def stored_ids(self) -> list[BitmapId]:
+        """Every stored bitmap (months, weeks, days, hours, lifetime flags), for copying a
+        store to another (``flask bitmapist copy``). Not abstract, as ``stored_months``:
+        repositories written before it raise here, naming what is missing."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement stored_ids(), which copying a store "
+            "needs to list its bitmaps"
+        )
+
+    def merge(self, bitmaps: Iterable[tuple[BitmapId, Bitmap]]) -> None:
+        """Add each bitmap's users to the stored bitmap of its id (set their bits), for
+        copying a store into another. Not abstract, as ``stored_months``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement merge(), which copying a store into "
+            "it needs to write whole bitmaps"
+        )

@@ -7,7 +7,9 @@ win), then reads them once into a frozen :class:`~flask_bitmapist.flask.extensio
 Key                                     Meaning                                   Default
 ======================================  ========================================  ==============
 ``BITMAPIST_REDIS_URL``                 where bitmaps live: ``redis://``,         ``redis://localhost:6379``
-                                        ``rediss://`` (TLS), ``unix://``, or
+                                        ``rediss://`` (TLS), ``unix://``,
+                                        ``sqlite:///name.db`` (the embedded
+                                        store, in the instance folder), or
                                         ``memory://`` (in-process, for tests)
 ``BITMAPIST_REDIS_CLUSTER``             the URL names a Redis Cluster node        ``False``
 ``BITMAPIST_KEY_PREFIX``                prefix of every key (bitmapist's)         ``"trackist_"``
@@ -29,6 +31,7 @@ Key                                     Meaning                                 
 ``BITMAPIST_URL_PREFIX``                where the dashboard is mounted            ``"/bitmapist"``
 ``BITMAPIST_MAP_IDS``                   map str/UUID ids to ints                  ``False``
 ``BITMAPIST_SOCKET_TIMEOUT``            seconds to wait for a Redis answer        ``0.5``
+                                        (SQLite: for another writer's lock)
 ``BITMAPIST_CONNECT_TIMEOUT``           seconds to wait for a Redis connection    ``0.5``
 ``BITMAPIST_ERROR_LOG_INTERVAL``        seconds between two summaries of an       ``60.0``
                                         outage in the log

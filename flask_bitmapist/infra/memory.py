@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timezone
 
+import numpy as np
+
 from flask_bitmapist.domain import (
     REDIS_MAX_USER_ID,
     Bitmap,
@@ -148,6 +150,26 @@ class InMemoryRepository(BitmapRepository):
                     # The key's label, as Redis's key names it: not its zone's span.
                     found[bitmap_id.event].add(period.label.date())
         return {event: frozenset(months) for event, months in found.items()}
+
+    def stored_ids(self) -> list[BitmapId]:
+        """Every bitmap held, sorted by event and key."""
+        with self._lock:
+            ids = list(self._bitmaps)
+        return sorted(ids, key=lambda i: (i.event, i.key_suffix))
+
+    def merge(self, bitmaps: Iterable[tuple[BitmapId, Bitmap]]) -> None:
+        """OR each bitmap into the one held under its id."""
+        work = list(bitmaps)
+        _check_stored([bitmap_id for bitmap_id, _ in work])
+        with self._lock:
+            for bitmap_id, bitmap in work:
+                data = self._bitmaps.setdefault(bitmap_id, bytearray())
+                extra = np.frombuffer(bitmap.to_redis_bytes(), dtype=np.uint8)
+                if extra.size > len(data):
+                    data.extend(bytes(extra.size - len(data)))
+                view = np.frombuffer(data, dtype=np.uint8)
+                view[: extra.size] |= extra
+                del view  # a bytearray cannot grow while a view of it is alive
 
     def snapshot(self) -> list[tuple[BitmapId, int, int | None]]:
         """Every stored bitmap with its length in bytes and its expiry (ms, or None): what

@@ -59,6 +59,7 @@ from flask_bitmapist.infra._redis_common import (
     validate_prefix,
 )
 from flask_bitmapist.infra.breaker import CircuitBreaker
+from flask_bitmapist.infra.key_suffixes import bitmap_id_of
 from flask_bitmapist.infra.transports import Command, RedisTransport, transport_for
 from flask_bitmapist.infra.urls import DEFAULT_TIMEOUT, redact_url, transport_from_url
 
@@ -702,6 +703,36 @@ class RedisRepository(BitmapRepository):
             return {event: frozenset(months) for event, months in found.items()}
 
         return self._call(scan, "listing months")
+
+    def stored_ids(self) -> list[BitmapId]:
+        """Every bitmap under the prefix, found by SCAN (never KEYS), sorted; keys not in
+        the ``{event}_{suffix}`` format and bitmapist's ``bitop_`` keys are left out."""
+
+        def scan() -> list[BitmapId]:
+            pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
+            found = set()
+            for raw in self._scan(pattern):
+                event = self._event_of(raw)
+                if event is None:
+                    continue
+                key = raw.decode() if isinstance(raw, bytes) else raw
+                bitmap_id = bitmap_id_of(event, key[len(self.prefix) + len(event) + 1 :])
+                if bitmap_id is not None:
+                    found.add(bitmap_id)
+            return sorted(found, key=lambda i: (i.event, i.key_suffix))
+
+        return self._call(scan, "listing bitmaps")
+
+    def merge(self, bitmaps: Iterable[tuple[BitmapId, Bitmap]]) -> None:
+        """Set each bitmap's users' bits in its key, ``chunk_size`` ids per round trip
+        (BITFIELD, as marks are written: concurrent marks are never lost)."""
+        for bitmap_id, bitmap in bitmaps:
+            if bitmap_id.period is not None and not bitmap_id.period.group.is_stored:
+                raise ValueError(f"{bitmap_id.period} is not stored: merge its months")
+            key = self.key(bitmap_id)
+            users = list(bitmap)
+            for start in range(0, len(users), self.chunk_size):
+                self._write({key: users[start : start + self.chunk_size]}, 1)
 
     def _scan(self, pattern: str) -> Iterator[bytes | str]:
         """Every key matching ``pattern``: SCAN on the server, or on every cluster primary."""

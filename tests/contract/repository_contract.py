@@ -413,6 +413,35 @@ class RepositoryContract:
             "b": frozenset({date(2026, 10, 1)}),
         }
 
+    # -- copying (flask bitmapist copy) ------------------------------------------------
+
+    def test_stored_ids_lists_every_bitmap_the_marks_set(
+        self, repository: BitmapRepository
+    ) -> None:
+        assert repository.stored_ids() == []
+        marks = [
+            Mark.create("user:paid", 3, NOW, hourly=True, unique=True),
+            Mark.create("a_2026", 70_000, NOW - timedelta(days=40)),
+        ]
+        repository.mark(marks)
+        expected = {target for mark in marks for target in mark.targets()}
+        assert set(repository.stored_ids()) == expected
+        assert len(repository.stored_ids()) == len(expected)
+
+    def test_merge_adds_users_to_a_bitmap_and_keeps_its_others(
+        self, repository: BitmapRepository
+    ) -> None:
+        day = bitmap_id("user:paid", TimeGroup.DAY)
+        lifetime = bitmap_id("user:new", None)
+        repository.mark([Mark.create("user:paid", 1, NOW)])
+        repository.merge([(day, Bitmap.from_ids([2, 70_000])), (lifetime, Bitmap.from_ids([0, 9]))])
+        assert [list(b) for b in repository.fetch([day, lifetime])] == [[1, 2, 70_000], [0, 9]]
+        assert repository.sizes([day, lifetime]) == [70_000 // 8 + 1, 2]
+        assert repository.event_names() == frozenset({"user:paid", "user:new"})
+        year = BitmapId("user:paid", Period.containing(TimeGroup.YEAR, NOW))
+        with pytest.raises(ValueError, match="year 2026"):
+            repository.merge([(year, Bitmap.from_ids([1]))])
+
     # -- bad input --------------------------------------------------------------------
 
     def test_an_item_that_is_not_a_mark_is_refused_before_anything_is_written(

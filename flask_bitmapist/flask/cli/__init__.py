@@ -11,6 +11,7 @@
     flask --app yourapp bitmapist funnel product:viewed cart:added user:paid
     flask --app yourapp bitmapist import events.csv
     flask --app yourapp bitmapist demo-data --days 90 --users 5000
+    flask --app yourapp bitmapist copy --to redis://localhost:6379/0
     flask --app yourapp bitmapist retention --apply
     flask --app yourapp bitmapist storage --format json
 
@@ -50,6 +51,7 @@ import click
 from flask.cli import AppGroup
 
 from flask_bitmapist.flask.cli.cohort import cohort_command
+from flask_bitmapist.flask.cli.copy import copy_command
 from flask_bitmapist.flask.cli.demo_data import demo_data_command
 from flask_bitmapist.flask.cli.events import events_command
 from flask_bitmapist.flask.cli.funnel import funnel_command
@@ -72,6 +74,7 @@ COMMANDS: Final[tuple[click.Command, ...]] = (
     demo_data_command,
     trend_command,
     lifecycle_command,
+    copy_command,
     retention_command,
     storage_command,
 )
@@ -80,7 +83,8 @@ bitmapist_cli = AppGroup(
     "bitmapist",
     help="Bitmap analytics: list events, print cohort tables, trends, lifecycles, "
     "stickiness and funnels, "
-    "import past events, generate demo data, apply the retention policy, report storage.",
+    "import past events, generate demo data, apply the retention policy, report storage, "
+    "copy the store to another.",
 )
 for _command in COMMANDS:
     bitmapist_cli.add_command(_command)

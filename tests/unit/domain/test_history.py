@@ -172,6 +172,20 @@ def test_a_user_seen_years_earlier_is_not_new() -> None:
     assert list(new) == [2]
 
 
+def test_a_month_listed_without_its_zone_is_the_local_month_of_that_name() -> None:
+    # Storage read back (Redis, SQLite) lists months by key, in UTC: west of UTC, the
+    # UTC start of January sorts before the local January, which must not count as earlier.
+    la = ZoneInfo("America/Los_Angeles")
+    hour = Period.containing(TimeGroup.HOUR, datetime(2024, 1, 1, 0, 30, tzinfo=la))
+    utc_january = Period.containing(TimeGroup.MONTH, datetime(2024, 1, 15))
+    plan = FirstEver.plan(EventRef("signup"), TimeGroup.HOUR, [hour], {"signup": [utc_january]})
+    # User 7 signed up in that hour, so is in January's bitmap too (keys, not zones, match).
+    seen = {hour.key_suffix, utc_january.key_suffix}
+    bitmaps = {i: Bitmap.from_ids([7] if i.key_suffix in seen else []) for i in plan.bitmap_ids()}
+    [new] = plan.users(bitmaps)
+    assert list(new) == [7]
+
+
 def test_earlier_hours_of_the_same_day_count_as_earlier() -> None:
     repository = InMemoryRepository()
     repository.mark(
