@@ -31,6 +31,8 @@ from flask_bitmapist.exceptions import (
     InvalidMoment,
     InvalidPeriod,
     InvalidRequest,
+    InvalidSegment,
+    InvalidSegmentName,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
@@ -39,6 +41,7 @@ from flask_bitmapist.exceptions import (
     MissingExtra,
     MomentOutOfRange,
     StorageUnavailable,
+    TooManyPropertyValues,
 )
 
 if TYPE_CHECKING:
@@ -134,6 +137,8 @@ __all__ = [
     "InvalidMoment",
     "InvalidPeriod",
     "InvalidRequest",
+    "InvalidSegment",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -144,6 +149,7 @@ __all__ = [
     "MonthEvents",
     "Settings",
     "StorageUnavailable",
+    "TooManyPropertyValues",
     "UserSet",
     "WeekEvents",
     "YearEvents",

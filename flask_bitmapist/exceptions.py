@@ -15,6 +15,7 @@ from flask_bitmapist.domain.errors import (
     InvalidEventName,
     InvalidExpression,
     InvalidMoment,
+    InvalidSegmentName,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
@@ -22,6 +23,7 @@ from flask_bitmapist.domain.errors import (
     InvalidUserIdType,
     MomentOutOfRange,
     StorageUnavailable,
+    TooManyPropertyValues,
 )
 
 __all__ = [
@@ -36,6 +38,8 @@ __all__ = [
     "InvalidMoment",
     "InvalidPeriod",
     "InvalidRequest",
+    "InvalidSegment",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -44,6 +48,7 @@ __all__ = [
     "MissingExtra",
     "MomentOutOfRange",
     "StorageUnavailable",
+    "TooManyPropertyValues",
 ]
 
 
@@ -71,6 +76,15 @@ class InvalidRequest(BitmapistError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidSegment(InvalidRequest):
+    """A segment expression is malformed or names a property, value or saved cohort that
+    does not exist; ``field`` names the request's field (``segment``), the message what
+    exists."""
+
+    def __init__(self, message: str, *, field: str = "segment") -> None:
+        super().__init__(message, field=field)
 
 
 class EventFileError(BitmapistError, ValueError):

@@ -23,6 +23,7 @@ from flask_bitmapist.domain.errors import (
     InvalidEventName,
     InvalidExpression,
     InvalidMoment,
+    InvalidSegmentName,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
@@ -30,6 +31,7 @@ from flask_bitmapist.domain.errors import (
     InvalidUserIdType,
     MomentOutOfRange,
     StorageUnavailable,
+    TooManyPropertyValues,
 )
 from flask_bitmapist.domain.events import (
     DEFAULT_MAX_USER_ID,
@@ -79,6 +81,17 @@ from flask_bitmapist.domain.periods import (
     zone_of,
 )
 from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
+from flask_bitmapist.domain.segments import (
+    DEFAULT_MAX_PROPERTY_VALUES,
+    PropertyAssignment,
+    PropertyValue,
+    SavedCohort,
+    Segment,
+    UserSetId,
+    validate_cohort_name,
+    validate_property_name,
+    validate_property_value,
+)
 from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
 from flask_bitmapist.domain.trend import (
@@ -94,6 +107,7 @@ from flask_bitmapist.domain.window import MAX_HOURS, MAX_PERIODS, Window
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_EXPRESSION_TERMS",
+    "DEFAULT_MAX_PROPERTY_VALUES",
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
@@ -132,6 +146,7 @@ __all__ = [
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -146,15 +161,21 @@ __all__ = [
     "Not",
     "Or",
     "Period",
+    "PropertyAssignment",
+    "PropertyValue",
+    "SavedCohort",
+    "Segment",
     "Stickiness",
     "StickinessEngine",
     "StickinessSpec",
     "StorageUnavailable",
     "TimeGroup",
+    "TooManyPropertyValues",
     "Trend",
     "TrendEngine",
     "TrendSeries",
     "TrendSpec",
+    "UserSetId",
     "Window",
     "as_utc",
     "decode_external_id",
@@ -166,7 +187,10 @@ __all__ = [
     "parse_chain",
     "parse_expression",
     "parse_timestamp",
+    "validate_cohort_name",
     "validate_event_name",
+    "validate_property_name",
+    "validate_property_value",
     "validate_stored_event_name",
     "validate_user_id",
     "zone_name",

@@ -9,6 +9,7 @@ __all__ = [
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -16,6 +17,7 @@ __all__ = [
     "InvalidUserIdType",
     "MomentOutOfRange",
     "StorageUnavailable",
+    "TooManyPropertyValues",
 ]
 
 
@@ -76,6 +78,14 @@ class InvalidAnswerSpec(BitmapistError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidSegmentName(BitmapistError, ValueError):
+    """A property's name or value, or a saved cohort's name, breaks the naming rules."""
+
+
+class TooManyPropertyValues(BitmapistError, ValueError):
+    """A property would hold more values than ``BITMAPIST_MAX_PROPERTY_VALUES`` allows."""
 
 
 class InvalidStorageConfig(BitmapistError, ValueError):

@@ -9,6 +9,11 @@ from typing import Final
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.events import BitmapId, Mark
 from flask_bitmapist.domain.periods import Period
+from flask_bitmapist.domain.segments import (
+    DEFAULT_MAX_PROPERTY_VALUES,
+    PropertyAssignment,
+    UserSetId,
+)
 
 __all__ = ["MARK_CHUNK_SIZE", "BitmapRepository", "check_max_bytes"]
 
@@ -77,4 +82,54 @@ class BitmapRepository(abc.ABC):
         raise NotImplementedError(
             f"{type(self).__name__} does not implement stored_months(), which first-ever "
             "answers (lifecycle 'new', first-time cohorts) need to find an event's history"
+        )
+
+    # -- segments (DESIGN section 13) -------------------------------------------------
+    # Not abstract, as stored_months: repositories written before them keep working for
+    # every answer, and raise here, naming what is missing.
+
+    def set_properties(
+        self,
+        assignments: Iterable[PropertyAssignment],
+        *,
+        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
+    ) -> None:
+        """Apply each assignment atomically (concurrent writers never leave a user in two
+        values of a property): the user leaves every value of the property but the new
+        one, then joins it (``value=None``: leaves them all). A value left without users
+        is dropped from the property's values.
+
+        An assignment whose value is new to a property that already holds ``max_values``
+        values is not applied; the others are, and then the first such one is raised as
+        :class:`~flask_bitmapist.domain.errors.TooManyPropertyValues`.
+        """
+        raise self._missing("set_properties()", "properties")
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        """Every property that has a value with users, and those values, in one call."""
+        raise self._missing("property_values()", "properties")
+
+    def save_cohort(self, name: str, users: Bitmap) -> None:
+        """Keep ``users`` under the saved cohort ``name`` (a valid name), replacing an
+        older one, atomically."""
+        raise self._missing("save_cohort()", "saved cohorts")
+
+    def delete_cohort(self, name: str) -> bool:
+        """Forget the saved cohort ``name``; whether there was one."""
+        raise self._missing("delete_cohort()", "saved cohorts")
+
+    def cohort_names(self) -> frozenset[str]:
+        """The names of every saved cohort, in one call."""
+        raise self._missing("cohort_names()", "saved cohorts")
+
+    def fetch_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
+        """The users of property values and saved cohorts, in order, in one call (a
+        missing one is the empty set); ``max_bytes`` bounds each as in :meth:`fetch`."""
+        raise self._missing("fetch_user_sets()", "segments")
+
+    def _missing(self, method: str, need: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{type(self).__name__} does not implement {method}, which {need} need"
         )

@@ -16,7 +16,19 @@ from flask_bitmapist.domain import (
     validate_event_name,
     validate_user_id,
 )
+from flask_bitmapist.domain.errors import TooManyPropertyValues
 from flask_bitmapist.domain.repository import check_max_bytes
+from flask_bitmapist.domain.segments import (
+    DEFAULT_MAX_PROPERTY_VALUES,
+    PropertyAssignment,
+    PropertyValue,
+    SavedCohort,
+    UserSetId,
+    check_max_values,
+    checked_assignments,
+    too_many_values,
+    validate_cohort_name,
+)
 
 __all__ = ["InMemoryRepository"]
 
@@ -31,6 +43,9 @@ class InMemoryRepository(BitmapRepository):
 
     def __init__(self) -> None:
         self._bitmaps: dict[BitmapId, bytearray] = {}
+        # property -> value -> its users; a value without users is dropped.
+        self._properties: dict[str, dict[str, bytearray]] = {}
+        self._cohorts: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
     def mark(self, marks: Iterable[Mark]) -> None:
@@ -83,10 +98,96 @@ class InMemoryRepository(BitmapRepository):
                     found[bitmap_id.event].add(period)
         return {event: frozenset(months) for event, months in found.items()}
 
+    # -- segments -----------------------------------------------------------------------
+
+    def set_properties(
+        self,
+        assignments: Iterable[PropertyAssignment],
+        *,
+        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
+    ) -> None:
+        check_max_values(max_values)
+        work = checked_assignments(assignments)
+        refused: TooManyPropertyValues | None = None
+        with self._lock:
+            for item in work:
+                values = self._properties.setdefault(item.name, {})
+                left = None  # the value the user leaves, to restore it when refused
+                for value, data in list(values.items()):
+                    if value != item.value and _clear_bit(data, item.user_id):
+                        left = (value, data)
+                        if not any(data):
+                            del values[value]
+                is_new = item.value is not None and item.value not in values
+                if is_new and len(values) >= max_values:
+                    refused = refused or too_many_values(item, max_values)
+                    if left is not None:
+                        _set_bit(left[1], item.user_id)
+                        values[left[0]] = left[1]
+                    continue
+                if item.value is not None:
+                    _set_bit(values.setdefault(item.value, bytearray()), item.user_id)
+                if not values:
+                    del self._properties[item.name]
+        if refused is not None:
+            raise refused
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        with self._lock:
+            return {name: frozenset(values) for name, values in self._properties.items()}
+
+    def save_cohort(self, name: str, users: Bitmap) -> None:
+        validate_cohort_name(name)
+        data = users.to_redis_bytes()
+        with self._lock:
+            self._cohorts[name] = data
+
+    def delete_cohort(self, name: str) -> bool:
+        with self._lock:
+            return self._cohorts.pop(name, None) is not None
+
+    def cohort_names(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._cohorts)
+
+    def fetch_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
+        end = check_max_bytes(max_bytes)
+        raw: list[bytes] = []
+        with self._lock:
+            for item in ids:
+                if isinstance(item, PropertyValue):
+                    data = self._properties.get(item.name, {}).get(item.value, b"")
+                elif isinstance(item, SavedCohort):
+                    data = self._cohorts.get(item.name, b"")
+                else:
+                    raise TypeError(f"expected a PropertyValue or a SavedCohort, got {item!r}")
+                raw.append(bytes(data[:end]))
+        return [Bitmap.from_redis_bytes(data) for data in raw]
+
     def clear(self) -> None:
         """Forget everything (for tests and the demo)."""
         with self._lock:
             self._bitmaps.clear()
+            self._properties.clear()
+            self._cohorts.clear()
+
+
+def _set_bit(data: bytearray, user_id: int) -> None:
+    index = user_id >> 3
+    if index >= len(data):
+        data.extend(bytes(index + 1 - len(data)))
+    data[index] |= 0x80 >> (user_id & 7)
+
+
+def _clear_bit(data: bytearray, user_id: int) -> bool:
+    """Clear ``user_id``'s bit; whether it was set."""
+    index, bit = user_id >> 3, 0x80 >> (user_id & 7)
+    if index >= len(data) or not data[index] & bit:
+        return False
+    data[index] &= ~bit & 0xFF
+    return True
 
 
 def _check_stored(ids: Sequence[BitmapId]) -> None:
