@@ -11,7 +11,8 @@ then ``@mark("index:visited", 1)`` on a view, ``mark_event("user:paid", user.id)
 in an app context, ``Bitmapistable`` on SQLAlchemy models for
 ``<model>:created|updated|deleted``, and Flask-Login logins and logouts marked automatically.
 Read it back with ``get_event_data("user:paid", "months")`` (a user set), ``get_cohort(...)``
-and ``chain_events(...)``, as in 0.1.
+and ``chain_events(...)``, as in 0.1. Segments: ``set_property(user.id, "plan", "pro")``,
+``save_cohort("beta_testers", users)``, ``get_segment("plan=pro & ~beta_testers")``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,14 @@ if TYPE_CHECKING:
         get_event_data,
         get_event_names,
     )
+    from flask_bitmapist.flask.segments import (
+        delete_cohort,
+        get_properties,
+        get_saved_cohorts,
+        get_segment,
+        save_cohort,
+        set_property,
+    )
     from flask_bitmapist.flask.state import (
         BitmapistState,
         Settings,
@@ -108,6 +117,12 @@ _LAZY: dict[str, str] = {
     "get_trend": "flask_bitmapist.flask.answers",
     "get_funnel": "flask_bitmapist.flask.answers",
     "get_stickiness": "flask_bitmapist.flask.answers",
+    "delete_cohort": "flask_bitmapist.flask.segments",
+    "get_properties": "flask_bitmapist.flask.segments",
+    "get_saved_cohorts": "flask_bitmapist.flask.segments",
+    "get_segment": "flask_bitmapist.flask.segments",
+    "save_cohort": "flask_bitmapist.flask.segments",
+    "set_property": "flask_bitmapist.flask.segments",
     "BitmapistState": "flask_bitmapist.flask.state",
     "Settings": "flask_bitmapist.flask.state",
     "current_state": "flask_bitmapist.flask.state",
@@ -155,15 +170,21 @@ __all__ = [
     "YearEvents",
     "chain_events",
     "current_state",
+    "delete_cohort",
     "get_cohort",
     "get_event_data",
     "get_event_names",
     "get_funnel",
     "get_lifecycle",
+    "get_properties",
+    "get_saved_cohorts",
+    "get_segment",
     "get_stickiness",
     "get_trend",
     "mark",
     "mark_event",
+    "save_cohort",
+    "set_property",
     "unmark_event",
 ]
 
