@@ -93,15 +93,16 @@ class BitmapRepository(abc.ABC):
         assignments: Iterable[PropertyAssignment],
         *,
         max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
-    ) -> None:
+    ) -> list[int]:
         """Apply each assignment atomically (concurrent writers never leave a user in two
         values of a property): the user leaves every value of the property but the new
         one, then joins it (``value=None``: leaves them all). A value left without users
         is dropped from the property's values.
 
-        An assignment whose value is new to a property that already holds ``max_values``
-        values is not applied; the others are, and then the first such one is raised as
-        :class:`~flask_bitmapist.domain.errors.TooManyPropertyValues`.
+        An assignment that would give a property more than ``max_values`` values is not
+        applied (the user keeps their value); the others are. Returns the positions (from
+        0) of those refused, for the caller to report
+        (:func:`~flask_bitmapist.domain.segments.too_many_values`).
         """
         raise self._missing("set_properties()", "properties")
 

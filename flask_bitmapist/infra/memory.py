@@ -16,7 +16,6 @@ from flask_bitmapist.domain import (
     validate_event_name,
     validate_user_id,
 )
-from flask_bitmapist.domain.errors import TooManyPropertyValues
 from flask_bitmapist.domain.repository import check_max_bytes
 from flask_bitmapist.domain.segments import (
     DEFAULT_MAX_PROPERTY_VALUES,
@@ -26,7 +25,6 @@ from flask_bitmapist.domain.segments import (
     UserSetId,
     check_max_values,
     checked_assignments,
-    too_many_values,
     validate_cohort_name,
 )
 
@@ -105,12 +103,12 @@ class InMemoryRepository(BitmapRepository):
         assignments: Iterable[PropertyAssignment],
         *,
         max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
-    ) -> None:
+    ) -> list[int]:
         check_max_values(max_values)
         work = checked_assignments(assignments)
-        refused: TooManyPropertyValues | None = None
+        refused: list[int] = []
         with self._lock:
-            for item in work:
+            for position, item in enumerate(work):
                 values = self._properties.setdefault(item.name, {})
                 left = None  # the value the user leaves, to restore it when refused
                 for value, data in list(values.items()):
@@ -120,7 +118,7 @@ class InMemoryRepository(BitmapRepository):
                             del values[value]
                 is_new = item.value is not None and item.value not in values
                 if is_new and len(values) >= max_values:
-                    refused = refused or too_many_values(item, max_values)
+                    refused.append(position)
                     if left is not None:
                         _set_bit(left[1], item.user_id)
                         values[left[0]] = left[1]
@@ -129,8 +127,7 @@ class InMemoryRepository(BitmapRepository):
                     _set_bit(values.setdefault(item.value, bytearray()), item.user_id)
                 if not values:
                     del self._properties[item.name]
-        if refused is not None:
-            raise refused
+        return refused
 
     def property_values(self) -> dict[str, frozenset[str]]:
         with self._lock:

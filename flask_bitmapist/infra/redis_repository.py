@@ -77,7 +77,6 @@ from flask_bitmapist.domain.segments import (
     UserSetId,
     check_max_values,
     checked_assignments,
-    too_many_values,
     validate_cohort_name,
 )
 from flask_bitmapist.infra._redis_common import (
@@ -584,34 +583,31 @@ class RedisRepository(BitmapRepository):
         assignments: Iterable[PropertyAssignment],
         *,
         max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
-    ) -> None:
+    ) -> list[int]:
         """One round trip per chunk: the property names added to their set, then one
         script run per property (:data:`SET_PROPERTIES_SCRIPT`), each atomic."""
         check_max_values(max_values)
-        refused: Exception | None = None
+        refused: list[int] = []
+        start = 0
         for chunk in chunks(assignments, _PROPERTY_BATCH):
             work = checked_assignments(chunk)
-            by_name: dict[str, list[PropertyAssignment]] = {}
-            for item in work:
-                by_name.setdefault(item.name, []).append(item)
-            if not by_name:
-                continue
+            by_name: dict[str, list[int]] = {}
+            for position, item in enumerate(work):
+                by_name.setdefault(item.name, []).append(position)
             commands: list[tuple[str, Command]] = [
                 (self.properties_key, ("SADD", self.properties_key, *by_name))
             ]
-            for name, items in by_name.items():
+            for name, positions in by_name.items():
                 key = self.property_key(name)
-                pairs = [part for item in items for part in (item.user_id, item.value or "")]
-                head = key + "["
+                pairs = [part for p in positions for part in (work[p].user_id, work[p].value or "")]
                 commands.append(
-                    (key, ("EVALSHA", _SET_PROPERTIES_SHA, 1, key, max_values, head, *pairs))
+                    (key, ("EVALSHA", _SET_PROPERTIES_SHA, 1, key, max_values, key + "[", *pairs))
                 )
             replies = self._run_scripts(commands, SET_PROPERTIES_SCRIPT, "setting properties")
-            for items, reply in zip(by_name.values(), replies[1:], strict=True):
-                if reply and refused is None:
-                    refused = too_many_values(items[int(reply[0]) - 1], max_values)
-        if refused is not None:
-            raise refused
+            for positions, reply in zip(by_name.values(), replies[1:], strict=True):
+                refused += [start + positions[int(n) - 1] for n in reply]
+            start += len(work)
+        return sorted(refused)
 
     def _run_scripts(
         self, commands: list[tuple[str, Command]], script: str, action: str

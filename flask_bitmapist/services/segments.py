@@ -37,7 +37,10 @@ from flask_bitmapist.domain import (
     validate_property_value,
     validate_user_id,
 )
+from flask_bitmapist.domain.errors import TooManyPropertyValues
+from flask_bitmapist.domain.segments import too_many_values
 from flask_bitmapist.exceptions import InvalidSegment
+from flask_bitmapist.services.marking import refuse_unmapped_text
 
 __all__ = [
     "SegmentLimits",
@@ -162,13 +165,17 @@ def write_properties(
     """
     iterator = iter(rows)
     written = 0
+    refused: TooManyPropertyValues | None = None
     while chunk := list(islice(iterator, chunk_size)):
-        repository.set_properties(
-            _assignments(chunk, max_user_id, id_mapper), max_values=max_values
-        )
+        assignments = _assignments(chunk, max_user_id, id_mapper)
+        positions = repository.set_properties(assignments, max_values=max_values)
+        if positions and refused is None:
+            refused = too_many_values(assignments[positions[0]], max_values)
         written += len(chunk)
         if on_chunk is not None:
             on_chunk(len(chunk))
+    if refused is not None:
+        raise refused
     return written
 
 
@@ -180,6 +187,8 @@ def _assignments(
         for user_id, name, v in rows
     ]
     if id_mapper is None:
+        for user_id, _, _ in checked:
+            refuse_unmapped_text(user_id)
         return [PropertyAssignment.create(u, n, v, max_user_id=max_user_id) for u, n, v in checked]
     for user_id, _, _ in checked:
         external_id_text(user_id)  # a bad id is the caller's bug: checked before mapping
@@ -227,6 +236,8 @@ def users_bitmap(
     """The user set of ``user_ids``: ints up to ``max_user_id``, or with ``id_mapper`` the
     app's ids (int, str, UUID; mapped in one call). Every id is checked first."""
     if id_mapper is None:
+        for user_id in user_ids:
+            refuse_unmapped_text(user_id)
         return Bitmap.from_ids(validate_user_id(user_id, max_user_id) for user_id in user_ids)
     for user_id in user_ids:
         external_id_text(user_id)

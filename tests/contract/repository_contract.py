@@ -22,7 +22,7 @@ from flask_bitmapist.domain import (
     Period,
     TimeGroup,
 )
-from flask_bitmapist.domain.errors import InvalidSegmentName, TooManyPropertyValues
+from flask_bitmapist.domain.errors import InvalidSegmentName
 from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, SavedCohort
 
 __all__ = ["RepositoryContract"]
@@ -435,23 +435,36 @@ class RepositoryContract:
         for index, value in enumerate(("free", "pro", "team")):
             assert holders(repository, "plan", value) == list(range(index, count, 3))
 
-    def test_a_new_value_past_the_cap_is_refused_naming_the_setting(
+    def test_a_new_value_past_the_cap_is_refused_and_its_position_returned(
         self, repository: BitmapRepository
     ) -> None:
-        repository.set_properties(
-            [assign(1, "plan", "free"), assign(2, "plan", "pro"), assign(5, "plan", "free")],
-            max_values=2,
-        )
-        with pytest.raises(TooManyPropertyValues, match="BITMAPIST_MAX_PROPERTY_VALUES") as info:
+        assert (
             repository.set_properties(
-                [assign(1, "plan", "team"), assign(3, "plan", "pro"), assign(4, "plan", "gold")],
+                [assign(1, "plan", "free"), assign(2, "plan", "pro"), assign(5, "plan", "free")],
                 max_values=2,
             )
-        assert "'team'" in str(info.value)
+            == []
+        )
+        refused = repository.set_properties(
+            [assign(1, "plan", "team"), assign(3, "plan", "pro"), assign(4, "plan", "gold")],
+            max_values=2,
+        )
+        assert refused == [0, 2]
         # The refused users keep their value; the others are applied.
         assert holders(repository, "plan", "free") == [1, 5]
         assert holders(repository, "plan", "pro") == [2, 3]
         assert repository.property_values() == {"plan": frozenset({"free", "pro"})}
+
+    def test_refused_positions_count_across_batches_and_properties(
+        self, repository: BitmapRepository
+    ) -> None:
+        items = [assign(uid, "plan", "pro") for uid in range(1500)]
+        items += [
+            assign(1, "channel", "ads"),
+            assign(1, "plan", "team"),
+            assign(2, "channel", "seo"),
+        ]
+        assert repository.set_properties(items, max_values=1) == [1501, 1502]
 
     def test_a_value_freed_under_the_cap_makes_room(self, repository: BitmapRepository) -> None:
         repository.set_properties([assign(1, "plan", "free")], max_values=1)

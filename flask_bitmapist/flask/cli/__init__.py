@@ -10,6 +10,8 @@
     flask --app yourapp bitmapist stickiness user:logged_in --periods 30
     flask --app yourapp bitmapist funnel product:viewed cart:added user:paid
     flask --app yourapp bitmapist import events.csv
+    flask --app yourapp bitmapist import plans.csv --properties
+    flask --app yourapp bitmapist saved-cohorts save beta_testers 1 2 3
     flask --app yourapp bitmapist demo-data --days 90 --users 5000
 
 Bad arguments are usage errors (exit status 2); storage that cannot be reached, a file
@@ -53,6 +55,7 @@ from flask_bitmapist.flask.cli.events import events_command
 from flask_bitmapist.flask.cli.funnel import funnel_command
 from flask_bitmapist.flask.cli.import_events import import_command
 from flask_bitmapist.flask.cli.lifecycle import lifecycle_command
+from flask_bitmapist.flask.cli.saved_cohorts import saved_cohorts_command
 from flask_bitmapist.flask.cli.stickiness import stickiness_command
 from flask_bitmapist.flask.cli.trend import trend_command
 
@@ -68,13 +71,14 @@ COMMANDS: Final[tuple[click.Command, ...]] = (
     demo_data_command,
     trend_command,
     lifecycle_command,
+    saved_cohorts_command,
 )
 
 bitmapist_cli = AppGroup(
     "bitmapist",
     help="Bitmap analytics: list events, print cohort tables, trends, lifecycles, "
     "stickiness and funnels, "
-    "import past events, generate demo data.",
+    "import past events and properties, keep saved cohorts, generate demo data.",
 )
 for _command in COMMANDS:
     bitmapist_cli.add_command(_command)

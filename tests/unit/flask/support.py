@@ -66,7 +66,7 @@ class DownRepository(InMemoryRepository):
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
         raise StorageUnavailable("connection refused (test double)")
 
-    def set_properties(self, assignments: Iterable[object], *, max_values: int = 0) -> None:
+    def set_properties(self, assignments: Iterable[object], *, max_values: int = 0) -> list[int]:
         raise StorageUnavailable("connection refused (test double)")
 
     def property_values(self) -> dict[str, frozenset[str]]:
