@@ -21,10 +21,7 @@ from flask_bitmapist.services.segments import (
     save_cohort,
     write_properties,
 )
-
-PLANS = ("free", "pro", "team")
-CHANNELS = ("ads", "seo")
-COHORTS = ("beta", "vip", "and")  # "and" must be quoted in a segment
+from tests.segment_model import World, segments, store, worlds
 
 
 def make(kind: str) -> BitmapRepository:
@@ -47,71 +44,15 @@ def stocked(repository: BitmapRepository) -> BitmapRepository:
     return repository
 
 
-# -- the model --------------------------------------------------------------------------
-
-# A segment and its users: built together, so the text and the sets cannot disagree.
-Built = tuple[str, frozenset[int]]
-
-
-@st.composite
-def worlds(draw: st.DrawFn) -> tuple[dict[str, dict[int, str]], dict[str, frozenset[int]]]:
-    users = st.integers(0, 60)
-    plans = draw(st.dictionaries(users, st.sampled_from(PLANS), min_size=1))
-    channels = draw(st.dictionaries(users, st.sampled_from(CHANNELS)))
-    cohorts = draw(st.dictionaries(st.sampled_from(COHORTS), st.frozensets(users), min_size=1))
-    return {"plan": plans, "channel": channels}, cohorts
-
-
-def leaves(
-    properties: dict[str, dict[int, str]], cohorts: dict[str, frozenset[int]]
-) -> list[Built]:
-    found: list[Built] = []
-    for name, holders in properties.items():
-        for value in sorted(set(holders.values())):
-            found.append(
-                (f"{name}={value}", frozenset(u for u, v in holders.items() if v == value))
-            )
-    for name, members in cohorts.items():
-        found.append((f'"{name}"' if name == "and" else name, members))
-    return found
-
-
-def segments(leaf: list[Built]) -> st.SearchStrategy[Built]:
-    def extend(inner: st.SearchStrategy[Built]) -> st.SearchStrategy[Built]:
-        def both(op: str) -> st.SearchStrategy[Built]:
-            return st.tuples(inner, inner).map(
-                lambda pair: (
-                    f"({pair[0][0]} {op} {pair[1][0]})",
-                    {
-                        "&": pair[0][1] & pair[1][1],
-                        "|": pair[0][1] | pair[1][1],
-                        "& ~": pair[0][1] - pair[1][1],
-                    }[op],
-                )
-            )
-
-        return st.one_of(both("&"), both("|"), both("& ~"))
-
-    return st.recursive(st.sampled_from(leaf), extend, max_leaves=6)
-
-
 @pytest.mark.parametrize("kind", ["memory", "fakeredis"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), world=worlds())
 def test_a_segment_resolves_to_the_users_of_the_set_model(
-    kind: str,
-    data: st.DataObject,
-    world: tuple[dict[str, dict[int, str]], dict[str, frozenset[int]]],
+    kind: str, data: st.DataObject, world: World
 ) -> None:
-    properties, cohorts = world
     repository = make(kind)
-    write_properties(
-        repository,
-        [(u, name, v) for name, holders in properties.items() for u, v in holders.items()],
-    )
-    for name, members in cohorts.items():
-        save_cohort(repository, name, Bitmap.from_ids(members))
-    text, expected = data.draw(segments(leaves(properties, cohorts)))
+    store(repository, world)
+    text, expected = data.draw(segments(world))
     assert set(resolve_segment(repository, text)) == expected
 
 
