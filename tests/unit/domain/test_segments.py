@@ -14,6 +14,7 @@ from flask_bitmapist.domain import (
     PropertyValue,
     SavedCohort,
     Segment,
+    UserSetId,
     validate_cohort_name,
     validate_property_name,
     validate_property_value,
@@ -31,7 +32,7 @@ def test_terms_are_property_values_or_saved_cohorts() -> None:
 
 
 def test_a_segment_evaluates_with_the_precedence_of_events() -> None:
-    sets = {
+    sets: dict[UserSetId, Bitmap] = {
         PropertyValue("plan", "pro"): Bitmap.from_ids([1, 2, 3]),
         PropertyValue("plan", "free"): Bitmap.from_ids([4]),
         SavedCohort("beta"): Bitmap.from_ids([2, 4]),
