@@ -150,15 +150,20 @@ class PropertyAssignment:
 def checked_assignments(items: Iterable[object]) -> list[PropertyAssignment]:
     """``items`` as a list, each checked: repositories call it before writing anything."""
     checked = []
+    # Names and values repeat (a few per property): each distinct pair is checked once.
+    seen: set[tuple[str, str | None]] = set()
     for item in items:
         if not isinstance(item, PropertyAssignment):
             raise TypeError(f"expected a PropertyAssignment, got {item!r} ({type(item).__name__})")
         # Built by PropertyAssignment.create they are valid; one built directly might not be.
-        checked.append(
-            PropertyAssignment.create(
-                item.user_id, item.name, item.value, max_user_id=REDIS_MAX_USER_ID
-            )
-        )
+        pair = (item.name, item.value)
+        if pair not in seen:
+            validate_property_name(item.name)
+            if item.value is not None:
+                validate_property_value(item.value)
+            seen.add(pair)
+        validate_user_id(item.user_id, REDIS_MAX_USER_ID)
+        checked.append(item)
     return checked
 
 

@@ -107,16 +107,21 @@ class InMemoryRepository(BitmapRepository):
         check_max_values(max_values)
         work = checked_assignments(assignments)
         refused: list[int] = []
+        # Values that lost a user: dropped when empty, checked once at the end (or when
+        # the cap needs room), not after every move: a check reads the whole bitmap.
+        dirty: set[tuple[str, str]] = set()
         with self._lock:
             for position, item in enumerate(work):
                 values = self._properties.setdefault(item.name, {})
                 left = None  # the value the user leaves, to restore it when refused
-                for value, data in list(values.items()):
+                for value, data in values.items():
                     if value != item.value and _clear_bit(data, item.user_id):
                         left = (value, data)
-                        if not any(data):
-                            del values[value]
+                        dirty.add((item.name, value))
                 is_new = item.value is not None and item.value not in values
+                if is_new and len(values) >= max_values:
+                    self._drop_empty(dirty)
+                    values = self._properties.setdefault(item.name, {})
                 if is_new and len(values) >= max_values:
                     refused.append(position)
                     if left is not None:
@@ -125,9 +130,18 @@ class InMemoryRepository(BitmapRepository):
                     continue
                 if item.value is not None:
                     _set_bit(values.setdefault(item.value, bytearray()), item.user_id)
-                if not values:
-                    del self._properties[item.name]
+            self._drop_empty(dirty)
+            for name in [name for name, values in self._properties.items() if not values]:
+                del self._properties[name]
         return refused
+
+    def _drop_empty(self, dirty: set[tuple[str, str]]) -> None:
+        for name, value in dirty:
+            values = self._properties.get(name, {})
+            data = values.get(value)
+            if data is not None and data.count(0) == len(data):
+                del values[value]
+        dirty.clear()
 
     def property_values(self) -> dict[str, frozenset[str]]:
         with self._lock:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
-from typing import Final, cast
+from typing import Any, Final, cast
 
 import attrs
 
@@ -182,20 +182,21 @@ def write_properties(
 def _assignments(
     rows: Sequence[UserRow], max_user_id: int, id_mapper: IdMapper | None
 ) -> list[PropertyAssignment]:
-    checked = [
-        (user_id, validate_property_name(name), None if v is None else validate_property_value(v))
-        for user_id, name, v in rows
-    ]
-    if id_mapper is None:
-        for user_id, _, _ in checked:
-            refuse_unmapped_text(user_id)
-        return [PropertyAssignment.create(u, n, v, max_user_id=max_user_id) for u, n, v in checked]
-    for user_id, _, _ in checked:
-        external_id_text(user_id)  # a bad id is the caller's bug: checked before mapping
-    numbers = id_mapper.assign([cast(ExternalId, u) for u, _, _ in checked])
+    """The rows checked in full (ids, names, values), their ids mapped with ``id_mapper``."""
+    for row in rows:
+        if id_mapper is None:
+            refuse_unmapped_text(row[0])
+            validate_user_id(row[0], max_user_id)
+        else:
+            external_id_text(row[0])  # a bad id is the caller's bug: checked before mapping
+    names = {name: validate_property_name(name) for _, name, _ in rows}
+    values = {v: validate_property_value(v) for _, _, v in rows if v is not None}
+    ids: Sequence[object] = [row[0] for row in rows]
+    if id_mapper is not None:
+        ids = [validate_user_id(n, max_user_id) for n in id_mapper.assign(cast(Any, ids))]
     return [
-        PropertyAssignment(validate_user_id(number, max_user_id), name, value)
-        for number, (_, name, value) in zip(numbers, checked, strict=True)
+        PropertyAssignment(cast(int, uid), names[name], None if v is None else values[v])
+        for uid, (_, name, v) in zip(ids, rows, strict=True)
     ]
 
 
