@@ -466,6 +466,26 @@ class RepositoryContract:
         ]
         assert repository.set_properties(items, max_values=1) == [1501, 1502]
 
+    def test_concurrent_writers_never_leave_a_user_in_two_values(
+        self, repository: BitmapRepository
+    ) -> None:
+        # Four writers move the same 50 users to their own value, 10 times each, in
+        # batches of one: whichever wins a user, it is in exactly one value.
+        plans = ["free", "pro", "team", "gold"]
+
+        def move_all(plan: str) -> None:
+            for _ in range(10):
+                for uid in range(50):
+                    repository.set_properties([assign(uid, "plan", plan)])
+
+        threads = [threading.Thread(target=move_all, args=(plan,)) for plan in plans]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        held = [holders(repository, "plan", plan) for plan in plans]
+        assert sorted(uid for users in held for uid in users) == list(range(50))
+
     def test_a_value_freed_under_the_cap_makes_room(self, repository: BitmapRepository) -> None:
         repository.set_properties([assign(1, "plan", "free")], max_values=1)
         repository.set_properties([assign(1, "plan", "pro")], max_values=1)
