@@ -93,12 +93,12 @@ def resolve_segment(
     except InvalidExpression as exc:
         raise InvalidSegment(f"segment: {exc}") from None
     terms = sorted(segment.terms(), key=str)
-    check_terms(terms, repository.property_values(), repository.cohort_names())
+    _check_terms(terms, repository.property_values(), repository.cohort_names())
     bitmaps = repository.fetch_user_sets(terms, max_bytes=limits.max_bytes)
     return segment.evaluate(dict(zip(terms, bitmaps, strict=True)))
 
 
-def check_terms(
+def _check_terms(
     terms: Iterable[UserSetId],
     properties: Mapping[str, frozenset[str]],
     cohorts: frozenset[str],
