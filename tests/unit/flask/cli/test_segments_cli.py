@@ -109,3 +109,16 @@ def test_a_file_of_the_other_kind_is_refused_with_a_hint(cli: Cli, tmp_path: Pat
     assert_clean_failure(cli("import", events, "--properties"), 2, "without --properties")
     assert get_properties(cli.repository) == {}
     assert cli.repository.event_names() == frozenset()
+
+
+def test_import_properties_maps_text_ids(tmp_path: Path) -> None:
+    cli = Cli(make_app(BITMAPIST_MAP_IDS=True))
+    rows = "user_id,property,value\nalice,plan,pro\n42,plan,free\n"
+    result = cli("import", write(tmp_path, "plans.csv", rows), "--properties")
+    assert result.exit_code == 0, result.output
+    with cli.app.app_context():
+        assert cli.state.id_mapper is not None
+        assert cli.state.id_mapper.find(["alice", 42]) == [0, 1]
+    assert get_properties(cli.repository) == {
+        "plan": {"pro": Bitmap.from_ids([0]), "free": Bitmap.from_ids([1])}
+    }
