@@ -118,9 +118,12 @@ def _drill_down(url: object) -> Bitmap:
             f"from must be a URL of this app ({request.host}), got host {parts.netloc!r}",
             field="from",
         )
-    adapter = current_app.url_map.bind(request.host, script_name=request.script_root or None)
+    # Routes are matched below the app's mount point (its script root), as requests are.
+    root = request.script_root
+    path = parts.path[len(root) :] if root and parts.path.startswith(root + "/") else parts.path
+    adapter = current_app.url_map.bind(request.host, script_name=root or None)
     try:
-        endpoint, view_args = adapter.match(parts.path, method="GET")
+        endpoint, view_args = adapter.match(path, method="GET")
     except RequestRedirect as exc:
         raise InvalidRequest(f"from: {url!r} moved to {exc.new_url}", field="from") from None
     except HTTPException:
@@ -133,8 +136,8 @@ def _drill_down(url: object) -> Bitmap:
     token = _captured.set(captured)
     try:
         with current_app.test_request_context(
-            parts.path,
-            base_url=request.host_url.rstrip("/") + (request.script_root or ""),
+            path,
+            base_url=request.host_url.rstrip("/") + root,
             query_string=parts.query,
             method="GET",
         ):

@@ -109,3 +109,12 @@ def test_mapped_ids_are_mapped(make_app: AppFactory) -> None:
     response = app.test_client().post(URL, json={"name": "c", "users": ["bob", "alice"]})
     assert response.status_code == 201
     assert saved(app) == {"c": ["alice", "bob"]}
+
+
+def test_a_drill_down_url_of_an_app_mounted_below_a_path(app: Flask, client: FlaskClient) -> None:
+    url = f"/app{CELL}&row=5&col=0"
+    response = client.post(
+        URL, json={"name": "c", "from": url}, environ_overrides={"SCRIPT_NAME": "/app"}
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["count"] >= 2
