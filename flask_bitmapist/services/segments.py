@@ -10,7 +10,8 @@ listing what does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any, Final, cast
 
@@ -78,8 +79,9 @@ def resolve_segment(
 ) -> Bitmap:
     """The users of the segment ``text`` (``plan=pro & ~beta_testers``).
 
-    Lists the properties and saved cohorts, checks every term against them, then reads
-    every user set the segment names in one call. Raises :class:`InvalidSegment` naming
+    Lists the properties (if a term names one) and the saved cohorts (if a term names
+    one), checks every term against them, then reads every user set the segment names in
+    one call. Raises :class:`InvalidSegment` naming
     the field ``segment`` for bad syntax, a lone negation, and a property, value or saved
     cohort that does not exist (the message lists those that do).
     """
@@ -93,21 +95,34 @@ def resolve_segment(
     except InvalidExpression as exc:
         raise InvalidSegment(f"segment: {exc}") from None
     terms = sorted(segment.terms(), key=str)
-    _check_terms(terms, repository.property_values(), repository.cohort_names())
+    _check_terms(terms, _Catalog(repository))
     bitmaps = repository.fetch_user_sets(terms, max_bytes=limits.max_bytes)
     return segment.evaluate(dict(zip(terms, bitmaps, strict=True)))
 
 
-def _check_terms(
-    terms: Iterable[UserSetId],
-    properties: Mapping[str, frozenset[str]],
-    cohorts: frozenset[str],
-) -> None:
+class _Catalog:
+    """The names of the properties and saved cohorts, each listed when first needed: a
+    segment of property values alone never lists the saved cohorts, nor the reverse."""
+
+    def __init__(self, repository: BitmapRepository) -> None:
+        self._repository = repository
+
+    @functools.cached_property
+    def properties(self) -> dict[str, frozenset[str]]:
+        return self._repository.property_values()
+
+    @functools.cached_property
+    def cohorts(self) -> frozenset[str]:
+        return self._repository.cohort_names()
+
+
+def _check_terms(terms: Iterable[UserSetId], catalog: _Catalog) -> None:
     """Refuse the first term naming what does not exist, listing what does."""
     for term in terms:
         if isinstance(term, SavedCohort):
-            if term.name in cohorts:
+            if term.name in catalog.cohorts:
                 continue
+            properties = catalog.properties
             if term.name in properties:
                 values = properties[term.name]
                 raise InvalidSegment(
@@ -117,8 +132,9 @@ def _check_terms(
                 )
             raise InvalidSegment(
                 f"segment: no saved cohort named {term.name!r}; saved cohorts: "
-                f"{_listed(cohorts)}; properties: {_listed(properties)}"
+                f"{_listed(catalog.cohorts)}; properties: {_listed(properties)}"
             )
+        properties = catalog.properties
         if term.name not in properties:
             raise InvalidSegment(
                 f"segment: no property named {term.name!r}; properties: {_listed(properties)}"

@@ -149,3 +149,16 @@ def test_saved_cohorts_are_saved_replaced_listed_and_deleted(
     assert delete_cohort(repository, "beta") is True
     assert delete_cohort(repository, "beta") is False
     assert get_saved_cohorts(repository) == {"alpha": Bitmap()}
+
+
+class PropertiesOnly(InMemoryRepository):
+    """A store whose saved cohorts must not be listed."""
+
+    def cohort_names(self) -> frozenset[str]:
+        raise AssertionError("a segment of property values listed the saved cohorts")
+
+
+def test_a_segment_lists_only_the_kinds_of_names_it_uses() -> None:
+    repository = PropertiesOnly()
+    write_properties(repository, [(1, "plan", "pro"), (2, "plan", "free")])
+    assert list(resolve_segment(repository, "plan=pro | plan=free")) == [1, 2]
