@@ -24,10 +24,11 @@ savepoint the change was made in) leaves no trace. Bulk statements such as
 
 Attributes named in ``__bitmapist_properties__`` are kept as the id's properties of the
 same name (DESIGN section 13), set after commit like the marks: on insert, on an update
-that changes them, and removed on delete. A value is kept as text (an enum as its value);
-None removes the property. A value that breaks the naming rules fails the flush; a store
-that is down, or a value past ``BITMAPIST_MAX_PROPERTY_VALUES``, is logged at commit
-(the rows are committed already).
+that changes them, and removed on delete (the policy of
+:mod:`flask_bitmapist.services.model_marks`; SQLAlchemy's attribute history says what an
+update changed). A value that breaks the naming rules fails the flush; a store that is
+down, or a value past ``BITMAPIST_MAX_PROPERTY_VALUES``, is logged at commit (the rows are
+committed already).
 
 Flushing needs an application context with Flask-Bitmapist (that app's storage gets the
 marks). Storage failures at commit time fail open, like every mark. SQLAlchemy comes with
@@ -37,11 +38,8 @@ importing ``Bitmapistable`` raises :class:`~flask_bitmapist.exceptions.MissingEx
 
 from __future__ import annotations
 
-import enum
-import logging
-from typing import Any, ClassVar, Final
-
-import attrs
+from collections.abc import Callable
+from typing import Any, Final
 
 from flask_bitmapist.flask.extras import is_missing, missing_extra
 
@@ -53,25 +51,17 @@ except ImportError as exc:
         raise missing_extra("sqlalchemy", "sqlalchemy", "Bitmapistable") from exc
     raise
 
-from flask_bitmapist.domain import (
-    BitmapistError,
-    validate_property_name,
-    validate_property_value,
-)
-from flask_bitmapist.flask.state import BitmapistState, current_state
-from flask_bitmapist.flask.tracking import build_mark, record
-from flask_bitmapist.services.marking import PendingMark
-from flask_bitmapist.services.segments import UserRow, write_properties
+from flask_bitmapist.flask.model_hooks import pending_change, write_committed
+from flask_bitmapist.flask.state import BitmapistState
+from flask_bitmapist.services.model_marks import MarkedModel, ModelChange, PendingModelMarks
 
 __all__ = ["Bitmapistable"]
 
 #: Where a session keeps the marks waiting for its commit (``session.info``).
 PENDING_KEY: Final = "flask_bitmapist.pending_marks"
 
-_log = logging.getLogger(__name__)
 
-
-class Bitmapistable:
+class Bitmapistable(MarkedModel):
     """Mixin for SQLAlchemy models: marks ``<name>:created|updated|deleted`` after commit.
 
     Configure per model with class attributes:
@@ -83,71 +73,30 @@ class Bitmapistable:
       ``("plan",)`` (default: none).
     """
 
-    __bitmapist_name__: ClassVar[str | None] = None
-    __bitmapist_id__: ClassVar[str] = "id"
-    __bitmapist_properties__: ClassVar[tuple[str, ...]] = ()
 
-    @classmethod
-    def bitmapist_event_name(cls, action: str) -> str:
-        """The event marked for ``action`` (``created``, ``updated``, ``deleted``)."""
-        return f"{cls.__bitmapist_name__ or cls.__name__.lower()}:{action}"
-
-    def bitmapist_user_id(self) -> object:
-        """The id to mark: the value of the ``__bitmapist_id__`` attribute."""
-        name = type(self).__bitmapist_id__
-        try:
-            return getattr(self, name)
-        except AttributeError:
-            raise NotImplementedError(
-                f"{type(self).__name__} has no attribute {name!r} to take the id to mark "
-                "from: add it, or set __bitmapist_id__ to the attribute that holds the id"
-            ) from None
-
-
-@attrs.frozen
-class _Pending:
-    """A mark waiting for its transaction to commit."""
-
-    state: BitmapistState
-    mark: PendingMark | UserRow
-    transaction: SessionTransaction
-
-
-def _queue(target: Bitmapistable, action: str) -> None:
+def _queue(target: Bitmapistable, change: ModelChange) -> None:
     session = object_session(target)
     if session is None:  # pragma: no cover - flush events always have a session
         return
-    state = current_state()
-    # Validated now: a bad id fails the flush, before anything is written anywhere.
-    user_id = target.bitmapist_user_id()
-    mark = build_mark(state, target.bitmapist_event_name(action), user_id)
+    state, write = pending_change(target, change, _changed_in(target))
     transaction = session.get_nested_transaction() or session.get_transaction()
     assert transaction is not None  # flushing always happens inside one
-    queue = session.info.setdefault(PENDING_KEY, [])
-    queue.append(_Pending(state, mark, transaction))
-    queue += [_Pending(state, row, transaction) for row in _property_rows(target, action, user_id)]
+    pending: PendingModelMarks[BitmapistState] = session.info.setdefault(
+        PENDING_KEY, PendingModelMarks()
+    )
+    pending.add(state, write, transaction)
 
 
-def _property_rows(target: Bitmapistable, action: str, user_id: object) -> list[UserRow]:
-    """The properties to set for ``action``: all on insert, those changed on update,
-    none left on delete."""
-    rows: list[UserRow] = []
-    changes = inspect(target).attrs
-    for name in type(target).__bitmapist_properties__:
-        validate_property_name(name)
-        if action == "updated" and not changes[name].history.has_changes():
-            continue
-        value = None if action == "deleted" else getattr(target, name)
-        if isinstance(value, enum.Enum):
-            value = value.value
-        text = None if value is None else validate_property_value(str(value))
-        rows.append((user_id, name, text))
-    return rows
+def _changed_in(target: Bitmapistable) -> Callable[[str], bool]:
+    """Whether the flush changes an attribute of ``target``: its history has changes (an
+    attribute that SQLAlchemy does not map counts as changed)."""
+    attributes = inspect(target).attrs
+    return lambda name: name not in attributes or bool(attributes[name].history.has_changes())
 
 
 @event.listens_for(Bitmapistable, "after_insert", propagate=True)
 def _after_insert(mapper: Mapper[Any], connection: Any, target: Bitmapistable) -> None:
-    _queue(target, "created")
+    _queue(target, ModelChange.CREATED)
 
 
 @event.listens_for(Bitmapistable, "after_update", propagate=True)
@@ -155,12 +104,12 @@ def _after_update(mapper: Mapper[Any], connection: Any, target: Bitmapistable) -
     session = object_session(target)
     # SQLAlchemy calls this for every dirty object, even without a net change.
     if session is not None and session.is_modified(target):
-        _queue(target, "updated")
+        _queue(target, ModelChange.UPDATED)
 
 
 @event.listens_for(Bitmapistable, "after_delete", propagate=True)
 def _after_delete(mapper: Mapper[Any], connection: Any, target: Bitmapistable) -> None:
-    _queue(target, "deleted")
+    _queue(target, ModelChange.DELETED)
 
 
 @event.listens_for(Session, "after_commit")
@@ -168,36 +117,13 @@ def _write_after_commit(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         # A savepoint was released: its changes commit with the enclosing transaction.
         return
-    pending: list[_Pending] = session.info.pop(PENDING_KEY, [])
-    by_state: dict[int, tuple[BitmapistState, list[PendingMark], list[UserRow]]] = {}
-    for item in pending:
-        _, marks, rows = by_state.setdefault(id(item.state), (item.state, [], []))
-        if isinstance(item.mark, tuple):
-            rows.append(item.mark)
-        else:
-            marks.append(item.mark)
-    for state, marks, rows in by_state.values():
-        record(state, marks)
-        if rows:
-            _write_properties(state, rows)
+    pending: PendingModelMarks[BitmapistState] | None = session.info.pop(PENDING_KEY, None)
+    if pending:
+        write_committed(pending)
 
 
-def _write_properties(state: BitmapistState, rows: list[UserRow]) -> None:
-    try:
-        write_properties(
-            state.repository,
-            rows,
-            max_values=state.settings.max_property_values,
-            max_user_id=state.settings.max_user_id,
-            id_mapper=state.id_mapper,
-        )
-    except BitmapistError as exc:
-        # The rows are committed: raising now would tell the caller their commit failed.
-        _log.warning("Flask-Bitmapist could not set %d properties after commit: %s", len(rows), exc)
-
-
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
+def _within(transaction: object, ancestor: SessionTransaction) -> bool:
+    while isinstance(transaction, SessionTransaction):
         if transaction is ancestor:
             return True
         transaction = transaction.parent
@@ -206,9 +132,9 @@ def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending: list[_Pending] | None = session.info.get(PENDING_KEY)
+    pending: PendingModelMarks[BitmapistState] | None = session.info.get(PENDING_KEY)
     if pending:
-        pending[:] = [p for p in pending if not _within(p.transaction, previous_transaction)]
+        pending.rolled_back(lambda transaction: _within(transaction, previous_transaction))
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -279,6 +279,11 @@ class BitmapistState:
         self._clock = clock or _utc_now
 
     @property
+    def clock(self) -> Clock:
+        """The clock :meth:`now` reads (``FlaskBitmapist(clock=...)``)."""
+        return self._clock
+
+    @property
     def zone(self) -> tzinfo:
         """The app's time zone (``BITMAPIST_TIMEZONE``): the calendar of its periods."""
         return self.settings.timezone
