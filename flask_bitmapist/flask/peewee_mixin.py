@@ -15,15 +15,15 @@
 
 ``save()`` marks ``<name>:created`` (a new row) or ``<name>:updated``, ``delete_instance()``
 ``<name>:deleted``, for the id: the same policy as the SQLAlchemy mixin
-(:mod:`flask_bitmapist.services.model_marks`), ``__bitmapist_properties__`` included (the
-fields a save writes that were set since the last one count as changed). Inside a transaction (``db.atomic()``,
-``db.transaction()``) the marks wait until it commits, and a rollback drops them; outside
-one, the row is committed by the save and marked right after it. Peewee has no hook for a
-savepoint's rollback: a nested ``atomic()`` rolled back on its own inside a transaction
-that then commits still marks. Class-level queries (``User.update(...).execute()``,
-``User.delete()...``) do not load objects and are not marked; neither are saves in
-``db.manual_commit()`` mode before it commits (they are marked at once, as outside a
-transaction).
+(:mod:`flask_bitmapist.services.model_marks`), ``__bitmapist_properties__`` included (an
+update keeps the fields it saves that were set since the last save). Inside a transaction
+(``db.atomic()``, ``db.transaction()``) the marks wait until it commits, and a rollback
+drops them; outside one, the row is committed by the save and marked right after it.
+Peewee has no hook for a savepoint's rollback: a nested ``atomic()`` rolled back on its
+own inside a transaction that then commits still marks. Class-level queries
+(``User.update(...).execute()``, ``User.delete()...``) do not load objects and are not
+marked; neither are saves in ``db.manual_commit()`` mode before it commits (they are
+marked at once, as outside a transaction).
 
 Saving needs an application context with Flask-Bitmapist (that app's storage gets the
 marks). Peewee comes with the ``peewee`` extra (``pip install 'flask-bitmapist[peewee]'``);

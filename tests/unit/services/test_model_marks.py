@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import enum
+from datetime import datetime, timezone
 
 import pytest
 
@@ -148,6 +147,4 @@ def test_a_write_holds_the_mark_and_the_properties() -> None:
         MarkingPolicy(), subscription, ModelChange.UPDATED, NOW, lambda name: name == "tier"
     )
 
-    assert write == ModelWrite(
-        Mark.create("subscription:updated", 7, NOW), ((7, "tier", "gold"),)
-    )
+    assert write == ModelWrite(Mark.create("subscription:updated", 7, NOW), ((7, "tier", "gold"),))
