@@ -15,6 +15,7 @@ from flask_bitmapist.domain.errors import (
     InvalidEventName,
     InvalidExpression,
     InvalidMoment,
+    InvalidRetention,
     InvalidSegmentName,
     InvalidStorageConfig,
     InvalidTimeGroup,
@@ -22,6 +23,7 @@ from flask_bitmapist.domain.errors import (
     InvalidUserId,
     InvalidUserIdType,
     MomentOutOfRange,
+    PeriodsExpired,
     StorageUnavailable,
     TooManyPropertyValues,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "InvalidMoment",
     "InvalidPeriod",
     "InvalidRequest",
+    "InvalidRetention",
     "InvalidSegment",
     "InvalidSegmentName",
     "InvalidStorageConfig",
@@ -47,6 +50,7 @@ __all__ = [
     "InvalidUserIdType",
     "MissingExtra",
     "MomentOutOfRange",
+    "PeriodsExpired",
     "StorageUnavailable",
     "TooManyPropertyValues",
 ]

@@ -23,6 +23,7 @@ from flask_bitmapist.domain.errors import (
     InvalidEventName,
     InvalidExpression,
     InvalidMoment,
+    InvalidRetention,
     InvalidSegmentName,
     InvalidStorageConfig,
     InvalidTimeGroup,
@@ -30,6 +31,7 @@ from flask_bitmapist.domain.errors import (
     InvalidUserId,
     InvalidUserIdType,
     MomentOutOfRange,
+    PeriodsExpired,
     StorageUnavailable,
     TooManyPropertyValues,
 )
@@ -80,7 +82,13 @@ from flask_bitmapist.domain.periods import (
     zone_name,
     zone_of,
 )
-from flask_bitmapist.domain.repository import MARK_CHUNK_SIZE, BitmapRepository
+from flask_bitmapist.domain.repository import (
+    MARK_CHUNK_SIZE,
+    BitmapRepository,
+    EventListing,
+    contains_ignoring_ascii_case,
+)
+from flask_bitmapist.domain.retention import MAX_DAYS_KEPT, NO_RETENTION, RetentionPolicy
 from flask_bitmapist.domain.segments import (
     DEFAULT_MAX_PROPERTY_VALUES,
     PropertyAssignment,
@@ -111,6 +119,7 @@ __all__ = [
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
+    "MAX_DAYS_KEPT",
     "MAX_EXPRESSION_DEPTH",
     "MAX_EXPRESSION_LENGTH",
     "MAX_HOURS",
@@ -122,6 +131,7 @@ __all__ = [
     "MAX_YEAR",
     "MIN_STEPS",
     "MIN_YEAR",
+    "NO_RETENTION",
     "REDIS_MAX_USER_ID",
     "UTC",
     "And",
@@ -133,6 +143,7 @@ __all__ = [
     "CohortEngine",
     "CohortMode",
     "CohortSpec",
+    "EventListing",
     "EventRef",
     "Expression",
     "ExternalId",
@@ -146,6 +157,7 @@ __all__ = [
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
+    "InvalidRetention",
     "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
@@ -161,8 +173,10 @@ __all__ = [
     "Not",
     "Or",
     "Period",
+    "PeriodsExpired",
     "PropertyAssignment",
     "PropertyValue",
+    "RetentionPolicy",
     "SavedCohort",
     "Segment",
     "Stickiness",
@@ -178,6 +192,7 @@ __all__ = [
     "UserSetId",
     "Window",
     "as_utc",
+    "contains_ignoring_ascii_case",
     "decode_external_id",
     "encode_external_id",
     "external_id_text",

@@ -9,6 +9,7 @@ __all__ = [
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
+    "InvalidRetention",
     "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
@@ -16,6 +17,7 @@ __all__ = [
     "InvalidUserId",
     "InvalidUserIdType",
     "MomentOutOfRange",
+    "PeriodsExpired",
     "StorageUnavailable",
     "TooManyPropertyValues",
 ]
@@ -86,6 +88,26 @@ class InvalidSegmentName(BitmapistError, ValueError):
 
 class TooManyPropertyValues(BitmapistError, ValueError):
     """A property would hold more values than ``BITMAPIST_MAX_PROPERTY_VALUES`` allows."""
+
+
+class InvalidRetention(BitmapistError, ValueError):
+    """A retention policy names an unknown group, bad days, or keeps months or weeks shorter
+    than days; ``field`` names the culprit key of the mapping."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PeriodsExpired(InvalidAnswerSpec, InvalidCohortSpec):
+    """An answer's window reaches periods the retention policy has already expired;
+    ``field`` names what to change (``periods`` or ``now``), ``days_kept`` the policy's
+    days for the window's time group."""
+
+    def __init__(self, message: str, *, field: str, days_kept: int) -> None:
+        BitmapistError.__init__(self, message)
+        self.field = field
+        self.days_kept = days_kept
 
 
 class InvalidStorageConfig(BitmapistError, ValueError):

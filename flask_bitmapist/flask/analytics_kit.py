@@ -71,7 +71,7 @@ class _RecordingRepository(BitmapRepository):
     def event_names(self) -> frozenset[str]:
         return self.inner.event_names()
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         return self.inner.stored_months(events)
 
     # Properties and saved cohorts: the port defines them (raising), so __getattr__ would
@@ -243,12 +243,14 @@ class Analytics:
             return False
         if at is not None:
             return number in self.state.engine.users(EventRef(event), self._day(at))
-        months = self.state.repository.stored_months([event])[event]
+        labels = self.state.repository.stored_months([event])[event]
+        months = [
+            Period.at(TimeGroup.MONTH, datetime.combine(label, time()), self.state.zone)
+            for label in sorted(labels)
+        ]
         return any(
             number in bitmap
-            for bitmap in self.state.repository.fetch(
-                [BitmapId(event, month) for month in sorted(months, key=lambda m: m.start)]
-            )
+            for bitmap in self.state.repository.fetch([BitmapId(event, m) for m in months])
         )
 
     def _when(self, at: date | None) -> str:

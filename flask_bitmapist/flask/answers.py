@@ -61,7 +61,9 @@ def get_trend(
         rolling=rolling,
         max_terms=state.settings.max_expression_terms,
     )
-    return TrendEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
+    return TrendEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
+        state.kept(spec)
+    )
 
 
 def get_lifecycle(
@@ -86,7 +88,9 @@ def get_lifecycle(
         periods=periods,
         max_terms=state.settings.max_expression_terms,
     )
-    return LifecycleEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
+    return LifecycleEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
+        state.kept(spec)
+    )
 
 
 def get_stickiness(
@@ -112,7 +116,9 @@ def get_stickiness(
         periods=periods,
         max_terms=state.settings.max_expression_terms,
     )
-    return StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
+    return StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
+        state.kept(spec)
+    )
 
 
 def get_funnel(
@@ -139,4 +145,6 @@ def get_funnel(
         periods=periods,
         max_terms=state.settings.max_expression_terms,
     )
-    return FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
+    return FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
+        state.kept(spec)
+    )

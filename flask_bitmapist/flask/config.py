@@ -11,7 +11,9 @@ Key                                     Meaning                                 
                                         ``memory://`` (in-process, for tests)
 ``BITMAPIST_REDIS_CLUSTER``             the URL names a Redis Cluster node        ``False``
 ``BITMAPIST_KEY_PREFIX``                prefix of every key (bitmapist's)         ``"trackist_"``
-``BITMAPIST_TRACK_HOURLY``              marks also set the hour's bitmap          ``False``
+``BITMAPIST_TRACK_HOURLY``              marks also set the hour's bitmap: True,   ``False``
+                                        or a list of event names and glob
+                                        patterns (``["checkout:*"]``)
 ``BITMAPIST_TRACK_UNIQUE``              marks also set the lifetime flag          ``False``
 ``BITMAPIST_MAX_USER_ID``               largest user id accepted (one mark of     ``2**26 - 1``
                                         id N allocates N/8 bytes per key; at
@@ -38,6 +40,9 @@ Key                                     Meaning                                 
                                         failure (doubling while it lasts)
 ``BITMAPIST_BREAKER_MAX_INTERVAL``      the longest it is skipped at a time       ``5.0``
 ``BITMAPIST_MAX_PROPERTY_VALUES``       most values one property may hold         ``1000``
+``BITMAPIST_RETENTION``                 days kept per time group after a period   ``None``
+                                        ends (``{"hours": 14, "days": 400}``);
+                                        groups not named are kept forever
 ======================================  ========================================  ==============
 """
 
@@ -74,6 +79,7 @@ __all__ = [
     "DEFAULT_REDIS_CLUSTER",
     "DEFAULT_REDIS_URL",
     "DEFAULT_REPLAY_BUFFER",
+    "DEFAULT_RETENTION",
     "DEFAULT_SOCKET_TIMEOUT",
     "DEFAULT_TIMEZONE",
     "DEFAULT_TRACK_HOURLY",
@@ -107,6 +113,8 @@ DEFAULT_TIMEZONE: Final = "UTC"
 #: requests stop paying timeouts, and storage that is back is used within 5 s.
 DEFAULT_BREAKER_INTERVAL: Final = DEFAULT_INTERVAL
 DEFAULT_BREAKER_MAX_INTERVAL: Final = DEFAULT_MAX_INTERVAL
+#: bitmapist's behaviour: no key expires.
+DEFAULT_RETENTION: Final = None
 
 #: Every configuration key and its default, in the order of the table above.
 DEFAULTS: Final[Mapping[str, object]] = {
@@ -131,4 +139,5 @@ DEFAULTS: Final[Mapping[str, object]] = {
     "BITMAPIST_BREAKER_INTERVAL": DEFAULT_BREAKER_INTERVAL,
     "BITMAPIST_BREAKER_MAX_INTERVAL": DEFAULT_BREAKER_MAX_INTERVAL,
     "BITMAPIST_MAX_PROPERTY_VALUES": DEFAULT_MAX_PROPERTY_VALUES,
+    "BITMAPIST_RETENTION": DEFAULT_RETENTION,
 }

@@ -161,7 +161,7 @@ class FlaskBitmapist:
         return self.state.redis_url
 
     @property
-    def TRACK_HOURLY(self) -> bool:  # 0.1 spelled it in capitals
+    def TRACK_HOURLY(self) -> bool | tuple[str, ...]:  # 0.1 spelled it in capitals
         """0.1: whether marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``)."""
         return self.state.TRACK_HOURLY
 

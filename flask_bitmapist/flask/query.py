@@ -501,7 +501,7 @@ def get_cohort(
         zone=state.zone,
         first_time=first_time,
     )
-    cohort = state.engine.compute(spec)
+    cohort = state.engine.compute(state.kept(spec))
     naive = now is None or now.tzinfo is None
     dates = [d.replace(tzinfo=None) if naive else d for d in cohort.dates]
     return cohort.as_lists(), dates, list(cohort.totals)

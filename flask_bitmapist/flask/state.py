@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -17,12 +17,21 @@ from flask import current_app, has_app_context
 
 from flask_bitmapist.domain import (
     DEFAULT_MAX_PROPERTY_VALUES,
+    NO_RETENTION,
     REDIS_MAX_USER_ID,
     UTC,
     BitmapRepository,
     CohortEngine,
+    CohortSpec,
+    FunnelSpec,
     IdMapper,
+    InvalidRetention,
+    LifecycleSpec,
+    RetentionPolicy,
+    StickinessSpec,
+    TrendSpec,
     localize,
+    validate_stored_event_name,
     zone_name,
 )
 from flask_bitmapist.exceptions import InvalidConfiguration
@@ -31,6 +40,9 @@ from flask_bitmapist.infra import redact_url
 from flask_bitmapist.services.failures import OutageReport
 from flask_bitmapist.services.marking import MarkingPolicy
 from flask_bitmapist.services.replay import MarkingStatus, MarkRecorder
+from flask_bitmapist.services.retention import check_window_kept
+
+_Spec = TypeVar("_Spec", CohortSpec, TrendSpec, LifecycleSpec, StickinessSpec, FunnelSpec)
 
 __all__ = ["BitmapistState", "Clock", "Settings", "current_state"]
 
@@ -99,6 +111,37 @@ def _zone(config: Mapping[str, Any], key: str) -> tzinfo:
         ) from exc
 
 
+def _hourly(config: Mapping[str, Any], key: str) -> bool | tuple[str, ...]:
+    """True, False, or a list of event names and glob patterns (a tuple of them)."""
+    value = _config_value(config, key)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple, frozenset, set)):
+        patterns = []
+        for item in value:
+            try:
+                patterns.append(validate_stored_event_name(item))
+            except ValueError as exc:
+                raise InvalidConfiguration(
+                    f"{key}: {item!r} is no event name or glob pattern ({exc})", key=key
+                ) from exc
+        return tuple(sorted(patterns)) if patterns else False
+    raise InvalidConfiguration(
+        f"{key} must be True, False, or a list of event names and glob patterns such as "
+        f"['checkout:*'], got {value!r}",
+        key=key,
+    )
+
+
+def _retention(config: Mapping[str, Any], key: str) -> RetentionPolicy:
+    value = _config_value(config, key)
+    try:
+        return RetentionPolicy.create(value)
+    except InvalidRetention as exc:
+        named = f"{key}[{exc.field!r}]" if exc.field else key
+        raise InvalidConfiguration(f"{named}: {exc}", key=key) from exc
+
+
 def _text(config: Mapping[str, Any], key: str) -> str:
     value = _config_value(config, key)
     if not isinstance(value, str):
@@ -117,7 +160,8 @@ class Settings:
     redis_url: str = attrs.field(repr=redact_url)
     redis_cluster: bool
     key_prefix: str
-    track_hourly: bool
+    #: True, False, or the event names and glob patterns hourly tracking is on for.
+    track_hourly: bool | tuple[str, ...]
     track_unique: bool
     max_user_id: int
     raise_on_error: bool
@@ -135,6 +179,7 @@ class Settings:
     breaker_max_interval: float
     timezone: tzinfo = UTC
     max_property_values: int = DEFAULT_MAX_PROPERTY_VALUES
+    retention: RetentionPolicy = NO_RETENTION
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -174,7 +219,7 @@ class Settings:
             redis_url=url,
             redis_cluster=_flag(config, "BITMAPIST_REDIS_CLUSTER"),
             key_prefix=_text(config, "BITMAPIST_KEY_PREFIX"),
-            track_hourly=_flag(config, "BITMAPIST_TRACK_HOURLY"),
+            track_hourly=_hourly(config, "BITMAPIST_TRACK_HOURLY"),
             track_unique=_flag(config, "BITMAPIST_TRACK_UNIQUE"),
             max_user_id=_integer(config, "BITMAPIST_MAX_USER_ID", 0, REDIS_MAX_USER_ID),
             raise_on_error=_flag(config, "BITMAPIST_RAISE_ON_ERROR"),
@@ -196,6 +241,7 @@ class Settings:
             max_property_values=_integer(
                 config, "BITMAPIST_MAX_PROPERTY_VALUES", 1, MAX_PROPERTY_VALUES_SETTING
             ),
+            retention=_retention(config, "BITMAPIST_RETENTION"),
         )
 
     @property
@@ -244,6 +290,7 @@ class BitmapistState:
             max_user_id=settings.max_user_id,
             map_ids=id_mapper is not None,
             zone=settings.timezone,
+            retention=settings.retention,
         )
         # Reads stop at the app's largest user id: bits another writer set past it are
         # not read (see DESIGN, "Limits"), so one huge id costs no read its 512 MiB.
@@ -291,6 +338,13 @@ class BitmapistState:
     def now(self) -> datetime:
         """The current time in the app's zone (aware): it carries the app's calendar."""
         return localize(self._clock(), self.zone)
+
+    def kept(self, spec: _Spec) -> _Spec:
+        """``spec`` if the periods its answer reads are still kept under
+        ``BITMAPIST_RETENTION`` at the clock's time, else
+        :class:`~flask_bitmapist.exceptions.PeriodsExpired` naming the field and the days
+        kept (see :func:`~flask_bitmapist.services.retention.check_window_kept`)."""
+        return check_window_kept(spec, self.settings.retention, self.now())
 
     def moment(self, moment: datetime | None) -> datetime:
         """``moment`` in the app's zone (naive means local time there), or :meth:`now`.
@@ -350,7 +404,7 @@ class BitmapistState:
         return self.settings.redis_url
 
     @property
-    def TRACK_HOURLY(self) -> bool:  # 0.1 spelled it in capitals
+    def TRACK_HOURLY(self) -> bool | tuple[str, ...]:  # 0.1 spelled it in capitals
         """0.1: whether marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``)."""
         return self.settings.track_hourly
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, timezone
 
 from flask_bitmapist.domain import (
     REDIS_MAX_USER_ID,
     Bitmap,
     BitmapId,
     BitmapRepository,
+    EventListing,
     Mark,
-    Period,
     TimeGroup,
+    contains_ignoring_ascii_case,
     validate_event_name,
     validate_user_id,
 )
@@ -36,15 +38,35 @@ class InMemoryRepository(BitmapRepository):
 
     Behaves like :class:`~flask_bitmapist.infra.redis_repository.RedisRepository`:
     unmarking never creates a bitmap, an event is listed while one of its bitmaps has a
-    user, and years cannot be fetched (they are the OR of their months).
+    user, and years cannot be fetched (they are the OR of their months). Marks carrying a
+    retention policy give their bitmaps an expiry, as on Redis: a bitmap is gone once
+    ``clock`` (default: the system clock) reaches it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
         self._bitmaps: dict[BitmapId, bytearray] = {}
         # property -> value -> its users; a value without users is dropped.
         self._properties: dict[str, dict[str, bytearray]] = {}
         self._cohorts: dict[str, bytes] = {}
+        self._expiries: dict[BitmapId, int] = {}
+        self._clock = clock or _utc_now
         self._lock = threading.Lock()
+
+    def expiry_ms(self, bitmap_id: BitmapId) -> int | None:
+        """When ``bitmap_id`` expires (ms since the epoch), or None (kept, or missing)."""
+        with self._lock:
+            self._drop_expired()
+            return self._expiries.get(bitmap_id)
+
+    def _drop_expired(self) -> None:
+        """Forget the bitmaps whose expiry has passed (called under the lock)."""
+        if not self._expiries:
+            return
+        now = int(self._clock().timestamp() * 1000)
+        for bitmap_id, at in list(self._expiries.items()):
+            if at <= now:
+                del self._expiries[bitmap_id]
+                self._bitmaps.pop(bitmap_id, None)
 
     def mark(self, marks: Iterable[Mark]) -> None:
         self._write(marks, True)
@@ -54,15 +76,18 @@ class InMemoryRepository(BitmapRepository):
 
     def _write(self, marks: Iterable[Mark], value: bool) -> None:
         # Resolve every target before taking the lock: a bad mark fails before any write.
-        work = [(target, mark.user_id) for mark in marks for target in _targets(mark)]
+        work = [(target, at, mark.user_id) for mark in marks for target, at in _targets(mark)]
         with self._lock:
-            for target, user_id in work:
+            self._drop_expired()
+            for target, expire_at, user_id in work:
                 index, bit = user_id >> 3, 0x80 >> (user_id & 7)
                 if value:
                     data = self._bitmaps.setdefault(target, bytearray())
                     if index >= len(data):
                         data.extend(bytes(index + 1 - len(data)))
                     data[index] |= bit
+                    if expire_at is not None:
+                        self._expiries[target] = expire_at
                 else:
                     data = self._bitmaps.get(target, bytearray())
                     if index < len(data):
@@ -72,28 +97,69 @@ class InMemoryRepository(BitmapRepository):
         _check_stored(ids)
         end = check_max_bytes(max_bytes)
         with self._lock:
+            self._drop_expired()
             raw = [bytes(self._bitmaps.get(i, b"")[:end]) for i in ids]
         return [Bitmap.from_redis_bytes(data) for data in raw]
 
     def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
         _check_stored(ids)
         with self._lock:
+            self._drop_expired()
             return [len(self._bitmaps.get(i, b"")) for i in ids]
+
+    def count(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[int]:
+        """Counted in place, each bitmap's first ``max_bytes`` bytes only (as Redis's
+        ``BITCOUNT key 0 end``)."""
+        _check_stored(ids)
+        end = check_max_bytes(max_bytes)
+        with self._lock:
+            self._drop_expired()
+            return [int.from_bytes(self._bitmaps.get(i, b"")[:end], "big").bit_count() for i in ids]
 
     def event_names(self) -> frozenset[str]:
         with self._lock:
+            self._drop_expired()
             return frozenset(i.event for i, data in self._bitmaps.items() if any(data))
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
-        wanted = set(events)
-        found: dict[str, set[Period]] = {event: set() for event in wanted}
+    def list_events(
+        self,
+        *,
+        containing: str = "",
+        max_keys: int | None = None,
+        max_seconds: float | None = None,
+    ) -> EventListing:
+        """Every stored bitmap is a key: the pass stops after ``max_keys`` of them (in the
+        order they were first written). ``max_seconds`` is not needed in process."""
+        newest: dict[str, datetime | None] = {}
+        read = 0
         with self._lock:
+            self._drop_expired()
+            ids = list(self._bitmaps)
+        for bitmap_id in ids:
+            if max_keys is not None and read >= max_keys:
+                return EventListing.ordered(newest, complete=False, keys_read=read)
+            read += 1
+            event = bitmap_id.event
+            if not contains_ignoring_ascii_case(event, containing):
+                continue
+            label = None if bitmap_id.period is None else bitmap_id.period.label
+            known = newest.get(event)
+            if event not in newest or (label is not None and (known is None or label > known)):
+                newest[event] = label
+        return EventListing.ordered(newest, complete=True, keys_read=read)
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
+        wanted = set(events)
+        found: dict[str, set[date]] = {event: set() for event in wanted}
+        with self._lock:
+            self._drop_expired()
             for bitmap_id in self._bitmaps:
                 period = bitmap_id.period
                 if bitmap_id.event not in wanted or period is None:
                     continue
                 if period.group is TimeGroup.MONTH:
-                    found[bitmap_id.event].add(period)
+                    # The key's label, as Redis's key names it: not its zone's span.
+                    found[bitmap_id.event].add(period.label.date())
         return {event: frozenset(months) for event, months in found.items()}
 
     # -- segments -----------------------------------------------------------------------
@@ -177,10 +243,26 @@ class InMemoryRepository(BitmapRepository):
                 raw.append(bytes(data[:end]))
         return [Bitmap.from_redis_bytes(data) for data in raw]
 
+    def snapshot(self) -> list[tuple[BitmapId, int, int | None]]:
+        """Every stored bitmap with its length in bytes and its expiry (ms, or None): what
+        the storage report and the retention command read."""
+        with self._lock:
+            self._drop_expired()
+            return [(i, len(data), self._expiries.get(i)) for i, data in self._bitmaps.items()]
+
+    def set_expiries(self, expiries: Iterable[tuple[BitmapId, int]]) -> None:
+        """Give bitmaps an expiry (ms since the epoch); one already past drops them."""
+        with self._lock:
+            for bitmap_id, at in expiries:
+                if bitmap_id in self._bitmaps:
+                    self._expiries[bitmap_id] = at
+            self._drop_expired()
+
     def clear(self) -> None:
         """Forget everything (for tests and the demo)."""
         with self._lock:
             self._bitmaps.clear()
+            self._expiries.clear()
             self._properties.clear()
             self._cohorts.clear()
 
@@ -207,10 +289,14 @@ def _check_stored(ids: Sequence[BitmapId]) -> None:
             raise ValueError(f"{bitmap_id.period} is not stored: fetch its months")
 
 
-def _targets(mark: object) -> tuple[BitmapId, ...]:
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _targets(mark: object) -> tuple[tuple[BitmapId, int | None], ...]:
     if not isinstance(mark, Mark):
         raise TypeError(f"expected a Mark, got {mark!r} ({type(mark).__name__})")
     # Marks made by Mark.create are valid; one built directly might not be.
     validate_event_name(mark.event)
     validate_user_id(mark.user_id, REDIS_MAX_USER_ID)  # the app's own cap is checked earlier
-    return mark.targets()
+    return mark.expiries()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -299,6 +300,27 @@ class RepositoryContract:
         assert repository.sizes(ids) == [101, 101, 0]
         assert repository.sizes([]) == []
 
+    @pytest.mark.parametrize("max_bytes", [None, 0, 1, 2, 13, 125, 126, 10_000])
+    def test_a_count_is_the_length_of_the_same_bounded_fetch(
+        self, repository: BitmapRepository, max_bytes: int | None
+    ) -> None:
+        ids = [0, 7, 8, 15, 100, 999, 1000, 1007]
+        repository.mark(Mark.create("user:paid", uid, NOW) for uid in ids)
+        repository.mark([Mark.create("a", 3, NOW)])
+        wanted = [bitmap_id(e, TimeGroup.DAY) for e in ("user:paid", "missing", "a")]
+        expected = [len(bitmap) for bitmap in repository.fetch(wanted, max_bytes=max_bytes)]
+        assert repository.count(wanted, max_bytes=max_bytes) == expected
+        below = 8 * max_bytes if max_bytes is not None else 2**32
+        assert expected[0] == len([uid for uid in ids if uid < below])
+        assert repository.count([], max_bytes=max_bytes) == []
+
+    @pytest.mark.parametrize("bad", [-1, 1.5, "8", True])
+    def test_a_count_with_a_bad_bound_is_a_value_error_naming_it(
+        self, repository: BitmapRepository, bad: object
+    ) -> None:
+        with pytest.raises(ValueError, match="max_bytes"):
+            repository.count([bitmap_id("a", TimeGroup.DAY)], max_bytes=bad)  # type: ignore[arg-type]
+
     # -- event names ----------------------------------------------------------------
 
     def test_event_names_lists_every_marked_event_whatever_its_name(
@@ -307,6 +329,62 @@ class RepositoryContract:
         names = {"user:signup", "user_signed_up", "a_2026", "x_u", "2026-11", "W2026-48", "ünï:ç"}
         repository.mark(Mark.create(name, 1, NOW, hourly=True, unique=True) for name in names)
         assert repository.event_names() == frozenset(names)
+
+    def test_a_listing_gives_each_event_its_newest_stored_period(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.mark(
+            [
+                Mark.create("user:paid", 1, datetime(2026, 11, 2, 9)),
+                Mark.create("user:paid", 1, datetime(2026, 11, 25, 9)),
+                Mark.create("user:signup", 1, datetime(2025, 3, 4, 9)),
+                Mark.create("a_2026", 2, datetime(2026, 11, 26, 9), hourly=True, unique=True),
+            ]
+        )
+        listing = repository.list_events()
+        assert listing.complete
+        assert listing.keys_read >= 10
+        assert list(zip(listing.names, listing.newest, strict=True)) == [
+            ("a_2026", datetime(2026, 11, 26, 9)),
+            ("user:paid", datetime(2026, 11, 25)),
+            ("user:signup", datetime(2025, 3, 4)),
+        ]
+
+    @pytest.mark.parametrize(
+        ("containing", "expected"),
+        [
+            ("", {"user:Paid", "user:paid_out", "a*[b]", "ünï:ç", "x_u"}),
+            ("PAID", {"user:Paid", "user:paid_out"}),
+            ("d_o", {"user:paid_out"}),
+            ("*[", {"a*[b]"}),
+            ("ünï", {"ünï:ç"}),
+            ("ÜNÏ", set()),  # only ASCII letters ignore case
+            ("2026", set()),  # a key's period is not part of its name
+            ("x_u_", set()),
+        ],
+    )
+    def test_a_listing_keeps_the_names_containing_the_search(
+        self, repository: BitmapRepository, containing: str, expected: set[str]
+    ) -> None:
+        names = ["user:Paid", "user:paid_out", "a*[b]", "ünï:ç", "x_u"]
+        repository.mark(Mark.create(name, 1, NOW, unique=True) for name in names)
+        listing = repository.list_events(containing=containing)
+        assert list(listing.names) == sorted(expected)  # marked together: by name
+        assert listing.complete
+
+    def test_a_listing_stops_after_its_key_budget_and_says_so(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.mark(Mark.create(f"e{i}", 1, NOW) for i in range(20))
+        whole = repository.list_events(max_keys=10_000)
+        assert whole.complete and list(whole.names) == sorted(f"e{i}" for i in range(20))
+        cut = repository.list_events(max_keys=5)
+        # Storage reads whole replies: it may read all 60 keys at once, and then is complete.
+        assert cut.keys_read >= 5
+        assert cut.complete == (cut.keys_read == whole.keys_read)
+        assert set(cut.names) <= set(whole.names)
+        if not cut.complete:
+            assert len(cut.names) < 20
 
     # -- stored months (how far back first-ever answers read) --------------------------
 
@@ -318,8 +396,8 @@ class RepositoryContract:
         repository.mark([Mark.create("user:signup", 4, datetime(2021, 7, 1))])
         months = repository.stored_months(["user:paid", "user:signup", "user:never"])
         assert months == {
-            "user:paid": frozenset(Period.containing(TimeGroup.MONTH, t) for t in moments),
-            "user:signup": frozenset({Period.containing(TimeGroup.MONTH, datetime(2021, 7, 1))}),
+            "user:paid": frozenset({date(2019, 12, 1), date(2024, 2, 1), date(2026, 11, 1)}),
+            "user:signup": frozenset({date(2021, 7, 1)}),
             "user:never": frozenset(),
         }
 
@@ -332,8 +410,19 @@ class RepositoryContract:
         repository.mark([Mark.create("a", 1, NOW)])
         months = repository.stored_months(["a", "a*[b]"])
         assert months == {
-            "a": frozenset({Period.containing(TimeGroup.MONTH, NOW)}),
-            "a*[b]": frozenset({Period.containing(TimeGroup.MONTH, datetime(2021, 6, 6))}),
+            "a": frozenset({date(2026, 11, 1)}),
+            "a*[b]": frozenset({date(2021, 6, 1)}),
+        }
+
+    def test_stored_months_are_labels_in_no_zone(self, repository: BitmapRepository) -> None:
+        # A month key names a month of the calendar it was written in; when that month
+        # began is the app's calendar's to say, so the listing gives the label only.
+        la = ZoneInfo("America/Los_Angeles")
+        repository.mark([Mark.create("a", 1, datetime(2026, 11, 1, 0, 30), zone=la)])
+        repository.mark([Mark.create("b", 1, datetime(2026, 10, 31, 23, 30), zone=timezone.utc)])
+        assert repository.stored_months(["a", "b"]) == {
+            "a": frozenset({date(2026, 11, 1)}),
+            "b": frozenset({date(2026, 10, 1)}),
         }
 
     # -- bad input --------------------------------------------------------------------

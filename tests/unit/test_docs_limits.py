@@ -13,6 +13,12 @@ from flask_bitmapist.domain import (
     MIN_YEAR,
 )
 from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, MAX_JSON_DEPTH
+from flask_bitmapist.services.event_listing import (
+    EVENTS_PER_PAGE,
+    LISTING_MAX_KEYS,
+    LISTING_MAX_SECONDS,
+    MAX_EVENTS_PER_PAGE,
+)
 
 PAGE = (Path(__file__).resolve().parents[2] / "docs" / "limits.md").read_text()
 
@@ -24,3 +30,9 @@ def test_the_bounds_named_are_the_codes() -> None:
     assert f"| {MAX_EXPRESSION_LENGTH:,} characters |" in PAGE
     assert MAX_JSON_BYTES == 2**20 and f"1 MiB, {MAX_JSON_DEPTH} levels of nesting" in PAGE
     assert f"years {MIN_YEAR} to {MAX_YEAR}" in PAGE
+
+
+def test_the_listing_bounds_named_are_the_codes() -> None:
+    assert LISTING_MAX_SECONDS == 1.0
+    assert f"at\n  most {LISTING_MAX_KEYS:,} keys or 1 s" in PAGE
+    assert f"a page at a time ({EVENTS_PER_PAGE}, at most\n  {MAX_EVENTS_PER_PAGE})" in PAGE

@@ -13,6 +13,8 @@
     flask --app yourapp bitmapist import plans.csv --properties
     flask --app yourapp bitmapist saved-cohorts save beta_testers 1 2 3
     flask --app yourapp bitmapist demo-data --days 90 --users 5000
+    flask --app yourapp bitmapist retention --apply
+    flask --app yourapp bitmapist storage --format json
 
 Bad arguments are usage errors (exit status 2); storage that cannot be reached, a file
 that cannot be imported, or rows that were skipped end with status 1 and a message on
@@ -55,8 +57,10 @@ from flask_bitmapist.flask.cli.events import events_command
 from flask_bitmapist.flask.cli.funnel import funnel_command
 from flask_bitmapist.flask.cli.import_events import import_command
 from flask_bitmapist.flask.cli.lifecycle import lifecycle_command
+from flask_bitmapist.flask.cli.retention import retention_command
 from flask_bitmapist.flask.cli.saved_cohorts import saved_cohorts_command
 from flask_bitmapist.flask.cli.stickiness import stickiness_command
+from flask_bitmapist.flask.cli.storage import storage_command
 from flask_bitmapist.flask.cli.trend import trend_command
 
 __all__ = ["COMMANDS", "bitmapist_cli"]
@@ -72,13 +76,16 @@ COMMANDS: Final[tuple[click.Command, ...]] = (
     trend_command,
     lifecycle_command,
     saved_cohorts_command,
+    retention_command,
+    storage_command,
 )
 
 bitmapist_cli = AppGroup(
     "bitmapist",
     help="Bitmap analytics: list events, print cohort tables, trends, lifecycles, "
     "stickiness and funnels, "
-    "import past events and properties, keep saved cohorts, generate demo data.",
+    "import past events and properties, keep saved cohorts, generate demo data, apply the "
+    "retention policy, report storage.",
 )
 for _command in COMMANDS:
     bitmapist_cli.add_command(_command)

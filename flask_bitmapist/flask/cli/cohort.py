@@ -208,6 +208,7 @@ def cohort_command(
             field_names=names,
             first_time=first_time,
         )
+        spec = state.kept(spec)
     except InvalidCohortSpec as exc:
         raise click.UsageError(str(exc), ctx=ctx) from exc
     cohort = state.engine.compute(spec)

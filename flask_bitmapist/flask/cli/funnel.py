@@ -62,6 +62,7 @@ def funnel_command(
             periods=periods,
             max_terms=state.settings.max_expression_terms,
         )
+        spec = state.kept(spec)
     funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
     if output_format == "json":
         click.echo(json.dumps(funnel_to_dict(funnel), indent=2))

@@ -64,6 +64,7 @@ def lifecycle_command(
             periods=periods,
             max_terms=state.settings.max_expression_terms,
         )
+        spec = state.kept(spec)
     lifecycle = LifecycleEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
         spec
     )

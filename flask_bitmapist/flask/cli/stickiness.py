@@ -69,6 +69,7 @@ def stickiness_command(
             periods=periods,
             max_terms=state.settings.max_expression_terms,
         )
+        spec = state.kept(spec)
     stickiness = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
         spec
     )

@@ -71,6 +71,7 @@ def trend_command(
             rolling=rolling,
             max_terms=state.settings.max_expression_terms,
         )
+        spec = state.kept(spec)
     trend = TrendEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
     if output_format == "json":
         click.echo(json.dumps(trend_to_dict(trend, exprs), indent=2, sort_keys=True))

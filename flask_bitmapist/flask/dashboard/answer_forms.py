@@ -9,7 +9,7 @@ field, which the views answer with a 400.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
@@ -23,6 +23,7 @@ from flask_bitmapist.domain import (
     FunnelSpec,
     InvalidEventName,
     StickinessSpec,
+    parse_expression,
 )
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.forms import parse_count, parse_now
@@ -30,7 +31,7 @@ from flask_bitmapist.services.answers import funnel_spec, stickiness_spec
 
 UTC = timezone.utc
 
-__all__ = ["FunnelForm", "StickinessForm", "parse_drill_step"]
+__all__ = ["FunnelForm", "StickinessForm", "named_events", "parse_drill_step"]
 
 #: The funnel page shows at least this many step rows.
 MIN_STEP_ROWS = 3
@@ -179,6 +180,20 @@ def parse_drill_step(args: Mapping[str, str], steps: int) -> tuple[str, int]:
     if not 1 <= value <= last:
         raise InvalidRequest(f"{key} must be between 1 and {last}, got {value}", field=key)
     return key, value
+
+
+def named_events(steps: Iterable[str]) -> frozenset[str]:
+    """The names of the ``steps`` that are one event each: their rows show them in the
+    event picker, the others in the expression field."""
+    names = set()
+    for step in steps:
+        try:
+            expression = parse_expression(step)
+        except ValueError:
+            continue
+        if isinstance(expression, EventRef):
+            names.add(expression.name)
+    return frozenset(names)
 
 
 def _event_text(name: str) -> str:

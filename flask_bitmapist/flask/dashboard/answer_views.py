@@ -22,6 +22,7 @@ from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.answer_forms import (
     FunnelForm,
     StickinessForm,
+    named_events,
     parse_drill_step,
 )
 from flask_bitmapist.flask.dashboard.answers import answer_format, csv_download, users_page
@@ -61,13 +62,16 @@ def stickiness_page() -> Response | str:
         try:
             stickiness = StickinessEngine(
                 state.repository, max_user_id=state.settings.max_user_id
-            ).compute(form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms))
+            ).compute(
+                state.kept(
+                    form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms)
+                )
+            )
         except (InvalidRequest, InvalidAnswerSpec) as exc:
             error = exc
     html = render_template(
         "bitmapist/stickiness.html",
         form=form,
-        events=sorted(state.repository.event_names()),
         time_groups=list(TimeGroup),
         error=error,
         stickiness=stickiness,
@@ -86,8 +90,10 @@ def api_stickiness() -> Response:
     """``{"periods": N, "counts": [...]}`` (``format=csv``: a line per k)."""
     fmt = answer_format()
     state = current_state()
-    spec = StickinessForm.from_args(request.args).to_spec(
-        now=state.now(), max_terms=state.settings.max_expression_terms
+    spec = state.kept(
+        StickinessForm.from_args(request.args).to_spec(
+            now=state.now(), max_terms=state.settings.max_expression_terms
+        )
     )
     stickiness = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
         spec
@@ -100,8 +106,10 @@ def api_stickiness() -> Response:
 def api_stickiness_users() -> Response:
     """The users who matched in exactly ``k`` periods, a page at a time."""
     state = current_state()
-    spec = StickinessForm.from_args(request.args).to_spec(
-        now=state.now(), max_terms=state.settings.max_expression_terms
+    spec = state.kept(
+        StickinessForm.from_args(request.args).to_spec(
+            now=state.now(), max_terms=state.settings.max_expression_terms
+        )
     )
     k = parse_count("k", request.args.get("k"))
     users = StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).users(
@@ -124,16 +132,16 @@ def funnel_page() -> Response | str:
     if FunnelForm.is_submitted(request.args):
         try:
             funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
-                form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms)
+                state.kept(
+                    form.to_spec(now=state.now(), max_terms=state.settings.max_expression_terms)
+                )
             )
         except (InvalidRequest, InvalidAnswerSpec) as exc:
             error = exc
-    events = sorted(state.repository.event_names())
     html = render_template(
         "bitmapist/funnel.html",
         form=form,
-        events=events,
-        step_rows=form.step_rows(set(events)),
+        step_rows=form.step_rows(named_events(form.steps)),
         max_steps=MAX_STEPS,
         time_groups=list(TimeGroup),
         error=error,
@@ -150,8 +158,10 @@ def api_funnel() -> Response:
     """``{"steps": [...], "counts": [...]}`` (``format=csv``: a line per step)."""
     fmt = answer_format()
     state = current_state()
-    spec = FunnelForm.from_args(request.args).to_spec(
-        now=state.now(), max_terms=state.settings.max_expression_terms
+    spec = state.kept(
+        FunnelForm.from_args(request.args).to_spec(
+            now=state.now(), max_terms=state.settings.max_expression_terms
+        )
     )
     funnel = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(spec)
     if fmt == "csv":
@@ -163,8 +173,10 @@ def api_funnel_users() -> Response:
     """The users who reached step ``reached=K``, or who reached step ``dropped=K`` but not
     the next, a page at a time."""
     state = current_state()
-    spec = FunnelForm.from_args(request.args).to_spec(
-        now=state.now(), max_terms=state.settings.max_expression_terms
+    spec = state.kept(
+        FunnelForm.from_args(request.args).to_spec(
+            now=state.now(), max_terms=state.settings.max_expression_terms
+        )
     )
     which, step = parse_drill_step(request.args, len(spec.steps))
     engine = FunnelEngine(state.repository, max_user_id=state.settings.max_user_id)

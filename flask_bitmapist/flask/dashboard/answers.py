@@ -110,13 +110,15 @@ class AnswerForm:
     def trend_spec(self, state: BitmapistState) -> TrendSpec:
         """The validated trend request (errors name the field)."""
         self._required()
-        return trend_spec(
-            list(self.exprs),
-            now=self._moment(state),
-            time_group=self.time_group,
-            periods=parse_count("periods", self.periods),
-            rolling=parse_count("rolling", self.rolling),
-            max_terms=state.settings.max_expression_terms,
+        return state.kept(
+            trend_spec(
+                list(self.exprs),
+                now=self._moment(state),
+                time_group=self.time_group,
+                periods=parse_count("periods", self.periods),
+                rolling=parse_count("rolling", self.rolling),
+                max_terms=state.settings.max_expression_terms,
+            )
         )
 
     def lifecycle_spec(self, state: BitmapistState) -> LifecycleSpec:
@@ -124,12 +126,14 @@ class AnswerForm:
         self._required()
         if len(self.exprs) > 1:
             raise InvalidRequest(f"a lifecycle takes one expr, got {len(self.exprs)}", field="expr")
-        return lifecycle_spec(
-            self.exprs[0],
-            now=self._moment(state),
-            time_group=self.time_group,
-            periods=parse_count("periods", self.periods),
-            max_terms=state.settings.max_expression_terms,
+        return state.kept(
+            lifecycle_spec(
+                self.exprs[0],
+                now=self._moment(state),
+                time_group=self.time_group,
+                periods=parse_count("periods", self.periods),
+                max_terms=state.settings.max_expression_terms,
+            )
         )
 
     def query(self, *, rolling: bool = True, **extra: object) -> str:
@@ -250,7 +254,6 @@ def trends_page() -> Response | str:
         hourly_off=_hourly_off(state, trend.spec.time_group if trend else None),
         max_series=MAX_SERIES,
         time_groups=list(TimeGroup),
-        events=sorted(state.repository.event_names()),
         now=state.now(),
     )
     return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
@@ -343,7 +346,6 @@ def lifecycle_page() -> Response | str:
         query=form.query(rolling=False),
         hourly_off=_hourly_off(state, lifecycle.spec.time_group if lifecycle else None),
         time_groups=list(TimeGroup),
-        events=sorted(state.repository.event_names()),
         now=state.now(),
     )
     return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")

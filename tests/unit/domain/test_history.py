@@ -5,7 +5,8 @@ from __future__ import annotations
 import doctest
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -48,7 +49,7 @@ class CountingRepository(InMemoryRepository):
         self.fetches.append(list(ids))
         return super().fetch(ids, max_bytes=max_bytes)
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         self.listings += 1
         return super().stored_months(events)
 
@@ -233,6 +234,20 @@ def test_only_an_event_or_an_or_of_events_has_a_first_ever_match(expression: Exp
         first_ever_events(expression)
     with pytest.raises(InvalidExpression, match=re.escape(str(expression))):
         FirstEver.plan(expression, TimeGroup.DAY, [], {})
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo", "Pacific/Chatham"])
+def test_stored_months_are_read_as_months_of_the_periods_zone(zone: str) -> None:
+    # A key names a month of the app's calendar: west of UTC, a UTC November began hours
+    # before the local one and once counted as history of November's own days (issue 19).
+    local = ZoneInfo(zone)
+    days = [Period.containing(TimeGroup.DAY, datetime(2026, 11, d, 9), local) for d in (10, 11)]
+    utc_months = [Period.containing(TimeGroup.MONTH, datetime(2026, m, 15)) for m in (10, 11)]
+    for months in ([date(2026, 10, 1), date(2026, 11, 1)], utc_months):
+        plan = FirstEver.plan(EventRef("act"), TimeGroup.DAY, days, {"act": months})
+        [october] = plan.months["act"]
+        assert october == Period.at(TimeGroup.MONTH, datetime(2026, 10, 1), local)
+        assert october.start.tzinfo is local
 
 
 def test_periods_of_another_group_are_refused() -> None:

@@ -11,6 +11,7 @@ from flask_bitmapist import mark_event
 from flask_bitmapist.domain import (
     Bitmap,
     BitmapId,
+    EventListing,
     EventRef,
     Mark,
     Period,
@@ -60,10 +61,22 @@ class DownRepository(InMemoryRepository):
     def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
         raise StorageUnavailable("connection refused (test double)")
 
+    def count(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[int]:
+        raise StorageUnavailable("connection refused (test double)")
+
     def event_names(self) -> frozenset[str]:
         raise StorageUnavailable("connection refused (test double)")
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def list_events(
+        self,
+        *,
+        containing: str = "",
+        max_keys: int | None = None,
+        max_seconds: float | None = None,
+    ) -> EventListing:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         raise StorageUnavailable("connection refused (test double)")
 
     def set_properties(self, assignments: Iterable[object], *, max_values: int = 0) -> list[int]:
@@ -110,9 +123,25 @@ class FlakyRepository(InMemoryRepository):
         self._check()
         return super().fetch(ids, max_bytes=max_bytes)
 
+    def count(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[int]:
+        self._check()
+        return super().count(ids, max_bytes=max_bytes)
+
     def event_names(self) -> frozenset[str]:
         self._check()
         return super().event_names()
+
+    def list_events(
+        self,
+        *,
+        containing: str = "",
+        max_keys: int | None = None,
+        max_seconds: float | None = None,
+    ) -> EventListing:
+        self._check()
+        return super().list_events(
+            containing=containing, max_keys=max_keys, max_seconds=max_seconds
+        )
 
 
 class FixedClock:

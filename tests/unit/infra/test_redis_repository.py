@@ -11,7 +11,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import fakeredis
@@ -294,6 +294,35 @@ def test_event_names_scan_and_never_use_keys(
 
     monkeypatch.setattr(client, "keys", refuse)
     assert repository.event_names() == frozenset(f"event{i}" for i in range(2500))
+
+
+def test_one_listing_of_stored_months_serves_every_event(
+    client: redis.Redis, repository: RedisRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A lifecycle of 100 ORed events once made 100 SCANs of the whole keyspace (issue 19).
+    events = [f"feature:{i}" for i in range(100)]
+    repository.mark(Mark.create(e, 1, datetime(2025, 1 + i % 12, 5)) for i, e in enumerate(events))
+    repository.mark(Mark.create(e, 2, NOW) for e in [*events, "feature:1x", "other"])
+    patterns: list[str] = []
+    scan = repository.transport.scan
+
+    def counted(pattern: str) -> Iterator[bytes | str]:
+        patterns.append(pattern)
+        return scan(pattern)
+
+    monkeypatch.setattr(repository.transport, "scan", counted)
+    months = repository.stored_months(events)
+    assert months == {
+        e: frozenset({date(2025, 1 + i % 12, 1), date(2026, 11, 1)}) for i, e in enumerate(events)
+    }
+    # The server filters by the events' common start, and leaves out weeks and flags.
+    assert patterns == ["trackist_feature:*_[0-9]*"]
+    assert repository.stored_months(["feature:1"]) == {
+        "feature:1": frozenset({date(2025, 2, 1), date(2026, 11, 1)})
+    }
+    assert patterns[1:] == ["trackist_feature:1_[0-9]*"]
+    assert repository.stored_months([]) == {}
+    assert len(patterns) == 2
 
 
 def test_a_prefix_with_glob_characters_matches_only_itself(client: redis.Redis) -> None:
