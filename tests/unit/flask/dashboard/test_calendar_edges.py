@@ -36,6 +36,7 @@ NOT_ANSWERS = {
     "bitmapist.api_events",
     "bitmapist.api_event_names",
     "bitmapist.static",
+    "bitmapist.storage",
 }
 
 
