@@ -12,8 +12,10 @@ in an app context, ``Bitmapistable`` on SQLAlchemy models (``PeeweeBitmapistable
 ``MongoEngineBitmapistable`` on Peewee and MongoEngine ones) for
 ``<model>:created|updated|deleted``, and Flask-Login logins and logouts marked automatically.
 Read it back with ``get_event_data("user:paid", "months")`` (a user set), ``get_cohort(...)``
-and ``chain_events(...)``, as in 0.1. An app's tests check what it marks with the pytest
-fixture ``analytics`` of :mod:`flask_bitmapist.testing`.
+and ``chain_events(...)``, as in 0.1. Segments: ``set_property(user.id, "plan", "pro")``,
+``save_cohort("beta_testers", users)``, ``get_segment("plan=pro & ~beta_testers")``.
+An app's tests check what it marks with the pytest fixture ``analytics`` of
+:mod:`flask_bitmapist.testing`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
         InvalidPeriod,
         InvalidRequest,
         InvalidRetention,
+        InvalidSegment,
+        InvalidSegmentName,
         InvalidStorageConfig,
         InvalidTimeGroup,
         InvalidTimestamp,
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
         MomentOutOfRange,
         PeriodsExpired,
         StorageUnavailable,
+        TooManyPropertyValues,
     )
     from flask_bitmapist.flask.answers import (
         get_funnel,
@@ -79,6 +84,14 @@ if TYPE_CHECKING:
         get_event_data,
         get_event_names,
     )
+    from flask_bitmapist.flask.segments import (
+        delete_cohort,
+        get_properties,
+        get_saved_cohorts,
+        get_segment,
+        save_cohort,
+        set_property,
+    )
     from flask_bitmapist.flask.state import (
         BitmapistState,
         Settings,
@@ -107,6 +120,8 @@ _LAZY: dict[str, str] = {
     "InvalidMoment": "flask_bitmapist.exceptions",
     "InvalidPeriod": "flask_bitmapist.exceptions",
     "InvalidRequest": "flask_bitmapist.exceptions",
+    "InvalidSegment": "flask_bitmapist.exceptions",
+    "InvalidSegmentName": "flask_bitmapist.exceptions",
     "InvalidRetention": "flask_bitmapist.exceptions",
     "InvalidStorageConfig": "flask_bitmapist.exceptions",
     "InvalidTimeGroup": "flask_bitmapist.exceptions",
@@ -117,6 +132,7 @@ _LAZY: dict[str, str] = {
     "MomentOutOfRange": "flask_bitmapist.exceptions",
     "PeriodsExpired": "flask_bitmapist.exceptions",
     "StorageUnavailable": "flask_bitmapist.exceptions",
+    "TooManyPropertyValues": "flask_bitmapist.exceptions",
     "FlaskBitmapist": "flask_bitmapist.flask.extension",
     "Bitmapistable": "flask_bitmapist.flask.mixins",
     "PeeweeBitmapistable": "flask_bitmapist.flask.peewee_mixin",
@@ -139,6 +155,12 @@ _LAZY: dict[str, str] = {
     "get_trend": "flask_bitmapist.flask.answers",
     "get_funnel": "flask_bitmapist.flask.answers",
     "get_stickiness": "flask_bitmapist.flask.answers",
+    "delete_cohort": "flask_bitmapist.flask.segments",
+    "get_properties": "flask_bitmapist.flask.segments",
+    "get_saved_cohorts": "flask_bitmapist.flask.segments",
+    "get_segment": "flask_bitmapist.flask.segments",
+    "save_cohort": "flask_bitmapist.flask.segments",
+    "set_property": "flask_bitmapist.flask.segments",
     "BitmapistState": "flask_bitmapist.flask.state",
     "Settings": "flask_bitmapist.flask.state",
     "current_state": "flask_bitmapist.flask.state",
@@ -169,6 +191,8 @@ __all__ = [
     "InvalidPeriod",
     "InvalidRequest",
     "InvalidRetention",
+    "InvalidSegment",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -182,20 +206,27 @@ __all__ = [
     "PeriodsExpired",
     "Settings",
     "StorageUnavailable",
+    "TooManyPropertyValues",
     "UserSet",
     "WeekEvents",
     "YearEvents",
     "chain_events",
     "current_state",
+    "delete_cohort",
     "get_cohort",
     "get_event_data",
     "get_event_names",
     "get_funnel",
     "get_lifecycle",
+    "get_properties",
+    "get_saved_cohorts",
+    "get_segment",
     "get_stickiness",
     "get_trend",
     "mark",
     "mark_event",
+    "save_cohort",
+    "set_property",
     "unmark_event",
 ]
 

@@ -16,6 +16,7 @@ from flask_bitmapist.domain.errors import (
     InvalidExpression,
     InvalidMoment,
     InvalidRetention,
+    InvalidSegmentName,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
@@ -24,6 +25,7 @@ from flask_bitmapist.domain.errors import (
     MomentOutOfRange,
     PeriodsExpired,
     StorageUnavailable,
+    TooManyPropertyValues,
 )
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "InvalidPeriod",
     "InvalidRequest",
     "InvalidRetention",
+    "InvalidSegment",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -48,6 +52,7 @@ __all__ = [
     "MomentOutOfRange",
     "PeriodsExpired",
     "StorageUnavailable",
+    "TooManyPropertyValues",
 ]
 
 
@@ -75,6 +80,15 @@ class InvalidRequest(BitmapistError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidSegment(InvalidRequest):
+    """A segment expression is malformed or names a property, value or saved cohort that
+    does not exist; ``field`` names the request's field (``segment``), the message what
+    exists."""
+
+    def __init__(self, message: str, *, field: str = "segment") -> None:
+        super().__init__(message, field=field)
 
 
 class EventFileError(BitmapistError, ValueError):

@@ -24,6 +24,7 @@ from flask_bitmapist.domain.errors import (
     InvalidExpression,
     InvalidMoment,
     InvalidRetention,
+    InvalidSegmentName,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
@@ -32,6 +33,7 @@ from flask_bitmapist.domain.errors import (
     MomentOutOfRange,
     PeriodsExpired,
     StorageUnavailable,
+    TooManyPropertyValues,
 )
 from flask_bitmapist.domain.events import (
     DEFAULT_MAX_USER_ID,
@@ -87,6 +89,17 @@ from flask_bitmapist.domain.repository import (
     contains_ignoring_ascii_case,
 )
 from flask_bitmapist.domain.retention import MAX_DAYS_KEPT, NO_RETENTION, RetentionPolicy
+from flask_bitmapist.domain.segments import (
+    DEFAULT_MAX_PROPERTY_VALUES,
+    PropertyAssignment,
+    PropertyValue,
+    SavedCohort,
+    Segment,
+    UserSetId,
+    validate_cohort_name,
+    validate_property_name,
+    validate_property_value,
+)
 from flask_bitmapist.domain.stickiness import Stickiness, StickinessEngine, StickinessSpec
 from flask_bitmapist.domain.timestamps import parse_timestamp
 from flask_bitmapist.domain.trend import (
@@ -102,6 +115,7 @@ from flask_bitmapist.domain.window import MAX_HOURS, MAX_PERIODS, Window
 __all__ = [
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_EXPRESSION_TERMS",
+    "DEFAULT_MAX_PROPERTY_VALUES",
     "DEFAULT_MAX_USER_ID",
     "MARK_CHUNK_SIZE",
     "MAX_COLS",
@@ -144,6 +158,7 @@ __all__ = [
     "InvalidExpression",
     "InvalidMoment",
     "InvalidRetention",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -159,16 +174,22 @@ __all__ = [
     "Or",
     "Period",
     "PeriodsExpired",
+    "PropertyAssignment",
+    "PropertyValue",
     "RetentionPolicy",
+    "SavedCohort",
+    "Segment",
     "Stickiness",
     "StickinessEngine",
     "StickinessSpec",
     "StorageUnavailable",
     "TimeGroup",
+    "TooManyPropertyValues",
     "Trend",
     "TrendEngine",
     "TrendSeries",
     "TrendSpec",
+    "UserSetId",
     "Window",
     "as_utc",
     "contains_ignoring_ascii_case",
@@ -181,7 +202,10 @@ __all__ = [
     "parse_chain",
     "parse_expression",
     "parse_timestamp",
+    "validate_cohort_name",
     "validate_event_name",
+    "validate_property_name",
+    "validate_property_value",
     "validate_stored_event_name",
     "validate_user_id",
     "zone_name",

@@ -10,6 +10,7 @@ __all__ = [
     "InvalidExpression",
     "InvalidMoment",
     "InvalidRetention",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -18,6 +19,7 @@ __all__ = [
     "MomentOutOfRange",
     "PeriodsExpired",
     "StorageUnavailable",
+    "TooManyPropertyValues",
 ]
 
 
@@ -78,6 +80,14 @@ class InvalidAnswerSpec(BitmapistError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidSegmentName(BitmapistError, ValueError):
+    """A property's name or value, or a saved cohort's name, breaks the naming rules."""
+
+
+class TooManyPropertyValues(BitmapistError, ValueError):
+    """A property would hold more values than ``BITMAPIST_MAX_PROPERTY_VALUES`` allows."""
 
 
 class InvalidRetention(BitmapistError, ValueError):

@@ -11,6 +11,11 @@ import attrs
 
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.events import BitmapId, Mark
+from flask_bitmapist.domain.segments import (
+    DEFAULT_MAX_PROPERTY_VALUES,
+    PropertyAssignment,
+    UserSetId,
+)
 
 __all__ = [
     "MARK_CHUNK_SIZE",
@@ -199,4 +204,55 @@ class BitmapRepository(abc.ABC):
         raise NotImplementedError(
             f"{type(self).__name__} does not implement merge(), which copying a store into "
             "it needs to write whole bitmaps"
+        )
+
+    # -- segments (DESIGN section 13) -------------------------------------------------
+    # Not abstract, as stored_months: repositories written before them keep working for
+    # every answer, and raise here, naming what is missing.
+
+    def set_properties(
+        self,
+        assignments: Iterable[PropertyAssignment],
+        *,
+        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
+    ) -> list[int]:
+        """Apply each assignment atomically (concurrent writers never leave a user in two
+        values of a property): the user leaves every value of the property but the new
+        one, then joins it (``value=None``: leaves them all). A value left without users
+        is dropped from the property's values.
+
+        An assignment that would give a property more than ``max_values`` values is not
+        applied (the user keeps their value); the others are. Returns the positions (from
+        0) of those refused, for the caller to report
+        (:func:`~flask_bitmapist.domain.segments.too_many_values`).
+        """
+        raise self._missing("set_properties()", "properties")
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        """Every property that has a value with users, and those values, in one call."""
+        raise self._missing("property_values()", "properties")
+
+    def save_cohort(self, name: str, users: Bitmap) -> None:
+        """Keep ``users`` under the saved cohort ``name`` (a valid name), replacing an
+        older one, atomically."""
+        raise self._missing("save_cohort()", "saved cohorts")
+
+    def delete_cohort(self, name: str) -> bool:
+        """Forget the saved cohort ``name``; whether there was one."""
+        raise self._missing("delete_cohort()", "saved cohorts")
+
+    def cohort_names(self) -> frozenset[str]:
+        """The names of every saved cohort, in one call."""
+        raise self._missing("cohort_names()", "saved cohorts")
+
+    def fetch_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
+        """The users of property values and saved cohorts, in order, in one call (a
+        missing one is the empty set); ``max_bytes`` bounds each as in :meth:`fetch`."""
+        raise self._missing("fetch_user_sets()", "segments")
+
+    def _missing(self, method: str, need: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{type(self).__name__} does not implement {method}, which {need} need"
         )

@@ -15,12 +15,15 @@ from typing import Any, NamedTuple
 from flask import Flask
 
 from flask_bitmapist.domain import (
+    DEFAULT_MAX_PROPERTY_VALUES,
     BitmapId,
     BitmapRepository,
     EventRef,
     Mark,
     Period,
+    PropertyAssignment,
     TimeGroup,
+    UserSetId,
     validate_event_name,
     validate_user_id,
 )
@@ -70,6 +73,34 @@ class _RecordingRepository(BitmapRepository):
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         return self.inner.stored_months(events)
+
+    # Properties and saved cohorts: the port defines them (raising), so __getattr__ would
+    # never be asked for them.
+
+    def set_properties(
+        self,
+        assignments: Iterable[PropertyAssignment],
+        *,
+        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
+    ) -> list[int]:
+        return self.inner.set_properties(assignments, max_values=max_values)
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        return self.inner.property_values()
+
+    def save_cohort(self, name: str, users: Bitmap) -> None:
+        self.inner.save_cohort(name, users)
+
+    def delete_cohort(self, name: str) -> bool:
+        return self.inner.delete_cohort(name)
+
+    def cohort_names(self) -> frozenset[str]:
+        return self.inner.cohort_names()
+
+    def fetch_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
+        return self.inner.fetch_user_sets(ids, max_bytes=max_bytes)
 
     def __getattr__(self, name: str) -> Any:
         # Whatever else the store offers (its client, its server name) is the inner one's.

@@ -42,6 +42,7 @@ Key                                     Meaning                                 
 ``BITMAPIST_BREAKER_INTERVAL``          seconds storage is skipped after a        ``0.5``
                                         failure (doubling while it lasts)
 ``BITMAPIST_BREAKER_MAX_INTERVAL``      the longest it is skipped at a time       ``5.0``
+``BITMAPIST_MAX_PROPERTY_VALUES``       most values one property may hold         ``1000``
 ``BITMAPIST_RETENTION``                 days kept per time group after a period   ``None``
                                         ends (``{"hours": 14, "days": 400}``);
                                         groups not named are kept forever
@@ -56,6 +57,7 @@ from typing import Final
 from flask_bitmapist.domain import (
     DEFAULT_MAX_COHORT_CELLS,
     DEFAULT_MAX_EXPRESSION_TERMS,
+    DEFAULT_MAX_PROPERTY_VALUES,
     DEFAULT_MAX_USER_ID,
 )
 from flask_bitmapist.infra import DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT
@@ -74,6 +76,7 @@ __all__ = [
     "DEFAULT_MAP_IDS",
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_EXPRESSION_TERMS",
+    "DEFAULT_MAX_PROPERTY_VALUES",
     "DEFAULT_MAX_USER_ID",
     "DEFAULT_RAISE_ON_ERROR",
     "DEFAULT_REDIS_CLUSTER",
@@ -138,5 +141,6 @@ DEFAULTS: Final[Mapping[str, object]] = {
     "BITMAPIST_REPLAY_BUFFER": DEFAULT_REPLAY_BUFFER,
     "BITMAPIST_BREAKER_INTERVAL": DEFAULT_BREAKER_INTERVAL,
     "BITMAPIST_BREAKER_MAX_INTERVAL": DEFAULT_BREAKER_MAX_INTERVAL,
+    "BITMAPIST_MAX_PROPERTY_VALUES": DEFAULT_MAX_PROPERTY_VALUES,
     "BITMAPIST_RETENTION": DEFAULT_RETENTION,
 }

@@ -12,11 +12,23 @@
         __bitmapist_id__ = "author_id"            # whose id to mark (default: "id")
         ...
 
+    class Account(Base, Bitmapistable):
+        __bitmapist_id__ = "owner_id"
+        __bitmapist_properties__ = ("plan",)      # kept as the owner's property "plan"
+
 Inserting, updating and deleting a row marks ``<name>:created``, ``<name>:updated`` and
 ``<name>:deleted`` for the id. The marks are collected while the session flushes and
 written only when its transaction commits: a rollback (of the transaction, or of the
 savepoint the change was made in) leaves no trace. Bulk statements such as
 ``session.execute(update(User))`` do not load objects and are not marked.
+
+Attributes named in ``__bitmapist_properties__`` are kept as the id's properties of the
+same name (DESIGN section 13), set after commit like the marks: on insert, on an update
+that changes them, and removed on delete (the policy of
+:mod:`flask_bitmapist.services.model_marks`; SQLAlchemy's attribute history says what an
+update changed). A value that breaks the naming rules fails the flush; a store that is
+down, or a value past ``BITMAPIST_MAX_PROPERTY_VALUES``, is logged at commit (the rows are
+committed already).
 
 Flushing needs an application context with Flask-Bitmapist (that app's storage gets the
 marks). Storage failures at commit time fail open, like every mark. SQLAlchemy comes with
@@ -26,12 +38,13 @@ importing ``Bitmapistable`` raises :class:`~flask_bitmapist.exceptions.MissingEx
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from flask_bitmapist.flask.extras import is_missing, missing_extra
 
 try:
-    from sqlalchemy import event
+    from sqlalchemy import event, inspect
     from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session
 except ImportError as exc:
     if is_missing(exc, "sqlalchemy"):
@@ -55,7 +68,9 @@ class Bitmapistable(MarkedModel):
 
     - ``__bitmapist_name__``: the event prefix (default: the lower-cased class name);
     - ``__bitmapist_id__``: the attribute holding the id to mark (default: ``"id"``), e.g.
-      ``"author_id"`` to credit a comment's author.
+      ``"author_id"`` to credit a comment's author;
+    - ``__bitmapist_properties__``: attributes kept as that id's properties, e.g.
+      ``("plan",)`` (default: none).
     """
 
 
@@ -63,13 +78,20 @@ def _queue(target: Bitmapistable, change: ModelChange) -> None:
     session = object_session(target)
     if session is None:  # pragma: no cover - flush events always have a session
         return
-    state, mark = pending_change(target, change)
+    state, write = pending_change(target, change, _changed_in(target))
     transaction = session.get_nested_transaction() or session.get_transaction()
     assert transaction is not None  # flushing always happens inside one
     pending: PendingModelMarks[BitmapistState] = session.info.setdefault(
         PENDING_KEY, PendingModelMarks()
     )
-    pending.add(state, mark, transaction)
+    pending.add(state, write, transaction)
+
+
+def _changed_in(target: Bitmapistable) -> Callable[[str], bool]:
+    """Whether the flush changes an attribute of ``target``: its history has changes (an
+    attribute that SQLAlchemy does not map counts as changed)."""
+    attributes = inspect(target).attrs
+    return lambda name: name not in attributes or bool(attributes[name].history.has_changes())
 
 
 @event.listens_for(Bitmapistable, "after_insert", propagate=True)

@@ -21,6 +21,9 @@ and Peewee mixins (:mod:`flask_bitmapist.services.model_marks`), hooked into Mon
 mark follows the write (a failed write raises first and marks nothing). The id is checked
 before the write (``pre_save_post_validation``): a bad one raises and nothing is written.
 ``QuerySet.update()`` and ``QuerySet.delete()`` do not load documents and are not marked.
+``__bitmapist_properties__`` keeps fields as the id's properties, by the same policy: all
+on create, the fields a save changed on update, removed on delete; a bad value raises
+before the write.
 
 MongoDB's ``_id`` is an ObjectId, not a user id: name an int attribute with
 ``__bitmapist_id__``, or turn on ``BITMAPIST_MAP_IDS`` to mark str ids (``str(doc.id)``
@@ -34,6 +37,7 @@ raises :class:`~flask_bitmapist.exceptions.MissingExtra`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from flask_bitmapist.flask.extras import is_missing, missing_extra
@@ -45,44 +49,58 @@ except ImportError as exc:
         raise missing_extra("mongoengine", "mongoengine", "MongoEngineBitmapistable") from exc
     raise
 
-from flask_bitmapist.flask.model_hooks import mark_change, pending_change
+from flask_bitmapist.flask.model_hooks import mark_change, pending_change, write_changes
 from flask_bitmapist.flask.state import BitmapistState
-from flask_bitmapist.flask.tracking import record
-from flask_bitmapist.services.marking import PendingMark
-from flask_bitmapist.services.model_marks import MarkedModel, ModelChange
+from flask_bitmapist.services.model_marks import MarkedModel, ModelChange, ModelWrite
 
 __all__ = ["MongoEngineBitmapistable"]
 
-#: The attribute of a document holding its checked mark between the check and the write.
+#: The attribute of a document holding its checked write between the check and the write.
 PENDING_ATTRIBUTE: Final = "_flask_bitmapist_pending"
 
 
 class MongoEngineBitmapistable(MarkedModel):
     """Mixin for MongoEngine documents: marks ``<name>:created|updated|deleted`` once saved
-    or deleted. Configure per model with ``__bitmapist_name__`` and ``__bitmapist_id__``
-    (see :class:`~flask_bitmapist.services.model_marks.MarkedModel`)."""
+    or deleted. Configure per model with ``__bitmapist_name__``, ``__bitmapist_id__`` and
+    ``__bitmapist_properties__`` (see
+    :class:`~flask_bitmapist.services.model_marks.MarkedModel`)."""
 
 
 def _checked(sender: Any, document: Any, created: bool = False, **kwargs: Any) -> None:
     # Before the write: a bad id raises here, and nothing is written anywhere.
     if not isinstance(document, MongoEngineBitmapistable):
         return
-    change = None
+    pending = None
     if created:
-        change = ModelChange.CREATED
-    elif document._get_changed_fields():  # type: ignore[attr-defined]
-        change = ModelChange.UPDATED  # a save that changed nothing is no update
-    pending = None if change is None else pending_change(document, change)
+        pending = pending_change(document, ModelChange.CREATED)
+    elif changed_fields := document._get_changed_fields():  # type: ignore[attr-defined]
+        # A save that changed nothing is no update.
+        changed = _changes(document, changed_fields)
+        pending = pending_change(document, ModelChange.UPDATED, changed)
     # Past MongoEngine's __setattr__, which would take it for a field of a DynamicDocument.
     object.__setattr__(document, PENDING_ATTRIBUTE, pending)
 
 
+def _changes(document: Any, changed_fields: list[str]) -> Callable[[str], bool]:
+    """Whether a save changes an attribute: its field (by its name in the database) or a
+    part of it changed (an attribute that is no field counts as changed)."""
+
+    def changed(name: str) -> bool:
+        field = document._fields.get(name)
+        if field is None:
+            return True
+        db_name = field.db_field
+        return any(key == db_name or key.startswith(f"{db_name}.") for key in changed_fields)
+
+    return changed
+
+
 def _saved(sender: Any, document: Any, **kwargs: Any) -> None:
-    pending: tuple[BitmapistState, PendingMark] | None = getattr(document, PENDING_ATTRIBUTE, None)
+    pending: tuple[BitmapistState, ModelWrite] | None = getattr(document, PENDING_ATTRIBUTE, None)
     if pending is not None:
         object.__setattr__(document, PENDING_ATTRIBUTE, None)
-        state, mark = pending
-        record(state, [mark])
+        state, write = pending
+        write_changes(state, [write])
 
 
 def _deleted(sender: Any, document: Any, **kwargs: Any) -> None:

@@ -15,14 +15,15 @@
 
 ``save()`` marks ``<name>:created`` (a new row) or ``<name>:updated``, ``delete_instance()``
 ``<name>:deleted``, for the id: the same policy as the SQLAlchemy mixin
-(:mod:`flask_bitmapist.services.model_marks`). Inside a transaction (``db.atomic()``,
-``db.transaction()``) the marks wait until it commits, and a rollback drops them; outside
-one, the row is committed by the save and marked right after it. Peewee has no hook for a
-savepoint's rollback: a nested ``atomic()`` rolled back on its own inside a transaction
-that then commits still marks. Class-level queries (``User.update(...).execute()``,
-``User.delete()...``) do not load objects and are not marked; neither are saves in
-``db.manual_commit()`` mode before it commits (they are marked at once, as outside a
-transaction).
+(:mod:`flask_bitmapist.services.model_marks`), ``__bitmapist_properties__`` included (an
+update keeps the fields it saves that were set since the last save). Inside a transaction
+(``db.atomic()``, ``db.transaction()``) the marks wait until it commits, and a rollback
+drops them; outside one, the row is committed by the save and marked right after it.
+Peewee has no hook for a savepoint's rollback: a nested ``atomic()`` rolled back on its
+own inside a transaction that then commits still marks. Class-level queries
+(``User.update(...).execute()``, ``User.delete()...``) do not load objects and are not
+marked; neither are saves in ``db.manual_commit()`` mode before it commits (they are
+marked at once, as outside a transaction).
 
 Saving needs an application context with Flask-Bitmapist (that app's storage gets the
 marks). Peewee comes with the ``peewee`` extra (``pip install 'flask-bitmapist[peewee]'``);
@@ -32,6 +33,7 @@ without it, importing ``PeeweeBitmapistable`` raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from flask_bitmapist.flask.extras import is_missing, missing_extra
@@ -57,8 +59,9 @@ class PeeweeBitmapistable(MarkedModel):
     """Mixin for Peewee models: marks ``<name>:created|updated|deleted`` after commit.
 
     Put it before ``peewee.Model`` (or your base model) in the bases, so that its
-    ``save`` and ``delete_instance`` run. Configure per model with ``__bitmapist_name__``
-    and ``__bitmapist_id__`` (see :class:`~flask_bitmapist.services.model_marks.MarkedModel`).
+    ``save`` and ``delete_instance`` run. Configure per model with ``__bitmapist_name__``,
+    ``__bitmapist_id__`` and ``__bitmapist_properties__`` (see
+    :class:`~flask_bitmapist.services.model_marks.MarkedModel`).
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -75,9 +78,10 @@ class PeeweeBitmapistable(MarkedModel):
         """Peewee's ``save``, then ``<name>:created`` or ``<name>:updated`` (after commit)."""
         model: Any = self
         created = bool(force_insert) or model._meta.primary_key is False or model._pk is None
+        changed = _saved_changes(model, only)  # read before the save clears them
         rows = _peewee_super(self).save(force_insert=force_insert, only=only)
         if rows:
-            _after_commit(self, ModelChange.CREATED if created else ModelChange.UPDATED)
+            _after_commit(self, ModelChange.CREATED if created else ModelChange.UPDATED, changed)
         return rows
 
     def delete_instance(self, *args: Any, **kwargs: Any) -> Any:
@@ -93,17 +97,31 @@ def _peewee_super(instance: PeeweeBitmapistable) -> Any:
     return super(PeeweeBitmapistable, instance)
 
 
-def _after_commit(instance: PeeweeBitmapistable, change: ModelChange) -> None:
+def _saved_changes(model: Any, only: Any) -> Callable[[str], bool]:
+    """Whether a save writes a changed attribute: a dirty field among those saved (an
+    attribute that is no field counts as changed)."""
+    fields = model._meta.fields
+    dirty = set(model._dirty)
+    if only is not None:
+        dirty &= {field if isinstance(field, str) else field.name for field in only}
+    return lambda name: name in dirty or name not in fields
+
+
+def _after_commit(
+    instance: PeeweeBitmapistable,
+    change: ModelChange,
+    changed: Callable[[str], bool] | None = None,
+) -> None:
     database: Any = type(instance)._meta.database  # type: ignore[attr-defined]
     transactions = database._state.transactions
     if not transactions or isinstance(transactions[-1], peewee._manual):
         # Autocommit (or manual commit, which has no hook): the row is committed already.
-        mark_change(instance, change)
+        mark_change(instance, change, changed)
         return
     # Nested db.transaction() blocks stack up; only the outermost one commits.
     outermost = transactions[0]
-    state, mark = pending_change(instance, change)
-    _pending_of(outermost).add(state, mark, outermost)
+    state, write = pending_change(instance, change, changed)
+    _pending_of(outermost).add(state, write, outermost)
 
 
 def _pending_of(transaction: Any) -> PendingModelMarks[BitmapistState]:

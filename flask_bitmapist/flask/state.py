@@ -16,6 +16,7 @@ import attrs
 from flask import current_app, has_app_context
 
 from flask_bitmapist.domain import (
+    DEFAULT_MAX_PROPERTY_VALUES,
     NO_RETENTION,
     REDIS_MAX_USER_ID,
     UTC,
@@ -48,6 +49,9 @@ __all__ = ["BitmapistState", "Clock", "Settings", "current_state"]
 #: The highest BITMAPIST_MAX_EXPRESSION_TERMS accepted: past it one cohort reads hundreds
 #: of thousands of bitmaps and holds Redis for seconds.
 MAX_EXPRESSION_TERMS_SETTING = 10_000
+#: The highest BITMAPIST_MAX_PROPERTY_VALUES accepted: moving a user tests one bit per
+#: value of the property in one script run, which holds Redis for it.
+MAX_PROPERTY_VALUES_SETTING = 100_000
 
 #: Returns the current time; the state's only source of "now".
 Clock = Callable[[], datetime]
@@ -174,6 +178,7 @@ class Settings:
     breaker_interval: float
     breaker_max_interval: float
     timezone: tzinfo = UTC
+    max_property_values: int = DEFAULT_MAX_PROPERTY_VALUES
     retention: RetentionPolicy = NO_RETENTION
 
     @classmethod
@@ -233,6 +238,9 @@ class Settings:
             replay_buffer=_integer(config, "BITMAPIST_REPLAY_BUFFER", 0, 10**8),
             breaker_interval=breaker_interval,
             breaker_max_interval=breaker_max_interval,
+            max_property_values=_integer(
+                config, "BITMAPIST_MAX_PROPERTY_VALUES", 1, MAX_PROPERTY_VALUES_SETTING
+            ),
             retention=_retention(config, "BITMAPIST_RETENTION"),
         )
 

@@ -12,6 +12,23 @@ key 373,000 (4.5x): the per-command cost in client and server is paid once per k
 of once per bit, and its one array reply is parsed in one call. Packing the BITFIELDs with
 numpy instead of redis-py (see ``_resp``) then took it past 500,000 events/s.
 
+Properties and saved cohorts (DESIGN section 13) are kept beside the events, in keys that
+start with ``{`` and end with ``}`` or ``]``. bitmapist's and this repository's listings of
+``{prefix}*`` never see them, and no event key can equal one: an event key starts with the
+prefix and ends with a period suffix or ``u``.
+
+- ``{<prefix>properties}``: set, the names of the properties;
+- ``{<prefix>property:<name>}``: set, the values of property ``<name>`` that hold users;
+- ``{<prefix>property:<name>}[<value>]``: bitmap, the users whose ``<name>`` is ``<value>``;
+- ``{<prefix>cohorts}``: set, the names of the saved cohorts;
+- ``{<prefix>cohorts}[<name>]``: bitmap, the users saved as ``<name>``.
+
+Property names hold no ``{`` or ``}``, so the braces are a Redis Cluster hash tag: a
+property's values and bitmaps share one slot, and one script moves a user between values
+atomically (the script reads the values' keys from the set, in that slot); the saved
+cohorts share the slot of ``{<prefix>cohorts}``. (A key prefix that itself starts with
+``}`` would leave the tag empty: not supported for segments on a cluster.)
+
 The repository speaks in keyed commands; a transport (see
 :mod:`~flask_bitmapist.infra.transports`) carries them to a single Redis or to a Redis
 Cluster. On a cluster nothing relies on two keys living on one node: writes and reads go
@@ -25,6 +42,7 @@ does with a single Redis, which redis-py reaches only when a command is sent.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -34,7 +52,7 @@ from typing import Any, Final, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from redis.cluster import RedisCluster
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from flask_bitmapist.domain import (
     MARK_CHUNK_SIZE,
@@ -52,6 +70,16 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.domain.events import RESERVED_PREFIX
 from flask_bitmapist.domain.repository import check_max_bytes
+from flask_bitmapist.domain.segments import (
+    DEFAULT_MAX_PROPERTY_VALUES,
+    PropertyAssignment,
+    PropertyValue,
+    SavedCohort,
+    UserSetId,
+    check_max_values,
+    checked_assignments,
+    validate_cohort_name,
+)
 from flask_bitmapist.infra._redis_common import (
     RedisClient,
     chunks,
@@ -66,6 +94,7 @@ from flask_bitmapist.infra.urls import DEFAULT_TIMEOUT, redact_url, transport_fr
 __all__ = [
     "DEFAULT_KEY_PREFIX",
     "DEFAULT_TIMEOUT",
+    "SET_PROPERTIES_SCRIPT",
     "UNMARK_SCRIPT",
     "RedisClient",
     "RedisRepository",
@@ -85,6 +114,88 @@ for i = 1, #ARGV do
 end
 return bits
 """
+
+#: KEYS[1]: a property's set of values. ARGV[1]: the most values it may hold; ARGV[2]: the
+#: head of its value keys (``{<prefix>property:<name>}[``); then (user id, value) pairs, an
+#: empty value removing the property. Each user leaves every other value (one GETBIT per
+#: value), then joins the new one; a new value past the cap is refused, and the user put
+#: back where they were. A value left without users (BITPOS finds no set bit) is dropped
+#: once at the end of the run, or when the cap needs room: checking after every move read
+#: the bitmap from its start each time (2.5 GB for 200,000 moves). One run, so no other
+#: writer sees a user in two values. Returns the positions (1, 2, ...) of the pairs
+#: refused. The value keys are not in KEYS: they are read from the set, and share its hash
+#: slot (the braces of the keys).
+SET_PROPERTIES_SCRIPT: Final = """
+local most = tonumber(ARGV[1])
+local head = ARGV[2]
+local values, count, dirty, refused = {}, 0, {}, {}
+for _, v in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  values[v] = true
+  count = count + 1
+end
+local function drop_empty()
+  for v in pairs(dirty) do
+    if values[v] and redis.call('BITPOS', head .. v .. ']', 1) == -1 then
+      redis.call('DEL', head .. v .. ']')
+      redis.call('SREM', KEYS[1], v)
+      values[v] = nil
+      count = count - 1
+    end
+  end
+  dirty = {}
+end
+for i = 3, #ARGV, 2 do
+  local uid = tonumber(ARGV[i])
+  local value = ARGV[i + 1]
+  local left = nil
+  for other in pairs(values) do
+    if other ~= value and redis.call('GETBIT', head .. other .. ']', uid) == 1 then
+      redis.call('SETBIT', head .. other .. ']', uid, 0)
+      left = other
+      dirty[other] = true
+    end
+  end
+  local new = value ~= '' and not values[value]
+  if new and count >= most then
+    drop_empty()
+  end
+  if new and count >= most then
+    refused[#refused + 1] = (i - 1) / 2
+    if left then
+      redis.call('SETBIT', head .. left .. ']', uid, 1)
+      if not values[left] then
+        values[left] = true
+        count = count + 1
+        redis.call('SADD', KEYS[1], left)
+      end
+    end
+  elseif value ~= '' then
+    if new then
+      values[value] = true
+      count = count + 1
+      redis.call('SADD', KEYS[1], value)
+    end
+    redis.call('SETBIT', head .. value .. ']', uid, 1)
+  end
+end
+drop_empty()
+return refused
+"""
+_SET_PROPERTIES_SHA: Final = hashlib.sha1(SET_PROPERTIES_SCRIPT.encode()).hexdigest()
+
+#: KEYS: the cohorts' set of names, the cohort's bitmap; ARGV: its name, its bytes.
+_SAVE_COHORT_SCRIPT: Final = """
+redis.call('SET', KEYS[2], ARGV[2])
+return redis.call('SADD', KEYS[1], ARGV[1])
+"""
+#: KEYS: the cohorts' set of names, the cohort's bitmap; ARGV: its name.
+_DELETE_COHORT_SCRIPT: Final = """
+redis.call('DEL', KEYS[2])
+return redis.call('SREM', KEYS[1], ARGV[1])
+"""
+#: Assignments per script run: a run holds Redis for about (values of the property) bit
+#: tests per assignment, so a few ms with a handful of values.
+_PROPERTY_BATCH: Final = 1000
 
 #: bitmapist's prefix: data written by bitmapist is found under it.
 DEFAULT_KEY_PREFIX: Final = "trackist_"
@@ -108,6 +219,20 @@ EXPIRY_RESEND_INTERVAL: Final = 60.0
 _LISTING_SCAN_COUNT: Final = 10_000
 
 _T = TypeVar("_T")
+
+
+def _texts(members: object) -> frozenset[str]:
+    """The members of a set reply as text (a member that is not UTF-8 is left out: this
+    package writes none)."""
+    if not isinstance(members, (set, list, tuple)):
+        return frozenset()
+    texts = set()
+    for member in members:
+        try:
+            texts.add(member.decode() if isinstance(member, bytes) else str(member))
+        except UnicodeDecodeError:
+            continue
+    return frozenset(texts)
 
 
 def _month_label(suffix: str) -> date | None:
@@ -325,6 +450,29 @@ class RedisRepository(BitmapRepository):
         """The Redis key of ``bitmap_id``, e.g. ``trackist_user:paid_2026-11-27``."""
         return f"{self.prefix}{bitmap_id.event}_{bitmap_id.key_suffix}"
 
+    @property
+    def properties_key(self) -> str:
+        """The set of property names, ``{trackist_properties}``."""
+        return "{" + self.prefix + "properties}"
+
+    def property_key(self, name: str) -> str:
+        """The set of the values of property ``name``, ``{trackist_property:plan}``."""
+        return "{" + self.prefix + "property:" + name + "}"
+
+    @property
+    def cohorts_key(self) -> str:
+        """The set of saved cohort names, ``{trackist_cohorts}``."""
+        return "{" + self.prefix + "cohorts}"
+
+    def user_set_key(self, user_set: UserSetId) -> str:
+        """The bitmap of a property value (``{trackist_property:plan}[pro]``) or a saved
+        cohort (``{trackist_cohorts}[beta_testers]``)."""
+        if isinstance(user_set, PropertyValue):
+            return f"{self.property_key(user_set.name)}[{user_set.value}]"
+        if isinstance(user_set, SavedCohort):
+            return f"{self.cohorts_key}[{user_set.name}]"
+        raise TypeError(f"expected a PropertyValue or a SavedCohort, got {user_set!r}")
+
     def _keys_of(self, group: Hashable, mark: Mark) -> tuple[tuple[str, int | None], ...]:
         """The keys a mark of ``group`` sets, each with its expiry (ms, or None)."""
         keys = self._key_cache.get(group)
@@ -475,11 +623,13 @@ class RedisRepository(BitmapRepository):
         empty set, as MGET already treats it.
         """
         end = check_max_bytes(max_bytes)
-        if not ids:
+        return self._read_bitmaps([self.key(bitmap_id) for bitmap_id in ids], end)
+
+    def _read_bitmaps(self, keys: list[str], end: int | None) -> list[Bitmap]:
+        if not keys:
             return []
         if end == 0:
-            return [Bitmap() for _ in ids]
-        keys = [self.key(bitmap_id) for bitmap_id in ids]
+            return [Bitmap() for _ in keys]
         values: list[bytes | None]
         if end is not None:
             values = self._read_each([("GETRANGE", key, 0, end - 1) for key in keys])
@@ -753,6 +903,112 @@ class RedisRepository(BitmapRepository):
             return validate_stored_event_name(event)
         except ValueError:
             return None
+
+    # -- segments -------------------------------------------------------------------
+
+    def set_properties(
+        self,
+        assignments: Iterable[PropertyAssignment],
+        *,
+        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
+    ) -> list[int]:
+        """One round trip per chunk: the property names added to their set, then one
+        script run per property (:data:`SET_PROPERTIES_SCRIPT`), each atomic."""
+        check_max_values(max_values)
+        refused: list[int] = []
+        start = 0
+        for chunk in chunks(assignments, _PROPERTY_BATCH):
+            work = checked_assignments(chunk)
+            by_name: dict[str, list[int]] = {}
+            for position, item in enumerate(work):
+                by_name.setdefault(item.name, []).append(position)
+            commands: list[tuple[str, Command]] = [
+                (self.properties_key, ("SADD", self.properties_key, *by_name))
+            ]
+            for name, positions in by_name.items():
+                key = self.property_key(name)
+                pairs = [part for p in positions for part in (work[p].user_id, work[p].value or "")]
+                commands.append(
+                    (key, ("EVALSHA", _SET_PROPERTIES_SHA, 1, key, max_values, key + "[", *pairs))
+                )
+            replies = self._run_scripts(commands, SET_PROPERTIES_SCRIPT, "setting properties")
+            for positions, reply in zip(by_name.values(), replies[1:], strict=True):
+                refused += [start + positions[int(n) - 1] for n in reply]
+            start += len(work)
+        return sorted(refused)
+
+    def _run_scripts(
+        self, commands: list[tuple[str, Command]], script: str, action: str
+    ) -> list[Any]:
+        """Send ``commands`` (EVALSHAs of ``script`` among others) in one round trip; those
+        a server did not have the script for are sent again as EVAL (which caches it)."""
+        with self._unavailable_as_storage_error(action):
+            replies = self.transport.keyed_pipeline(commands, raise_on_error=False)
+            missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+            if missing:
+                again = [(commands[i][0], ("EVAL", script, *commands[i][1][2:])) for i in missing]
+                for i, reply in zip(missing, self.transport.keyed_pipeline(again), strict=True):
+                    replies[i] = reply
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            return replies
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        """Two round trips: the names, then every property's values."""
+
+        def read() -> dict[str, frozenset[str]]:
+            names = _texts(
+                self.transport.execute(self.properties_key, ("SMEMBERS", self.properties_key))
+            )
+            ordered = sorted(names)
+            replies = self.transport.keyed_pipeline(
+                [(self.property_key(n), ("SMEMBERS", self.property_key(n))) for n in ordered]
+            )
+            found = {name: _texts(reply) for name, reply in zip(ordered, replies, strict=True)}
+            return {name: values for name, values in found.items() if values}
+
+        return self._call(read, "listing properties")
+
+    def save_cohort(self, name: str, users: Bitmap) -> None:
+        """One script run: the bitmap written and its name listed together."""
+        name = validate_cohort_name(name)
+        key = self.user_set_key(SavedCohort(name))
+        command = (
+            "EVAL",
+            _SAVE_COHORT_SCRIPT,
+            2,
+            self.cohorts_key,
+            key,
+            name,
+            users.to_redis_bytes(),
+        )
+        self._call(lambda: self.transport.execute(self.cohorts_key, command), "saving a cohort")
+
+    def delete_cohort(self, name: str) -> bool:
+        """One script run: the bitmap deleted and its name unlisted together."""
+        key = self.user_set_key(SavedCohort(name))
+        command = ("EVAL", _DELETE_COHORT_SCRIPT, 2, self.cohorts_key, key, name)
+        removed = self._call(
+            lambda: self.transport.execute(self.cohorts_key, command), "deleting a cohort"
+        )
+        return bool(removed)
+
+    def cohort_names(self) -> frozenset[str]:
+        """One SMEMBERS."""
+        reply = self._call(
+            lambda: self.transport.execute(self.cohorts_key, ("SMEMBERS", self.cohorts_key)),
+            "listing saved cohorts",
+        )
+        return _texts(reply)
+
+    def fetch_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
+        """As :meth:`fetch`: one MGET (one GET per key on a cluster), or one GETRANGE per
+        key with ``max_bytes``, in one round trip."""
+        end = check_max_bytes(max_bytes)
+        return self._read_bitmaps([self.user_set_key(item) for item in ids], end)
 
     # -- talking to Redis -----------------------------------------------------------
 

@@ -40,6 +40,7 @@ __all__ = [
     "MarkingPolicy",
     "PendingMark",
     "UnmappedMark",
+    "refuse_unmapped_text",
     "write_marks",
 ]
 
@@ -59,6 +60,16 @@ class UnmappedMark:
     def mapped(self, number: int, max_user_id: int) -> Mark:
         """The mark for bitmap int ``number`` (refused beyond ``max_user_id``)."""
         return attrs.evolve(self.template, user_id=validate_user_id(number, max_user_id))
+
+
+def refuse_unmapped_text(user_id: object) -> None:
+    """Refuse a str or UUID id where ids are not mapped, saying how to map them."""
+    if isinstance(user_id, (str, uuid.UUID)):
+        raise InvalidUserIdType(
+            f"user id must be an int, got {user_id!r} ({type(user_id).__name__}); to "
+            "track str or UUID user ids, set BITMAPIST_MAP_IDS = True: they are then "
+            "mapped to ints"
+        )
 
 
 #: What :meth:`MarkingPolicy.pending` returns and the writers write.
@@ -125,12 +136,8 @@ class MarkingPolicy:
         :class:`UnmappedMark`; without, the id must be an int in ``0..max_user_id``, and a
         str or UUID is refused with a hint to set ``BITMAPIST_MAP_IDS``.
         """
-        if not self.map_ids and isinstance(user_id, (str, uuid.UUID)):
-            raise InvalidUserIdType(
-                f"user id must be an int, got {user_id!r} ({type(user_id).__name__}); to "
-                "track str or UUID user ids, set BITMAPIST_MAP_IDS = True: they are then "
-                "mapped to ints"
-            )
+        if not self.map_ids:
+            refuse_unmapped_text(user_id)
         mark = Mark.create(
             event_name,
             0 if self.map_ids else user_id,

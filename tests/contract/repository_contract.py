@@ -23,6 +23,8 @@ from flask_bitmapist.domain import (
     Period,
     TimeGroup,
 )
+from flask_bitmapist.domain.errors import InvalidSegmentName
+from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, SavedCohort
 
 __all__ = ["RepositoryContract"]
 
@@ -33,6 +35,16 @@ STORED_GROUPS = (TimeGroup.MONTH, TimeGroup.WEEK, TimeGroup.DAY, TimeGroup.HOUR)
 def bitmap_id(event: str, group: TimeGroup | None, moment: datetime = NOW) -> BitmapId:
     """The bitmap of ``event`` in the ``group`` period containing ``moment`` (None: lifetime)."""
     return BitmapId(event, None if group is None else Period.containing(group, moment))
+
+
+def assign(user_id: int, name: str, value: str | None) -> PropertyAssignment:
+    return PropertyAssignment.create(user_id, name, value)
+
+
+def holders(repository: BitmapRepository, name: str, value: str) -> list[int]:
+    """The users whose property ``name`` holds ``value``, ascending."""
+    [bitmap] = repository.fetch_user_sets([PropertyValue(name, value)])
+    return list(bitmap)
 
 
 def users(
@@ -464,3 +476,206 @@ class RepositoryContract:
         with pytest.raises(error, match=repr(user_id).replace("'", ".")):
             repository.mark([Mark.create("user:paid", 1, NOW), bad])
         assert repository.event_names() == frozenset()
+
+    # -- properties (DESIGN section 13) -------------------------------------------------
+
+    def test_an_empty_store_has_no_properties_and_no_saved_cohorts(
+        self, repository: BitmapRepository
+    ) -> None:
+        assert repository.property_values() == {}
+        assert repository.cohort_names() == frozenset()
+        assert repository.fetch_user_sets([PropertyValue("plan", "pro")]) == [Bitmap()]
+        assert repository.fetch_user_sets([SavedCohort("beta")]) == [Bitmap()]
+        assert repository.fetch_user_sets([]) == []
+
+    def test_setting_a_property_puts_the_user_in_that_value(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.set_properties([assign(7, "plan", "pro"), assign(9, "plan", "free")])
+        assert holders(repository, "plan", "pro") == [7]
+        assert holders(repository, "plan", "free") == [9]
+        assert repository.property_values() == {"plan": frozenset({"pro", "free"})}
+
+    def test_setting_another_value_moves_the_user(self, repository: BitmapRepository) -> None:
+        repository.set_properties([assign(7, "plan", "pro"), assign(8, "plan", "pro")])
+        repository.set_properties([assign(7, "plan", "free")])
+        assert holders(repository, "plan", "pro") == [8]
+        assert holders(repository, "plan", "free") == [7]
+
+    def test_the_last_assignment_of_a_user_in_a_batch_wins(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.set_properties(
+            [assign(7, "plan", "pro"), assign(7, "plan", "free"), assign(7, "plan", "team")]
+        )
+        assert repository.property_values() == {"plan": frozenset({"team"})}
+        assert holders(repository, "plan", "team") == [7]
+
+    def test_none_removes_the_property_and_a_value_left_empty_is_dropped(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.set_properties([assign(7, "plan", "pro"), assign(8, "plan", "free")])
+        repository.set_properties([assign(7, "plan", None), assign(99, "plan", None)])
+        assert holders(repository, "plan", "pro") == []
+        assert repository.property_values() == {"plan": frozenset({"free"})}
+        repository.set_properties([assign(8, "plan", None)])
+        assert repository.property_values() == {}
+
+    def test_properties_are_independent_of_each_other_and_of_events(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.mark([Mark.create("plan", 7, NOW)])
+        repository.set_properties([assign(7, "plan", "pro"), assign(7, "channel", "ads")])
+        repository.set_properties([assign(7, "channel", None)])
+        assert holders(repository, "plan", "pro") == [7]
+        assert users(repository, "plan", TimeGroup.DAY) == [7]
+        assert repository.property_values() == {"plan": frozenset({"pro"})}
+        assert repository.event_names() == frozenset({"plan"})
+
+    def test_property_keys_are_no_events_and_no_months(self, repository: BitmapRepository) -> None:
+        # Values shaped like bitmapist's suffixes, names like events.
+        repository.set_properties(
+            [assign(1, "user:paid", "x_2026-11"), assign(2, "plan_x", "u"), assign(3, "a", "_u")]
+        )
+        repository.save_cohort("user:paid_2026-11", Bitmap.from_ids([1]))
+        assert repository.event_names() == frozenset()
+        assert repository.stored_months(["user:paid", "plan", "a"]) == {
+            "user:paid": frozenset(),
+            "plan": frozenset(),
+            "a": frozenset(),
+        }
+
+    def test_many_assignments_cross_batches_and_land(self, repository: BitmapRepository) -> None:
+        count = 2500
+        repository.set_properties(
+            assign(uid, "plan", ("free", "pro", "team")[uid % 3]) for uid in range(count)
+        )
+        for index, value in enumerate(("free", "pro", "team")):
+            assert holders(repository, "plan", value) == list(range(index, count, 3))
+
+    def test_a_new_value_past_the_cap_is_refused_and_its_position_returned(
+        self, repository: BitmapRepository
+    ) -> None:
+        assert (
+            repository.set_properties(
+                [assign(1, "plan", "free"), assign(2, "plan", "pro"), assign(5, "plan", "free")],
+                max_values=2,
+            )
+            == []
+        )
+        refused = repository.set_properties(
+            [assign(1, "plan", "team"), assign(3, "plan", "pro"), assign(4, "plan", "gold")],
+            max_values=2,
+        )
+        assert refused == [0, 2]
+        # The refused users keep their value; the others are applied.
+        assert holders(repository, "plan", "free") == [1, 5]
+        assert holders(repository, "plan", "pro") == [2, 3]
+        assert repository.property_values() == {"plan": frozenset({"free", "pro"})}
+
+    def test_refused_positions_count_across_batches_and_properties(
+        self, repository: BitmapRepository
+    ) -> None:
+        items = [assign(uid, "plan", "pro") for uid in range(1500)]
+        items += [
+            assign(1, "channel", "ads"),
+            assign(1, "plan", "team"),
+            assign(2, "channel", "seo"),
+        ]
+        assert repository.set_properties(items, max_values=1) == [1501, 1502]
+
+    def test_concurrent_writers_never_leave_a_user_in_two_values(
+        self, repository: BitmapRepository
+    ) -> None:
+        # Four writers move the same 50 users to their own value, 10 times each, in
+        # batches of one: whichever wins a user, it is in exactly one value.
+        plans = ["free", "pro", "team", "gold"]
+
+        def move_all(plan: str) -> None:
+            for _ in range(10):
+                for uid in range(50):
+                    repository.set_properties([assign(uid, "plan", plan)])
+
+        threads = [threading.Thread(target=move_all, args=(plan,)) for plan in plans]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        held = [holders(repository, "plan", plan) for plan in plans]
+        assert sorted(uid for users in held for uid in users) == list(range(50))
+
+    def test_a_value_freed_under_the_cap_makes_room(self, repository: BitmapRepository) -> None:
+        repository.set_properties([assign(1, "plan", "free")], max_values=1)
+        repository.set_properties([assign(1, "plan", "pro")], max_values=1)
+        assert repository.property_values() == {"plan": frozenset({"pro"})}
+
+    def test_a_bounded_fetch_of_user_sets_holds_the_users_below_the_bound(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.set_properties([assign(uid, "plan", "pro") for uid in (1, 15, 16, 900)])
+        repository.save_cohort("beta", Bitmap.from_ids([3, 16, 2000]))
+        bitmaps = repository.fetch_user_sets(
+            [SavedCohort("beta"), PropertyValue("plan", "pro")], max_bytes=2
+        )
+        assert [list(b) for b in bitmaps] == [[3], [1, 15]]
+
+    @pytest.mark.parametrize(
+        ("item", "error"),
+        [
+            (PropertyAssignment(1, "plan name", "pro"), InvalidSegmentName),
+            (PropertyAssignment(1, "plan", "pro plus"), InvalidSegmentName),
+            (PropertyAssignment(1, "pl=an", "pro"), InvalidSegmentName),
+            (PropertyAssignment(1, "{plan}", "pro"), InvalidSegmentName),
+            (PropertyAssignment(-1, "plan", "pro"), InvalidUserId),
+            ("plan=pro", TypeError),
+        ],
+    )
+    def test_a_bad_assignment_is_refused_before_anything_is_written(
+        self, repository: BitmapRepository, item: object, error: type[Exception]
+    ) -> None:
+        with pytest.raises(error):
+            repository.set_properties([assign(5, "plan", "pro"), item])  # type: ignore[list-item]
+        assert repository.property_values() == {}
+
+    # -- saved cohorts -------------------------------------------------------------------
+
+    def test_a_saved_cohort_is_listed_and_read_back(self, repository: BitmapRepository) -> None:
+        repository.save_cohort("beta_testers", Bitmap.from_ids([1, 5, 2**20]))
+        repository.save_cohort("nobody", Bitmap())
+        assert repository.cohort_names() == frozenset({"beta_testers", "nobody"})
+        assert repository.fetch_user_sets([SavedCohort("beta_testers"), SavedCohort("nobody")]) == [
+            Bitmap.from_ids([1, 5, 2**20]),
+            Bitmap(),
+        ]
+
+    def test_saving_a_cohort_again_replaces_it(self, repository: BitmapRepository) -> None:
+        repository.save_cohort("beta", Bitmap.from_ids([1, 2**20]))
+        repository.save_cohort("beta", Bitmap.from_ids([3]))
+        assert repository.fetch_user_sets([SavedCohort("beta")]) == [Bitmap.from_ids([3])]
+
+    def test_deleting_a_cohort_forgets_it_and_says_whether_it_was_there(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.save_cohort("beta", Bitmap.from_ids([1]))
+        assert repository.delete_cohort("beta") is True
+        assert repository.delete_cohort("beta") is False
+        assert repository.cohort_names() == frozenset()
+        assert repository.fetch_user_sets([SavedCohort("beta")]) == [Bitmap()]
+
+    def test_a_saved_cohort_and_a_property_of_one_name_are_apart(
+        self, repository: BitmapRepository
+    ) -> None:
+        repository.save_cohort("plan", Bitmap.from_ids([1]))
+        repository.set_properties([assign(2, "plan", "pro")])
+        assert repository.fetch_user_sets([SavedCohort("plan"), PropertyValue("plan", "pro")]) == [
+            Bitmap.from_ids([1]),
+            Bitmap.from_ids([2]),
+        ]
+
+    @pytest.mark.parametrize("name", ["", "a b", "a=b", "bitop_x", 7])
+    def test_a_bad_cohort_name_is_refused_before_anything_is_written(
+        self, repository: BitmapRepository, name: object
+    ) -> None:
+        with pytest.raises(InvalidSegmentName):
+            repository.save_cohort(name, Bitmap.from_ids([1]))  # type: ignore[arg-type]
+        assert repository.cohort_names() == frozenset()

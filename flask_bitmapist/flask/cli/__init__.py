@@ -10,6 +10,8 @@
     flask --app yourapp bitmapist stickiness user:logged_in --periods 30
     flask --app yourapp bitmapist funnel product:viewed cart:added user:paid
     flask --app yourapp bitmapist import events.csv
+    flask --app yourapp bitmapist import plans.csv --properties
+    flask --app yourapp bitmapist saved-cohorts save beta_testers 1 2 3
     flask --app yourapp bitmapist demo-data --days 90 --users 5000
     flask --app yourapp bitmapist copy --to redis://localhost:6379/0
     flask --app yourapp bitmapist retention --apply
@@ -58,6 +60,7 @@ from flask_bitmapist.flask.cli.funnel import funnel_command
 from flask_bitmapist.flask.cli.import_events import import_command
 from flask_bitmapist.flask.cli.lifecycle import lifecycle_command
 from flask_bitmapist.flask.cli.retention import retention_command
+from flask_bitmapist.flask.cli.saved_cohorts import saved_cohorts_command
 from flask_bitmapist.flask.cli.stickiness import stickiness_command
 from flask_bitmapist.flask.cli.storage import storage_command
 from flask_bitmapist.flask.cli.trend import trend_command
@@ -75,6 +78,7 @@ COMMANDS: Final[tuple[click.Command, ...]] = (
     trend_command,
     lifecycle_command,
     copy_command,
+    saved_cohorts_command,
     retention_command,
     storage_command,
 )
@@ -83,8 +87,8 @@ bitmapist_cli = AppGroup(
     "bitmapist",
     help="Bitmap analytics: list events, print cohort tables, trends, lifecycles, "
     "stickiness and funnels, "
-    "import past events, generate demo data, apply the retention policy, report storage, "
-    "copy the store to another.",
+    "import past events and properties, keep saved cohorts, generate demo data, apply the "
+    "retention policy, report storage, copy the store to another.",
 )
 for _command in COMMANDS:
     bitmapist_cli.add_command(_command)

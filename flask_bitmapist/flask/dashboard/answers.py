@@ -37,6 +37,7 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.flask.dashboard.answer_charts import LifecycleChart, Sparkline, TrendChart
 from flask_bitmapist.flask.dashboard.forms import InvalidRequest, Page, parse_count, parse_now
+from flask_bitmapist.flask.dashboard.saved_cohorts import note_drill_down_users
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import lifecycle_spec, trend_spec
 from flask_bitmapist.services.reports import (
@@ -170,6 +171,7 @@ def users_page(users: Bitmap, state: BitmapistState, **about: Any) -> Response:
     """One page of ``users`` (``page``, ``per_page`` from the query string) as JSON, after
     ``about`` (what the list is of): ``count``, ``page``, ``per_page``, ``pages``,
     ``user_ids``, ``ids_mapped``. Every drill-down of the dashboard answers this way."""
+    note_drill_down_users(users)  # saved in full by POST /api/saved-cohorts "from"
     page = Page.from_args(request.args)
     count = len(users)
     return jsonify(

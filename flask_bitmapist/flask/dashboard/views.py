@@ -53,6 +53,7 @@ from flask_bitmapist.flask.dashboard.forms import (
     parse_count,
     parse_legacy_body,
 )
+from flask_bitmapist.flask.dashboard.saved_cohorts import register_saved_cohort_views
 from flask_bitmapist.flask.dashboard.storage_view import register_storage_view
 from flask_bitmapist.flask.state import BitmapistState, Settings, current_state
 from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
@@ -129,6 +130,7 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.add_url_rule("/funnel", "funnel", funnel_page)
     bp.add_url_rule("/api/funnel", "api_funnel", api_funnel)
     bp.add_url_rule("/api/funnel/users", "api_funnel_users", api_funnel_users)
+    register_saved_cohort_views(bp)
     register_storage_view(bp)
     return bp
 

@@ -79,6 +79,26 @@ class DownRepository(InMemoryRepository):
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         raise StorageUnavailable("connection refused (test double)")
 
+    def set_properties(self, assignments: Iterable[object], *, max_values: int = 0) -> list[int]:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def save_cohort(self, name: str, users: Bitmap) -> None:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def delete_cohort(self, name: str) -> bool:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def cohort_names(self) -> frozenset[str]:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def fetch_user_sets(
+        self, ids: Sequence[object], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
+        raise StorageUnavailable("connection refused (test double)")
+
 
 class FlakyRepository(InMemoryRepository):
     """The in-process store, down (every call raising StorageUnavailable) while ``down``."""

@@ -10,7 +10,17 @@ from datetime import date, datetime, timezone
 import pytest
 from flask import Flask, request
 
-from flask_bitmapist import FlaskBitmapist, mark, mark_event, unmark_event
+from flask_bitmapist import (
+    FlaskBitmapist,
+    get_properties,
+    get_saved_cohorts,
+    get_segment,
+    mark,
+    mark_event,
+    save_cohort,
+    set_property,
+    unmark_event,
+)
 from flask_bitmapist.testing import Analytics, Marked
 from tests.unit.flask.conftest import NOW, make_app
 from tests.unit.flask.support import FixedClock
@@ -104,6 +114,26 @@ def test_reset_empties_the_store_and_the_marks(app: Flask, analytics: Analytics)
     with app.app_context():
         mark_event("user:paid", 2)
     assert analytics.marks() == [("user:paid", 2, TODAY)]
+
+
+@pytest.mark.parametrize("store", ["memory", "fakeredis"])
+def test_properties_and_saved_cohorts_live_in_the_tests_store(
+    app: Flask, analytics: Analytics, store: str
+) -> None:
+    if store == "fakeredis":
+        analytics.use_fakeredis()
+    with app.app_context():
+        set_property(1, "plan", "pro")
+        set_property(2, "plan", "free")
+        save_cohort("beta_testers", [2])
+
+        assert list(get_properties()["plan"]["pro"]) == [1]
+        assert list(get_saved_cohorts()) == ["beta_testers"]
+        assert list(get_segment("plan=free & beta_testers")) == [2]
+
+    analytics.reset()
+    with app.app_context():
+        assert get_properties() == {} and get_saved_cohorts() == {}
 
 
 def test_fakeredis_holds_the_keys_as_bitmapist_writes_them(

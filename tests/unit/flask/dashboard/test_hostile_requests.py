@@ -366,7 +366,11 @@ def test_storage_down_is_the_only_5xx_and_it_is_503(make_app: AppFactory) -> Non
     client = make_app(DownRepository(), seed=False).test_client()
     for method, path in routes(client.application):
         query = [*BASE_QUERY, ("row", "0"), ("col", "0"), ("k", "1"), ("reached", "1")]
-        body = json.dumps({"primary_event": "signed_up", "secondary_event": "paid"})
+        body = json.dumps(
+            {"name": "c", "users": [1]}
+            if path.endswith("/saved-cohorts")
+            else {"primary_event": "signed_up", "secondary_event": "paid"}
+        )
         response = client.open(
             path, method=method, query_string=query, data=body, content_type="application/json"
         )
