@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_bitmapist.domain import TimeGroup
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.forms import Page
+from flask_bitmapist.flask.dashboard.saved_cohorts import note_drill_down_users
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer, Drill, Fields
 
@@ -92,6 +93,7 @@ def users_page(drill: Drill, state: BitmapistState) -> Response:
     ``user_ids``, ``ids_mapped``. Every drill-down of the dashboard answers this way."""
     page = Page.from_args(request.args)
     users = drill.users
+    note_drill_down_users(users)  # saved in full by POST /api/saved-cohorts "from"
     count = len(users)
     return jsonify(
         {
@@ -128,9 +130,9 @@ def page_response(
     **context: Any,
 ) -> Response:
     """An answer's page (400 when it shows an error, else 200), with what every answer
-    page shows: the events for its pickers, the time groups, the app's ``now``."""
+    page shows: the time groups, the app's ``now`` (its event pickers ask
+    ``/api/events/names`` for suggestions: no page lists every name)."""
     state = current_state()
-    context.setdefault("events", sorted(state.repository.event_names()))
     html = render_template(
         template,
         answer=answer,
