@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         MissingExtra,
         MomentOutOfRange,
         PeriodsExpired,
+        ReadBudgetExceeded,
         StorageUnavailable,
         TooManyPropertyValues,
     )
@@ -55,6 +56,9 @@ if TYPE_CHECKING:
         get_lifecycle,
         get_stickiness,
         get_trend,
+    )
+    from flask_bitmapist.flask.config import (
+        Settings,
     )
     from flask_bitmapist.flask.extension import (
         FlaskBitmapist,
@@ -94,7 +98,6 @@ if TYPE_CHECKING:
     )
     from flask_bitmapist.flask.state import (
         BitmapistState,
-        Settings,
         current_state,
     )
     from flask_bitmapist.flask.tracking import (
@@ -131,6 +134,7 @@ _LAZY: dict[str, str] = {
     "MissingExtra": "flask_bitmapist.exceptions",
     "MomentOutOfRange": "flask_bitmapist.exceptions",
     "PeriodsExpired": "flask_bitmapist.exceptions",
+    "ReadBudgetExceeded": "flask_bitmapist.exceptions",
     "StorageUnavailable": "flask_bitmapist.exceptions",
     "TooManyPropertyValues": "flask_bitmapist.exceptions",
     "FlaskBitmapist": "flask_bitmapist.flask.extension",
@@ -162,7 +166,7 @@ _LAZY: dict[str, str] = {
     "save_cohort": "flask_bitmapist.flask.segments",
     "set_property": "flask_bitmapist.flask.segments",
     "BitmapistState": "flask_bitmapist.flask.state",
-    "Settings": "flask_bitmapist.flask.state",
+    "Settings": "flask_bitmapist.flask.config",
     "current_state": "flask_bitmapist.flask.state",
     "mark": "flask_bitmapist.flask.tracking",
     "mark_event": "flask_bitmapist.flask.tracking",
@@ -204,6 +208,7 @@ __all__ = [
     "MonthEvents",
     "PeeweeBitmapistable",
     "PeriodsExpired",
+    "ReadBudgetExceeded",
     "Settings",
     "StorageUnavailable",
     "TooManyPropertyValues",

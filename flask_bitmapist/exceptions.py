@@ -51,6 +51,7 @@ __all__ = [
     "MissingExtra",
     "MomentOutOfRange",
     "PeriodsExpired",
+    "ReadBudgetExceeded",
     "StorageUnavailable",
     "TooManyPropertyValues",
 ]
@@ -80,6 +81,12 @@ class InvalidRequest(BitmapistError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ReadBudgetExceeded(InvalidRequest):
+    """An answer would read more bitmaps or bytes than the read budget allows
+    (``BITMAPIST_MAX_READ_KEYS``, ``BITMAPIST_MAX_READ_BYTES``); ``field`` names what to
+    shrink. Raised before anything is read."""
 
 
 class InvalidSegment(InvalidRequest):

@@ -82,6 +82,7 @@ from flask_bitmapist.domain.periods import (
     zone_name,
     zone_of,
 )
+from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import (
     MARK_CHUNK_SIZE,
     BitmapRepository,
@@ -137,6 +138,7 @@ __all__ = [
     "And",
     "Bitmap",
     "BitmapId",
+    "BitmapReader",
     "BitmapRepository",
     "BitmapistError",
     "Cohort",

@@ -15,8 +15,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Bitmap"]
+__all__ = ["Bitmap", "Words"]
 
+#: A bitmap's 64-bit words, user U at bit U % 64 of word U // 64: the one array type the
+#: engines compute with.
 Words = npt.NDArray[np.uint64]
 _WORD_BYTES: Final = 8
 

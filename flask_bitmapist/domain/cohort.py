@@ -67,7 +67,7 @@ class CohortSpec:
     """A validated cohort request. Build it with :meth:`create`.
 
     With ``first_time``, row i holds only the users whose first-ever match of the primary
-    fell in period i (DESIGN section 10, item 1): everyone who matched it at any earlier
+    fell in period i (see docs/answers.md): everyone who matched it at any earlier
     moment the storage holds is left out. The primary must then be an event or an OR of
     events. Cells count as ``mode`` says, unchanged.
     """

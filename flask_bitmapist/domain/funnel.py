@@ -1,5 +1,5 @@
 """Funnels: how many users went through steps 1, 2, … in order within a window
-(DESIGN section 10, item 5).
+(see docs/answers.md).
 
 A user reaches step 1 in the first period of the window where they match it, and step
 k in the first period at or after the one where they reached step k - 1. The same
@@ -14,13 +14,12 @@ from datetime import datetime
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
-from flask_bitmapist.domain.bitmap import Bitmap
-from flask_bitmapist.domain.engine import CohortEngine
+from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
+from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.window import (
     MAX_PERIODS,
@@ -35,7 +34,6 @@ __all__ = ["MAX_STEPS", "MIN_STEPS", "Funnel", "FunnelEngine", "FunnelSpec"]
 MIN_STEPS = 2
 MAX_STEPS = 10
 
-Words = npt.NDArray[np.uint64]
 Lookup = Callable[[str], Bitmap]
 
 
@@ -116,7 +114,7 @@ class FunnelEngine:
         self.repository = repository
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
         #: past that user's byte, so a huge id another writer set costs nothing.
-        self.engine = CohortEngine(repository, max_user_id=max_user_id)
+        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: FunnelSpec) -> Funnel:
         """How many users reached each step."""
@@ -155,7 +153,7 @@ class FunnelEngine:
         """
         periods = spec.window.periods()
         events = frozenset().union(*(step.events() for step in spec.steps))
-        bitmaps = self.engine.fetch((event, period) for period in periods for event in events)
+        bitmaps = self.reader.fetch((event, period) for period in periods for event in events)
         # Everyone who gets anywhere matched step 1 somewhere in the window: the later
         # steps only need the words where those users live.
         firsts = [spec.steps[0].evaluate(_lookup(bitmaps, p)) for p in periods]

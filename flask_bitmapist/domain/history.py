@@ -2,7 +2,7 @@
 
 For a period P of a window, the users whose first-ever match fell in P are the users
 matching in P minus every user who matched at any earlier moment the storage holds
-(DESIGN section 10, item 1). "Earlier" is read as the fewest stored bitmaps that cover
+(see docs/answers.md). "Earlier" is read as the fewest stored bitmaps that cover
 everything before P's start, finest last:
 
 - every earlier whole month, by its month key (a month key stands in for its days);

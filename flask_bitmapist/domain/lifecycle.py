@@ -1,5 +1,5 @@
 """Lifecycle: in each period of a window, how many users are new, returning, resurrecting
-and dormant (DESIGN section 10, item 3).
+and dormant (see docs/answers.md).
 
 With ``E_k`` the users matching the expression in period ``k``:
 
@@ -20,12 +20,12 @@ from datetime import datetime
 import attrs
 
 from flask_bitmapist.domain.bitmap import Bitmap
-from flask_bitmapist.domain.engine import CohortEngine
 from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.events import BitmapId
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.history import FirstEver, first_ever_events
 from flask_bitmapist.domain.periods import Period, TimeGroup
+from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.window import Window, WindowedSpec, checked_expression, index_in
 
@@ -143,7 +143,7 @@ class LifecycleEngine:
         self.repository = repository
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
         #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = CohortEngine(repository, max_user_id=max_user_id)
+        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: LifecycleSpec) -> Lifecycle:
         """The lifecycle for ``spec``."""

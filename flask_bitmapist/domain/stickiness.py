@@ -1,5 +1,5 @@
 """Stickiness: of the users who matched an expression in a window, how many did so in
-exactly 1, 2, … N of its periods (DESIGN section 10, item 4).
+exactly 1, 2, … N of its periods (see docs/answers.md).
 
 "Of this month's active users, how many were active on 1, 2, … 30 days?" A high tail
 says people live in the app; a spike at 1 says they visit once.
@@ -11,13 +11,12 @@ from datetime import datetime
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
-from flask_bitmapist.domain.bitmap import Bitmap
-from flask_bitmapist.domain.engine import CohortEngine
+from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
+from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.window import (
     MAX_PERIODS,
@@ -29,7 +28,6 @@ from flask_bitmapist.domain.window import (
 
 __all__ = ["Stickiness", "StickinessEngine", "StickinessSpec"]
 
-Words = npt.NDArray[np.uint64]
 #: Up to this many periods, counts come from one mask per k (N x planes word operations);
 #: beyond, from unpacking each user's count (cost independent of N).
 _MASKS_UP_TO = 64
@@ -100,7 +98,7 @@ class StickinessEngine:
         self.repository = repository
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
         #: past that user's byte, so a huge id another writer set costs nothing.
-        self.engine = CohortEngine(repository, max_user_id=max_user_id)
+        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: StickinessSpec) -> Stickiness:
         """How many users matched in exactly 1, 2, … N periods."""
@@ -134,7 +132,7 @@ class StickinessEngine:
         """Each user's number of matching periods as bit planes: bit ``b`` of user U's
         count is bit U of ``planes[b]`` (a bit-sliced counter: adding one period costs a
         few word operations per plane instead of one per user)."""
-        users = self.engine.users_by_period(expression, periods)
+        users = self.reader.users_by_period(expression, periods)
         width = max((users[p].words.size for p in periods), default=0)
         planes = np.zeros((len(periods).bit_length(), width), dtype=np.uint64)
         carry = np.empty(width, dtype=np.uint64)

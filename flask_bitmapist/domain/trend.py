@@ -4,8 +4,7 @@
 rolling window of ``w`` periods, the number who matched in any of the ``w`` periods ending
 with ``k`` (``w = 7`` on days is weekly actives drawn daily). The expression is evaluated
 in each period, then the periods are united: ``a & ~b`` rolling over a week counts the
-users who, on some day of that week, did ``a`` and not ``b`` that day (DESIGN section 10,
-item 2).
+users who, on some day of that week, did ``a`` and not ``b`` that day (see docs/answers.md).
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from flask_bitmapist.domain.bitmap import Bitmap
-from flask_bitmapist.domain.engine import CohortEngine
+from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
+from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.window import (
     Window,
@@ -34,7 +33,6 @@ from flask_bitmapist.domain.window import (
 
 __all__ = ["MAX_ROLLING", "MAX_SERIES", "Trend", "TrendEngine", "TrendSeries", "TrendSpec"]
 
-Words = npt.NDArray[np.uint64]
 
 #: The widest rolling window: a year of days.
 MAX_ROLLING: Final = 366
@@ -112,7 +110,7 @@ class TrendEngine:
     def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
         #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = CohortEngine(repository, max_user_id=max_user_id)
+        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: TrendSpec) -> Trend:
         """The trend for ``spec``: every bitmap of every series in one read."""
@@ -149,8 +147,8 @@ class TrendEngine:
 # Bytes the rolling computation may take per slice of users (its prefix and suffix
 # matrices of every period): a slice is as many words as this allows,
 # so memory stays bounded whatever the number of users, and a month at 1,000,000 users is
-# one slice, a few numpy calls per row of a block. (Block by block in slices of 2,048
-# words, a rolling-7 month took 9 ms of compute at 1,000,000 users; this way, about 2.)
+# one slice, a few numpy calls per row of a block (about 2 ms of compute for a rolling-7
+# month at 1,000,000 users; docs/answers.md, "Bounds and speed").
 _SLICE_BYTES: Final = 64 * 2**20
 
 

@@ -1,4 +1,4 @@
-"""The window every answer beyond the cohort table covers (DESIGN section 10), and the
+"""The window every answer beyond the cohort table covers (see docs/answers.md), and the
 checks their specs share.
 
 A window is the ``size`` periods of a time group ending with the one that contains

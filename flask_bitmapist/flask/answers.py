@@ -1,35 +1,30 @@
-"""Trends, lifecycles, stickiness and funnels in an app context (DESIGN section 10, items
-2 to 5; first-time cohort rows are ``get_cohort(..., first_time=True)``).
+"""Trends, lifecycles, stickiness and funnels in an app context (see docs/answers.md;
+first-time cohort rows are ``get_cohort(..., first_time=True)``).
 
-Both read the current app's storage once per answer and raise
-:class:`~flask_bitmapist.exceptions.StorageUnavailable` when it cannot be read; bad input
-raises :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
+Each function asks the app's answer pipeline
+(:class:`~flask_bitmapist.services.answers.Answers`) for its kind: one read of the current
+app's storage, within its read budget. They raise
+:class:`~flask_bitmapist.exceptions.StorageUnavailable` when storage cannot be read, and
+for bad input (or a request past the read budget) an
+:class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` or
+:class:`~flask_bitmapist.exceptions.InvalidRequest` naming the field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from flask_bitmapist.domain import (
     Expression,
     Funnel,
-    FunnelEngine,
     Lifecycle,
-    LifecycleEngine,
     Stickiness,
-    StickinessEngine,
     TimeGroup,
     Trend,
-    TrendEngine,
 )
 from flask_bitmapist.flask.state import current_state
-from flask_bitmapist.services.answers import (
-    funnel_spec,
-    lifecycle_spec,
-    stickiness_spec,
-    trend_spec,
-)
 
 __all__ = ["get_funnel", "get_lifecycle", "get_stickiness", "get_trend"]
 
@@ -47,23 +42,15 @@ def get_trend(
     ``expression`` is text (``"user:paid & ~user:refunded"``), an expression object, or a
     list of up to 10 of them: one series each. With ``rolling=w`` each count is the users
     who matched in any of the ``w`` periods ending with that one (``rolling=7`` on days is
-    weekly actives drawn daily). ``trend.dates`` holds the periods' starts (UTC),
+    weekly actives drawn daily). ``trend.dates`` holds the periods' starts (in the app's zone),
     ``trend.series[i].counts`` one count per period, oldest first::
 
         trend = get_trend(["user:active", "user:paid"], periods=30, rolling=7)
     """
-    state = current_state()
-    spec = trend_spec(
-        expression,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        rolling=rolling,
-        max_terms=state.settings.max_expression_terms,
+    answer: Trend = _answer(
+        "trend", now, expr=expression, time_group=time_group, periods=periods, rolling=rolling
     )
-    return TrendEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
-        state.kept(spec)
-    )
+    return answer
 
 
 def get_lifecycle(
@@ -80,17 +67,10 @@ def get_lifecycle(
         lifecycle = get_lifecycle("user:active", "weeks", periods=12)
         lifecycle.new, lifecycle.returning, lifecycle.resurrecting, lifecycle.dormant
     """
-    state = current_state()
-    spec = lifecycle_spec(
-        expression,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        max_terms=state.settings.max_expression_terms,
+    answer: Lifecycle = _answer(
+        "lifecycle", now, expr=expression, time_group=time_group, periods=periods
     )
-    return LifecycleEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
-        state.kept(spec)
-    )
+    return answer
 
 
 def get_stickiness(
@@ -108,17 +88,10 @@ def get_stickiness(
     ``dates`` the periods' starts, ``total`` everyone seen at least once. Bad input raises
     :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
     """
-    state = current_state()
-    spec = stickiness_spec(
-        expression,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        max_terms=state.settings.max_expression_terms,
+    answer: Stickiness = _answer(
+        "stickiness", now, expr=expression, time_group=time_group, periods=periods
     )
-    return StickinessEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
-        state.kept(spec)
-    )
+    return answer
 
 
 def get_funnel(
@@ -137,14 +110,12 @@ def get_funnel(
     ``counts[k]`` is the number of users who reached step ``k + 1``; ``from_previous``,
     ``from_first`` and ``dropped`` are derived from it.
     """
+    answer: Funnel = _answer("funnel", now, step=steps, time_group=time_group, periods=periods)
+    return answer
+
+
+def _answer(kind: str, now: datetime | None, **fields: object) -> Any:
+    """The current app's answer of ``kind`` (the domain's result: no room for warnings,
+    so the event listing that finds them is skipped); ``now`` in the app's zone."""
     state = current_state()
-    spec = funnel_spec(
-        steps,
-        now=state.moment(now),
-        time_group=time_group,
-        periods=periods,
-        max_terms=state.settings.max_expression_terms,
-    )
-    return FunnelEngine(state.repository, max_user_id=state.settings.max_user_id).compute(
-        state.kept(spec)
-    )
+    return state.answers.answer(kind, {**fields, "now": state.moment(now)}, warn=False).result

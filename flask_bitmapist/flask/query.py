@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from flask_bitmapist.domain import (
     Bitmap,
+    Cohort,
     CohortMode,
     CohortSpec,
     EventRef,
@@ -501,7 +502,7 @@ def get_cohort(
         zone=state.zone,
         first_time=first_time,
     )
-    cohort = state.engine.compute(state.kept(spec))
+    cohort: Cohort = state.answers.answer("cohort", spec=spec, warn=False).result
     naive = now is None or now.tzinfo is None
     dates = [d.replace(tzinfo=None) if naive else d for d in cohort.dates]
     return cohort.as_lists(), dates, list(cohort.totals)

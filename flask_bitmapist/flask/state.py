@@ -1,4 +1,4 @@
-"""What Flask-Bitmapist keeps per app: its settings, its storage, its engine, its clock.
+"""What Flask-Bitmapist keeps per app: its settings, its storage, its answers, its clock.
 
 Every function of the package finds these through :func:`current_state`, i.e. through the
 current Flask app, so several apps in one process each use their own storage.
@@ -6,248 +6,24 @@ current Flask app, so several apps in one process each use their own storage.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone, tzinfo
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-import attrs
 from flask import current_app, has_app_context
 
-from flask_bitmapist.domain import (
-    DEFAULT_MAX_PROPERTY_VALUES,
-    NO_RETENTION,
-    REDIS_MAX_USER_ID,
-    UTC,
-    BitmapRepository,
-    CohortEngine,
-    CohortSpec,
-    FunnelSpec,
-    IdMapper,
-    InvalidRetention,
-    LifecycleSpec,
-    RetentionPolicy,
-    StickinessSpec,
-    TrendSpec,
-    localize,
-    validate_stored_event_name,
-    zone_name,
-)
-from flask_bitmapist.exceptions import InvalidConfiguration
-from flask_bitmapist.flask.config import DEFAULTS, EXTENSION_KEY
-from flask_bitmapist.infra import redact_url
+from flask_bitmapist.domain import BitmapRepository, CohortEngine, IdMapper, localize
+from flask_bitmapist.flask.config import EXTENSION_KEY, Settings
+from flask_bitmapist.services.answers import KINDS, Answers, ReadBudget
 from flask_bitmapist.services.failures import OutageReport
 from flask_bitmapist.services.marking import MarkingPolicy
 from flask_bitmapist.services.replay import MarkingStatus, MarkRecorder
-from flask_bitmapist.services.retention import check_window_kept
 
-_Spec = TypeVar("_Spec", CohortSpec, TrendSpec, LifecycleSpec, StickinessSpec, FunnelSpec)
-
+# Settings is defined in config (where the keys and their defaults are) and re-exported.
 __all__ = ["BitmapistState", "Clock", "Settings", "current_state"]
-
-#: The highest BITMAPIST_MAX_EXPRESSION_TERMS accepted: past it one cohort reads hundreds
-#: of thousands of bitmaps and holds Redis for seconds.
-MAX_EXPRESSION_TERMS_SETTING = 10_000
-#: The highest BITMAPIST_MAX_PROPERTY_VALUES accepted: moving a user tests one bit per
-#: value of the property in one script run, which holds Redis for it.
-MAX_PROPERTY_VALUES_SETTING = 100_000
 
 #: Returns the current time; the state's only source of "now".
 Clock = Callable[[], datetime]
-
-
-def _config_value(config: Mapping[str, Any], key: str) -> Any:
-    return config.get(key, DEFAULTS[key])
-
-
-def _flag(config: Mapping[str, Any], key: str) -> bool:
-    value = _config_value(config, key)
-    # A string such as "False" would be truthy: refuse it rather than guess.
-    if not isinstance(value, bool):
-        raise InvalidConfiguration(f"{key} must be True or False, got {value!r}", key=key)
-    return value
-
-
-def _integer(config: Mapping[str, Any], key: str, low: int, high: int) -> int:
-    value = _config_value(config, key)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidConfiguration(
-            f"{key} must be an int between {low} and {high}, got {value!r}", key=key
-        )
-    return value
-
-
-def _seconds(config: Mapping[str, Any], key: str, *, allow_zero: bool = False) -> float:
-    value = _config_value(config, key)
-    number_ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not number_ok or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = "0 or more" if allow_zero else "more than 0"
-        raise InvalidConfiguration(
-            f"{key} must be a number of seconds, {bound}, got {value!r}", key=key
-        )
-    return float(value)
-
-
-def _zone(config: Mapping[str, Any], key: str) -> tzinfo:
-    value = _config_value(config, key)
-    if isinstance(value, ZoneInfo):
-        return UTC if value.key == "UTC" else value
-    if not isinstance(value, str):
-        raise InvalidConfiguration(
-            f"{key} must be an IANA time zone name such as 'Europe/Paris', got {value!r}",
-            key=key,
-        )
-    if value == "UTC":
-        # The same object bitmapist-compatible code uses, so periods compare equal.
-        return UTC
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidConfiguration(
-            f"{key} must be an IANA time zone name such as 'Europe/Paris', got {value!r} "
-            "(no such zone in the time zone database)",
-            key=key,
-        ) from exc
-
-
-def _hourly(config: Mapping[str, Any], key: str) -> bool | tuple[str, ...]:
-    """True, False, or a list of event names and glob patterns (a tuple of them)."""
-    value = _config_value(config, key)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (list, tuple, frozenset, set)):
-        patterns = []
-        for item in value:
-            try:
-                patterns.append(validate_stored_event_name(item))
-            except ValueError as exc:
-                raise InvalidConfiguration(
-                    f"{key}: {item!r} is no event name or glob pattern ({exc})", key=key
-                ) from exc
-        return tuple(sorted(patterns)) if patterns else False
-    raise InvalidConfiguration(
-        f"{key} must be True, False, or a list of event names and glob patterns such as "
-        f"['checkout:*'], got {value!r}",
-        key=key,
-    )
-
-
-def _retention(config: Mapping[str, Any], key: str) -> RetentionPolicy:
-    value = _config_value(config, key)
-    try:
-        return RetentionPolicy.create(value)
-    except InvalidRetention as exc:
-        named = f"{key}[{exc.field!r}]" if exc.field else key
-        raise InvalidConfiguration(f"{named}: {exc}", key=key) from exc
-
-
-def _text(config: Mapping[str, Any], key: str) -> str:
-    value = _config_value(config, key)
-    if not isinstance(value, str):
-        raise InvalidConfiguration(f"{key} must be a str, got {value!r}", key=key)
-    return value
-
-
-@attrs.frozen
-class Settings:
-    """The ``BITMAPIST_*`` configuration of one app, validated once by ``init_app``.
-
-    See :mod:`flask_bitmapist.flask.config` for the keys and defaults. ``repr`` hides the
-    password of ``redis_url``.
-    """
-
-    redis_url: str = attrs.field(repr=redact_url)
-    redis_cluster: bool
-    key_prefix: str
-    #: True, False, or the event names and glob patterns hourly tracking is on for.
-    track_hourly: bool | tuple[str, ...]
-    track_unique: bool
-    max_user_id: int
-    raise_on_error: bool
-    disable_blueprint: bool
-    dashboard_permission: Callable[..., Any] | None
-    max_cohort_cells: int
-    max_expression_terms: int
-    url_prefix: str
-    map_ids: bool
-    socket_timeout: float
-    connect_timeout: float
-    error_log_interval: float
-    replay_buffer: int
-    breaker_interval: float
-    breaker_max_interval: float
-    timezone: tzinfo = UTC
-    max_property_values: int = DEFAULT_MAX_PROPERTY_VALUES
-    retention: RetentionPolicy = NO_RETENTION
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Settings:
-        """Read and check every ``BITMAPIST_*`` key; a missing key takes its default.
-
-        Raises :class:`~flask_bitmapist.exceptions.InvalidConfiguration` naming the key
-        and the value.
-        """
-        url = _text(config, "BITMAPIST_REDIS_URL")
-        if "://" not in url:
-            raise InvalidConfiguration(
-                f"BITMAPIST_REDIS_URL must be a URL such as redis://localhost:6379 or "
-                f"memory://, got {redact_url(url)!r}",
-                key="BITMAPIST_REDIS_URL",
-            )
-        prefix = _text(config, "BITMAPIST_URL_PREFIX")
-        if not prefix.startswith("/"):
-            raise InvalidConfiguration(
-                f"BITMAPIST_URL_PREFIX must start with '/', got {prefix!r}",
-                key="BITMAPIST_URL_PREFIX",
-            )
-        permission = _config_value(config, "BITMAPIST_DASHBOARD_PERMISSION")
-        if permission is not None and not callable(permission):
-            raise InvalidConfiguration(
-                f"BITMAPIST_DASHBOARD_PERMISSION must be a callable or None, got {permission!r}",
-                key="BITMAPIST_DASHBOARD_PERMISSION",
-            )
-        breaker_interval = _seconds(config, "BITMAPIST_BREAKER_INTERVAL", allow_zero=True)
-        breaker_max_interval = _seconds(config, "BITMAPIST_BREAKER_MAX_INTERVAL", allow_zero=True)
-        if breaker_max_interval < breaker_interval:
-            raise InvalidConfiguration(
-                f"BITMAPIST_BREAKER_MAX_INTERVAL ({breaker_max_interval!r}) must not be below "
-                f"BITMAPIST_BREAKER_INTERVAL ({breaker_interval!r})",
-                key="BITMAPIST_BREAKER_MAX_INTERVAL",
-            )
-        return cls(
-            redis_url=url,
-            redis_cluster=_flag(config, "BITMAPIST_REDIS_CLUSTER"),
-            key_prefix=_text(config, "BITMAPIST_KEY_PREFIX"),
-            track_hourly=_hourly(config, "BITMAPIST_TRACK_HOURLY"),
-            track_unique=_flag(config, "BITMAPIST_TRACK_UNIQUE"),
-            max_user_id=_integer(config, "BITMAPIST_MAX_USER_ID", 0, REDIS_MAX_USER_ID),
-            raise_on_error=_flag(config, "BITMAPIST_RAISE_ON_ERROR"),
-            disable_blueprint=_flag(config, "BITMAPIST_DISABLE_BLUEPRINT"),
-            dashboard_permission=permission,
-            max_cohort_cells=_integer(config, "BITMAPIST_MAX_COHORT_CELLS", 1, 10**9),
-            max_expression_terms=_integer(
-                config, "BITMAPIST_MAX_EXPRESSION_TERMS", 1, MAX_EXPRESSION_TERMS_SETTING
-            ),
-            url_prefix=prefix,
-            map_ids=_flag(config, "BITMAPIST_MAP_IDS"),
-            socket_timeout=_seconds(config, "BITMAPIST_SOCKET_TIMEOUT"),
-            connect_timeout=_seconds(config, "BITMAPIST_CONNECT_TIMEOUT"),
-            error_log_interval=_seconds(config, "BITMAPIST_ERROR_LOG_INTERVAL", allow_zero=True),
-            timezone=_zone(config, "BITMAPIST_TIMEZONE"),
-            replay_buffer=_integer(config, "BITMAPIST_REPLAY_BUFFER", 0, 10**8),
-            breaker_interval=breaker_interval,
-            breaker_max_interval=breaker_max_interval,
-            max_property_values=_integer(
-                config, "BITMAPIST_MAX_PROPERTY_VALUES", 1, MAX_PROPERTY_VALUES_SETTING
-            ),
-            retention=_retention(config, "BITMAPIST_RETENTION"),
-        )
-
-    @property
-    def timezone_name(self) -> str:
-        """The zone as shown on pages and in the CLI: ``"America/Los_Angeles"``, ``"UTC"``."""
-        return zone_name(self.timezone)
 
 
 def _utc_now() -> datetime:
@@ -257,8 +33,9 @@ def _utc_now() -> datetime:
 class BitmapistState:
     """Flask-Bitmapist's state for one app, kept in ``app.extensions["bitmapist"]``.
 
-    ``settings`` (:class:`Settings`), ``repository`` (the storage), ``engine`` (a
-    :class:`~flask_bitmapist.domain.CohortEngine` over it), ``id_mapper`` (the map of
+    ``settings`` (:class:`Settings`), ``repository`` (the storage), ``answers`` (the
+    :class:`~flask_bitmapist.services.answers.Answers` every front end asks), ``engine``
+    (their bitmap reader), ``id_mapper`` (the map of
     str/UUID user ids to bitmap ints with ``BITMAPIST_MAP_IDS``, else None), ``marking``
     (the :class:`~flask_bitmapist.services.marking.MarkingPolicy` every mark is built
     and mapped with), ``recorder`` (writes marks failing open, with the replay buffer and
@@ -292,9 +69,21 @@ class BitmapistState:
             zone=settings.timezone,
             retention=settings.retention,
         )
-        # Reads stop at the app's largest user id: bits another writer set past it are
-        # not read (see DESIGN, "Limits"), so one huge id costs no read its 512 MiB.
-        self.engine = CohortEngine(repository, max_user_id=settings.max_user_id)
+        self._clock = clock or _utc_now
+        #: Every answer of the app, through one pipeline: its zone and clock, its bounds,
+        #: its read budget, the periods its retention keeps. Reads stop at the app's
+        #: largest user id.
+        self.answers = Answers(
+            repository,
+            kinds=KINDS,
+            zone=settings.timezone,
+            clock=lambda: self._clock(),
+            max_user_id=settings.max_user_id,
+            max_terms=settings.max_expression_terms,
+            max_cells=settings.max_cohort_cells,
+            budget=ReadBudget(keys=settings.max_read_keys, bytes=settings.max_read_bytes),
+            retention=settings.retention,
+        )
         self.extension = extension
         server = getattr(repository, "server", type(repository).__name__)
         self.recorder = MarkRecorder(
@@ -323,7 +112,12 @@ class BitmapistState:
             advice="Pages answer 503 until it is back.",
             interval=settings.error_log_interval,
         )
-        self._clock = clock or _utc_now
+
+    @property
+    def engine(self) -> CohortEngine:
+        """The bitmap reader of the app's answers (no read past ``BITMAPIST_MAX_USER_ID``'s
+        byte): the events page and 0.1's query API read through it."""
+        return self.answers.reader
 
     @property
     def clock(self) -> Clock:
@@ -337,14 +131,7 @@ class BitmapistState:
 
     def now(self) -> datetime:
         """The current time in the app's zone (aware): it carries the app's calendar."""
-        return localize(self._clock(), self.zone)
-
-    def kept(self, spec: _Spec) -> _Spec:
-        """``spec`` if the periods its answer reads are still kept under
-        ``BITMAPIST_RETENTION`` at the clock's time, else
-        :class:`~flask_bitmapist.exceptions.PeriodsExpired` naming the field and the days
-        kept (see :func:`~flask_bitmapist.services.retention.check_window_kept`)."""
-        return check_window_kept(spec, self.settings.retention, self.now())
+        return self.answers.now()
 
     def moment(self, moment: datetime | None) -> datetime:
         """``moment`` in the app's zone (naive means local time there), or :meth:`now`.

@@ -19,7 +19,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Final, TypeAlias
 
 from flask_bitmapist.domain import (
@@ -42,6 +42,7 @@ from flask_bitmapist.services.event_counts import EventCounts
 
 __all__ = [
     "CsvCell",
+    "cohort_csv_rows",
     "cohort_to_csv",
     "cohort_to_dict",
     "cohort_to_legacy_dict",
@@ -54,18 +55,20 @@ __all__ = [
     "format_mean",
     "format_number",
     "format_percent",
+    "funnel_csv_rows",
     "funnel_spec_to_dict",
-    "funnel_to_csv",
     "funnel_to_dict",
     "lifecycle_csv_rows",
     "lifecycle_to_csv",
     "lifecycle_to_dict",
+    "now_heading",
     "period_iso",
     "period_label",
     "period_stamp",
+    "render_table",
     "spec_to_dict",
+    "stickiness_csv_rows",
     "stickiness_spec_to_dict",
-    "stickiness_to_csv",
     "stickiness_to_dict",
     "to_csv",
     "trend_csv_rows",
@@ -270,7 +273,12 @@ def event_counts_to_csv(
 
 
 def cohort_to_csv(cohort: Cohort, *, as_percent: bool = False) -> str:
-    """The heatmap table as CSV: one line per row, then averages and column totals.
+    """The heatmap table as CSV text (see :func:`cohort_csv_rows`)."""
+    return to_csv(cohort_csv_rows(cohort, as_percent=as_percent))
+
+
+def cohort_csv_rows(cohort: Cohort, *, as_percent: bool = False) -> list[Sequence[CsvCell]]:
+    """The heatmap table's CSV rows: one line per row, then averages and column totals.
 
     Columns: ``date``, ``users`` (row total), then one per offset. With ``as_percent``
     the cells and the simple averages are percentages of the row total (two decimals);
@@ -295,7 +303,7 @@ def cohort_to_csv(cohort: Cohort, *, as_percent: bool = False) -> str:
     )
     rows.append(["weighted average %", ""] + [format_decimal(v) for v in cohort.weighted_averages])
     rows.append(["total", sum(cohort.totals), *cohort.column_totals])
-    return to_csv(rows)
+    return rows
 
 
 def cohort_to_legacy_dict(
@@ -352,7 +360,7 @@ def _legacy_date(group: TimeGroup, start: datetime) -> str:
     return day
 
 
-# -- stickiness and funnels (DESIGN section 10) ---------------------------------------
+# -- stickiness and funnels (see docs/answers.md) ---------------------------------------
 
 
 def stickiness_to_dict(stickiness: Stickiness) -> dict[str, Any]:
@@ -371,7 +379,7 @@ def stickiness_spec_to_dict(spec: StickinessSpec) -> dict[str, Any]:
     }
 
 
-def stickiness_to_csv(stickiness: Stickiness) -> str:
+def stickiness_csv_rows(stickiness: Stickiness) -> list[Sequence[CsvCell]]:
     """One line per k: ``periods`` (k), ``users`` (matched in exactly k periods) and
     ``percent`` of everyone who matched at least once (two decimals)."""
     rows: list[Sequence[CsvCell]] = [[stickiness.spec.time_group.plural, "users", "percent"]]
@@ -383,7 +391,7 @@ def stickiness_to_csv(stickiness: Stickiness) -> str:
     )
     total = stickiness.total
     rows.append(["total", total, format_decimal(100.0 if total else 0.0)])
-    return to_csv(rows)
+    return rows
 
 
 def funnel_to_dict(funnel: Funnel) -> dict[str, Any]:
@@ -405,7 +413,7 @@ def funnel_spec_to_dict(spec: FunnelSpec) -> dict[str, Any]:
     }
 
 
-def funnel_to_csv(funnel: Funnel) -> str:
+def funnel_csv_rows(funnel: Funnel) -> list[Sequence[CsvCell]]:
     """One line per step: ``step`` (1-based), ``expression``, ``users``, ``from previous %``,
     ``from first %`` and ``dropped`` (reached this step but not the next)."""
     rows: list[Sequence[CsvCell]] = [
@@ -423,10 +431,10 @@ def funnel_to_csv(funnel: Funnel) -> str:
         ]
         for index, step in enumerate(funnel.spec.steps)
     )
-    return to_csv(rows)
+    return rows
 
 
-# -- trends and lifecycles (DESIGN section 10) -------------------------------------------
+# -- trends and lifecycles (see docs/answers.md) -------------------------------------------
 
 CsvRow = list[CsvCell]
 
@@ -441,7 +449,7 @@ def _labels(trend: Trend, labels: Sequence[str] | None) -> list[str]:
 
 def trend_to_dict(trend: Trend, labels: Sequence[str] | None = None) -> dict[str, Any]:
     """``{"dates": [...], "series": [{"expr": "E", "counts": [...]}, ...]}``, the API's
-    answer (DESIGN section 10, item 2). ``labels`` are the expressions as the caller wrote
+    answer (see docs/answers.md). ``labels`` are the expressions as the caller wrote
     them (default: each expression written out).
     """
     group = trend.spec.time_group
@@ -470,7 +478,7 @@ def trend_to_csv(trend: Trend, labels: Sequence[str] | None = None) -> str:
 
 def lifecycle_to_dict(lifecycle: Lifecycle) -> dict[str, Any]:
     """``{"dates", "new", "returning", "resurrecting", "dormant"}``, the API's answer
-    (DESIGN section 10, item 3): dormant counts are positive."""
+    (see docs/answers.md): dormant counts are positive."""
     group = lifecycle.spec.time_group
     answer: dict[str, Any] = {"dates": [period_iso(group, d) for d in lifecycle.dates]}
     for status in LifecycleStatus:
@@ -490,3 +498,38 @@ def lifecycle_csv_rows(lifecycle: Lifecycle) -> list[CsvRow]:
 def lifecycle_to_csv(lifecycle: Lifecycle) -> str:
     """The lifecycle as CSV text (see :func:`lifecycle_csv_rows`)."""
     return to_csv(lifecycle_csv_rows(lifecycle))
+
+
+# -- text tables (the CLI's ``--format table``) ------------------------------------------
+
+
+def now_heading(now: datetime, zone: tzinfo) -> str:
+    """The line that says when and in which calendar a text answer was counted.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> la = ZoneInfo("America/Los_Angeles")
+    >>> now_heading(datetime(2026, 11, 27, 13, 5, tzinfo=la), la)
+    'now 2026-11-27T13:05:00-08:00 (America/Los_Angeles)'
+    """
+    return f"now {now.isoformat(timespec='seconds')} ({zone_name(zone)})"
+
+
+def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
+    """Align ``rows`` under ``header``: the first ``left`` columns to the left, the rest
+    (numbers) to the right, two spaces apart.
+
+    >>> print(render_table(["event", "today"], [["a", "1"], ["bb", "1,234"]]))
+    event  today
+    a          1
+    bb     1,234
+    """
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.ljust(width) if i < left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join(line(row) for row in (header, *rows))

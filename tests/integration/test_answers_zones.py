@@ -45,6 +45,7 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.infra import InMemoryRepository, RedisRepository
 from tests.integration.servers import LocalRedisCluster, LocalRedisServer
+from tests.strategies import clock_changes
 from tests.unit.domain.set_model import (
     Action,
     SetModel,
@@ -55,7 +56,6 @@ from tests.unit.domain.set_model import (
     stickiness,
     trend_users,
 )
-from tests.unit.domain.test_periods_zones import clock_changes
 
 #: West of UTC, east of it, with and without daylight saving, on whole, half and
 #: three-quarter hours (Lord Howe's clock moves by half an hour).

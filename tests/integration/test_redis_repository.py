@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,6 @@ from flask_bitmapist.domain import (
     BitmapId,
     BitmapRepository,
     Mark,
-    Period,
     StorageUnavailable,
     TimeGroup,
 )
@@ -24,8 +23,7 @@ from flask_bitmapist.infra import RedisRepository
 from tests.contract.repository_contract import RepositoryContract
 from tests.integration.outages import never_skipping
 from tests.integration.servers import LocalRedisServer, find_free_port
-
-NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
+from tests.integration.support import NOW, stored
 
 
 class TestRedisRepositoryContract(RepositoryContract):
@@ -41,14 +39,6 @@ class TestRedisRepositoryContract(RepositoryContract):
 def repository(redis_url: str) -> Iterator[RedisRepository]:
     with closing(RedisRepository.from_url(redis_url)) as repository:
         yield repository
-
-
-def stored(
-    repository: RedisRepository, event: str, group: TimeGroup | None, moment: datetime
-) -> list[int]:
-    period = None if group is None else Period.containing(group, moment)
-    [bitmap] = repository.fetch([BitmapId(event, period)])
-    return list(bitmap)
 
 
 # -- a real server's particulars -------------------------------------------------------

@@ -11,27 +11,10 @@ import redis
 from flask import Flask
 
 from flask_bitmapist import FlaskBitmapist, current_state, get_cohort, get_lifecycle, mark_event
+from tests.integration.support import NEW_YEARS_EVE, keys, zoned_app
 from tests.unit.flask.support import FixedClock
 
-#: 23:30 on 31 December 2026 in Los Angeles; 07:30 on 1 January 2027 in UTC.
-NEW_YEARS_EVE = datetime(2027, 1, 1, 7, 30, tzinfo=timezone.utc)
-
-
-def zoned_app(url: str, zone: str) -> Flask:
-    app = Flask(f"timezone-{zone}")
-    app.config.update(
-        TESTING=True,
-        BITMAPIST_REDIS_URL=url,
-        BITMAPIST_TIMEZONE=zone,
-        BITMAPIST_TRACK_HOURLY=True,
-    )
-    FlaskBitmapist(app, clock=FixedClock(NEW_YEARS_EVE))
-    return app
-
-
-def keys(url: str) -> set[str]:
-    with redis.Redis.from_url(url, decode_responses=True) as client:
-        return {str(key) for key in client.scan_iter()}
+#: NEW_YEARS_EVE: 23:30 on 31 December 2026 in Los Angeles; 07:30 on 1 January 2027 in UTC.
 
 
 def test_a_los_angeles_app_writes_its_local_periods_keys(redis_url: str) -> None:

@@ -1,4 +1,5 @@
-"""The ``flask bitmapist`` commands: events, cohort tables, imports, demo data.
+"""The ``flask bitmapist`` commands: events, cohort tables, trends, lifecycles,
+stickiness, funnels, imports, demo data.
 
 ``init_app`` adds :data:`bitmapist_cli` to the app's ``flask`` command, so with
 ``flask --app yourapp`` these run against the app's configured storage::
@@ -21,28 +22,32 @@ Bad arguments are usage errors (exit status 2); storage that cannot be reached, 
 that cannot be imported, or rows that were skipped end with status 1 and a message on
 stderr, never a traceback.
 
-One module per command; :mod:`.options` holds what commands share (the app's state,
-storage errors as one-line messages, ``--now``, ``--format``, ``--time-group``, event-name
-arguments, progress bars) and :mod:`.tables` the aligned text tables (their cells are
-formatted by :mod:`flask_bitmapist.services.reports`, as on the dashboard).
+One module per command, except the answers (trend, lifecycle, stickiness, funnel): each
+of those is made from its kind by :func:`.answers.answer_command`, and prints what the
+app's answer pipeline (:class:`~flask_bitmapist.services.answers.Answers`) gives, so its
+JSON is the API's. :mod:`.options` holds what commands share (the app's state, storage
+errors as one-line messages, ``--now``, ``--format``, ``--time-group``, event-name
+arguments, progress bars) and :mod:`.tables` the aligned text tables (from
+:mod:`flask_bitmapist.services.reports`, as on the dashboard).
 
-Adding a command (``flask bitmapist trend``, say):
+Adding a command:
 
-1. write ``trend.py`` beside the others, defining ``trend_command`` with
-   ``@click.command("trend")`` then ``@with_appcontext`` (from ``flask.cli``: the
-   command reads the app's storage) and the shared options from :mod:`.options`; the work
-   itself (computing, formatting numbers, CSV rows) belongs in ``services/``, where the
-   dashboard reaches the same code, and ``--format csv`` text comes from
-   :func:`~flask_bitmapist.services.reports.to_csv`, the one CSV writer (it escapes
-   cells a spreadsheet would run as formulas);
-2. register it with one line in ``COMMANDS`` below (and its import above it);
-3. show it in the manual: a ``$ flask --app examples.demo_app bitmapist trend ...`` line
-   in a console block of ``docs/cli.md`` (or the page of its topic), which
+1. an answer kind: describe it once in ``services/answers/`` (see
+   docs/adding-an-answer-kind.md), then make its command here with one
+   ``answer_command(...)`` line in :mod:`.answers`;
+2. any other command: write ``name.py`` beside the others, defining ``name_command``
+   with ``@click.command("name")`` then ``@with_appcontext`` and the shared options from
+   :mod:`.options`; the work itself belongs in ``services/``, where the dashboard reaches
+   the same code, and ``--format csv`` text comes from
+   :func:`~flask_bitmapist.services.reports.to_csv`, the one CSV writer;
+3. register it with one line in ``COMMANDS`` below (and its import above it);
+4. show it in the manual: a ``$ flask --app examples.demo_app bitmapist ...`` line in a
+   console block of ``docs/cli.md`` (or the page of its topic), which
    ``tests/unit/test_docs.py`` runs; that test also checks every command is shown.
 
-Its tests go in ``tests/unit/flask/cli/test_trend.py``, driven through the ``Cli``
-fixture there; ``tests/unit/flask/cli/test_package.py`` fails for a command module that
-is not registered.
+Its tests go in ``tests/unit/flask/cli/``, driven through the ``Cli`` fixture there;
+``tests/unit/flask/cli/test_package.py`` fails for a command module that is not
+registered.
 """
 
 from __future__ import annotations
@@ -52,18 +57,20 @@ from typing import Final
 import click
 from flask.cli import AppGroup
 
+from flask_bitmapist.flask.cli.answers import (
+    funnel_command,
+    lifecycle_command,
+    stickiness_command,
+    trend_command,
+)
 from flask_bitmapist.flask.cli.cohort import cohort_command
 from flask_bitmapist.flask.cli.copy import copy_command
 from flask_bitmapist.flask.cli.demo_data import demo_data_command
 from flask_bitmapist.flask.cli.events import events_command
-from flask_bitmapist.flask.cli.funnel import funnel_command
 from flask_bitmapist.flask.cli.import_events import import_command
-from flask_bitmapist.flask.cli.lifecycle import lifecycle_command
 from flask_bitmapist.flask.cli.retention import retention_command
 from flask_bitmapist.flask.cli.saved_cohorts import saved_cohorts_command
-from flask_bitmapist.flask.cli.stickiness import stickiness_command
 from flask_bitmapist.flask.cli.storage import storage_command
-from flask_bitmapist.flask.cli.trend import trend_command
 
 __all__ = ["COMMANDS", "bitmapist_cli"]
 

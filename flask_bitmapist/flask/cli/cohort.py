@@ -1,9 +1,8 @@
 """``flask bitmapist cohort``: the cohort table of a primary event against a secondary
-expression, as text, CSV or JSON."""
+expression, as text, CSV or JSON (the JSON equals ``GET /bitmapist/api/cohort``'s)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -14,7 +13,6 @@ from flask.cli import with_appcontext
 from flask_bitmapist.domain import (
     MAX_COLS,
     MAX_ROWS,
-    Cohort,
     CohortMode,
     EventRef,
     Expression,
@@ -24,6 +22,7 @@ from flask_bitmapist.domain import (
     parse_chain,
     parse_expression,
 )
+from flask_bitmapist.flask.cli.answers import answer_errors, print_answer
 from flask_bitmapist.flask.cli.options import (
     cli_moment,
     cli_state,
@@ -33,20 +32,9 @@ from flask_bitmapist.flask.cli.options import (
     storage_errors,
     time_group_option,
 )
-from flask_bitmapist.flask.cli.tables import now_heading, render_table
 from flask_bitmapist.services.cohort_requests import create_cohort_spec
-from flask_bitmapist.services.reports import (
-    cohort_to_csv,
-    cohort_to_dict,
-    column_label,
-    expression_to_text,
-    format_count,
-    format_mean,
-    format_percent,
-    period_label,
-)
 
-__all__ = ["cohort_command", "render_cohort"]
+__all__ = ["cohort_command"]
 
 _CHAIN_ORDER: Final = "flask_bitmapist.chain_order"
 _CHAIN_PARAMS: Final = ("and_events", "or_events")
@@ -208,16 +196,11 @@ def cohort_command(
             field_names=names,
             first_time=first_time,
         )
-        spec = state.kept(spec)
     except InvalidCohortSpec as exc:
         raise click.UsageError(str(exc), ctx=ctx) from exc
-    cohort = state.engine.compute(spec)
-    if output_format == "json":
-        click.echo(json.dumps(cohort_to_dict(cohort), indent=2))
-    elif output_format == "csv":
-        click.echo(cohort_to_csv(cohort, as_percent=percent), nl=False)
-    else:
-        click.echo(render_cohort(cohort, as_percent=percent))
+    with answer_errors(ctx):
+        answer = state.answers.answer("cohort", spec=spec, as_percent=percent)
+    print_answer(answer, output_format)
 
 
 def _secondary(
@@ -252,33 +235,3 @@ def _secondary(
     except InvalidExpression as exc:
         message = str(exc).replace("additional_events", "--and/--or")
         raise click.UsageError(message, ctx=ctx) from exc
-
-
-def render_cohort(cohort: Cohort, *, as_percent: bool = False) -> str:
-    """The cohort as an aligned text table: a heading, one line per row, then the column
-    averages (and weighted averages) and totals."""
-    spec = cohort.spec
-    group = spec.time_group
-    header = ["", "users", *(column_label(group, j) for j in range(spec.cols))]
-    lines: list[list[str]] = []
-    shown = cohort.percentages if as_percent else cohort.cells
-    for date, total, row in zip(cohort.dates, cohort.totals, shown, strict=True):
-        cells = [format_percent(v) if as_percent else format_count(v) for v in row]  # type: ignore[arg-type]
-        lines.append([period_label(group, date), format_count(total), *cells])
-    mean_total = sum(cohort.totals) / len(cohort.totals)
-    if as_percent:
-        averages = [format_percent(v) for v in cohort.average_percentages]
-    else:
-        averages = [format_mean(v) for v in cohort.averages]
-    lines.append(["average", format_mean(mean_total), *averages])
-    lines.append(["weighted", "", *(format_percent(v) for v in cohort.weighted_averages)])
-    column_totals = [format_count(v) for v in cohort.column_totals]
-    lines.append(["total", format_count(sum(cohort.totals)), *column_totals])
-    heading = (
-        f"primary:   {expression_to_text(spec.primary)}\n"
-        f"secondary: {expression_to_text(spec.secondary)}\n"
-        f"by {group.value}, {spec.mode.value}{', first time only' if spec.first_time else ''}, "
-        f"{'percent of users' if as_percent else 'users'}; "
-        f"{now_heading(spec.now, spec.zone)}"
-    )
-    return heading + "\n\n" + render_table(header, lines)

@@ -3,18 +3,10 @@ into one-line messages, and the options that read the same in every command (``-
 ``--format``, ``--time-group``, event-name arguments).
 
 A new command reuses these rather than declaring its own, so ``--now`` accepts the same
-timestamps and a storage failure reads the same everywhere::
-
-    @click.command("trend")
-    @with_appcontext
-    @time_group_option()
-    @format_option()
-    @now_option
-    @storage_errors
-    def trend_command(time_group: TimeGroup, output_format: str, now: datetime | None) -> None:
-        state = cli_state()
-        moment = cli_moment(state, now)  # in the app's zone; None: the app's clock
-        ...
+timestamps and a storage failure reads the same everywhere: :mod:`.events` shows how (its
+state from :func:`cli_state`, its moment from :func:`cli_moment`, in the app's zone), and
+:func:`~flask_bitmapist.flask.cli.answers.answer_command` makes every answer's command
+from them.
 """
 
 from __future__ import annotations

@@ -8,9 +8,8 @@ an :class:`InvalidRequest` naming the field, which the views answer with a 400.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,14 +28,15 @@ from flask_bitmapist.domain import (
     InvalidExpression,
     parse_chain,
     parse_expression,
-    parse_timestamp,
 )
 from flask_bitmapist.exceptions import InvalidRequest
+from flask_bitmapist.services.answers import parse_count, parse_now
 from flask_bitmapist.services.cohort_requests import create_cohort_spec, legacy_mode
 
 __all__ = [
     "COHORT_FIELDS",
     "MAX_PER_PAGE",
+    "AnswerForm",
     "CohortForm",
     # Defined in flask_bitmapist.exceptions; re-exported for the dashboard's views.
     "InvalidRequest",
@@ -46,6 +46,7 @@ __all__ = [
     "parse_count",
     "parse_legacy_body",
     "parse_now",
+    "window_args",
 ]
 
 #: Query-string keys of the cohort form; a request with none of them is an empty form.
@@ -66,28 +67,8 @@ COHORT_FIELDS = (
 )
 MAX_PER_PAGE = 1000
 _DEFAULT_PER_PAGE = 100
-# Long enough for any sane number, short enough that int() never sees a megabyte.
-_DIGITS = re.compile(r"[0-9]{1,12}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-def parse_count(field: str, value: object, default: int | None = None) -> int:
-    """A whole number from a query string or JSON; bounds are checked by the caller."""
-    if value is None or value == "":
-        if default is None:
-            raise InvalidRequest(f"{field} is required", field=field)
-        return default
-    if isinstance(value, bool):
-        raise InvalidRequest(f"{field} must be a whole number, got {value!r}", field=field)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e12:
-        return int(value)
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        return int(value.strip())
-    shown = value[:40] + "..." if isinstance(value, str) and len(value) > 40 else value
-    raise InvalidRequest(f"{field} must be a whole number, got {shown!r}", field=field)
 
 
 def parse_bool(field: str, value: object, default: bool = False) -> bool:
@@ -105,22 +86,6 @@ def parse_bool(field: str, value: object, default: bool = False) -> bool:
         if text in _FALSE:
             return False
     raise InvalidRequest(f"{field} must be true or false (1 or 0), got {value!r}", field=field)
-
-
-def parse_now(field: str, value: str, zone: tzinfo) -> datetime | None:
-    """The form's ``now`` in the app's zone: without an offset it is local time there."""
-    if not value.strip():
-        return None
-    try:
-        return parse_timestamp(value, zone)
-    except ValueError as exc:
-        if "out of range" in str(exc):  # a real moment, far off the calendar: say which
-            raise InvalidRequest(f"{field}: {exc}", field=field) from None
-        raise InvalidRequest(
-            f"{field} must be an ISO 8601 date or datetime (2026-11-27T13:00Z) or epoch "
-            f"seconds, got {value!r}",
-            field=field,
-        ) from None
 
 
 def _event(field: str, name: object, what: str) -> EventRef:
@@ -413,3 +378,72 @@ class Page:
 def parse_cell(args: Mapping[str, str]) -> tuple[int, int]:
     """The ``row`` and ``col`` of a drill-down, both required, from 0."""
     return parse_count("row", args.get("row")), parse_count("col", args.get("col"))
+
+
+@attrs.frozen
+class AnswerForm:
+    """A request of expressions (trends, lifecycles) as typed, so a page can show it again
+    with its error: repeated ``expr``, ``time_group``, ``periods``, ``rolling``, ``now``."""
+
+    exprs: tuple[str, ...] = ()
+    time_group: str = "day"
+    periods: str = "30"
+    rolling: str = "1"
+    now: str = ""
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> AnswerForm:
+        """Read repeated ``expr`` (blank ones dropped), ``time_group``, ``periods``,
+        ``rolling`` and ``now`` from a query string."""
+        exprs = tuple(e.strip() for e in args.getlist("expr") if e.strip())
+        defaults = cls()
+
+        def get(key: str, default: str) -> str:
+            value = args.get(key)
+            return default if value is None or not value.strip() else value.strip()
+
+        return cls(
+            exprs=exprs,
+            time_group=get("time_group", defaults.time_group),
+            periods=get("periods", defaults.periods),
+            rolling=get("rolling", defaults.rolling),
+            now=get("now", ""),
+        )
+
+    @property
+    def submitted(self) -> bool:
+        """Whether an expression was given (else a page shows an empty form)."""
+        return bool(self.exprs)
+
+    def fields(self) -> dict[str, object]:
+        """The request's fields, as the answer pipeline reads them."""
+        return {
+            "expr": list(self.exprs),
+            "time_group": self.time_group,
+            "periods": self.periods,
+            "rolling": self.rolling,
+            "now": self.now,
+        }
+
+    def query(self, *, rolling: bool = True, **extra: object) -> str:
+        """The request as a query string (for links), with ``extra`` keys appended."""
+        pairs = [("expr", e) for e in self.exprs]
+        pairs += [("time_group", self.time_group), ("periods", self.periods)]
+        if rolling:
+            pairs.append(("rolling", self.rolling))
+        if self.now:
+            pairs.append(("now", self.now))
+        pairs += [(key, str(value)) for key, value in extra.items()]
+        return urlencode(pairs)
+
+
+def window_args(args: Mapping[str, str]) -> dict[str, str]:
+    """The window of an answer's query string as typed: ``time_group`` (``day`` when
+    missing or blank), ``periods`` (``30`` when missing) and ``now`` (blank: the app's)."""
+    time_group = (args.get("time_group") or "").strip()
+    periods = args.get("periods")
+    return {
+        "time_group": time_group or "day",
+        "periods": "30" if periods is None else periods.strip(),
+        "now": (args.get("now") or "").strip(),
+    }

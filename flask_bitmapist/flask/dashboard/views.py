@@ -13,56 +13,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    jsonify,
-    render_template,
-    request,
-)
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from flask_bitmapist.domain import (
-    Cohort,
-    CohortMode,
-    CohortSpec,
-    InvalidAnswerSpec,
-    InvalidCohortSpec,
-    StorageUnavailable,
-    TimeGroup,
-)
+from flask_bitmapist.domain import InvalidAnswerSpec, InvalidCohortSpec, StorageUnavailable
 from flask_bitmapist.exceptions import InvalidRequest
-from flask_bitmapist.flask.dashboard.answer_views import (
-    api_funnel,
-    api_funnel_users,
-    api_stickiness,
-    api_stickiness_users,
-    funnel_page,
-    stickiness_page,
-)
-from flask_bitmapist.flask.dashboard.answers import (
-    SPARKLINE_DAYS,
-    event_sparklines,
-    register_answer_views,
-    users_page,
-)
-from flask_bitmapist.flask.dashboard.chart import RetentionChart
-from flask_bitmapist.flask.dashboard.forms import (
-    CohortForm,
-    parse_cell,
-    parse_count,
-    parse_legacy_body,
-)
+from flask_bitmapist.flask.dashboard import cohort, funnel, lifecycle, stickiness, trend
+from flask_bitmapist.flask.dashboard.forms import parse_count
+from flask_bitmapist.flask.dashboard.responses import answer_format, csv_download, wants_json
 from flask_bitmapist.flask.dashboard.saved_cohorts import register_saved_cohort_views
 from flask_bitmapist.flask.dashboard.storage_view import register_storage_view
-from flask_bitmapist.flask.state import BitmapistState, Settings, current_state
-from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
+from flask_bitmapist.flask.dashboard.trend import SPARKLINE_DAYS, event_sparklines
+from flask_bitmapist.flask.state import Settings, current_state
 from flask_bitmapist.services.event_counts import EventCounts, count_events
 from flask_bitmapist.services.event_listing import EVENTS_PER_PAGE, EventPage, page_events
 from flask_bitmapist.services.reports import (
-    cohort_to_csv,
-    cohort_to_dict,
-    cohort_to_legacy_dict,
     column_label,
     event_counts_to_csv,
     format_count,
@@ -71,7 +35,6 @@ from flask_bitmapist.services.reports import (
     period_iso,
     period_label,
     period_stamp,
-    spec_to_dict,
 )
 
 __all__ = ["create_blueprint", "heat_class"]
@@ -116,20 +79,11 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.context_processor(_template_helpers)
     bp.context_processor(_zone_context)
     bp.add_url_rule("/", "index", index)
-    bp.add_url_rule("/cohort", "cohort", cohort_page, methods=["GET"])
-    bp.add_url_rule("/cohort", "cohort_post", cohort_post, methods=["POST"])
     bp.add_url_rule("/api/events", "api_events", api_events)
     bp.add_url_rule("/api/events/names", "api_event_names", api_event_names)
-    bp.add_url_rule("/api/cohort", "api_cohort", api_cohort)
-    bp.add_url_rule("/api/cohort.csv", "api_cohort_csv", api_cohort_csv)
-    bp.add_url_rule("/api/cohort/cell", "api_cohort_cell", api_cohort_cell)
-    register_answer_views(bp)
-    bp.add_url_rule("/stickiness", "stickiness", stickiness_page)
-    bp.add_url_rule("/api/stickiness", "api_stickiness", api_stickiness)
-    bp.add_url_rule("/api/stickiness/users", "api_stickiness_users", api_stickiness_users)
-    bp.add_url_rule("/funnel", "funnel", funnel_page)
-    bp.add_url_rule("/api/funnel", "api_funnel", api_funnel)
-    bp.add_url_rule("/api/funnel/users", "api_funnel_users", api_funnel_users)
+    # One module per answer kind, each adding its page and API routes.
+    for kind in (cohort, trend, lifecycle, stickiness, funnel):
+        kind.register(bp)
     register_saved_cohort_views(bp)
     register_storage_view(bp)
     return bp
@@ -138,21 +92,8 @@ def create_blueprint(settings: Settings) -> Blueprint:
 # -- access, errors, headers ------------------------------------------------------------
 
 
-def _wants_json() -> bool:
-    if request.blueprint is None:  # pragma: no cover - only called from our views
-        return False
-    rule = request.url_rule.rule if request.url_rule is not None else ""
-    prefix = current_state().settings.url_prefix.rstrip("/")
-    if rule.startswith(f"{prefix}/api/") or request.method == "POST":
-        return True
-    if request.args.get("json"):
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
 def _error(status: int, message: str, *, code: str, field: str | None = None) -> Response:
-    if _wants_json():
+    if wants_json():
         body: dict[str, Any] = {"error": code, "message": message}
         if field is not None:
             body["field"] = field
@@ -291,14 +232,14 @@ def api_events() -> Response:
     listing stopped before reading every key (``total`` then counts what was read). An
     event whose bitmaps hold ids above ``BITMAPIST_MAX_USER_ID`` (another client's, not
     read) also has ``"at_least"``: the periods whose counts are lower bounds."""
-    fmt = _api_format()
+    fmt = answer_format()
     state = current_state()
     listing = _event_page()
     counts = count_events(state.engine, state.now(), names=listing.names)
     keys = counts.keys
     if fmt == "csv":
         day = period_stamp(counts.periods[0])
-        return _csv_download(event_counts_to_csv(counts, keys), f"events-{day}.csv")
+        return csv_download(event_counts_to_csv(counts, keys), f"events-{day}.csv")
     return jsonify(
         {
             "now": counts.now.isoformat(),
@@ -346,177 +287,6 @@ def _event_json(counts: EventCounts, name: str, row: tuple[int, ...]) -> dict[st
     if any(lows):
         event["at_least"] = [key for key, low in zip(counts.keys, lows, strict=True) if low]
     return event
-
-
-def _api_format() -> str:
-    fmt = request.args.get("format", "json").strip().lower()
-    if fmt not in ("json", "csv"):
-        raise InvalidRequest(f"format must be json or csv, got {fmt!r}", field="format")
-    return fmt
-
-
-def _csv_download(text: str, filename: str) -> Response:
-    return current_app.response_class(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-# -- the cohort page --------------------------------------------------------------------
-
-
-def _spec(state: BitmapistState, form: CohortForm) -> CohortSpec:
-    settings = state.settings
-    return state.kept(
-        form.to_spec(
-            now=state.now(),
-            max_cells=settings.max_cohort_cells,
-            max_terms=settings.max_expression_terms,
-        )
-    )
-
-
-def cohort_page() -> Response | str:
-    """The form and, once submitted, the heatmap, the chart and links to CSV and JSON."""
-    state = current_state()
-    form = CohortForm.from_args(request.args)
-    cohort: Cohort | None = None
-    error: InvalidRequest | None = None
-    if CohortForm.is_submitted(request.args):
-        try:
-            cohort = state.engine.compute(_spec(state, form))
-        except InvalidRequest as exc:
-            if _wants_json():
-                raise
-            error = exc
-    if request.args.get("json") and cohort is not None:
-        return jsonify({**cohort_to_dict(cohort), "as_percent": form.percent})
-    html = render_template(
-        "bitmapist/cohort.html",
-        form=form,
-        time_groups=list(TimeGroup),
-        modes=list(CohortMode),
-        error=error,
-        cohort=cohort,
-        view=_heatmap_view(cohort, form.percent) if cohort else None,
-        chart=RetentionChart.build(cohort, as_percent=form.percent) if cohort else None,
-        # Hour bitmaps exist only for marks made while hourly tracking was on.
-        hourly_off=cohort is not None
-        and cohort.spec.time_group is TimeGroup.HOUR
-        and not state.settings.track_hourly,
-        query=form.query(),
-        now=state.now(),
-    )
-    return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
-
-
-def _heatmap_view(cohort: Cohort, as_percent: bool) -> dict[str, Any]:
-    """What the heatmap partial needs, besides the cohort itself."""
-    group = cohort.spec.time_group
-    rows = len(cohort.totals)
-    return {
-        "as_percent": as_percent,
-        "labels": [period_label(group, d) for d in cohort.dates],
-        # Once per column, not per cell: the page stays linear in cells with a small factor.
-        "column_labels": [column_label(group, j) for j in range(cohort.spec.cols)],
-        "iso_dates": [period_iso(group, d) for d in cohort.dates],
-        "mean_total": sum(cohort.totals) / rows if rows else 0,
-        "averages": cohort.average_percentages if as_percent else cohort.averages,
-    }
-
-
-def cohort_post() -> Response | str:
-    """0.1's API: a JSON body in, the heatmap fragment out (``?json=1``: 0.1's JSON)."""
-    state = current_state()
-    body = _json_body()
-    spec, as_percent = parse_legacy_body(
-        body,
-        now=state.now(),
-        max_cells=state.settings.max_cohort_cells,
-        max_terms=state.settings.max_expression_terms,
-    )
-    cohort = state.engine.compute(state.kept(spec))
-    if request.args.get("json"):
-        time_group = body.get("time_group") if isinstance(body.get("time_group"), str) else None
-        return jsonify(cohort_to_legacy_dict(cohort, as_percent=as_percent, time_group=time_group))
-    return render_template(
-        "bitmapist/_heatmap.html", cohort=cohort, view=_heatmap_view(cohort, as_percent), query=""
-    )
-
-
-def _json_body() -> dict[str, Any]:
-    """The request's JSON object, read within :data:`MAX_JSON_BYTES` and
-    :data:`MAX_JSON_DEPTH` (a body past either is a 400, never parsed)."""
-    if not request.is_json:
-        raise InvalidRequest(
-            "the body must be JSON (Content-Type: application/json) with primary_event "
-            "and secondary_event",
-            field="body",
-        )
-    length = request.content_length
-    if length is not None and length > MAX_JSON_BYTES:
-        raise InvalidRequest(
-            f"the body is {length:,} bytes long; at most {MAX_JSON_BYTES:,} are read",
-            field="body",
-        )
-    # Read at most one byte past the bound, whatever Content-Length claimed.
-    data = request.stream.read(MAX_JSON_BYTES + 1)
-    try:
-        body = load_json(data)
-    except InvalidJson as exc:
-        raise InvalidRequest(f"the body: {exc}", field="body") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest(
-            f"the body must be a JSON object with primary_event and secondary_event, "
-            f"got {type(body).__name__}",
-            field="body",
-        )
-    return body
-
-
-# -- the API ----------------------------------------------------------------------------
-
-
-def _api_cohort(state: BitmapistState) -> tuple[CohortForm, Cohort]:
-    form = CohortForm.from_args(request.args)
-    return form, state.engine.compute(_spec(state, form))
-
-
-def api_cohort() -> Response:
-    """The cohort as JSON (``format=csv``: as CSV)."""
-    if _api_format() == "csv":
-        return api_cohort_csv()
-    form, cohort = _api_cohort(current_state())
-    return jsonify({**cohort_to_dict(cohort), "as_percent": form.percent})
-
-
-def api_cohort_csv() -> Response:
-    """The heatmap table as a CSV download."""
-    form, cohort = _api_cohort(current_state())
-    spec = cohort.spec
-    stamp = period_stamp(spec.last_period)
-    filename = f"cohort-{spec.time_group.value}-{stamp}.csv"
-    return _csv_download(cohort_to_csv(cohort, as_percent=form.percent), filename)
-
-
-def api_cohort_cell() -> Response:
-    """The user ids behind one cell, ascending, a page at a time."""
-    state = current_state()
-    form = CohortForm.from_args(request.args)
-    spec = _spec(state, form)
-    row, col = parse_cell(request.args)
-    users = state.engine.cell_users(spec, row, col)
-    periods = spec.row_periods()
-    return users_page(
-        users,
-        state,
-        row=row,
-        col=col,
-        date=period_iso(spec.time_group, periods[row].start),
-        period=period_iso(spec.time_group, periods[row + col].start),
-        spec=spec_to_dict(spec),
-    )
 
 
 #: 0.1's module-level blueprint (``flask_bitmapist.views.bitmapist_bp``), mounted at

@@ -249,13 +249,13 @@ def test_a_product_manager_builds_reads_and_downloads_a_cohort(
     # Drill down: the fullest cell lists exactly its users.
     (row, col), count = max(expected_cells(weekly).items(), key=lambda item: item[1])
     page.click(f"#heatmap td.cell[data-row='{row}'][data-col='{col}']")
-    page.wait_for_selector("#drilldown:not([hidden]) #drilldown-ids li")
+    page.wait_for_selector("#users-panel:not([hidden]) #users-ids li")
     periods = [Period.containing(TimeGroup.WEEK, NOW).shift(i - 6) for i in range(7)]
     members = sorted(
         log.users("signed_up", periods[row])
         & (log.users("paid", periods[row + col]) | log.users("refunded", periods[row + col]))
     )
-    ids = page.locator("#drilldown-ids li").all_inner_texts()
+    ids = page.locator("#users-ids li").all_inner_texts()
     assert [int(i) for i in ids] == members[:200]
     assert len(members) == count
 
@@ -443,12 +443,11 @@ def test_a_product_manager_reads_a_weekly_lifecycle(
 # -- first-time rows, stickiness, funnels ---------------------------------------------------
 
 
-def drilled_ids(page: Page, panel: str = "users") -> list[int]:
-    """The user ids a drill-down panel lists once it has loaded: the answers' users panel,
-    or the cohort page's ("drilldown")."""
-    ids = f"#{panel}-ids li"
-    page.wait_for_selector(f"#{'users-panel' if panel == 'users' else panel}:not([hidden]) {ids}")
-    return [int(i) for i in page.locator(ids).all_inner_texts()]
+def drilled_ids(page: Page) -> list[int]:
+    """The user ids the page's users panel lists once it has loaded (every answer's, the
+    cohort page's included)."""
+    page.wait_for_selector("#users-panel:not([hidden]) #users-ids li")
+    return [int(i) for i in page.locator("#users-ids li").all_inner_texts()]
 
 
 def test_the_first_time_switch_keeps_only_first_payers(
@@ -476,7 +475,7 @@ def test_the_first_time_switch_keeps_only_first_payers(
     # A cell drills down to first-time payers who paid again.
     row = max(range(10), key=lambda i: len(firsts[i]))
     page.click(f"#heatmap td.cell[data-row='{row}'][data-col='0']")
-    assert drilled_ids(page, "drilldown") == sorted(firsts[row])[:200]
+    assert drilled_ids(page) == sorted(firsts[row])[:200]
     page.screenshot(path=str(tmp_path / "first-time.png"), full_page=True)
 
 

@@ -22,7 +22,7 @@ from flask_bitmapist.domain import (
     TimeGroup,
 )
 from flask_bitmapist.infra import RedisRepository
-from tests.integration.test_redis_repository import NOW, stored
+from tests.integration.support import NOW, stored
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import bitmapist
 import redis
 
 from flask_bitmapist import mark_event
-from tests.integration.test_timezone_redis import keys, zoned_app
+from tests.integration.support import keys, zoned_app
 
 
 def test_a_utc_app_shares_keys_with_bitmapist(redis_url: str) -> None:

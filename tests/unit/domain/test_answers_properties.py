@@ -25,14 +25,14 @@ from flask_bitmapist.domain import (
     parse_expression,
 )
 from flask_bitmapist.infra import InMemoryRepository
-from tests.unit.domain.set_model import SetModel, lifecycle_users, row_starts, trend_users
-from tests.unit.domain.test_engine_properties import (
+from tests.strategies import (
     ANCHORS,
     EVENTS,
     OFFSETS,
     UNIT,
     positive_expressions,
 )
+from tests.unit.domain.set_model import SetModel, lifecycle_users, row_starts, trend_users
 
 PROPERTY_SETTINGS = settings(max_examples=120, deadline=None)
 

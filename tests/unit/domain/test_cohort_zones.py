@@ -22,8 +22,8 @@ from flask_bitmapist.domain import (
     parse_expression,
 )
 from flask_bitmapist.infra import InMemoryRepository
+from tests.strategies import ALL_ZONES, DST_ZONES, clock_changes
 from tests.unit.domain.set_model import Action, SetModel, cohort
-from tests.unit.domain.test_periods_zones import ALL_ZONES, DST_ZONES, clock_changes
 
 SPANS = {
     TimeGroup.HOUR: timedelta(hours=30),

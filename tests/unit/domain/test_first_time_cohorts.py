@@ -28,9 +28,9 @@ from flask_bitmapist.domain import (
     parse_expression,
 )
 from flask_bitmapist.infra import InMemoryRepository
+from tests.strategies import HISTORY_EVENTS as EVENTS
+from tests.strategies import histories, positive_expressions, unions_of_events
 from tests.unit.domain.set_model import SetModel, cell_users, cohort, row_starts
-from tests.unit.domain.test_engine_properties import positive_expressions
-from tests.unit.domain.test_history import EVENTS, histories, unions_of_events
 
 UTC = timezone.utc
 History = tuple[TimeGroup, datetime, int, list[tuple[str, int, datetime]]]

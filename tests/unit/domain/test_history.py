@@ -5,7 +5,7 @@ from __future__ import annotations
 import doctest
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,11 +30,10 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.domain.history import FirstEver, first_ever_events, first_ever_users
 from flask_bitmapist.infra import InMemoryRepository
+from tests.strategies import histories, unions_of_events
 from tests.unit.domain.set_model import SetModel, row_starts
-from tests.unit.domain.test_engine_properties import ANCHORS, OFFSETS, UNIT
 
 UTC = timezone.utc
-EVENTS = ("a", "b", "c")
 
 
 class CountingRepository(InMemoryRepository):
@@ -52,47 +51,6 @@ class CountingRepository(InMemoryRepository):
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         self.listings += 1
         return super().stored_months(events)
-
-
-def unions_of_events() -> st.SearchStrategy[Expression]:
-    """An event, or an OR of events (nested ORs too)."""
-    leaves: st.SearchStrategy[Expression] = st.sampled_from(EVENTS).map(EventRef)
-    return st.recursive(
-        leaves,
-        lambda children: st.lists(children, min_size=2, max_size=3).map(lambda t: Or(tuple(t))),
-        max_leaves=4,
-    )
-
-
-@st.composite
-def histories(draw: st.DrawFn) -> tuple[TimeGroup, datetime, int, list[tuple[str, int, datetime]]]:
-    """A group, a ``now``, a window length, and actions from up to three years before the
-    window to just after ``now``: many users' first time falls before the window."""
-    group = draw(st.sampled_from(list(TimeGroup)))
-    anchor = draw(
-        st.one_of(
-            st.sampled_from(ANCHORS),
-            st.datetimes(min_value=datetime(2019, 1, 1), max_value=datetime(2031, 12, 31)),
-        )
-    )
-    now = anchor.replace(tzinfo=timezone(draw(st.sampled_from(OFFSETS))))
-    periods = draw(st.integers(min_value=1, max_value=6))
-    unit = UNIT[group]
-    window = st.integers(min_value=-(periods + 1) * unit, max_value=2 * unit)
-    # Long before the window: other months, other (ISO) years.
-    long_ago = st.integers(min_value=-3 * 366 * 86_400, max_value=0)
-    users = st.integers(min_value=0, max_value=12)
-    count = draw(st.integers(min_value=0, max_value=80))
-    actions = draw(
-        st.lists(
-            st.tuples(st.sampled_from(EVENTS), users, st.one_of(window, window, long_ago)).map(
-                lambda t: (t[0], t[1], now + timedelta(seconds=t[2]))
-            ),
-            min_size=count,
-            max_size=count,
-        )
-    )
-    return group, now, periods, actions
 
 
 def window(group: TimeGroup, now: datetime, n: int) -> list[Period]:

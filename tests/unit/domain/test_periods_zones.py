@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta, timezone
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -36,6 +35,7 @@ from flask_bitmapist.domain import (
     parse_timestamp,
     zone_of,
 )
+from tests.strategies import ALL_ZONES, DST_ZONES, clock_changes
 from tests.unit.domain.set_model import clock_reached
 
 UTC = timezone.utc
@@ -43,31 +43,6 @@ NEW_YORK = ZoneInfo("America/New_York")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 HOUR = timedelta(hours=1)
 TINY = timedelta(microseconds=1)
-
-#: Offsets of half and three quarters of an hour, with and without daylight saving.
-ODD_ZONES = (
-    "Asia/Kolkata",
-    "Asia/Kathmandu",
-    "Australia/Eucla",
-    "Pacific/Chatham",
-    "Australia/Lord_Howe",
-    "Australia/Adelaide",
-    "America/St_Johns",
-    "Asia/Tehran",
-)
-#: Zones whose clocks change, north and south of the equator.
-DST_ZONES = (
-    "America/New_York",
-    "America/Los_Angeles",
-    "Europe/London",
-    "Europe/Berlin",
-    "Australia/Sydney",
-    "America/Santiago",
-    "Pacific/Auckland",
-    "Africa/Casablanca",
-    *ODD_ZONES,
-)
-ALL_ZONES = sorted(available_timezones())
 
 
 def in_utc(moment: datetime) -> datetime:
@@ -86,29 +61,6 @@ def local_key(group: TimeGroup, local: datetime) -> str:
     if group is TimeGroup.DAY:
         return f"{local.year}-{local.month}-{local.day}"
     return f"{local.year}-{local.month}-{local.day}-{local.hour}"
-
-
-@cache
-def clock_changes(name: str, year: int) -> tuple[datetime, ...]:
-    """The moments (UTC) at which the zone's offset changes during ``year``."""
-    zone = ZoneInfo(name)
-    found: list[datetime] = []
-    moment = datetime(year, 1, 1, tzinfo=UTC)
-    offset = moment.astimezone(zone).utcoffset()
-    while moment.year == year:
-        later = moment + timedelta(days=3)
-        if later.astimezone(zone).utcoffset() != offset:
-            low, high = moment, later
-            while high - low > timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                if middle.astimezone(zone).utcoffset() == offset:
-                    low = middle
-                else:
-                    high = middle
-            found.append(high)
-            offset = later.astimezone(zone).utcoffset()
-        moment = later
-    return tuple(found)
 
 
 @st.composite

@@ -22,13 +22,13 @@ from flask_bitmapist.domain import (
     parse_expression,
 )
 from flask_bitmapist.infra import InMemoryRepository
-from tests.unit.domain.set_model import SetModel, funnel_reached, row_starts, stickiness
-from tests.unit.domain.test_engine_properties import (
+from tests.strategies import (
     Scenario,
     engine_over,
     positive_expressions,
     scenarios,
 )
+from tests.unit.domain.set_model import SetModel, funnel_reached, row_starts, stickiness
 
 PROPERTY_SETTINGS = settings(max_examples=100, deadline=None)
 FUNNEL_EVENTS = ("view", "cart", "paid", "refund")

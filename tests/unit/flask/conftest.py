@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
 
 import pytest
 from flask import Flask
 
 from flask_bitmapist import BitmapistState, FlaskBitmapist, current_state
-from tests.unit.flask.support import FixedClock
-
-#: The fixed "now" of the fixtures' clock: a Friday afternoon.
-NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
-
-
-def make_app(name: str = "facade-test", **config: object) -> Flask:
-    """A testing Flask app on ``memory://`` with ``config`` applied."""
-    app = Flask(name)
-    app.config.update(TESTING=True, SECRET_KEY="test", BITMAPIST_REDIS_URL="memory://")
-    app.config.update(config)
-    return app
+from tests.unit.flask.support import NOW, FixedClock, make_app
 
 
 @pytest.fixture

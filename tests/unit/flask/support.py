@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
-from flask_login import UserMixin
+from flask import Flask
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 
-from flask_bitmapist import mark_event
+from flask_bitmapist import BitmapistState, mark_event
 from flask_bitmapist.domain import (
     Bitmap,
     BitmapId,
@@ -18,7 +26,6 @@ from flask_bitmapist.domain import (
     StorageUnavailable,
     TimeGroup,
 )
-from flask_bitmapist.flask.state import BitmapistState
 from flask_bitmapist.infra import InMemoryRepository
 
 
@@ -238,3 +245,35 @@ def brute_force_cohort(
                 )
         cells.append(row)
     return cells, [len(p) for p in primary]
+
+
+#: The fixed "now" of the fixtures' clock: a Friday afternoon.
+NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
+
+
+def make_app(name: str = "facade-test", **config: object) -> Flask:
+    """A testing Flask app on ``memory://`` with ``config`` applied."""
+    app = Flask(name)
+    app.config.update(TESTING=True, SECRET_KEY="test", BITMAPIST_REDIS_URL="memory://")
+    app.config.update(config)
+    return app
+
+
+def add_login_views(app: Flask) -> None:
+    """Flask-Login with ``/login/<id>``, ``/logout`` and a protected ``/me``."""
+    LoginManager(app).user_loader(User.load)
+
+    @app.route("/login/<int:user_id>", methods=["POST"])
+    def login(user_id: int) -> str:
+        login_user(User(user_id))
+        return "welcome"
+
+    @app.route("/logout", methods=["POST"])
+    def logout() -> str:
+        logout_user()
+        return "bye"
+
+    def me() -> str:
+        return str(current_user.id)
+
+    app.add_url_rule("/me", view_func=login_required(me))

@@ -12,8 +12,7 @@ from flask import Flask
 from flask_bitmapist import FlaskBitmapist, current_state, get_event_data, mark_event
 from flask_bitmapist.domain import Mark, StorageUnavailable
 from flask_bitmapist.infra import InMemoryRepository
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import FixedClock
+from tests.unit.flask.support import NOW, FixedClock, make_app
 
 
 class FailingStore(InMemoryRepository):

@@ -21,7 +21,6 @@ from flask_bitmapist import (
     mark_event,
 )
 from flask_bitmapist.domain import Bitmap, BitmapId
-from tests.unit.flask.conftest import make_app
 from tests.unit.flask.support import (
     FixedClock,
     History,
@@ -29,6 +28,7 @@ from tests.unit.flask.support import (
     brute_force_cohort,
     day_of,
     iso_week_of,
+    make_app,
     month_of,
 )
 

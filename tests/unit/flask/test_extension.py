@@ -19,8 +19,7 @@ from flask_bitmapist import (
 from flask_bitmapist.flask.config import DEFAULTS
 from flask_bitmapist.flask.extension import current_state as current_state_from_extension
 from flask_bitmapist.infra import InMemoryRepository
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import FixedClock, users_in
+from tests.unit.flask.support import NOW, FixedClock, make_app, users_in
 
 
 def test_three_lines_set_it_up_and_the_0_1_readme_view_marks() -> None:

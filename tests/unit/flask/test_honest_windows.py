@@ -21,8 +21,7 @@ from flask_bitmapist import (
     get_trend,
     mark_event,
 )
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import FixedClock
+from tests.unit.flask.support import NOW, FixedClock, make_app
 
 POLICY = {"hours": 14, "days": 30}
 

@@ -9,8 +9,7 @@ from flask_bitmapist import FlaskBitmapist, mark_event
 from flask_bitmapist.domain import InvalidEventName, InvalidUserId
 from flask_bitmapist.flask.state import BitmapistState
 from flask_bitmapist.infra import InMemoryRepository
-from tests.unit.flask.conftest import make_app
-from tests.unit.flask.support import users_in
+from tests.unit.flask.support import make_app, users_in
 
 
 def test_01_attributes_are_reachable_from_app_extensions() -> None:

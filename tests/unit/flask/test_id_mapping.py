@@ -37,8 +37,7 @@ from flask_bitmapist import (
 from flask_bitmapist.domain import BitmapRepository
 from flask_bitmapist.flask.state import Settings
 from flask_bitmapist.infra import InMemoryIdMapper, RedisIdMapper, RedisRepository
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import FixedClock, RecordingRepository, users_in
+from tests.unit.flask.support import NOW, FixedClock, RecordingRepository, make_app, users_in
 
 ALICE = "alice@example.com"
 BOB = uuid.UUID("6f1c2d9e-8a43-4b1f-9c55-2e7d0b3a9f10")

@@ -14,8 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from flask_bitmapist import Bitmapistable, BitmapistState, FlaskBitmapist, InvalidSegmentName
 from flask_bitmapist.services.segments import get_properties
-from tests.unit.flask.conftest import make_app
-from tests.unit.flask.support import DownRepository
+from tests.unit.flask.support import DownRepository, make_app
 
 
 class Base(DeclarativeBase):

@@ -7,45 +7,14 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import ForeignKey, String, create_engine, select
+from sqlalchemy import create_engine, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from flask_bitmapist import Bitmapistable, BitmapistState, FlaskBitmapist, current_state
 from flask_bitmapist.flask import mixins as mixins_module
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import DownRepository, FixedClock, users_in
-
-
-class Base(DeclarativeBase):
-    """Plain SQLAlchemy 2 models."""
-
-
-class User(Base, Bitmapistable):
-    """Marks user:created, user:updated, user:deleted for its id."""
-
-    __tablename__ = "users"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50), unique=True)
-
-
-class Comment(Base, Bitmapistable):
-    """Any model works: marks note:* for the comment's author."""
-
-    __tablename__ = "comments"
-    __bitmapist_name__ = "note"
-    __bitmapist_id__ = "author_id"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    text: Mapped[str] = mapped_column(String(200))
-
-
-class Orphan(Base, Bitmapistable):
-    """Names an id attribute it does not have."""
-
-    __tablename__ = "orphans"
-    __bitmapist_id__ = "owner_id"
-    id: Mapped[int] = mapped_column(primary_key=True)
+from tests.unit.flask.models import Base, Comment, Orphan, User
+from tests.unit.flask.support import NOW, DownRepository, FixedClock, make_app, users_in
 
 
 def marked(state: BitmapistState, event: str) -> list[int]:

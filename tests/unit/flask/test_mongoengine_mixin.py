@@ -16,8 +16,7 @@ from flask_bitmapist import (
     MongoEngineBitmapistable,
     current_state,
 )
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import DownRepository, FixedClock, users_in
+from tests.unit.flask.support import NOW, DownRepository, FixedClock, make_app, users_in
 
 
 class Member(MongoEngineBitmapistable, mongoengine.Document):  # type: ignore[misc]

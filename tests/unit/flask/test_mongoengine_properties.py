@@ -19,8 +19,7 @@ from flask_bitmapist import (
     MongoEngineBitmapistable,
 )
 from flask_bitmapist.services.segments import get_properties
-from tests.unit.flask.conftest import make_app
-from tests.unit.flask.support import DownRepository
+from tests.unit.flask.support import DownRepository, make_app
 
 
 class Tier(enum.Enum):

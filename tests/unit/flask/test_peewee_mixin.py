@@ -10,8 +10,7 @@ import peewee
 import pytest
 
 from flask_bitmapist import BitmapistState, FlaskBitmapist, PeeweeBitmapistable, current_state
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import DownRepository, FixedClock, users_in
+from tests.unit.flask.support import NOW, DownRepository, FixedClock, make_app, users_in
 
 database = peewee.SqliteDatabase(None)
 

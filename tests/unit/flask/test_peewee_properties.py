@@ -14,8 +14,7 @@ import pytest
 
 from flask_bitmapist import BitmapistState, FlaskBitmapist, InvalidSegmentName, PeeweeBitmapistable
 from flask_bitmapist.services.segments import get_properties
-from tests.unit.flask.conftest import make_app
-from tests.unit.flask.support import DownRepository
+from tests.unit.flask.support import DownRepository, make_app
 
 database = peewee.SqliteDatabase(None)
 

@@ -34,8 +34,7 @@ from flask_bitmapist import (
     unmark_event,
 )
 from flask_bitmapist.domain import Bitmap, Period, TimeGroup
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import DownRepository, FixedClock
+from tests.unit.flask.support import NOW, DownRepository, FixedClock, make_app
 
 # -- UserSet ------------------------------------------------------------------------------
 

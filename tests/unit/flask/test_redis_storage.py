@@ -32,8 +32,7 @@ from flask_bitmapist import (
 )
 from flask_bitmapist.flask.extension import repository_for
 from flask_bitmapist.infra import InMemoryRepository, RedisRepository
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import FixedClock
+from tests.unit.flask.support import NOW, FixedClock, make_app
 
 
 @pytest.fixture

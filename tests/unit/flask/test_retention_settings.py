@@ -10,8 +10,7 @@ import pytest
 from flask_bitmapist import FlaskBitmapist, InvalidConfiguration, current_state, mark_event
 from flask_bitmapist.domain import BitmapId, Period, RetentionPolicy, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import FixedClock
+from tests.unit.flask.support import NOW, FixedClock, make_app
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from flask_bitmapist import (
     save_cohort,
     set_property,
 )
-from tests.unit.flask.conftest import make_app
+from tests.unit.flask.support import make_app
 
 
 def test_a_property_moves_its_user_between_values(state: BitmapistState) -> None:

@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from flask_bitmapist import FlaskBitmapist, current_state
 from flask_bitmapist.flask.signals import LOGGED_IN_EVENT, LOGGED_OUT_EVENT
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import DownRepository, FixedClock, User, users_in
-
-
-def add_login_views(app: Flask) -> None:
-    """Flask-Login with ``/login/<id>``, ``/logout`` and a protected ``/me``."""
-    LoginManager(app).user_loader(User.load)
-
-    @app.route("/login/<int:user_id>", methods=["POST"])
-    def login(user_id: int) -> str:
-        login_user(User(user_id))
-        return "welcome"
-
-    @app.route("/logout", methods=["POST"])
-    def logout() -> str:
-        logout_user()
-        return "bye"
-
-    def me() -> str:
-        return str(current_user.id)
-
-    app.add_url_rule("/me", view_func=login_required(me))
+from tests.unit.flask.support import (
+    NOW,
+    DownRepository,
+    FixedClock,
+    add_login_views,
+    make_app,
+    users_in,
+)
 
 
 @pytest.fixture

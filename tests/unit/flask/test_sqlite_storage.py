@@ -14,8 +14,7 @@ from flask_bitmapist import FlaskBitmapist, current_state, mark_event
 from flask_bitmapist.domain import BitmapId, Period, TimeGroup
 from flask_bitmapist.infra.sqlite_id_map import SqliteIdMapper
 from flask_bitmapist.infra.sqlite_repository import SqliteRepository
-from tests.unit.flask.conftest import NOW
-from tests.unit.flask.support import FixedClock
+from tests.unit.flask.support import NOW, FixedClock
 
 DAY = TimeGroup.DAY
 

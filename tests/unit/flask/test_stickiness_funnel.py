@@ -19,7 +19,7 @@ from flask_bitmapist import (
     mark_event,
 )
 from flask_bitmapist.domain import And, EventRef, Not
-from tests.unit.flask.conftest import NOW
+from tests.unit.flask.support import NOW
 
 
 def days_ago(n: int) -> datetime:

@@ -22,8 +22,7 @@ from flask_bitmapist import (
     unmark_event,
 )
 from flask_bitmapist.testing import Analytics, Marked
-from tests.unit.flask.conftest import NOW, make_app
-from tests.unit.flask.support import FixedClock
+from tests.unit.flask.support import NOW, FixedClock, make_app
 
 TODAY = NOW.date()
 

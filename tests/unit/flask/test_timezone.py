@@ -25,11 +25,9 @@ from flask_bitmapist import (
 )
 from flask_bitmapist.domain import UTC, EventRef, Mark, Period, TimeGroup
 from flask_bitmapist.services.event_files import EventFileReader, import_rows
-from tests.unit.flask.conftest import make_app
-from tests.unit.flask.support import FixedClock, RecordingRepository
-from tests.unit.flask.test_mixins import Base as MixinBase
-from tests.unit.flask.test_mixins import User as MixinUser
-from tests.unit.flask.test_signals import add_login_views
+from tests.unit.flask.models import Base as MixinBase
+from tests.unit.flask.models import User as MixinUser
+from tests.unit.flask.support import FixedClock, RecordingRepository, add_login_views, make_app
 
 LA = ZoneInfo("America/Los_Angeles")
 HOUR = timedelta(hours=1)
@@ -267,7 +265,8 @@ def test_the_cli_reads_now_as_local_time_and_names_the_zone() -> None:
         args=["bitmapist", "cohort", "a", "b", "--rows", "2", "--now", "2026-07-01T00:30"]
     )
     assert result.exit_code == 0, result.output
-    assert "now 2026-07-01T00:30:00-07:00 (America/Los_Angeles)" in result.output.splitlines()[2]
+    assert "now 2026-07-01T00:30:00-07:00 (America/Los_Angeles)" in result.stdout.splitlines()[2]
+    assert "warning: no data for event 'a'" in result.stderr
     with app.app_context():
         mark_event("user:paid", 1)
     events = runner.invoke(args=["bitmapist", "events"])

@@ -23,13 +23,14 @@ from flask_bitmapist import (
     unmark_event,
 )
 from flask_bitmapist.services.failures import OutageReport
-from tests.unit.flask.conftest import NOW, make_app
 from tests.unit.flask.support import (
+    NOW,
     DownRepository,
     FixedClock,
     FlakyRepository,
     RecordingRepository,
     User,
+    make_app,
     users_in,
 )
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from flask_bitmapist.domain import InvalidAnswerSpec, Mark
-from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import Cli, assert_clean_failure, make_app
 from tests.unit.flask.support import DownRepository
 
 
@@ -47,6 +47,7 @@ def test_trend_json_equals_the_api(seeded: Cli) -> None:
             {"expr": "active", "counts": [1, 2, 1, 3]},
             {"expr": "active | paid", "counts": [1, 2, 1, 4]},
         ],
+        "complete": [True, True, True, False],
     }
     api = seeded.app.test_client().get(
         "/bitmapist/api/trend?expr=active&expr=active+|+paid&periods=4"
@@ -72,6 +73,7 @@ def test_lifecycle_json_equals_the_api(seeded: Cli) -> None:
         "returning": [1, 0, 1],
         "resurrecting": [0, 0, 1],
         "dormant": [0, 2, 0],
+        "complete": [True, True, False],
     }
     api = seeded.app.test_client().get("/bitmapist/api/lifecycle?expr=active&periods=3")
     assert document == api.get_json()

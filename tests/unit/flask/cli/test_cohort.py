@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import Cli, assert_clean_failure, make_app
 
 
 @pytest.fixture

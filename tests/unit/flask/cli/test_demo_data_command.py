@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.demo_data import DemoDataSpec, generate_demo_marks
-from tests.unit.flask.cli.conftest import NOW, Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import NOW, Cli, assert_clean_failure, make_app
 
 
 def test_demo_data_writes_every_generated_mark_into_the_store(cli: Cli) -> None:

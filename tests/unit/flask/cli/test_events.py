@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 
 from flask_bitmapist.domain import Mark
-from tests.unit.flask.cli.conftest import Cli
+from tests.unit.flask.cli.support import Cli
 
 
 def seed(cli: Cli) -> None:

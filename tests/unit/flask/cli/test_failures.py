@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from flask_bitmapist.flask.cli import bitmapist_cli
-from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import Cli, assert_clean_failure, make_app
 from tests.unit.flask.support import DownRepository
 
 

@@ -9,7 +9,7 @@ import fakeredis
 import pytest
 
 from flask_bitmapist.infra import RedisRepository
-from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import Cli, assert_clean_failure, make_app
 
 
 @pytest.mark.parametrize(

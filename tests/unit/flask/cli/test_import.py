@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask_bitmapist.domain import Mark, StorageUnavailable
 from flask_bitmapist.infra import InMemoryRepository
-from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import Cli, assert_clean_failure, make_app
 
 CSV_WITH_BAD_ROWS = (
     "user_id,event,timestamp\n"  # 1

@@ -15,7 +15,7 @@ from flask_bitmapist import get_event_data, mark_event
 from flask_bitmapist.domain import ExternalId, IdMapper, Mark, StorageUnavailable
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.infra.id_maps import InMemoryIdMapper
-from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import Cli, assert_clean_failure, make_app
 
 ALICE = "6f1c2d9e-8a43-4b1f-9c55-2e7d0b3a9f10"
 BOB = "bob@example.com"

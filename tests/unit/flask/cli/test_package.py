@@ -12,7 +12,7 @@ import pytest
 import flask_bitmapist.flask.cli as cli_package
 from flask_bitmapist.flask.cli import COMMANDS, bitmapist_cli
 from flask_bitmapist.flask.cli.cohort import _ChainCommand
-from tests.unit.flask.cli.conftest import Cli
+from tests.unit.flask.cli.support import Cli
 
 
 def _commands_defined_in_the_package() -> list[click.Command]:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask_bitmapist.domain import BitmapId, Mark, Period, RetentionPolicy, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository
-from tests.unit.flask.cli.conftest import NOW, Cli, make_app
+from tests.unit.flask.cli.support import NOW, Cli, make_app
 from tests.unit.flask.support import FixedClock
 
 POLICY = {"hours": 14, "days": 30}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask_bitmapist.domain import Bitmap
 from flask_bitmapist.services.segments import get_properties, get_saved_cohorts
-from tests.unit.flask.cli.conftest import Cli, assert_clean_failure, make_app
+from tests.unit.flask.cli.support import Cli, assert_clean_failure, make_app
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:

@@ -14,7 +14,7 @@ from flask_bitmapist.domain import Bitmap, BitmapId, EventRef, TimeGroup, parse_
 from flask_bitmapist.infra import InMemoryRepository
 from tests.cohort_model import EventLog
 from tests.unit.domain.set_model import SetModel, funnel_reached, row_starts, stickiness
-from tests.unit.flask.dashboard.conftest import NOW, XSS_EVENT, AppFactory
+from tests.unit.flask.dashboard.support import NOW, XSS_EVENT, AppFactory
 from tests.unit.flask.support import DownRepository
 
 

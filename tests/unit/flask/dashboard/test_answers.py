@@ -24,7 +24,7 @@ from flask_bitmapist.domain import (
 from flask_bitmapist.flask.dashboard.views import CONTENT_SECURITY_POLICY
 from flask_bitmapist.infra import InMemoryRepository
 from tests.cohort_model import EventLog
-from tests.unit.flask.dashboard.conftest import NOW, XSS_EVENT, AppFactory
+from tests.unit.flask.dashboard.support import NOW, XSS_EVENT, AppFactory
 from tests.unit.flask.support import DownRepository
 
 
@@ -72,6 +72,8 @@ def test_api_trend_answers_exactly_the_design_shape_with_the_models_counts(
                 "counts": model_trend(log, ["signed_up", "refunded"], tg, periods, rolling),
             },
         ],
+        # The last period holds now: not over yet.
+        "complete": [True] * (periods - 1) + [False],
     }
     assert any(body["series"][0]["counts"])
 
@@ -98,6 +100,7 @@ def test_api_lifecycle_answers_exactly_the_design_shape_with_the_models_counts(
         assert response.get_json() == {
             "dates": [p.start.isoformat() for p in window(tg, periods)],
             **model_lifecycle(log, "paid", tg, periods),
+            "complete": [True] * (periods - 1) + [False],
         }
 
 

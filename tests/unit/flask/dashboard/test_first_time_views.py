@@ -15,7 +15,7 @@ from flask_bitmapist.domain import Bitmap, BitmapId, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository
 from tests.cohort_model import EventLog
 from tests.unit.domain.set_model import SetModel, cell_users, cohort, row_starts
-from tests.unit.flask.dashboard.conftest import NOW, AppFactory, read_heatmap
+from tests.unit.flask.dashboard.support import NOW, AppFactory, read_heatmap
 from tests.unit.flask.support import DownRepository
 
 COHORT = {

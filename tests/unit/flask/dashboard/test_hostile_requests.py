@@ -23,7 +23,7 @@ from flask_bitmapist.domain import MAX_EXPRESSION_DEPTH
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES
 from tests.cohort_model import EventLog
-from tests.unit.flask.dashboard.conftest import NOW, AppFactory
+from tests.unit.flask.dashboard.support import NOW, AppFactory
 from tests.unit.flask.support import DownRepository
 
 #: Seconds any answer may take here (the in-process store, a small log): a hostile

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from flask_bitmapist import get_saved_cohorts, get_segment, mark_event
 from flask_bitmapist.domain import Period, TimeGroup
 from tests.cohort_model import EventLog
-from tests.unit.flask.dashboard.conftest import NOW, AppFactory
+from tests.unit.flask.dashboard.support import NOW, AppFactory
 
 URL = "/bitmapist/api/saved-cohorts"
 CELL = "/bitmapist/api/cohort/cell?" + urlencode(
@@ -118,3 +118,26 @@ def test_a_drill_down_url_of_an_app_mounted_below_a_path(app: Flask, client: Fla
     )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["count"] >= 2
+
+
+WINDOW = "time_group=week&periods=6"
+
+
+@pytest.mark.parametrize(
+    "drill_down",
+    [
+        f"/bitmapist/api/trend/users?expr=paid&{WINDOW}&series=0&index=5",
+        f"/bitmapist/api/lifecycle/users?expr=paid&{WINDOW}&status=returning&index=5",
+        f"/bitmapist/api/stickiness/users?expr=paid&{WINDOW}&k=1",
+        f"/bitmapist/api/funnel/users?step=signed_up&step=paid&{WINDOW}&reached=2",
+    ],
+)
+def test_every_kinds_drill_down_is_saved_whole(
+    app: Flask, client: FlaskClient, drill_down: str
+) -> None:
+    listed = client.get(f"{drill_down}&per_page=1000").get_json()
+    assert listed["count"] >= 2, listed
+    response = client.post(URL, json={"name": "drilled", "from": f"{drill_down}&per_page=1"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json() == {"name": "drilled", "count": listed["count"]}
+    assert saved(app) == {"drilled": listed["user_ids"]}

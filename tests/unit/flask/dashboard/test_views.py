@@ -21,7 +21,7 @@ from flask_bitmapist.domain import Bitmap, BitmapId, EventListing, Mark, Period,
 from flask_bitmapist.infra import InMemoryRepository, RedisRepository
 from tests.cohort_model import EventLog, Lookup
 from tests.spaced_events import write_spaced_events
-from tests.unit.flask.dashboard.conftest import NOW, XSS_EVENT, AppFactory, read_heatmap
+from tests.unit.flask.dashboard.support import NOW, XSS_EVENT, AppFactory, read_heatmap
 from tests.unit.flask.support import DownRepository, FlakyRepository
 
 COHORT = {"primary": "signed_up", "secondary": "paid", "rows": "8", "cols": "6"}

@@ -1,4 +1,7 @@
-/* Flask-Bitmapist dashboard: small progressive enhancements.
+/* Flask-Bitmapist dashboard: small progressive enhancements, one routine per job: the
+ * events filter, the answer forms (setUpForm, for every page's form), the users panel
+ * (setUpUsersPanel: every number of every answer, heatmap cells included, lists its users
+ * in the page's one panel) and the event pickers' suggestions (setUpEventSuggestions).
  *
  * Every page works without this file (forms are plain GET forms whose state lives in the
  * URL). Data is only ever read from the DOM or fetched from the JSON API, and written back
@@ -32,10 +35,44 @@
     input.addEventListener("input", apply);
   }
 
-  // -- cohort form: add/remove conditions, submit on display changes -------------------
-  function setUpCohortForm() {
-    var form = document.getElementById("cohort-form");
-    if (!form) return;
+  // -- every answer form: blank expressions are not sent; display changes submit -------
+  function setUpForm(form, ready) {
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input.expression").forEach(function (input) {
+        if (!input.value.trim()) input.disabled = true;
+      });
+    });
+    // The back button may restore a page whose fields we disabled.
+    window.addEventListener("pageshow", function () {
+      form.querySelectorAll("[disabled]").forEach(function (el) { el.disabled = false; });
+    });
+    form.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () {
+        if (ready()) form.requestSubmit();
+      });
+    });
+  }
+
+  function setUpAnswerForms() {
+    var cohort = document.getElementById("cohort-form");
+    if (cohort) {
+      setUpCohortConditions(cohort);
+      setUpForm(cohort, function () {
+        return cohort.querySelector("#primary").value || cohort.querySelector("#primary_expression").value;
+      });
+    }
+    var answer = document.getElementById("answer-form");
+    if (answer) {
+      setUpForm(answer, function () {
+        return Array.prototype.some.call(answer.querySelectorAll("input.expression"), function (input) {
+          return input.value.trim() !== "";
+        });
+      });
+    }
+  }
+
+  // -- cohort form: add/remove conditions ----------------------------------------------
+  function setUpCohortConditions(form) {
     var list = document.getElementById("conditions");
     var template = document.getElementById("condition-template");
     var add = document.getElementById("add-condition");
@@ -55,95 +92,28 @@
       var button = event.target.closest("[data-action=remove-condition]");
       if (button) button.closest(".condition").remove();
     });
-
-    // Keep the URL tidy: conditions without an event and empty expressions are not sent.
+    // Keep the URL tidy: conditions without an event are not sent.
     form.addEventListener("submit", function () {
       Array.prototype.slice.call(list.querySelectorAll(".condition")).forEach(function (row) {
         if (!row.querySelector("[name=additional]").value.trim()) {
           row.querySelectorAll("select, input").forEach(function (s) { s.disabled = true; });
         }
       });
-      form.querySelectorAll("input.expression").forEach(function (input) {
-        if (!input.value.trim()) input.disabled = true;
-      });
-    });
-    // The back button may restore a page whose fields we disabled.
-    window.addEventListener("pageshow", function () {
-      form.querySelectorAll("[disabled]").forEach(function (el) { el.disabled = false; });
-    });
-
-    form.querySelectorAll("[data-autosubmit]").forEach(function (el) {
-      el.addEventListener("change", function () {
-        var ready = form.querySelector("#primary").value || form.querySelector("#primary_expression").value;
-        if (ready) form.requestSubmit();
-      });
     });
   }
 
-  // -- drill-down: click a cell to list its users --------------------------------------
-  function setUpDrilldown() {
-    var table = document.getElementById("heatmap");
-    var panel = document.getElementById("drilldown");
-    if (!table || !panel || !table.getAttribute("data-cell-url")) return;
-    var base = table.getAttribute("data-cell-url");
-    var title = document.getElementById("drilldown-title");
-    var summary = document.getElementById("drilldown-summary");
-    var ids = document.getElementById("drilldown-ids");
-    var pageLabel = document.getElementById("drilldown-page");
-    var prev = panel.querySelector("[data-action=drilldown-prev]");
-    var next = panel.querySelector("[data-action=drilldown-next]");
-    var current = null;
-
-    function load(cell, page) {
-      var url = base + "&row=" + encodeURIComponent(cell.getAttribute("data-row")) +
-        "&col=" + encodeURIComponent(cell.getAttribute("data-col")) +
-        "&page=" + page + "&per_page=200";
-      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (response) {
-          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-        })
-        .then(function (result) {
-          panel.hidden = false;
-          ids.textContent = "";
-          if (!result.ok) {
-            title.textContent = "Could not load users";
-            summary.textContent = result.body.message || "";
-            prev.disabled = next.disabled = true;
-            pageLabel.textContent = "";
-            return;
-          }
-          var data = result.body;
-          current = { cell: cell, page: data.page, pages: data.pages };
-          title.textContent = cell.getAttribute("title");
-          summary.textContent = data.count.toLocaleString("en") +
-            (data.ids_mapped ? " user ids, in the order first seen" : " user ids, ascending");
-          data.user_ids.forEach(function (id) {
-            var li = document.createElement("li");
-            li.textContent = String(id);
-            ids.appendChild(li);
-          });
-          pageLabel.textContent = "Page " + data.page + " of " + data.pages;
-          prev.disabled = data.page <= 1;
-          next.disabled = data.page >= data.pages;
-        });
-    }
-
-    table.addEventListener("click", function (event) {
-      var cell = event.target.closest("td.cell.has-users");
-      if (!cell) return;
-      table.querySelectorAll("td.selected").forEach(function (td) { td.classList.remove("selected"); });
-      cell.classList.add("selected");
-      load(cell, 1);
-    });
-    prev.addEventListener("click", function () { if (current) load(current.cell, current.page - 1); });
-    next.addEventListener("click", function () { if (current) load(current.cell, current.page + 1); });
-    panel.querySelector("[data-action=close-drilldown]").addEventListener("click", function () {
-      panel.hidden = true;
-      table.querySelectorAll("td.selected").forEach(function (td) { td.classList.remove("selected"); });
-    });
+  // -- every answer: click a number to list its users, a page at a time ----------------
+  // A number names its users' URL in data-users-url; a heatmap cell by its data-row and
+  // data-col under the table's data-cell-url (one URL per table, not per cell).
+  function usersUrl(target) {
+    var own = target.getAttribute("data-users-url");
+    if (own) return own;
+    var table = target.closest("[data-cell-url]");
+    return table.getAttribute("data-cell-url") +
+      "&row=" + encodeURIComponent(target.getAttribute("data-row")) +
+      "&col=" + encodeURIComponent(target.getAttribute("data-col"));
   }
 
-  // -- trends and lifecycle: every count with data-users-url lists its users ------------
   function setUpUsersPanel() {
     var panel = document.getElementById("users-panel");
     var result = document.getElementById("result");
@@ -162,7 +132,7 @@
     }
 
     function load(target, page) {
-      var url = target.getAttribute("data-users-url") + "&page=" + page + "&per_page=200";
+      var url = usersUrl(target) + "&page=" + page + "&per_page=200";
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
@@ -179,7 +149,7 @@
           }
           var data = answer.body;
           current = { target: target, page: data.page, pages: data.pages };
-          title.textContent = target.getAttribute("data-title");
+          title.textContent = target.getAttribute("data-title") || target.getAttribute("title");
           summary.textContent = data.count.toLocaleString("en") +
             (data.ids_mapped ? " user ids, in the order first seen" : " user ids, ascending");
           data.user_ids.forEach(function (id) {
@@ -194,7 +164,7 @@
     }
 
     result.addEventListener("click", function (event) {
-      var target = event.target.closest("[data-users-url]");
+      var target = event.target.closest("[data-users-url], [data-cell-url] td.cell.has-users");
       if (!target) return;
       select(target);
       load(target, 1);
@@ -204,28 +174,6 @@
     panel.querySelector("[data-action=close-users]").addEventListener("click", function () {
       panel.hidden = true;
       select(null);
-    });
-  }
-
-  // -- trends and lifecycle forms: blank series are not sent; display changes submit --
-  function setUpAnswerForm() {
-    var form = document.getElementById("answer-form");
-    if (!form) return;
-    form.addEventListener("submit", function () {
-      form.querySelectorAll("input.expression").forEach(function (input) {
-        if (!input.value.trim()) input.disabled = true;
-      });
-    });
-    window.addEventListener("pageshow", function () {
-      form.querySelectorAll("[disabled]").forEach(function (el) { el.disabled = false; });
-    });
-    form.querySelectorAll("[data-autosubmit]").forEach(function (el) {
-      el.addEventListener("change", function () {
-        var ready = Array.prototype.some.call(form.querySelectorAll("input.expression"), function (input) {
-          return input.value.trim() !== "";
-        });
-        if (ready) form.requestSubmit();
-      });
     });
   }
 
@@ -290,10 +238,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setUpEventFilter();
-    setUpCohortForm();
-    setUpDrilldown();
+    setUpAnswerForms();
     setUpUsersPanel();
-    setUpAnswerForm();
     setUpEventSuggestions();
   });
 })();

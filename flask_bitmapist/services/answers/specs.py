@@ -112,12 +112,8 @@ def lifecycle_spec(
     max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
 ) -> LifecycleSpec:
     """A validated lifecycle request: an event or an OR of events (text or object)."""
-    return LifecycleSpec.create(
-        as_expression(expression, max_terms=max_terms),
-        now=now,
-        time_group=time_group,
-        periods=periods,
-    )
+    expr = as_expression(expression, max_terms=max_terms)
+    return LifecycleSpec.create(expr, now=now, time_group=time_group, periods=periods)
 
 
 def stickiness_spec(
@@ -129,12 +125,8 @@ def stickiness_spec(
     max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
 ) -> StickinessSpec:
     """A validated stickiness request: one expression (text or object) and the window."""
-    return StickinessSpec.create(
-        as_expression(expression, max_terms=max_terms),
-        now=now,
-        time_group=time_group,
-        periods=periods,
-    )
+    expr = as_expression(expression, max_terms=max_terms)
+    return StickinessSpec.create(expr, now=now, time_group=time_group, periods=periods)
 
 
 def funnel_spec(

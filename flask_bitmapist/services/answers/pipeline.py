@@ -1,0 +1,411 @@
+"""The one pipeline every answer goes through, whichever front end asks (see
+docs/adding-an-answer-kind.md).
+
+An :class:`AnswerKind` describes one kind of answer once: its spec from fields, the engine
+that computes it, how many bitmaps it reads, its result as a dict, CSV rows and a text
+table, and its drill-downs. :class:`Answers` (one per app) runs a kind, and applies what
+holds for every answer, here and nowhere else:
+
+- the app's zone and ``now`` (a request's ``now`` is read in the app's calendar);
+- the periods kept (``BITMAPIST_RETENTION``): a window reaching periods the policy has
+  expired is a :class:`~flask_bitmapist.domain.PeriodsExpired` naming the field and the
+  days kept, not zeros (see :func:`~flask_bitmapist.services.retention.check_window_kept`);
+- the read budget (see docs/limits.md): before any bitmap is read, the number of keys is
+  counted from the spec, then their stored lengths asked (one call, no bitmap read); a
+  request past ``BITMAPIST_MAX_READ_KEYS`` or ``BITMAPIST_MAX_READ_BYTES`` is a
+  :class:`~flask_bitmapist.exceptions.ReadBudgetExceeded` naming the field to shrink;
+- which periods are complete (see docs/answers.md): the one containing ``now`` is not;
+- warnings for event names that have no data anywhere (a typo is never silent zeros).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, tzinfo
+from typing import Any, ClassVar, Final, Generic, TypeVar
+
+import attrs
+
+from flask_bitmapist.domain import (
+    DEFAULT_MAX_COHORT_CELLS,
+    DEFAULT_MAX_EXPRESSION_TERMS,
+    NO_RETENTION,
+    Bitmap,
+    BitmapId,
+    BitmapRepository,
+    CohortEngine,
+    Expression,
+    FirstEver,
+    InvalidMoment,
+    Period,
+    RetentionPolicy,
+    TimeGroup,
+    first_ever_events,
+    localize,
+)
+from flask_bitmapist.exceptions import InvalidRequest, ReadBudgetExceeded
+from flask_bitmapist.services.answers.fields import Fields, count_field, parse_now, text_field
+from flask_bitmapist.services.reports import CsvCell, period_stamp, to_csv
+from flask_bitmapist.services.retention import check_window_kept
+
+__all__ = [
+    "DEFAULT_MAX_READ_BYTES",
+    "DEFAULT_MAX_READ_KEYS",
+    "Answer",
+    "AnswerKind",
+    "Answers",
+    "Drill",
+    "ReadBudget",
+    "ReadPlan",
+    "complete_flags",
+    "no_data_warnings",
+]
+
+#: The read budget of one answer by default (``BITMAPIST_MAX_READ_KEYS`` and
+#: ``BITMAPIST_MAX_READ_BYTES``): what keeps a request under about 2 s and 300 MB on a
+#: 1,000,000-user store. A bitmap of a million users is 125 KB, so 64 MiB is about 530 of
+#: them, which the answer holds while it computes (measured on a loaded 2-core machine:
+#: 1,000 such days read in 1.3 s with a peak of 120 MiB, rolling 366 over them in 3.1 s
+#: and 216 MiB, so half as many stays within the bounds); 20,000 small bitmaps read and
+#: combined take well under a second.
+DEFAULT_MAX_READ_KEYS: Final = 20_000
+DEFAULT_MAX_READ_BYTES: Final = 64 * 2**20
+
+S = TypeVar("S")
+R = TypeVar("R")
+Clock = Callable[[], datetime]
+
+
+@attrs.frozen
+class ReadBudget:
+    """How much one answer may read: ``keys`` bitmaps, ``bytes`` bytes in all."""
+
+    keys: int = DEFAULT_MAX_READ_KEYS
+    bytes: int = DEFAULT_MAX_READ_BYTES
+
+
+@attrs.frozen
+class ReadPlan:
+    """What an answer will read, known from its spec before reading: ``keys`` bitmaps
+    (counted without listing them), ``ids`` (a function listing them, called only when
+    ``keys`` is within the budget), and ``field``, the request field to shrink when it is
+    too much."""
+
+    keys: int
+    ids: Callable[[], Sequence[BitmapId]]
+    field: str
+
+
+@attrs.frozen
+class Drill:
+    """A drill-down's users and what they are (``about``: the fields a users page echoes)."""
+
+    users: Bitmap
+    about: Mapping[str, Any]
+
+
+class AnswerKind(abc.ABC, Generic[S, R]):
+    """One kind of answer, described once: every front end goes through :class:`Answers`.
+
+    Adding a kind is a subclass here (in its own module of this package), registered in
+    :data:`~flask_bitmapist.services.answers.KINDS`; see docs/adding-an-answer-kind.md.
+    """
+
+    #: The kind's name: the API's path (``/api/trend``) and the CLI's command.
+    name: ClassVar[str]
+    #: Whether its JSON has ``dates`` (then it carries ``complete`` aligned with them).
+    dated: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def spec(self, fields: Fields, answers: Answers) -> S:
+        """The validated spec from ``fields`` (text or Python values; ``answers`` gives
+        ``now`` and the app's bounds); errors name the field."""
+
+    @abc.abstractmethod
+    def compute(self, answers: Answers, spec: S) -> R:
+        """The answer, from one batched read of ``answers.repository``."""
+
+    @abc.abstractmethod
+    def plan(self, answers: Answers, spec: S) -> ReadPlan:
+        """What computing ``spec`` reads (the read budget checks it first)."""
+
+    @abc.abstractmethod
+    def events(self, spec: S) -> frozenset[str]:
+        """Every event name ``spec`` reads (those without data get a warning)."""
+
+    @abc.abstractmethod
+    def periods(self, result: R) -> Sequence[Period]:
+        """The periods the answer's ``dates`` stand for (for ``complete``)."""
+
+    @abc.abstractmethod
+    def to_dict(self, result: R, options: dict[str, Any]) -> dict[str, Any]:
+        """The API's JSON (the CLI's ``--format json`` prints the same). ``options`` are
+        how the front end shows it: ``labels`` (expressions as typed), ``as_percent``."""
+
+    @abc.abstractmethod
+    def csv_rows(self, result: R, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
+        """The CSV download's rows, header first."""
+
+    @abc.abstractmethod
+    def table(self, result: R, options: dict[str, Any]) -> str:
+        """The CLI's text table, with a heading saying when and in which zone."""
+
+    @abc.abstractmethod
+    def drill(self, answers: Answers, spec: S, fields: Fields) -> Drill:
+        """The users behind one number of the answer, chosen by ``fields``."""
+
+    def last_period(self, spec: S) -> Period:
+        """The last period of the answer (names its CSV download)."""
+        return spec.window.last  # type: ignore[attr-defined,no-any-return]
+
+    def complete(self, answers: Answers, result: R, spec: S) -> list[bool]:
+        """``complete`` of the JSON: per date, whether its period ended by ``now``."""
+        del answers
+        return complete_flags(self.periods(result), spec.now)  # type: ignore[attr-defined]
+
+
+@attrs.frozen
+class Answer(Generic[S, R]):
+    """A computed answer and how every front end shows it."""
+
+    kind: AnswerKind[S, R]
+    spec: S
+    result: R
+    options: dict[str, Any] = attrs.field(factory=dict)
+    complete: tuple[bool, ...] | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's JSON: the kind's, with ``complete`` (when it has dates) and
+        ``warnings`` (when there are any)."""
+        answer = self.kind.to_dict(self.result, self.options)
+        if self.complete is not None:
+            answer["complete"] = list(self.complete)
+        if self.warnings:
+            answer["warnings"] = list(self.warnings)
+        return answer
+
+    def csv(self) -> str:
+        """The answer as CSV text (through the one CSV writer)."""
+        return to_csv(self.kind.csv_rows(self.result, self.options))
+
+    def table(self) -> str:
+        """The answer as an aligned text table."""
+        return self.kind.table(self.result, self.options)
+
+    @property
+    def csv_filename(self) -> str:
+        """``trend-day-2026-11-27.csv``: the kind, its time group and its last period
+        (local to the app's zone)."""
+        last = self.kind.last_period(self.spec)
+        return f"{self.kind.name}-{last.group.value}-{period_stamp(last)}.csv"
+
+
+class Answers:
+    """The answers of one app: its storage, its calendar and clock, its bounds.
+
+    Front ends ask here by kind; none of them builds an engine.
+    """
+
+    def __init__(
+        self,
+        repository: BitmapRepository,
+        *,
+        kinds: Mapping[str, AnswerKind[Any, Any]],
+        zone: tzinfo,
+        clock: Clock,
+        max_user_id: int | None = None,
+        max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
+        max_cells: int = DEFAULT_MAX_COHORT_CELLS,
+        budget: ReadBudget | None = None,
+        retention: RetentionPolicy = NO_RETENTION,
+    ) -> None:
+        self.repository = repository
+        self.kinds = dict(kinds)
+        self.zone = zone
+        self.max_user_id = max_user_id
+        self.max_terms = max_terms
+        self.max_cells = max_cells
+        self.budget = budget or ReadBudget()
+        self.retention = retention
+        #: The bitmap reader every engine reads through: no bitmap past the app's largest
+        #: user id's byte, so a huge id another writer set costs no read its 512 MiB.
+        self.reader = CohortEngine(repository, max_user_id=max_user_id)
+        self._clock = clock
+
+    # -- the app's calendar --------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The current time in the app's zone (aware): it carries the app's calendar."""
+        return localize(self._clock(), self.zone)
+
+    def moment(self, value: object, field: str = "now") -> datetime:
+        """A request's ``now``: the current time when None or blank, text parsed in the app's
+        zone, a datetime localized there (naive means local time)."""
+        if value is None:
+            return self.now()
+        if isinstance(value, str):
+            return parse_now(field, value, self.zone) or self.now()
+        if not isinstance(value, datetime):
+            raise InvalidMoment(f"{field} must be a datetime, got {value!r}")
+        return localize(value, self.zone)
+
+    def window(self, fields: Fields) -> dict[str, Any]:
+        """What every windowed spec takes from a request: ``now`` (in the app's zone),
+        ``time_group`` (days by default), ``periods`` (30 by default) and the app's
+        ``max_terms``."""
+        return {
+            "now": self.moment(fields.get("now")),
+            "time_group": text_field(fields, "time_group", TimeGroup.DAY),
+            "periods": count_field(fields, "periods", 30),
+            "max_terms": self.max_terms,
+        }
+
+    # -- answers -------------------------------------------------------------------------
+
+    def kind(self, name: str) -> AnswerKind[Any, Any]:
+        """The kind called ``name``."""
+        try:
+            return self.kinds[name]
+        except KeyError:
+            raise InvalidRequest(
+                f"unknown answer kind {name!r}; expected one of {', '.join(self.kinds)}",
+                field="kind",
+            ) from None
+
+    def spec(self, kind: str, fields: Fields) -> Any:
+        """The validated spec of a ``kind`` request (errors name the field)."""
+        return self.kind(kind).spec(fields, self)
+
+    def answer(
+        self,
+        kind: str,
+        fields: Fields | None = None,
+        *,
+        spec: object = None,
+        warn: bool = True,
+        **options: Any,
+    ) -> Answer[Any, Any]:
+        """The answer of ``kind`` to ``fields`` (or to a ``spec`` a front end built), within
+        the periods kept and the read budget, with its ``complete`` flags and warnings;
+        ``options`` say how it is shown (``labels``: the expressions as typed;
+        ``as_percent`` for cohorts). With
+        ``warn=False`` the event listing that finds names without data is skipped (the
+        Python functions return the domain's result, which has no room for warnings)."""
+        answer_kind = self.kind(kind)
+        if spec is None:
+            spec = answer_kind.spec(fields or {}, self)
+        self.check_kept(spec)
+        self.check_budget(answer_kind, spec)
+        result = answer_kind.compute(self, spec)
+        complete = answer_kind.complete(self, result, spec) if answer_kind.dated else None
+        return Answer(
+            answer_kind,
+            spec,
+            result,
+            options=options,
+            complete=None if complete is None else tuple(complete),
+            warnings=no_data_warnings(answer_kind.events(spec), self.repository.event_names())
+            if warn
+            else (),
+        )
+
+    def drill(self, kind: str, fields: Fields, *, spec: object = None) -> Drill:
+        """The users behind one number of a ``kind`` answer (``fields`` say which), within
+        the periods kept and the answer's read budget."""
+        answer_kind = self.kind(kind)
+        if spec is None:
+            spec = answer_kind.spec(fields, self)
+        self.check_kept(spec)
+        self.check_budget(answer_kind, spec)
+        return answer_kind.drill(self, spec, fields)
+
+    def first_ever_history(
+        self, expression: Expression, group: TimeGroup, periods: Sequence[Period]
+    ) -> Sequence[BitmapId]:
+        """The stored bitmaps a first-ever answer (lifecycle "new", first-time cohort rows)
+        reads before ``periods``: every earlier month the storage holds, from the listing of
+        the events' months (no bitmap read), so the budget counts the history too."""
+        months = self.repository.stored_months(first_ever_events(expression))
+        return FirstEver.plan(expression, group, periods, months).bitmap_ids()
+
+    def check_kept(self, spec: Any) -> None:
+        """Refuse ``spec`` when its window reaches periods ``BITMAPIST_RETENTION`` has
+        expired at the clock's time (not the request's ``now``: keys expire on the clock)."""
+        check_window_kept(spec, self.retention, self.now())
+
+    def check_budget(self, kind: AnswerKind[S, Any], spec: S) -> None:
+        """Refuse ``spec`` before reading anything when it reads more bitmaps or bytes than
+        the budget allows: the count comes from the spec, the bytes from the stored
+        lengths (one call that reads no bitmap)."""
+        plan = kind.plan(self, spec)
+        if plan.keys > self.budget.keys:
+            raise ReadBudgetExceeded(
+                f"this {kind.name} reads {plan.keys:,} bitmaps, more than "
+                f"BITMAPIST_MAX_READ_KEYS ({self.budget.keys:,}): shrink {plan.field}",
+                field=plan.field,
+            )
+        ids = plan.ids()
+        if not ids:
+            return
+        limit = self.reader.read_limit
+        sizes = self.repository.sizes(ids)
+        total = sum(size if limit is None else min(size, limit) for size in sizes)
+        if total > self.budget.bytes:
+            raise ReadBudgetExceeded(
+                f"this {kind.name} reads {total:,} bytes of bitmaps, more than "
+                f"BITMAPIST_MAX_READ_BYTES ({self.budget.bytes:,}): shrink {plan.field}",
+                field=plan.field,
+            )
+
+
+def complete_flags(periods: Sequence[Period], now: datetime) -> list[bool]:
+    """Per period, whether it ended by ``now``: the one containing ``now`` is incomplete
+    (see docs/answers.md).
+
+    >>> from datetime import datetime
+    >>> days = [Period.containing(TimeGroup.DAY, datetime(2026, 11, d)) for d in (26, 27)]
+    >>> complete_flags(days, datetime(2026, 11, 27, 13))
+    [True, False]
+    """
+    return [period.end <= now for period in periods]
+
+
+def no_data_warnings(events: frozenset[str], stored: frozenset[str]) -> tuple[str, ...]:
+    """``no data for event 'x'`` for each of ``events`` that has no stored bitmap.
+
+    >>> no_data_warnings(frozenset({"paid", "piad"}), frozenset({"paid"}))
+    ("no data for event 'piad'",)
+    """
+    return tuple(f"no data for event {name!r}" for name in sorted(events - stored))
+
+
+def read_plan(
+    events: frozenset[str] | Sequence[str],
+    group: TimeGroup,
+    n_periods: int,
+    periods: Callable[[], Sequence[Period]],
+    factors: Mapping[str, int],
+    extra: Sequence[BitmapId] = (),
+) -> ReadPlan:
+    """What reading every one of ``events`` in each of ``n_periods`` periods of ``group``
+    costs (plus the stored bitmaps ``extra``, such as a first-ever history): a year is its
+    twelve months. The count is arithmetic; ``periods`` lists them only when the count is
+    within the budget. The field to shrink is the one of ``factors`` (field: its size)
+    that weighs most."""
+    names = sorted(events)
+    keys = len(names) * n_periods * (12 if group is TimeGroup.YEAR else 1) + len(extra)
+
+    def ids() -> list[BitmapId]:
+        wanted = dict.fromkeys(extra)
+        wanted.update(
+            (BitmapId(event, part), None)
+            for period in periods()
+            for part in period.stored_parts()
+            for event in names
+        )
+        return list(wanted)
+
+    field = max(factors, key=lambda name: factors[name])
+    return ReadPlan(keys, ids, field)

@@ -1,0 +1,103 @@
+"""Trends (see docs/answers.md): how many users matched each expression in each
+period, rolling or not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask_bitmapist.domain import Period, Trend, TrendEngine, TrendSpec
+from flask_bitmapist.exceptions import InvalidRequest
+from flask_bitmapist.services import reports
+from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count
+from flask_bitmapist.services.answers.pipeline import (
+    AnswerKind,
+    Answers,
+    Drill,
+    ReadPlan,
+    read_plan,
+)
+from flask_bitmapist.services.answers.specs import trend_spec
+from flask_bitmapist.services.reports import CsvCell
+
+__all__ = ["TrendKind"]
+
+
+class TrendKind(AnswerKind[TrendSpec, Trend]):
+    """``expr`` (repeated: one series each), ``time_group``, ``periods``, ``rolling``,
+    ``now``; drill-down: ``series`` and ``index``."""
+
+    name = "trend"
+
+    def spec(self, fields: Fields, answers: Answers) -> TrendSpec:
+        exprs = fields.get("expr")
+        if exprs is None or exprs == "" or (isinstance(exprs, list | tuple) and not exprs):
+            raise InvalidRequest("expr is required: an event or an expression", field="expr")
+        return trend_spec(
+            exprs,  # type: ignore[arg-type]
+            rolling=count_field(fields, "rolling", 1),  # type: ignore[arg-type]
+            **answers.window(fields),
+        )
+
+    def compute(self, answers: Answers, spec: TrendSpec) -> Trend:
+        return TrendEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
+
+    def plan(self, answers: Answers, spec: TrendSpec) -> ReadPlan:
+        events = frozenset().union(*(e.events() for e in spec.expressions))
+        factors = {"periods": spec.periods, "rolling": spec.rolling, "expr": len(events)}
+        return read_plan(
+            events, spec.time_group, spec.periods + spec.rolling - 1, spec.periods_read, factors
+        )
+
+    def events(self, spec: TrendSpec) -> frozenset[str]:
+        return frozenset().union(*(e.events() for e in spec.expressions))
+
+    def periods(self, result: Trend) -> Sequence[Period]:
+        return result.spec.window.periods()
+
+    def to_dict(self, result: Trend, options: dict[str, Any]) -> dict[str, Any]:
+        return reports.trend_to_dict(result, options.get("labels"))
+
+    def csv_rows(self, result: Trend, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
+        return reports.trend_csv_rows(result, options.get("labels"))
+
+    def table(self, result: Trend, options: dict[str, Any]) -> str:
+        """One line per period, one column per series."""
+        spec = result.spec
+        group = spec.time_group
+        labels = options.get("labels") or [str(e) for e in spec.expressions]
+        lines = [
+            [
+                reports.period_label(group, date),
+                *(reports.format_count(s.counts[k]) for s in result.series),
+            ]
+            for k, date in enumerate(result.dates)
+        ]
+        rolling = f", rolling {spec.rolling}" if spec.rolling > 1 else ""
+        when = reports.now_heading(spec.now, spec.window.last.zone)
+        heading = f"users by {group.value}{rolling}; {when}"
+        return heading + "\n\n" + reports.render_table(["", *labels], lines)
+
+    def drill(self, answers: Answers, spec: TrendSpec, fields: Fields) -> Drill:
+        """The users behind ``counts[index]`` of series ``series`` (both from 0)."""
+        series = parse_count("series", fields.get("series"), 0)
+        index = parse_count("index", fields.get("index"))
+        engine = TrendEngine(answers.repository, max_user_id=answers.max_user_id)
+        users = engine.users(spec, series, index)
+        return Drill(
+            users,
+            {
+                "expr": _label(fields, spec, series),
+                "series": series,
+                "index": index,
+                "date": reports.period_iso(spec.time_group, spec.window.dates()[index]),
+                "rolling": spec.rolling,
+            },
+        )
+
+
+def _label(fields: Fields, spec: TrendSpec, series: int) -> str:
+    exprs = fields.get("expr")
+    if isinstance(exprs, list | tuple) and isinstance(exprs[series], str):
+        return str(exprs[series])
+    return str(spec.expressions[series])
