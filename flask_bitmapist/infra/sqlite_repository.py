@@ -24,7 +24,7 @@ import re
 import sqlite3
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -585,7 +585,7 @@ class SqliteRepository(BitmapRepository):
         """Every property and its values, from one read of the values' rows."""
         rows = self.file.read(
             "listing properties",
-            lambda c: c.execute("SELECT DISTINCT name, value FROM bitmapist_properties").fetchall(),
+            lambda c: _segment_rows(c, "SELECT DISTINCT name, value FROM bitmapist_properties"),
         )
         found: dict[str, set[str]] = {}
         for name, value in rows:
@@ -623,7 +623,7 @@ class SqliteRepository(BitmapRepository):
         """The names of the cohorts' rows."""
         rows = self.file.read(
             "listing saved cohorts",
-            lambda c: c.execute("SELECT DISTINCT name FROM bitmapist_cohorts").fetchall(),
+            lambda c: _segment_rows(c, "SELECT DISTINCT name FROM bitmapist_cohorts"),
         )
         return frozenset(str(row[0]) for row in rows)
 
@@ -668,7 +668,7 @@ class SqliteRepository(BitmapRepository):
                     sql, parameters = query
                     rows = [
                         (int(number), bytes(blob))
-                        for number, blob in connection.execute(sql, (*parameters, last))
+                        for number, blob in _segment_rows(connection, sql, (*parameters, last))
                         if len(blob) > _EMPTY_BLOB_BYTES
                     ]
                     cache[query] = _to_bitmap(roaring, rows, limit) if rows else Bitmap()
@@ -710,6 +710,19 @@ def _values_with_users(
         if int(number) not in read:
             found.add(str(value))
     return found
+
+
+def _segment_rows(
+    connection: sqlite3.Connection, sql: str, parameters: tuple[object, ...] = ()
+) -> list[Any]:
+    """The rows of a read of properties or saved cohorts; none from a file opened read-only
+    that was written before they were stored (its tables are created by the first write)."""
+    try:
+        return connection.execute(sql, parameters).fetchall()
+    except sqlite3.OperationalError as exc:
+        if str(exc).startswith("no such table: bitmapist_"):
+            return []
+        raise
 
 
 def _serialized(users: BitMap) -> bytes:
