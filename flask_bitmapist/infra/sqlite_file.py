@@ -54,7 +54,11 @@ DEFAULT_BUSY_TIMEOUT: Final = 0.5
 #: event, bitmapist's key suffix and its length in bytes as Redis would hold it) and one
 #: row of ``bitmapist_containers`` per 65,536 ids that hold a user: the container's rowid is
 #: ``bitmap id << 16 | container number``, so one B-tree finds a container, and a bitmap's
-#: containers are one range of it, in order.
+#: containers are one range of it, in order. Properties and saved cohorts (DESIGN section
+#: 13) are stored the same way, one row per container that holds a user:
+#: ``bitmapist_properties`` by (property, value, container number), so a value is listed
+#: while it has a row and is dropped with its last user; ``bitmapist_cohorts`` by (name,
+#: container number), a cohort of nobody being one row of container 0 holding no id.
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS bitmapist_bitmaps (
     id INTEGER PRIMARY KEY,
@@ -67,6 +71,21 @@ CREATE TABLE IF NOT EXISTS bitmapist_containers (
     id INTEGER PRIMARY KEY,
     users BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS bitmapist_properties (
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    container INTEGER NOT NULL,
+    users BLOB NOT NULL,
+    PRIMARY KEY (name, value, container)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bitmapist_properties_by_container
+    ON bitmapist_properties (name, container);
+CREATE TABLE IF NOT EXISTS bitmapist_cohorts (
+    name TEXT NOT NULL,
+    container INTEGER NOT NULL,
+    users BLOB NOT NULL,
+    PRIMARY KEY (name, container)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bitmapist_ids (
     number INTEGER PRIMARY KEY,
     text TEXT NOT NULL UNIQUE,

@@ -12,7 +12,8 @@ to Redis and back keeps them (``flask bitmapist copy``).
 Behaves like :class:`~flask_bitmapist.infra.redis_repository.RedisRepository`:
 unmarking never creates a bitmap, an event is listed while one of its bitmaps has a user,
 ``sizes`` are the bytes Redis would hold (the largest id ever marked, / 8, + 1), and
-years cannot be fetched.
+years cannot be fetched. Properties and saved cohorts (DESIGN section 13) live in the
+same file, in containers stored the same way, and behave as the in-process store's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 import sqlite3
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -42,6 +43,16 @@ from flask_bitmapist.domain import (
     validate_user_id,
 )
 from flask_bitmapist.domain.repository import check_max_bytes
+from flask_bitmapist.domain.segments import (
+    DEFAULT_MAX_PROPERTY_VALUES,
+    PropertyAssignment,
+    PropertyValue,
+    SavedCohort,
+    UserSetId,
+    check_max_values,
+    checked_assignments,
+    validate_cohort_name,
+)
 from flask_bitmapist.exceptions import MissingExtra
 from flask_bitmapist.infra.breaker import CircuitBreaker
 from flask_bitmapist.infra.key_suffixes import bitmap_id_of
@@ -65,6 +76,7 @@ _KEY_CACHE_LIMIT: Final = 4096
 _SMALL: Final = 64
 # Container ids per SELECT ... IN (...): SQLite before 3.32 binds at most 999 variables.
 _IN_BATCH: Final = 500
+_T = TypeVar("_T")
 
 
 def import_pyroaring() -> type[BitMap]:
@@ -461,6 +473,209 @@ class SqliteRepository(BitmapRepository):
                 self._forget()
                 raise
 
+    # -- segments (DESIGN section 13) -----------------------------------------------------
+
+    def set_properties(
+        self,
+        assignments: Iterable[PropertyAssignment],
+        *,
+        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
+    ) -> list[int]:
+        """Apply the assignments in order: one transaction per ``chunk_size`` of them, each
+        chunk validated in full before it writes (as :meth:`mark`), so no other writer sees
+        a user in two values of a property."""
+        check_max_values(max_values)
+        refused: list[int] = []
+        start = 0
+        for chunk in _chunks(assignments, self.chunk_size):
+            work = checked_assignments(chunk)
+            positions = self.file.write(
+                "setting properties",
+                functools.partial(self._assign, work=work, max_values=max_values),
+            )
+            refused += [start + position for position in positions]
+            start += len(work)
+        return refused
+
+    def _assign(
+        self, connection: sqlite3.Connection, work: list[PropertyAssignment], max_values: int
+    ) -> list[int]:
+        """Apply a chunk inside its transaction; the positions refused by the cap.
+
+        The containers the chunk touches are read once, moved in memory, and only those
+        changed written back: a container left without users is deleted, and a value with
+        no container left is no longer listed.
+        """
+        roaring = self._bitmap_class
+        # (property, container number) -> value -> its users in that container.
+        containers: dict[tuple[str, int], dict[str, BitMap]] = {}
+        # Each property's values, as far as this chunk knows: exact unless the property
+        # is in ``emptied`` (a container lost its last user), then read again when the
+        # cap needs room.
+        values_of: dict[str, set[str]] = {}
+        emptied: set[str] = set()
+        changed: set[tuple[str, int, str]] = set()
+        refused: list[int] = []
+        for position, item in enumerate(work):
+            name, number = item.name, item.user_id >> CONTAINER_BITS
+            low = item.user_id & _LOW_MASK
+            here = containers.get((name, number))
+            if here is None:
+                here = containers[name, number] = {
+                    str(value): roaring.deserialize(blob)
+                    for value, blob in connection.execute(
+                        "SELECT value, users FROM bitmapist_properties "
+                        "WHERE name = ? AND container = ?",
+                        (name, number),
+                    )
+                }
+            values = values_of.get(name)
+            if values is None:
+                values = values_of[name] = {
+                    str(row[0])
+                    for row in connection.execute(
+                        "SELECT DISTINCT value FROM bitmapist_properties WHERE name = ?", (name,)
+                    )
+                }
+            left = None  # the value the user leaves, to put them back when refused
+            for value, users in here.items():
+                if value != item.value and low in users:
+                    users.discard(low)
+                    left = value
+                    changed.add((name, number, value))
+                    if not users:
+                        emptied.add(name)
+            new = item.value is not None and item.value not in values
+            if new and len(values) >= max_values and name in emptied:
+                values = values_of[name] = _values_with_users(connection, name, containers)
+                emptied.discard(name)
+            if new and len(values) >= max_values:
+                refused.append(position)
+                if left is not None:
+                    here[left].add(low)
+                    values.add(left)
+                continue
+            if item.value is not None:
+                joined = here.get(item.value)
+                if joined is None:
+                    joined = here[item.value] = roaring()
+                if low not in joined:
+                    joined.add(low)
+                    changed.add((name, number, item.value))
+                values.add(item.value)
+        kept, dropped = [], []
+        for name, number, value in changed:
+            users = containers[name, number][value]
+            if users:
+                kept.append((name, value, number, _serialized(users)))
+            else:
+                dropped.append((name, value, number))
+        connection.executemany(
+            "DELETE FROM bitmapist_properties WHERE name = ? AND value = ? AND container = ?",
+            dropped,
+        )
+        connection.executemany(
+            "INSERT INTO bitmapist_properties (name, value, container, users) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET users = excluded.users",
+            kept,
+        )
+        return refused
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        """Every property and its values, from one read of the values' rows."""
+        rows = self.file.read(
+            "listing properties",
+            lambda c: _segment_rows(c, "SELECT DISTINCT name, value FROM bitmapist_properties"),
+        )
+        found: dict[str, set[str]] = {}
+        for name, value in rows:
+            found.setdefault(str(name), set()).add(str(value))
+        return {name: frozenset(values) for name, values in found.items()}
+
+    def save_cohort(self, name: str, users: Bitmap) -> None:
+        """Replace the cohort's containers in one transaction (a cohort of nobody is one
+        row holding no id, so that it is listed)."""
+        name = validate_cohort_name(name)
+        if not isinstance(users, Bitmap):
+            raise TypeError(f"expected a Bitmap, got {users!r} ({type(users).__name__})")
+        rows = [(name, number, blob) for number, blob in _blobs_of(self._bitmap_class, users)]
+        if not rows:
+            rows = [(name, 0, _serialized(self._bitmap_class()))]
+
+        def write(connection: sqlite3.Connection) -> None:
+            connection.execute("DELETE FROM bitmapist_cohorts WHERE name = ?", (name,))
+            connection.executemany(
+                "INSERT INTO bitmapist_cohorts (name, container, users) VALUES (?, ?, ?)", rows
+            )
+
+        self.file.write("saving a cohort", write)
+
+    def delete_cohort(self, name: str) -> bool:
+        """Delete the cohort's rows in one transaction; whether there were any."""
+        name = validate_cohort_name(name)
+        deleted = self.file.write(
+            "deleting a cohort",
+            lambda c: c.execute("DELETE FROM bitmapist_cohorts WHERE name = ?", (name,)).rowcount,
+        )
+        return bool(deleted)
+
+    def cohort_names(self) -> frozenset[str]:
+        """The names of the cohorts' rows."""
+        rows = self.file.read(
+            "listing saved cohorts",
+            lambda c: _segment_rows(c, "SELECT DISTINCT name FROM bitmapist_cohorts"),
+        )
+        return frozenset(str(row[0]) for row in rows)
+
+    def fetch_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
+        """The user sets of ``ids``, from one consistent snapshot of the file. With
+        ``max_bytes`` only the containers below ``8 * max_bytes`` ids are read."""
+        queries: list[tuple[str, tuple[str, ...]]] = []
+        for item in ids:
+            if isinstance(item, PropertyValue):
+                queries.append(
+                    (
+                        "SELECT container, users FROM bitmapist_properties WHERE name = ? "
+                        "AND value = ? AND container <= ? ORDER BY container",
+                        (item.name, item.value),
+                    )
+                )
+            elif isinstance(item, SavedCohort):
+                queries.append(
+                    (
+                        "SELECT container, users FROM bitmapist_cohorts WHERE name = ? "
+                        "AND container <= ? ORDER BY container",
+                        (item.name,),
+                    )
+                )
+            else:
+                raise TypeError(f"expected a PropertyValue or a SavedCohort, got {item!r}")
+        end = check_max_bytes(max_bytes)
+        if not ids:
+            return []
+        if end == 0:
+            return [Bitmap() for _ in ids]
+        limit = None if end is None else 8 * end
+        last = _LOW_MASK if limit is None else (limit - 1) >> CONTAINER_BITS
+        roaring = self._bitmap_class
+
+        def read(connection: sqlite3.Connection) -> list[Bitmap]:
+            cache: dict[tuple[str, tuple[str, ...]], Bitmap] = {}
+            for query in queries:
+                if query not in cache:
+                    sql, parameters = query
+                    rows = [
+                        (int(number), bytes(blob))
+                        for number, blob in _segment_rows(connection, sql, (*parameters, last))
+                        if len(blob) > _EMPTY_BLOB_BYTES
+                    ]
+                    cache[query] = _to_bitmap(roaring, rows, limit) if rows else Bitmap()
+            return [cache[query] for query in queries]
+
+        return self.file.read("reading user sets", read)
+
     def close(self) -> None:
         """Close this process's connections to the file (the next call reopens it)."""
         self.file.close()
@@ -469,8 +684,8 @@ class SqliteRepository(BitmapRepository):
         return f"SqliteRepository({str(self.file.path)!r})"
 
 
-def _chunks(items: Iterable[Mark], size: int) -> Iterator[list[Mark]]:
-    chunk: list[Mark] = []
+def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    chunk: list[_T] = []
     for item in items:
         chunk.append(item)
         if len(chunk) == size:
@@ -478,6 +693,54 @@ def _chunks(items: Iterable[Mark], size: int) -> Iterator[list[Mark]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _values_with_users(
+    connection: sqlite3.Connection,
+    name: str,
+    containers: dict[tuple[str, int], dict[str, BitMap]],
+) -> set[str]:
+    """The values of property ``name`` that hold a user: in the containers a chunk has in
+    memory (``containers``), or in a stored container it has not read."""
+    read = {number: here for (other, number), here in containers.items() if other == name}
+    found = {value for here in read.values() for value, users in here.items() if users}
+    for value, number in connection.execute(
+        "SELECT value, container FROM bitmapist_properties WHERE name = ?", (name,)
+    ):
+        if int(number) not in read:
+            found.add(str(value))
+    return found
+
+
+def _segment_rows(
+    connection: sqlite3.Connection, sql: str, parameters: tuple[object, ...] = ()
+) -> list[Any]:
+    """The rows of a read of properties or saved cohorts; none from a file opened read-only
+    that was written before they were stored (its tables are created by the first write)."""
+    try:
+        return connection.execute(sql, parameters).fetchall()
+    except sqlite3.OperationalError as exc:
+        if str(exc).startswith("no such table: bitmapist_"):
+            return []
+        raise
+
+
+def _serialized(users: BitMap) -> bytes:
+    users.run_optimize()
+    return users.serialize()
+
+
+def _blobs_of(roaring: type[BitMap], bitmap: Bitmap) -> Iterator[tuple[int, bytes]]:
+    """(container number, roaring blob) of each container of ``bitmap`` holding a user."""
+    data = np.frombuffer(bitmap.to_redis_bytes(), dtype=np.uint8)
+    for start in range(0, data.size, _CONTAINER_BYTES):
+        part = data[start : start + _CONTAINER_BYTES]
+        if part.any():
+            users = roaring()
+            users.update(
+                cast("Iterable[int]", np.flatnonzero(np.unpackbits(part)).astype(np.uint32))
+            )
+            yield start // _CONTAINER_BYTES, _serialized(users)
 
 
 def _by_container(ids: list[int]) -> Iterator[tuple[int, Iterable[int]]]:
@@ -525,6 +788,9 @@ def _to_bitmap(
 _COOKIE_NO_RUNS: Final = 12346
 _COOKIE_RUNS: Final = 12347
 _NO_OFFSET_THRESHOLD: Final = 4
+#: A serialized roaring bitmap of no id (a cookie and a count of 0 containers): the row
+#: that lists a saved cohort of nobody.
+_EMPTY_BLOB_BYTES: Final = 8
 _ARRAY_MAX: Final = 4096
 #: Each byte with its bits in reverse order: roaring's bitsets are least significant bit
 #: first, Redis's bitmaps most significant bit first.

@@ -1,6 +1,6 @@
 """The SQLite store shared by processes: gunicorn workers marking into one file lose no
 mark, a writer killed mid-write leaves the file readable, and a copy SQLite -> a real
-redis-server -> SQLite gives back every bitmap."""
+redis-server -> SQLite gives back every bitmap, property and saved cohort."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ import redis
 from flask import Flask
 
 from flask_bitmapist import FlaskBitmapist, current_state
-from flask_bitmapist.domain import BitmapId, Mark, Period, TimeGroup
+from flask_bitmapist.domain import Bitmap, BitmapId, Mark, Period, TimeGroup
+from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, SavedCohort
 from flask_bitmapist.infra.sqlite_repository import SqliteRepository
 from tests.integration.servers import find_free_port
 from tests.integration.sqlite_processes import MOMENT
@@ -148,7 +149,20 @@ def contents(app: Flask) -> dict[tuple[str, str], list[int]]:
         return {(i.event, i.key_suffix): list(b) for i, b in zip(ids, fetched, strict=True) if b}
 
 
-def test_a_copy_to_a_real_redis_and_back_gives_every_bitmap_back(
+def segments_of(app: Flask) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """Every property value's users and every saved cohort's."""
+    with app.app_context():
+        repository = current_state().repository
+        values = repository.property_values()
+        ids = [PropertyValue(n, v) for n in sorted(values) for v in sorted(values[n])]
+        fetched = repository.fetch_user_sets(ids)
+        properties = {str(i): list(b) for i, b in zip(ids, fetched, strict=True)}
+        names = sorted(repository.cohort_names())
+        cohorts = repository.fetch_user_sets([SavedCohort(name) for name in names])
+        return properties, {n: list(b) for n, b in zip(names, cohorts, strict=True)}
+
+
+def test_a_copy_to_a_real_redis_and_back_gives_every_bitmap_and_segment_back(
     tmp_path: Path, redis_url: str
 ) -> None:
     source = app_on("sqlite:///source.db", tmp_path)
@@ -161,11 +175,18 @@ def test_a_copy_to_a_real_redis_and_back_gives_every_bitmap_back(
             for event in ("signup", "paid")
             for uid in users[::53]
         )
+        state.repository.set_properties(
+            PropertyAssignment(uid, "plan", ("free", "pro", "team")[uid % 3]) for uid in users[::7]
+        )
+        state.repository.set_properties([PropertyAssignment(users[-1], "channel", "ads")])
+        state.repository.save_cohort("beta", Bitmap.from_ids(users[::1000]))
+        state.repository.save_cohort("nobody", Bitmap())
     runner = source.test_cli_runner()
     there = runner.invoke(args=["bitmapist", "copy", "--to", redis_url])
     assert there.exit_code == 0, there.output
     on_redis = app_on(redis_url, tmp_path)
     assert contents(on_redis) == contents(source)
+    assert segments_of(on_redis) == segments_of(source)
     with redis.Redis.from_url(redis_url) as client:
         assert client.hget("{trackist_ids}:id", 149_999) == b"s:user-149999"
     back = on_redis.test_cli_runner().invoke(
@@ -175,6 +196,11 @@ def test_a_copy_to_a_real_redis_and_back_gives_every_bitmap_back(
     copy = app_on("sqlite:///back.db", tmp_path)
     assert contents(copy) == contents(source)
     assert len(contents(copy)) > 200
+    assert segments_of(copy) == segments_of(source)
+    properties, cohorts = segments_of(copy)
+    assert sorted(properties) == ["channel=ads", "plan=free", "plan=pro", "plan=team"]
+    assert len(properties["plan=pro"]) == len(range(7, 150_000, 7 * 3))
+    assert sorted(cohorts) == ["beta", "nobody"] and len(cohorts["beta"]) == 150
     with copy.app_context():
         mapper = current_state().id_mapper
         assert mapper is not None

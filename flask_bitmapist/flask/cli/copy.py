@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable
+from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable, TooManyPropertyValues
 from flask_bitmapist.flask.cli.options import cli_state, progress, storage_errors
 from flask_bitmapist.infra import id_mapper_for, redact_url, repository_from_url
 from flask_bitmapist.infra.sqlite_file import absolute_sqlite_url
@@ -31,12 +31,15 @@ __all__ = ["copy_command"]
 @click.option("--yes", is_flag=True, help="Do not ask before writing into a store with data.")
 @storage_errors
 def copy_command(url: str, cluster: bool, yes: bool) -> None:
-    """Copy every bitmap (and the id map, with BITMAPIST_MAP_IDS) of the app's store into
-    the store at URL, with the app's key prefix and timeouts.
+    """Copy every bitmap (and the id map, with BITMAPIST_MAP_IDS), property and saved
+    cohort of the app's store into the store at URL, with the app's key prefix and
+    timeouts.
 
     Users are added to what the target holds, never removed: copying twice is copying
-    once. Use it to move from the SQLite store to Redis (several machines, or more writes
-    than one file takes), or to take a local copy of Redis.
+    once. A user's property takes the value this store gives it, and a saved cohort
+    replaces the target's of its name. Use it to move from the SQLite store to Redis
+    (several machines, or more writes than one file takes), or to take a local copy of
+    Redis.
     """
     state = cli_state()
     settings = state.settings
@@ -95,19 +98,26 @@ def copy_command(url: str, cluster: bool, yes: bool) -> None:
                 target_ids=target_ids,
                 stored=stored,
                 on_progress=advance,
+                max_values=settings.max_property_values,
             )
         except StorageUnavailable as exc:
             raise click.ClickException(
                 f"copying into {shown} stopped: {exc} (what was copied stays; run the copy "
                 "again to finish it)"
             ) from exc
-        except InvalidStorageConfig as exc:
+        except (InvalidStorageConfig, TooManyPropertyValues) as exc:
             raise click.ClickException(str(exc)) from exc
     close = getattr(target, "close", None)
     if callable(close):
         close()
+    segments = ""
+    if report.property_values or report.cohorts:
+        segments = (
+            f", {report.property_values:,} property values ({report.property_users:,} users)"
+            f" and {report.cohorts:,} saved cohorts"
+        )
     click.echo(
         f"Copied {report.bitmaps:,} bitmaps ({report.bits:,} users set"
         + (f", {report.ids:,} mapped ids" if report.ids else "")
-        + f") into {shown}."
+        + f"){segments} into {shown}."
     )

@@ -1,8 +1,13 @@
 """Properties against a brute-force model: any sequence of assignments, in batches, leaves
 each user in at most one value of each property, the value last given (unless refused by
-the cap), on the in-process store and on Redis (fakeredis)."""
+the cap), on the in-process store, on Redis (fakeredis) and on the SQLite store."""
 
 from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import fakeredis
 import pytest
@@ -12,12 +17,14 @@ from hypothesis import strategies as st
 from flask_bitmapist.domain import BitmapRepository
 from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue
 from flask_bitmapist.infra import InMemoryRepository, RedisRepository
+from flask_bitmapist.infra.sqlite_repository import SqliteRepository
 
 NAMES = ("plan", "channel")
 VALUES = ("free", "pro", "team", "gold")
 ASSIGNMENTS = st.builds(
     PropertyAssignment.create,
-    st.integers(0, 40),
+    # Ids on both sides of 65,536: two containers of the SQLite store.
+    st.integers(0, 40) | st.integers(2**16 - 4, 2**16 + 4),
     st.sampled_from(NAMES),
     st.one_of(st.none(), st.sampled_from(VALUES)),
 )
@@ -42,26 +49,37 @@ def apply(model: Model, batch: list[PropertyAssignment], max_values: int) -> lis
     return refused
 
 
-def make(kind: str) -> BitmapRepository:
+@contextmanager
+def made(kind: str) -> Iterator[BitmapRepository]:
+    """A new, empty store of ``kind`` (an SQLite file in its own temporary folder)."""
     if kind == "memory":
-        return InMemoryRepository()
-    return RedisRepository(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
+        yield InMemoryRepository()
+    elif kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            # Small chunks, so that batches cross transactions.
+            store = SqliteRepository(Path(folder) / "properties.db", chunk_size=5)
+            try:
+                yield store
+            finally:
+                store.close()
+    else:
+        yield RedisRepository(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
 
 
-@pytest.mark.parametrize("kind", ["memory", "fakeredis"])
+@pytest.mark.parametrize("kind", ["memory", "fakeredis", "sqlite"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches=BATCHES, max_values=st.integers(1, 4))
 def test_assignments_leave_each_user_in_the_value_last_given(
     kind: str, batches: list[list[PropertyAssignment]], max_values: int
 ) -> None:
-    repository = make(kind)
-    model: Model = {}
-    for batch in batches:
-        refused = apply(model, batch, max_values)
-        assert repository.set_properties(batch, max_values=max_values) == refused
-    expected = {name: frozenset(users.values()) for name, users in model.items() if users}
-    assert repository.property_values() == expected
-    ids = [PropertyValue(name, value) for name in NAMES for value in VALUES]
-    for item, bitmap in zip(ids, repository.fetch_user_sets(ids), strict=True):
-        holders = {u for u, v in model.get(item.name, {}).items() if v == item.value}
-        assert set(bitmap) == holders, item
+    with made(kind) as repository:
+        model: Model = {}
+        for batch in batches:
+            refused = apply(model, batch, max_values)
+            assert repository.set_properties(batch, max_values=max_values) == refused
+        expected = {name: frozenset(users.values()) for name, users in model.items() if users}
+        assert repository.property_values() == expected
+        ids = [PropertyValue(name, value) for name in NAMES for value in VALUES]
+        for item, bitmap in zip(ids, repository.fetch_user_sets(ids), strict=True):
+            holders = {u for u, v in model.get(item.name, {}).items() if v == item.value}
+            assert set(bitmap) == holders, item

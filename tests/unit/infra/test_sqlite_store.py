@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from flask_bitmapist.domain import (
+    Bitmap,
     BitmapId,
     InvalidStorageConfig,
     Mark,
@@ -20,6 +21,7 @@ from flask_bitmapist.domain import (
     StorageUnavailable,
     TimeGroup,
 )
+from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, SavedCohort
 from flask_bitmapist.exceptions import MissingExtra
 from flask_bitmapist.infra import InMemoryRepository, repository_from_url
 from flask_bitmapist.infra.breaker import CircuitBreaker
@@ -176,6 +178,33 @@ def test_a_read_only_file_is_read_and_refuses_marks_naming_the_path(tmp_path: Pa
         reader.mark([Mark.create("user:paid", 6, NOW)])
     assert str(tmp_path / "a.db") in str(error.value)
     reader.close()
+
+
+def test_a_file_written_before_segments_reads_read_only_as_none_and_gains_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    writer = SqliteRepository(path)
+    writer.mark([Mark.create("user:paid", 5, NOW)])
+    writer.close()
+    with sqlite3.connect(path) as connection:  # as the store wrote files before segments
+        connection.execute("DROP TABLE bitmapist_properties")
+        connection.execute("DROP TABLE bitmapist_cohorts")
+    connection.close()
+    reader = SqliteRepository(path, read_only=True)
+    assert reader.property_values() == {}
+    assert reader.cohort_names() == frozenset()
+    assert reader.fetch_user_sets([PropertyValue("plan", "pro"), SavedCohort("beta")]) == [
+        Bitmap(),
+        Bitmap(),
+    ]
+    reader.close()
+    writer = SqliteRepository(path)  # a writer creates the tables
+    writer.set_properties([PropertyAssignment.create(5, "plan", "pro")])
+    writer.save_cohort("beta", Bitmap.from_ids([5]))
+    assert writer.property_values() == {"plan": frozenset({"pro"})}
+    assert [list(b) for b in writer.fetch([DAY])] == [[5]]
+    writer.close()
 
 
 def test_after_a_failure_the_breaker_skips_the_file_for_a_while(tmp_path: Path) -> None:

@@ -3,6 +3,11 @@ does not exist is an InvalidSegment on the field ``segment`` listing what does."
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import fakeredis
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +17,7 @@ from flask_bitmapist.domain import Bitmap, BitmapRepository
 from flask_bitmapist.domain.errors import TooManyPropertyValues
 from flask_bitmapist.exceptions import InvalidRequest, InvalidSegment
 from flask_bitmapist.infra import InMemoryIdMapper, InMemoryRepository, RedisRepository
+from flask_bitmapist.infra.sqlite_repository import SqliteRepository
 from flask_bitmapist.services.segments import (
     SegmentLimits,
     delete_cohort,
@@ -24,15 +30,26 @@ from flask_bitmapist.services.segments import (
 from tests.segment_model import World, segments, store, worlds
 
 
-def make(kind: str) -> BitmapRepository:
+@contextmanager
+def made(kind: str) -> Iterator[BitmapRepository]:
+    """A new, empty store of ``kind`` (an SQLite file in its own temporary folder)."""
     if kind == "memory":
-        return InMemoryRepository()
-    return RedisRepository(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
+        yield InMemoryRepository()
+    elif kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            store = SqliteRepository(Path(folder) / "segments.db")
+            try:
+                yield store
+            finally:
+                store.close()
+    else:
+        yield RedisRepository(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
 
 
-@pytest.fixture(params=["memory", "fakeredis"])
-def repository(request: pytest.FixtureRequest) -> BitmapRepository:
-    return make(request.param)
+@pytest.fixture(params=["memory", "fakeredis", "sqlite"])
+def repository(request: pytest.FixtureRequest) -> Iterator[BitmapRepository]:
+    with made(request.param) as repository:
+        yield repository
 
 
 def stocked(repository: BitmapRepository) -> BitmapRepository:
@@ -44,16 +61,16 @@ def stocked(repository: BitmapRepository) -> BitmapRepository:
     return repository
 
 
-@pytest.mark.parametrize("kind", ["memory", "fakeredis"])
+@pytest.mark.parametrize("kind", ["memory", "fakeredis", "sqlite"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), world=worlds())
 def test_a_segment_resolves_to_the_users_of_the_set_model(
     kind: str, data: st.DataObject, world: World
 ) -> None:
-    repository = make(kind)
-    store(repository, world)
-    text, expected = data.draw(segments(world))
-    assert set(resolve_segment(repository, text)) == expected
+    with made(kind) as repository:
+        store(repository, world)
+        text, expected = data.draw(segments(world))
+        assert set(resolve_segment(repository, text)) == expected
 
 
 # -- resolving --------------------------------------------------------------------------

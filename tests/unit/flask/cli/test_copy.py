@@ -1,4 +1,5 @@
-"""``flask bitmapist copy --to URL``: every bitmap (and the id map) into another store."""
+"""``flask bitmapist copy --to URL``: every bitmap (and the id map), property and saved
+cohort into another store."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 from flask import Flask
 
 from flask_bitmapist import FlaskBitmapist, current_state, mark_event
-from flask_bitmapist.domain import Mark
+from flask_bitmapist.domain import Bitmap, Mark
+from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, SavedCohort
 from flask_bitmapist.infra.sqlite_id_map import SqliteIdMapper
 from flask_bitmapist.infra.sqlite_repository import SqliteRepository
 from tests.unit.flask.support import FixedClock
@@ -126,3 +128,43 @@ def test_an_unreachable_target_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert f"SQLite file {tmp_path}/folder.db cannot be opened" in result.stderr
+
+
+def test_properties_and_saved_cohorts_are_copied_and_counted(tmp_path: Path) -> None:
+    source = app_on("memory://", tmp_path)
+    with source.app_context():
+        repository = current_state().repository
+        repository.set_properties(
+            [PropertyAssignment.create(uid, "plan", "pro") for uid in (1, 70_000)]
+            + [PropertyAssignment.create(2, "plan", "free")]
+        )
+        repository.save_cohort("beta", Bitmap.from_ids([3, 4]))
+    result = source.test_cli_runner().invoke(args=["bitmapist", "copy", "--to", "sqlite:///c.db"])
+    assert result.exit_code == 0, result.output
+    assert "2 property values (3 users) and 1 saved cohorts into" in result.stdout
+    with app_on("sqlite:///c.db", tmp_path).app_context():
+        copy = current_state().repository
+        assert copy.property_values() == {"plan": frozenset({"pro", "free"})}
+        assert copy.cohort_names() == frozenset({"beta"})
+        pro, beta = copy.fetch_user_sets([PropertyValue("plan", "pro"), SavedCohort("beta")])
+        assert (list(pro), list(beta)) == ([1, 70_000], [3, 4])
+
+
+def test_a_value_past_the_cap_is_a_one_line_error_after_the_rest_is_copied(
+    tmp_path: Path,
+) -> None:
+    target = SqliteRepository(tmp_path / "c.db")
+    target.set_properties([PropertyAssignment.create(9, "plan", "free")])
+    target.close()
+    source = app_on("memory://", tmp_path, BITMAPIST_MAX_PROPERTY_VALUES=1)
+    with source.app_context():
+        current_state().repository.set_properties([PropertyAssignment.create(1, "plan", "pro")])
+        current_state().repository.save_cohort("beta", Bitmap.from_ids([3]))
+    result = source.test_cli_runner().invoke(args=["bitmapist", "copy", "--to", "sqlite:///c.db"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "BITMAPIST_MAX_PROPERTY_VALUES allows: 'pro' is not added" in result.stderr
+    copy = SqliteRepository(tmp_path / "c.db")
+    assert copy.property_values() == {"plan": frozenset({"free"})}
+    assert copy.cohort_names() == frozenset({"beta"})
+    copy.close()
