@@ -3,8 +3,9 @@
 The suffixes (no zero padding) are month ``2026-11``, ISO week ``W2026-48``, day
 ``2026-11-27``, hour ``2026-11-27-13`` and the lifetime flag ``u``; see
 :attr:`Period.key_suffix <flask_bitmapist.domain.periods.Period.key_suffix>` for the
-writing side. The retention and storage commands read keys any writer left under the
-prefix (bitmapist included), so a key that is not in this format is None, never an error.
+writing side. The retention and storage commands, copying a store and the stores' own
+listings read keys any writer left under the prefix (bitmapist included), so a key that is
+not in this format is None, never an error. This is the one reader of key suffixes.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from datetime import date, datetime, tzinfo
 from typing import Final
 
 from flask_bitmapist.domain.events import RESERVED_PREFIX, BitmapId, validate_stored_event_name
-from flask_bitmapist.domain.periods import MAX_YEAR, MIN_YEAR, Period, TimeGroup
+from flask_bitmapist.domain.periods import MAX_YEAR, MIN_YEAR, UTC, Period, TimeGroup
 
-__all__ = ["parse_key"]
+__all__ = ["month_label", "parse_key", "parse_suffix"]
 
 _HOUR: Final = re.compile(r"(\d{1,4})-(\d{1,2})-(\d{1,2})-(\d{1,2})")
 _DAY: Final = re.compile(r"(\d{1,4})-(\d{1,2})-(\d{1,2})")
@@ -44,10 +45,42 @@ def parse_key(key: str, prefix: str, zone: tzinfo) -> BitmapId | None:
         validate_stored_event_name(event)
     except ValueError:
         return None
+    return parse_suffix(event, suffix, zone)
+
+
+def parse_suffix(event: str, suffix: str, zone: tzinfo = UTC) -> BitmapId | None:
+    """The bitmap of ``event`` that ``suffix`` names, its period in ``zone``'s calendar,
+    or None for a suffix that names none (``2026-13``). A zero-padded suffix
+    (``2026-11-07``, which bitmapist never writes) names the same period as the canonical
+    one: compare with the result's ``key_suffix`` where the spelling matters.
+
+    >>> str(parse_suffix("user:paid", "W2026-48").period)
+    'week W2026-48'
+    >>> parse_suffix("user:paid", "u")
+    BitmapId(event='user:paid', period=None)
+    >>> parse_suffix("user:paid", "2026-13") is None
+    True
+    """
     if suffix == "u":
         return BitmapId(event, None)
     period = _period_of(suffix, zone)
     return None if period is None else BitmapId(event, period)
+
+
+def month_label(suffix: str) -> date | None:
+    """The month a suffix ``{year}-{month}`` names, as the date of its first day (a label
+    in no zone: the app's calendar says when it began), or None for another suffix.
+
+    >>> month_label("2026-11"), month_label("2026-11-27")
+    (datetime.date(2026, 11, 1), None)
+    """
+    match = _MONTH.fullmatch(suffix)
+    if match is None:
+        return None
+    year, month = (int(g) for g in match.groups())
+    if not (MIN_YEAR <= year <= MAX_YEAR and 1 <= month <= 12):
+        return None
+    return date(year, month, 1)
 
 
 def _period_of(suffix: str, zone: tzinfo) -> Period | None:

@@ -69,6 +69,7 @@ from flask_bitmapist.domain import (
     validate_user_id,
 )
 from flask_bitmapist.domain.events import RESERVED_PREFIX
+from flask_bitmapist.domain.keys import month_label, parse_suffix
 from flask_bitmapist.domain.repository import check_max_bytes
 from flask_bitmapist.domain.segments import (
     DEFAULT_MAX_PROPERTY_VALUES,
@@ -87,7 +88,6 @@ from flask_bitmapist.infra._redis_common import (
     validate_prefix,
 )
 from flask_bitmapist.infra.breaker import CircuitBreaker
-from flask_bitmapist.infra.key_suffixes import bitmap_id_of
 from flask_bitmapist.infra.transports import Command, RedisTransport, transport_for
 from flask_bitmapist.infra.urls import DEFAULT_TIMEOUT, redact_url, transport_from_url
 
@@ -203,7 +203,6 @@ DEFAULT_KEY_PREFIX: Final = "trackist_"
 # bitmapist's suffixes, unpadded: month, ISO week, day, hour, and the lifetime flag.
 _SUFFIX: Final = re.compile(r"u|W\d+-\d+|\d+-\d+(?:-\d+(?:-\d+)?)?")
 _GLOB_SPECIAL: Final = re.compile(r"([*?\[\]\\])")
-_MONTH_SUFFIX: Final = re.compile(r"(\d+)-(\d+)")
 # Targets are cached per (event, flags, UTC day, hour) so that a bulk mark of many events
 # in few periods does the calendar math once per period; cleared when it grows this big.
 _KEY_CACHE_LIMIT: Final = 4096
@@ -233,18 +232,6 @@ def _texts(members: object) -> frozenset[str]:
         except UnicodeDecodeError:
             continue
     return frozenset(texts)
-
-
-def _month_label(suffix: str) -> date | None:
-    """The month a key suffix ``{year}-{month}`` names, as the date of its first day (a
-    label in no zone: the app's calendar says when it began), or None for another suffix."""
-    match = _MONTH_SUFFIX.fullmatch(suffix)
-    if match is None:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    if not (1 <= year <= 9999 and 1 <= month <= 12):
-        return None
-    return date(year, month, 1)
 
 
 def _common_start(names: Iterable[str]) -> str:
@@ -847,7 +834,7 @@ class RedisRepository(BitmapRepository):
                 event, _, suffix = key[start:].rpartition("_")
                 months = found.get(event)
                 if months is not None and key.startswith(self.prefix):
-                    month = _month_label(suffix)
+                    month = month_label(suffix)
                     if month is not None:
                         months.add(month)
             return {event: frozenset(months) for event, months in found.items()}
@@ -866,8 +853,10 @@ class RedisRepository(BitmapRepository):
                 if event is None:
                     continue
                 key = raw.decode() if isinstance(raw, bytes) else raw
-                bitmap_id = bitmap_id_of(event, key[len(self.prefix) + len(event) + 1 :])
-                if bitmap_id is not None:
+                suffix = key[len(self.prefix) + len(event) + 1 :]
+                bitmap_id = parse_suffix(event, suffix)
+                # Only a key spelled as this package spells it is read by its id.
+                if bitmap_id is not None and bitmap_id.key_suffix == suffix:
                     found.add(bitmap_id)
             return sorted(found, key=lambda i: (i.event, i.key_suffix))
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sqlite3
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timezone
@@ -42,6 +41,7 @@ from flask_bitmapist.domain import (
     validate_event_name,
     validate_user_id,
 )
+from flask_bitmapist.domain.keys import month_label, parse_suffix
 from flask_bitmapist.domain.repository import check_max_bytes
 from flask_bitmapist.domain.segments import (
     DEFAULT_MAX_PROPERTY_VALUES,
@@ -55,7 +55,6 @@ from flask_bitmapist.domain.segments import (
 )
 from flask_bitmapist.exceptions import MissingExtra
 from flask_bitmapist.infra.breaker import CircuitBreaker
-from flask_bitmapist.infra.key_suffixes import bitmap_id_of
 from flask_bitmapist.infra.sqlite_file import DEFAULT_BUSY_TIMEOUT, SqliteFile, sqlite_path
 
 if TYPE_CHECKING:
@@ -68,7 +67,6 @@ CONTAINER_BITS: Final = 16
 _CONTAINER_SIZE: Final = 1 << CONTAINER_BITS
 _CONTAINER_BYTES: Final = _CONTAINER_SIZE // 8
 _LOW_MASK: Final = _CONTAINER_SIZE - 1
-_MONTH_SUFFIX: Final = re.compile(r"(\d+)-(\d+)")
 # Bitmap rows are never deleted (only their containers), so their ids can be kept.
 _ROW_CACHE_LIMIT: Final = 65_536
 _KEY_CACHE_LIMIT: Final = 4096
@@ -420,7 +418,7 @@ class SqliteRepository(BitmapRepository):
         for event, suffix in rows:
             if not contains_ignoring_ascii_case(event, containing):
                 continue
-            bitmap_id = bitmap_id_of(event, suffix)
+            bitmap_id = parse_suffix(event, suffix)
             label = (
                 None if bitmap_id is None or bitmap_id.period is None else bitmap_id.period.label
             )
@@ -439,7 +437,7 @@ class SqliteRepository(BitmapRepository):
                 rows = connection.execute(
                     "SELECT suffix FROM bitmapist_bitmaps WHERE event = ?", (event,)
                 ).fetchall()
-                months = (_month_of_suffix(str(row[0])) for row in rows)
+                months = (month_label(str(row[0])) for row in rows)
                 found[event] = frozenset(m for m in months if m is not None)
             return found
 
@@ -455,7 +453,7 @@ class SqliteRepository(BitmapRepository):
                 "AND (b.id << 16) | 65535) ORDER BY event, suffix"
             ).fetchall(),
         )
-        found = (bitmap_id_of(str(event), str(suffix)) for event, suffix in rows)
+        found = (parse_suffix(str(event), str(suffix)) for event, suffix in rows)
         return [bitmap_id for bitmap_id in found if bitmap_id is not None]
 
     def merge(self, bitmaps: Iterable[tuple[BitmapId, Bitmap]]) -> None:
@@ -842,17 +840,6 @@ def _clear_from(target: np.ndarray, first: int) -> None:
         target[index] &= (0xFF00 >> kept) & 0xFF
         index += 1
     target[index:] = 0
-
-
-def _month_of_suffix(suffix: str) -> date | None:
-    """The label of the month ``suffix`` names (the date of its first day), or None."""
-    match = _MONTH_SUFFIX.fullmatch(suffix)
-    if match is None:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    if not (1 <= year <= 9999 and 1 <= month <= 12):
-        return None
-    return date(year, month, 1)
 
 
 def _check_stored(ids: Sequence[BitmapId]) -> None:
