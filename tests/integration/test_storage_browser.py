@@ -6,17 +6,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
 from flask import Flask
-from playwright.sync_api import Browser
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from flask_bitmapist import FlaskBitmapist
 from flask_bitmapist.domain import Period, TimeGroup
 from flask_bitmapist.services.storage_report import format_bytes
+
+if TYPE_CHECKING:
+    # Only the browser fixture needs Playwright, which the range suites do not install.
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 

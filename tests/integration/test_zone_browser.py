@@ -7,13 +7,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from flask_bitmapist import FlaskBitmapist, mark_event
+
+if TYPE_CHECKING:
+    # Only the browser fixture needs Playwright, which the range suites do not install.
+    from playwright.sync_api import Browser, Page
 
 NOW = datetime(2026, 12, 1, 7, 30, tzinfo=timezone.utc)  # 23:30 on Nov 30 in Los Angeles
 PAGES = [
