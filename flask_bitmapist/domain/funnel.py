@@ -22,10 +22,8 @@ from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.window import (
-    MAX_PERIODS,
     Window,
     WindowedSpec,
-    bounded_int,
     checked_expression,
 )
 
@@ -67,12 +65,7 @@ class FunnelSpec(WindowedSpec):
         checked = tuple(checked_expression(step, "step") for step in steps)
         return cls(
             checked,
-            Window.create(
-                # At most 1,000 periods, hours included (a trend may take a year of hours).
-                time_group=time_group,
-                periods=bounded_int("periods", periods, MAX_PERIODS),
-                now=now,
-            ),
+            Window.create_capped(time_group=time_group, periods=periods, now=now),
         )
 
 

@@ -19,10 +19,8 @@ from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.reader import BitmapReader
 from flask_bitmapist.domain.repository import BitmapRepository
 from flask_bitmapist.domain.window import (
-    MAX_PERIODS,
     Window,
     WindowedSpec,
-    bounded_int,
     checked_expression,
 )
 
@@ -62,12 +60,7 @@ class StickinessSpec(WindowedSpec):
         expression = checked_expression(expression, "expr")
         return cls(
             expression,
-            Window.create(
-                # At most 1,000 periods, hours included (a trend may take a year of hours).
-                time_group=time_group,
-                periods=bounded_int("periods", periods, MAX_PERIODS),
-                now=now,
-            ),
+            Window.create_capped(time_group=time_group, periods=periods, now=now),
         )
 
 

@@ -102,6 +102,17 @@ class Window:
             raise InvalidAnswerSpec(edge.message, field=edge.field)
         return window
 
+    @classmethod
+    def create_capped(cls, *, time_group: str | TimeGroup, periods: int, now: datetime) -> Window:
+        """:meth:`create`, with at most :data:`MAX_PERIODS` periods whatever the group,
+        hours included (only a trend may take a year of hours). ``periods`` is checked
+        first."""
+        return cls.create(
+            time_group=time_group,
+            periods=bounded_int("periods", periods, MAX_PERIODS),
+            now=now,
+        )
+
     @property
     def last(self) -> Period:
         """The period containing ``now``: nothing after it has happened yet."""
