@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 
 import attrs
 
+from flask_bitmapist.domain.choices import parse_choice
 from flask_bitmapist.domain.errors import InvalidCohortSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
 from flask_bitmapist.domain.history import first_ever_events
@@ -41,15 +42,7 @@ class CohortMode(enum.Enum):
     @classmethod
     def parse(cls, value: str | CohortMode) -> CohortMode:
         """Parse ``"first_return"``, ``"recurring"`` or ``"cumulative"`` (``-`` works for ``_``)."""
-        if isinstance(value, CohortMode):
-            return value
-        if isinstance(value, str):
-            name = value.strip().lower().replace("-", "_")
-            for mode in cls:
-                if mode.value == name:
-                    return mode
-        choices = ", ".join(mode.value for mode in cls)
-        raise InvalidCohortSpec(f"unknown mode {value!r}; expected one of {choices}", field="mode")
+        return parse_choice(cls, value, field="mode", error=InvalidCohortSpec)
 
 
 def _bounded(field: str, value: object, upper: int) -> int:

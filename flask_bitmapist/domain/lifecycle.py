@@ -20,6 +20,7 @@ from datetime import datetime
 import attrs
 
 from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.choices import parse_choice
 from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.events import BitmapId
 from flask_bitmapist.domain.expressions import Expression
@@ -43,16 +44,7 @@ class LifecycleStatus(enum.Enum):
     @classmethod
     def parse(cls, value: str | LifecycleStatus) -> LifecycleStatus:
         """``"new"``, ``"returning"``, ``"resurrecting"`` or ``"dormant"``."""
-        if isinstance(value, LifecycleStatus):
-            return value
-        if isinstance(value, str):
-            for status in cls:
-                if status.value == value.strip().lower():
-                    return status
-        choices = ", ".join(status.value for status in cls)
-        raise InvalidAnswerSpec(
-            f"unknown status {value!r}; expected one of {choices}", field="status"
-        )
+        return parse_choice(cls, value, field="status", error=InvalidAnswerSpec)
 
 
 @attrs.frozen
