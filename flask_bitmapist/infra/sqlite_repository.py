@@ -158,12 +158,7 @@ class SqliteRepository(BitmapRepository):
         for chunk in _chunks(marks, self.chunk_size):
             by_key = self._ids_by_key(chunk)
             if by_key:
-                try:
-                    self.file.write("marking", functools.partial(self._set, by_key=by_key))
-                except BaseException:
-                    # A rolled-back insert's row id may be handed out again: forget them.
-                    self._forget()
-                    raise
+                self._write_set("marking", by_key)
 
     def unmark(self, marks: Iterable[Mark]) -> None:
         """Clear the marks' bits; a bitmap never grows nor is created by unmarking."""
@@ -284,6 +279,15 @@ class SqliteRepository(BitmapRepository):
             "ON CONFLICT (id) DO UPDATE SET users = excluded.users",
             rows,
         )
+
+    def _write_set(self, doing: str, by_key: dict[tuple[str, str], list[int]]) -> None:
+        """Set ``by_key``'s bits in one transaction (``doing`` names it in errors)."""
+        try:
+            self.file.write(doing, functools.partial(self._set, by_key=by_key))
+        except BaseException:
+            # A rolled-back insert's row id may be handed out again: forget them.
+            self._forget()
+            raise
 
     def _forget(self) -> None:
         """Forget the rows and sizes seen: a rolled-back transaction's are not stored."""
@@ -465,11 +469,7 @@ class SqliteRepository(BitmapRepository):
             if not users:
                 continue
             by_key = {(bitmap_id.event, bitmap_id.key_suffix): users}
-            try:
-                self.file.write("copying", functools.partial(self._set, by_key=by_key))
-            except BaseException:
-                self._forget()
-                raise
+            self._write_set("copying", by_key)
 
     # -- segments (DESIGN section 13) -----------------------------------------------------
 

@@ -266,3 +266,28 @@ def test_every_kind_of_container_reads_back_as_the_in_process_store_does(
     store.mark(marks)
     for max_bytes in (None, 1, 1_000, 8_191, 8_192, 8_193, 30_000):
         assert store.fetch([DAY], max_bytes=max_bytes) == memory.fetch([DAY], max_bytes=max_bytes)
+
+
+def test_a_failed_write_forgets_its_rows_so_later_bitmaps_are_not_mixed_up(
+    store: SqliteRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_set = store._set
+
+    def set_then_fail(
+        connection: sqlite3.Connection, by_key: dict[tuple[str, str], list[int]]
+    ) -> None:
+        real_set(connection, by_key)  # the rows are created, then rolled back
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(store, "_set", set_then_fail)
+    with pytest.raises(RuntimeError, match="disk went away"):
+        store.mark([Mark.create("a", 1, NOW)])
+    with pytest.raises(RuntimeError, match="disk went away"):
+        store.merge([(BitmapId("c", DAY.period), Bitmap.from_ids([4]))])
+    monkeypatch.undo()
+    # "b" is given the row ids "a" and "c" had in the rolled-back transactions.
+    store.mark([Mark.create("b", 2, NOW)])
+    store.mark([Mark.create("a", 3, NOW)])
+    store.merge([(BitmapId("c", DAY.period), Bitmap.from_ids([5]))])
+    a, b, c = store.fetch([BitmapId(event, DAY.period) for event in "abc"])
+    assert (list(a), list(b), list(c)) == ([3], [2], [5])
