@@ -55,7 +55,12 @@ from flask_bitmapist.domain.segments import (
 )
 from flask_bitmapist.exceptions import MissingExtra
 from flask_bitmapist.infra.breaker import CircuitBreaker
-from flask_bitmapist.infra.sqlite_file import DEFAULT_BUSY_TIMEOUT, SqliteFile, sqlite_path
+from flask_bitmapist.infra.sqlite_file import (
+    DEFAULT_BUSY_TIMEOUT,
+    SqliteFile,
+    select_in,
+    sqlite_path,
+)
 
 if TYPE_CHECKING:
     from pyroaring import BitMap
@@ -72,8 +77,6 @@ _ROW_CACHE_LIMIT: Final = 65_536
 _KEY_CACHE_LIMIT: Final = 4096
 # Up to this many ids per bitmap are grouped by container in plain Python.
 _SMALL: Final = 64
-# Container ids per SELECT ... IN (...): SQLite before 3.32 binds at most 999 variables.
-_IN_BATCH: Final = 500
 _T = TypeVar("_T")
 
 
@@ -255,16 +258,9 @@ class SqliteRepository(BitmapRepository):
         # Every container of the chunk read in one statement and written in another: a
         # request's mark (3 bitmaps) costs 4 statements with BEGIN and COMMIT, not 8.
         rowids = list(work)
-        stored: dict[int, bytes] = {}
-        for start in range(0, len(rowids), _IN_BATCH):
-            batch = rowids[start : start + _IN_BATCH]
-            stored.update(
-                connection.execute(
-                    "SELECT id, users FROM bitmapist_containers WHERE id IN "
-                    f"({','.join('?' * len(batch))})",
-                    batch,
-                ).fetchall()
-            )
+        stored: dict[int, bytes] = dict(
+            select_in(connection, "SELECT id, users FROM bitmapist_containers WHERE id IN", rowids)
+        )
         rows = []
         for rowid, low in work.items():
             blob = stored.get(rowid)
