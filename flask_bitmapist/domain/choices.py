@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import enum
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-__all__ = ["FieldError", "parse_choice"]
+from flask_bitmapist.domain.errors import FieldError
+
+__all__ = ["parse_choice"]
 
 E = TypeVar("E", bound=enum.Enum)
-
-
-class FieldError(Protocol):
-    """An error naming the request field at fault (:class:`InvalidCohortSpec`...)."""
-
-    def __call__(self, message: str, *, field: str) -> Exception: ...
 
 
 def parse_choice(cls: type[E], value: object, *, field: str, error: FieldError) -> E:

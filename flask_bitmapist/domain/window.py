@@ -14,7 +14,7 @@ from typing import Final
 
 import attrs
 
-from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
+from flask_bitmapist.domain.errors import FieldError, InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
 from flask_bitmapist.domain.periods import MIN_YEAR, Period, TimeGroup, localize, span_in_calendar
 
@@ -36,15 +36,15 @@ MAX_PERIODS: Final = 1000
 MAX_HOURS: Final = 8760
 
 
-def bounded_int(field: str, value: object, upper: int) -> int:
-    """``value`` if it is an int in 1..``upper``, else :class:`InvalidAnswerSpec` naming
-    ``field``."""
+def bounded_int(
+    field: str, value: object, upper: int, *, error: FieldError = InvalidAnswerSpec
+) -> int:
+    """``value`` if it is an int in 1..``upper``, else ``error`` (by default
+    :class:`InvalidAnswerSpec`) naming ``field``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidAnswerSpec(f"{field} must be an int, got {value!r}", field=field)
+        raise error(f"{field} must be an int, got {value!r}", field=field)
     if not 1 <= value <= upper:
-        raise InvalidAnswerSpec(
-            f"{field} must be between 1 and {upper}, got {value!r}", field=field
-        )
+        raise error(f"{field} must be between 1 and {upper}, got {value!r}", field=field)
     return value
 
 
