@@ -12,11 +12,12 @@ from datetime import datetime, tzinfo
 
 import attrs
 
+from flask_bitmapist.domain.choices import parse_choice
 from flask_bitmapist.domain.errors import InvalidCohortSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
 from flask_bitmapist.domain.history import first_ever_events
 from flask_bitmapist.domain.periods import UTC, Period, TimeGroup, localize
-from flask_bitmapist.domain.window import calendar_edge
+from flask_bitmapist.domain.window import bounded_int, calendar_edge
 
 __all__ = ["DEFAULT_MAX_COHORT_CELLS", "MAX_COLS", "MAX_ROWS", "Cohort", "CohortMode", "CohortSpec"]
 
@@ -41,25 +42,7 @@ class CohortMode(enum.Enum):
     @classmethod
     def parse(cls, value: str | CohortMode) -> CohortMode:
         """Parse ``"first_return"``, ``"recurring"`` or ``"cumulative"`` (``-`` works for ``_``)."""
-        if isinstance(value, CohortMode):
-            return value
-        if isinstance(value, str):
-            name = value.strip().lower().replace("-", "_")
-            for mode in cls:
-                if mode.value == name:
-                    return mode
-        choices = ", ".join(mode.value for mode in cls)
-        raise InvalidCohortSpec(f"unknown mode {value!r}; expected one of {choices}", field="mode")
-
-
-def _bounded(field: str, value: object, upper: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidCohortSpec(f"{field} must be an int, got {value!r}", field=field)
-    if not 1 <= value <= upper:
-        raise InvalidCohortSpec(
-            f"{field} must be between 1 and {upper}, got {value!r}", field=field
-        )
-    return value
+        return parse_choice(cls, value, field="mode", error=InvalidCohortSpec)
 
 
 @attrs.frozen
@@ -128,8 +111,8 @@ class CohortSpec:
             group = TimeGroup.parse(time_group)
         except ValueError as exc:
             raise InvalidCohortSpec(str(exc), field="time_group") from exc
-        rows = _bounded("rows", rows, MAX_ROWS)
-        cols = _bounded("cols", cols, MAX_COLS)
+        rows = bounded_int("rows", rows, MAX_ROWS, error=InvalidCohortSpec)
+        cols = bounded_int("cols", cols, MAX_COLS, error=InvalidCohortSpec)
         if rows * cols > max_cells:
             raise InvalidCohortSpec(
                 f"a cohort of {rows} rows x {cols} columns has {rows * cols} cells; "

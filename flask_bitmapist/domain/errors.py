@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 __all__ = [
     "BitmapistError",
+    "FieldError",
     "InvalidAnswerSpec",
     "InvalidCohortSpec",
     "InvalidEventName",
@@ -80,6 +83,13 @@ class InvalidAnswerSpec(BitmapistError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class FieldError(Protocol):
+    """An error class that names the request field at fault: :class:`InvalidCohortSpec`,
+    :class:`InvalidAnswerSpec`."""
+
+    def __call__(self, message: str, *, field: str) -> Exception: ...
 
 
 class InvalidSegmentName(BitmapistError, ValueError):

@@ -19,13 +19,10 @@ from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
-from flask_bitmapist.domain.reader import BitmapReader
-from flask_bitmapist.domain.repository import BitmapRepository
+from flask_bitmapist.domain.reader import ReadingEngine
 from flask_bitmapist.domain.window import (
-    MAX_PERIODS,
     Window,
     WindowedSpec,
-    bounded_int,
     checked_expression,
 )
 
@@ -67,12 +64,7 @@ class FunnelSpec(WindowedSpec):
         checked = tuple(checked_expression(step, "step") for step in steps)
         return cls(
             checked,
-            Window.create(
-                # At most 1,000 periods, hours included (a trend may take a year of hours).
-                time_group=time_group,
-                periods=bounded_int("periods", periods, MAX_PERIODS),
-                now=now,
-            ),
+            Window.create_capped(time_group=time_group, periods=periods, now=now),
         )
 
 
@@ -107,14 +99,8 @@ class Funnel:
         return tuple(p - c for p, c in zip(self.counts, self.counts[1:], strict=False))
 
 
-class FunnelEngine:
+class FunnelEngine(ReadingEngine):
     """Computes :class:`Funnel` from one batched read of every step in every period."""
-
-    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
-        self.repository = repository
-        #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
-        #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: FunnelSpec) -> Funnel:
         """How many users reached each step."""

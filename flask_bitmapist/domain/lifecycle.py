@@ -20,13 +20,13 @@ from datetime import datetime
 import attrs
 
 from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.choices import parse_choice
 from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.events import BitmapId
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.history import FirstEver, first_ever_events
 from flask_bitmapist.domain.periods import Period, TimeGroup
-from flask_bitmapist.domain.reader import BitmapReader
-from flask_bitmapist.domain.repository import BitmapRepository
+from flask_bitmapist.domain.reader import ReadingEngine
 from flask_bitmapist.domain.window import Window, WindowedSpec, checked_expression, index_in
 
 __all__ = ["Lifecycle", "LifecycleEngine", "LifecycleSpec", "LifecycleStatus"]
@@ -43,16 +43,7 @@ class LifecycleStatus(enum.Enum):
     @classmethod
     def parse(cls, value: str | LifecycleStatus) -> LifecycleStatus:
         """``"new"``, ``"returning"``, ``"resurrecting"`` or ``"dormant"``."""
-        if isinstance(value, LifecycleStatus):
-            return value
-        if isinstance(value, str):
-            for status in cls:
-                if status.value == value.strip().lower():
-                    return status
-        choices = ", ".join(status.value for status in cls)
-        raise InvalidAnswerSpec(
-            f"unknown status {value!r}; expected one of {choices}", field="status"
-        )
+        return parse_choice(cls, value, field="status", error=InvalidAnswerSpec)
 
 
 @attrs.frozen
@@ -135,15 +126,9 @@ class _Sets:
         return self.previous - self.current
 
 
-class LifecycleEngine:
+class LifecycleEngine(ReadingEngine):
     """Computes lifecycles from a :class:`BitmapRepository`: a listing of the events'
     months (how far back "new" must look), then one read, then set algebra."""
-
-    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
-        self.repository = repository
-        #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
-        #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: LifecycleSpec) -> Lifecycle:
         """The lifecycle for ``spec``."""

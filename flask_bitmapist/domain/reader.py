@@ -11,7 +11,7 @@ from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period
 from flask_bitmapist.domain.repository import BitmapRepository
 
-__all__ = ["BitmapReader", "EventPeriod"]
+__all__ = ["BitmapReader", "EventPeriod", "ReadingEngine"]
 
 EventPeriod = tuple[str, Period]
 #: The most bytes of bitmaps one read for unions (a year's months) holds when the
@@ -178,3 +178,14 @@ class BitmapReader:
 def _in_period(bitmaps: Mapping[EventPeriod, Bitmap], period: Period) -> Callable[[str], Bitmap]:
     """Look up each event's bitmap in ``period`` (what ``Expression.evaluate`` expects)."""
     return lambda event: bitmaps[(event, period)]
+
+
+class ReadingEngine:
+    """An answer's engine (trend, lifecycle, stickiness, funnel): it computes from
+    ``repository``, reading through its :attr:`reader`."""
+
+    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
+        self.repository = repository
+        #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
+        #: past that user's byte, so a huge id another writer set costs nothing.
+        self.reader = BitmapReader(repository, max_user_id=max_user_id)

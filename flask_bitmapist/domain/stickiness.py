@@ -16,13 +16,10 @@ from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
-from flask_bitmapist.domain.reader import BitmapReader
-from flask_bitmapist.domain.repository import BitmapRepository
+from flask_bitmapist.domain.reader import ReadingEngine
 from flask_bitmapist.domain.window import (
-    MAX_PERIODS,
     Window,
     WindowedSpec,
-    bounded_int,
     checked_expression,
 )
 
@@ -62,12 +59,7 @@ class StickinessSpec(WindowedSpec):
         expression = checked_expression(expression, "expr")
         return cls(
             expression,
-            Window.create(
-                # At most 1,000 periods, hours included (a trend may take a year of hours).
-                time_group=time_group,
-                periods=bounded_int("periods", periods, MAX_PERIODS),
-                now=now,
-            ),
+            Window.create_capped(time_group=time_group, periods=periods, now=now),
         )
 
 
@@ -91,14 +83,8 @@ class Stickiness:
         return tuple(100.0 * c / total if total else 0.0 for c in self.counts)
 
 
-class StickinessEngine:
+class StickinessEngine(ReadingEngine):
     """Computes :class:`Stickiness` from one batched read of the window's bitmaps."""
-
-    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
-        self.repository = repository
-        #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
-        #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: StickinessSpec) -> Stickiness:
         """How many users matched in exactly 1, 2, … N periods."""

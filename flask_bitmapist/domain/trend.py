@@ -21,8 +21,7 @@ from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.periods import Period, TimeGroup
-from flask_bitmapist.domain.reader import BitmapReader
-from flask_bitmapist.domain.repository import BitmapRepository
+from flask_bitmapist.domain.reader import ReadingEngine
 from flask_bitmapist.domain.window import (
     Window,
     WindowedSpec,
@@ -104,13 +103,8 @@ class Trend:
     series: tuple[TrendSeries, ...]
 
 
-class TrendEngine:
+class TrendEngine(ReadingEngine):
     """Computes trends from a :class:`BitmapRepository`: one read, then set algebra."""
-
-    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
-        #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
-        #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = BitmapReader(repository, max_user_id=max_user_id)
 
     def compute(self, spec: TrendSpec) -> Trend:
         """The trend for ``spec``: every bitmap of every series in one read."""

@@ -14,7 +14,7 @@ from typing import Final
 
 import attrs
 
-from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
+from flask_bitmapist.domain.errors import FieldError, InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
 from flask_bitmapist.domain.periods import MIN_YEAR, Period, TimeGroup, localize, span_in_calendar
 
@@ -36,15 +36,15 @@ MAX_PERIODS: Final = 1000
 MAX_HOURS: Final = 8760
 
 
-def bounded_int(field: str, value: object, upper: int) -> int:
-    """``value`` if it is an int in 1..``upper``, else :class:`InvalidAnswerSpec` naming
-    ``field``."""
+def bounded_int(
+    field: str, value: object, upper: int, *, error: FieldError = InvalidAnswerSpec
+) -> int:
+    """``value`` if it is an int in 1..``upper``, else ``error`` (by default
+    :class:`InvalidAnswerSpec`) naming ``field``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidAnswerSpec(f"{field} must be an int, got {value!r}", field=field)
+        raise error(f"{field} must be an int, got {value!r}", field=field)
     if not 1 <= value <= upper:
-        raise InvalidAnswerSpec(
-            f"{field} must be between 1 and {upper}, got {value!r}", field=field
-        )
+        raise error(f"{field} must be between 1 and {upper}, got {value!r}", field=field)
     return value
 
 
@@ -101,6 +101,17 @@ class Window:
         if edge is not None:
             raise InvalidAnswerSpec(edge.message, field=edge.field)
         return window
+
+    @classmethod
+    def create_capped(cls, *, time_group: str | TimeGroup, periods: int, now: datetime) -> Window:
+        """:meth:`create`, with at most :data:`MAX_PERIODS` periods whatever the group,
+        hours included (only a trend may take a year of hours). ``periods`` is checked
+        first."""
+        return cls.create(
+            time_group=time_group,
+            periods=bounded_int("periods", periods, MAX_PERIODS),
+            now=now,
+        )
 
     @property
     def last(self) -> Period:

@@ -261,14 +261,16 @@ class Events(UserSet):
 
     def next(self) -> Events:
         """bitmapist: the same event in the next period, read now."""
-        events = type(self).__new__(type(self))
-        events._load(self._event_name, self._period.shift(1))
-        return events
+        return self._shifted(1)
 
     def prev(self) -> Events:
         """bitmapist: the same event in the previous period, read now."""
+        return self._shifted(-1)
+
+    def _shifted(self, periods: int) -> Events:
+        """The same event ``periods`` periods later (earlier when negative), read now."""
         events = type(self).__new__(type(self))
-        events._load(self._event_name, self._period.shift(-1))
+        events._load(self._event_name, self._period.shift(periods))
         return events
 
     def __repr__(self) -> str:

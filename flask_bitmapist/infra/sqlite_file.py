@@ -20,10 +20,10 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs, quote, unquote
 
 from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable
@@ -36,14 +36,19 @@ from flask_bitmapist.infra.breaker import CircuitBreaker
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
+    "IN_BATCH",
     "SCHEMA",
     "SQLITE_SCHEME",
     "SqliteFile",
     "absolute_sqlite_url",
     "is_sqlite_url",
+    "select_in",
     "sqlite_path",
 ]
 
+#: Values bound in one ``IN (...)``: SQLite before 3.32 binds at most 999 variables per
+#: statement (32,766 since), so stay far below.
+IN_BATCH: Final = 500
 #: ``sqlite:///relative.db`` (to the app's instance folder), ``sqlite:////abs/path.db``.
 SQLITE_SCHEME: Final = "sqlite"
 #: Seconds a write waits for another writer's lock before the call counts as unavailable
@@ -379,3 +384,11 @@ class SqliteFile:
 
     def __repr__(self) -> str:
         return f"SqliteFile({str(self.path)!r}{', read-only' if self.read_only else ''})"
+
+
+def select_in(connection: sqlite3.Connection, sql: str, values: Sequence[object]) -> Iterator[Any]:
+    """The rows of ``sql``, a SELECT ending in ``IN``, for every one of ``values``: one
+    statement per :data:`IN_BATCH` of them."""
+    for start in range(0, len(values), IN_BATCH):
+        batch = values[start : start + IN_BATCH]
+        yield from connection.execute(f"{sql} ({','.join('?' * len(batch))})", batch)

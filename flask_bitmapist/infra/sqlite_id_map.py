@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Final
 
 from flask_bitmapist.domain import DEFAULT_MAX_USER_ID
 from flask_bitmapist.domain.ids import (
@@ -21,12 +20,9 @@ from flask_bitmapist.domain.ids import (
     external_id_text,
     map_full,
 )
-from flask_bitmapist.infra.sqlite_file import SqliteFile
+from flask_bitmapist.infra.sqlite_file import SqliteFile, select_in
 
 __all__ = ["SqliteIdMapper"]
-
-# SQLite binds at most 32,766 variables per statement (999 before 3.32): stay far below.
-_BATCH: Final = 500
 
 
 class SqliteIdMapper(IdMapper):
@@ -81,16 +77,8 @@ class SqliteIdMapper(IdMapper):
             return []
 
         def read(connection: sqlite3.Connection) -> dict[int, str]:
-            found: dict[int, str] = {}
-            for start in range(0, len(wanted), _BATCH):
-                batch = wanted[start : start + _BATCH]
-                marks = ",".join("?" * len(batch))
-                rows = connection.execute(
-                    f"SELECT number, original FROM bitmapist_ids WHERE number IN ({marks})",
-                    batch,
-                )
-                found.update((int(n), str(original)) for n, original in rows)
-            return found
+            sql = "SELECT number, original FROM bitmapist_ids WHERE number IN"
+            return {int(n): str(original) for n, original in select_in(connection, sql, wanted)}
 
         found = self.file.read("mapping ids", read)
         return [decode_external_id(found[n]) if n in found else None for n in ints]
@@ -105,15 +93,8 @@ class SqliteIdMapper(IdMapper):
     @staticmethod
     def _lookup(connection: sqlite3.Connection, texts: Sequence[str]) -> dict[str, int]:
         unique = sorted(set(texts))
-        found: dict[str, int] = {}
-        for start in range(0, len(unique), _BATCH):
-            batch = unique[start : start + _BATCH]
-            marks = ",".join("?" * len(batch))
-            rows = connection.execute(
-                f"SELECT text, number FROM bitmapist_ids WHERE text IN ({marks})", batch
-            )
-            found.update((str(text), int(number)) for text, number in rows)
-        return found
+        sql = "SELECT text, number FROM bitmapist_ids WHERE text IN"
+        return {str(text): int(number) for text, number in select_in(connection, sql, unique)}
 
     def __repr__(self) -> str:
         return f"SqliteIdMapper({str(self.file.path)!r})"

@@ -55,7 +55,12 @@ from flask_bitmapist.domain.segments import (
 )
 from flask_bitmapist.exceptions import MissingExtra
 from flask_bitmapist.infra.breaker import CircuitBreaker
-from flask_bitmapist.infra.sqlite_file import DEFAULT_BUSY_TIMEOUT, SqliteFile, sqlite_path
+from flask_bitmapist.infra.sqlite_file import (
+    DEFAULT_BUSY_TIMEOUT,
+    SqliteFile,
+    select_in,
+    sqlite_path,
+)
 
 if TYPE_CHECKING:
     from pyroaring import BitMap
@@ -72,8 +77,6 @@ _ROW_CACHE_LIMIT: Final = 65_536
 _KEY_CACHE_LIMIT: Final = 4096
 # Up to this many ids per bitmap are grouped by container in plain Python.
 _SMALL: Final = 64
-# Container ids per SELECT ... IN (...): SQLite before 3.32 binds at most 999 variables.
-_IN_BATCH: Final = 500
 _T = TypeVar("_T")
 
 
@@ -158,12 +161,7 @@ class SqliteRepository(BitmapRepository):
         for chunk in _chunks(marks, self.chunk_size):
             by_key = self._ids_by_key(chunk)
             if by_key:
-                try:
-                    self.file.write("marking", functools.partial(self._set, by_key=by_key))
-                except BaseException:
-                    # A rolled-back insert's row id may be handed out again: forget them.
-                    self._forget()
-                    raise
+                self._write_set("marking", by_key)
 
     def unmark(self, marks: Iterable[Mark]) -> None:
         """Clear the marks' bits; a bitmap never grows nor is created by unmarking."""
@@ -260,16 +258,9 @@ class SqliteRepository(BitmapRepository):
         # Every container of the chunk read in one statement and written in another: a
         # request's mark (3 bitmaps) costs 4 statements with BEGIN and COMMIT, not 8.
         rowids = list(work)
-        stored: dict[int, bytes] = {}
-        for start in range(0, len(rowids), _IN_BATCH):
-            batch = rowids[start : start + _IN_BATCH]
-            stored.update(
-                connection.execute(
-                    "SELECT id, users FROM bitmapist_containers WHERE id IN "
-                    f"({','.join('?' * len(batch))})",
-                    batch,
-                ).fetchall()
-            )
+        stored: dict[int, bytes] = dict(
+            select_in(connection, "SELECT id, users FROM bitmapist_containers WHERE id IN", rowids)
+        )
         rows = []
         for rowid, low in work.items():
             blob = stored.get(rowid)
@@ -284,6 +275,15 @@ class SqliteRepository(BitmapRepository):
             "ON CONFLICT (id) DO UPDATE SET users = excluded.users",
             rows,
         )
+
+    def _write_set(self, doing: str, by_key: dict[tuple[str, str], list[int]]) -> None:
+        """Set ``by_key``'s bits in one transaction (``doing`` names it in errors)."""
+        try:
+            self.file.write(doing, functools.partial(self._set, by_key=by_key))
+        except BaseException:
+            # A rolled-back insert's row id may be handed out again: forget them.
+            self._forget()
+            raise
 
     def _forget(self) -> None:
         """Forget the rows and sizes seen: a rolled-back transaction's are not stored."""
@@ -465,11 +465,7 @@ class SqliteRepository(BitmapRepository):
             if not users:
                 continue
             by_key = {(bitmap_id.event, bitmap_id.key_suffix): users}
-            try:
-                self.file.write("copying", functools.partial(self._set, by_key=by_key))
-            except BaseException:
-                self._forget()
-                raise
+            self._write_set("copying", by_key)
 
     # -- segments (DESIGN section 13) -----------------------------------------------------
 

@@ -160,6 +160,7 @@ def test_a_funnel_has_two_to_ten_steps() -> None:
     [
         ("periods", {"periods": 0}),
         ("periods", {"periods": 1001}),
+        ("periods", {"periods": 1001, "time_group": "hour"}),
         ("periods", {"periods": True}),
         ("time_group", {"time_group": "fortnight"}),
         ("now", {"now": "yesterday"}),

@@ -25,7 +25,7 @@ from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, S
 from flask_bitmapist.exceptions import MissingExtra
 from flask_bitmapist.infra import InMemoryRepository, repository_from_url
 from flask_bitmapist.infra.breaker import CircuitBreaker
-from flask_bitmapist.infra.sqlite_file import absolute_sqlite_url, sqlite_path
+from flask_bitmapist.infra.sqlite_file import IN_BATCH, absolute_sqlite_url, select_in, sqlite_path
 from flask_bitmapist.infra.sqlite_repository import SqliteRepository
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
@@ -266,3 +266,48 @@ def test_every_kind_of_container_reads_back_as_the_in_process_store_does(
     store.mark(marks)
     for max_bytes in (None, 1, 1_000, 8_191, 8_192, 8_193, 30_000):
         assert store.fetch([DAY], max_bytes=max_bytes) == memory.fetch([DAY], max_bytes=max_bytes)
+
+
+def test_a_failed_write_forgets_its_rows_so_later_bitmaps_are_not_mixed_up(
+    store: SqliteRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_set = store._set
+
+    def set_then_fail(
+        connection: sqlite3.Connection, by_key: dict[tuple[str, str], list[int]]
+    ) -> None:
+        real_set(connection, by_key)  # the rows are created, then rolled back
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(store, "_set", set_then_fail)
+    with pytest.raises(RuntimeError, match="disk went away"):
+        store.mark([Mark.create("a", 1, NOW)])
+    with pytest.raises(RuntimeError, match="disk went away"):
+        store.merge([(BitmapId("c", DAY.period), Bitmap.from_ids([4]))])
+    monkeypatch.undo()
+    # "b" is given the row ids "a" and "c" had in the rolled-back transactions.
+    store.mark([Mark.create("b", 2, NOW)])
+    store.mark([Mark.create("a", 3, NOW)])
+    store.merge([(BitmapId("c", DAY.period), Bitmap.from_ids([5]))])
+    a, b, c = store.fetch([BitmapId(event, DAY.period) for event in "abc"])
+    assert (list(a), list(b), list(c)) == ([3], [2], [5])
+
+
+def test_select_in_asks_for_every_value_a_batch_at_a_time() -> None:
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, twice INTEGER)")
+    connection.executemany("INSERT INTO t VALUES (?, ?)", [(n, 2 * n) for n in range(3000)])
+    wanted = [*range(0, 3000, 2), 5000]  # more values than SQLite 3.31 binds at once
+    assert len(wanted) > 2 * IN_BATCH
+    rows = select_in(connection, "SELECT n, twice FROM t WHERE n IN", wanted)
+    assert sorted(rows) == [(n, 2 * n) for n in range(0, 3000, 2)]
+    assert list(select_in(connection, "SELECT n FROM t WHERE n IN", [])) == []
+    connection.close()
+
+
+def test_ids_and_containers_past_one_batch_are_all_found(store: SqliteRepository) -> None:
+    users = range(0, (IN_BATCH + 7) << 16, 1 << 16)  # one user per container
+    store.mark([Mark.create("a", user, NOW) for user in users])
+    store.mark([Mark.create("a", user + 1, NOW) for user in users])  # reads every container
+    (day,) = store.fetch([BitmapId("a", DAY.period)])
+    assert len(day) == 2 * len(users)
