@@ -26,8 +26,10 @@ class TestRepositoryContract(RepositoryContract):
             yield InMemoryRepository()
             return
         if request.param == "sqlite":
-            # Small chunks, so that the bulk tests cross transaction boundaries.
-            store = SqliteRepository(tmp_path / "contract.db", chunk_size=1000)
+            # Small chunks, so that the bulk tests cross transaction boundaries; a long busy
+            # timeout, so that the concurrent writers' tests wait for the lock however
+            # loaded the machine is (giving up on it is tested in test_sqlite_store.py).
+            store = SqliteRepository(tmp_path / "contract.db", chunk_size=1000, busy_timeout=60.0)
             yield store
             store.close()
             return
