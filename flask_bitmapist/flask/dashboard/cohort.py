@@ -17,7 +17,12 @@ from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import RetentionChart
-from flask_bitmapist.flask.dashboard.forms import CohortForm, parse_cell, parse_legacy_body
+from flask_bitmapist.flask.dashboard.forms import (
+    COHORT_FIELDS,
+    CohortForm,
+    parse_cell,
+    parse_legacy_body,
+)
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer
 from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
@@ -56,8 +61,15 @@ def _answer(state: BitmapistState, form: CohortForm) -> Answer[CohortSpec, Cohor
 def cohort_page() -> Response:
     """The form and, once submitted, the heatmap, the chart and links to CSV and JSON."""
     state = current_state()
-    form = CohortForm.from_args(request.args)
-    submitted = CohortForm.is_submitted(request.args)
+    args = responses.default_args("cohort", request.args, COHORT_FIELDS)
+    form = CohortForm.from_args(args)
+    submitted = CohortForm.is_submitted(args)
+    if not submitted and request.args.get("json"):
+        raise InvalidRequest(
+            "primary: no cohort to answer: give primary (an event) and secondary, "
+            "or store some events first",
+            field="primary",
+        )
     answer, error = responses.try_answer((lambda: _answer(state, form)) if submitted else None)
     if error is not None and responses.wants_json():
         raise error

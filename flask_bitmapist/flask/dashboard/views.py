@@ -16,7 +16,14 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from flask_bitmapist.domain import InvalidAnswerSpec, InvalidCohortSpec, StorageUnavailable
 from flask_bitmapist.exceptions import InvalidRequest
-from flask_bitmapist.flask.dashboard import cohort, funnel, lifecycle, stickiness, trend
+from flask_bitmapist.flask.dashboard import (
+    cohort,
+    funnel,
+    lifecycle,
+    responses,
+    stickiness,
+    trend,
+)
 from flask_bitmapist.flask.dashboard.responses import answer_format, csv_download, wants_json
 from flask_bitmapist.flask.dashboard.trend import SPARKLINE_DAYS, event_sparklines
 from flask_bitmapist.flask.state import Settings, current_state
@@ -194,6 +201,7 @@ def index() -> str:
             for label, p in zip(counts.labels, counts.periods, strict=True)
         ],
         now=counts.now,
+        defaults=responses.first_screen(),
     )
 
 
