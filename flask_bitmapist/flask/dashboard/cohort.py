@@ -9,6 +9,7 @@ last diagonal and warnings for names without data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
@@ -83,15 +84,18 @@ def cohort_page() -> Response:
         form=form,
         modes=list(CohortMode),
         cohort=cohort,
-        view=_heatmap_view(cohort, form.percent) if cohort else None,
+        view=_heatmap_view(cohort, form.percent, answer.complete) if answer and cohort else None,
         chart=RetentionChart.build(cohort, as_percent=form.percent) if cohort else None,
         hourly_off=responses.hourly_off(state, cohort.spec.time_group if cohort else None),
         query=form.query(),
     )
 
 
-def _heatmap_view(cohort: Cohort, as_percent: bool) -> dict[str, Any]:
-    """What the heatmap partial needs, besides the cohort itself."""
+def _heatmap_view(
+    cohort: Cohort, as_percent: bool, complete: Sequence[bool] | None = None
+) -> dict[str, Any]:
+    """What the heatmap partial needs, besides the cohort itself: ``incomplete`` holds
+    the columns whose cell on the last diagonal is of the period containing now."""
     group = cohort.spec.time_group
     rows = len(cohort.totals)
     return {
@@ -102,6 +106,8 @@ def _heatmap_view(cohort: Cohort, as_percent: bool) -> dict[str, Any]:
         "iso_dates": [period_iso(group, d) for d in cohort.dates],
         "mean_total": sum(cohort.totals) / rows if rows else 0,
         "averages": cohort.average_percentages if as_percent else cohort.averages,
+        "incomplete": {j for j, done in enumerate(complete or ()) if not done},
+        "last_row": rows - 1,
     }
 
 
@@ -121,7 +127,10 @@ def cohort_post() -> Response | str:
         time_group = body.get("time_group") if isinstance(body.get("time_group"), str) else None
         return jsonify(cohort_to_legacy_dict(cohort, as_percent=as_percent, time_group=time_group))
     return render_template(
-        "bitmapist/_heatmap.html", cohort=cohort, view=_heatmap_view(cohort, as_percent), query=""
+        "bitmapist/_heatmap.html",
+        cohort=cohort,
+        view=_heatmap_view(cohort, as_percent, answer.complete),
+        query="",
     )
 
 

@@ -54,7 +54,7 @@ def lifecycle_page() -> Response:
         error=error,
         form=form,
         lifecycle=lifecycle,
-        chart=LifecycleChart.build(lifecycle) if lifecycle else None,
+        chart=LifecycleChart.build(lifecycle, complete) if lifecycle else None,
         statuses=[status.value for status in LifecycleStatus],
         rows=[
             {

@@ -62,7 +62,9 @@ def trends_page() -> Response:
         form=form,
         trend=trend,
         labels=form.exprs,
-        chart=TrendChart.build(trend, form.exprs) if trend else None,
+        chart=TrendChart.build(trend, form.exprs, answer.complete or ())
+        if answer and trend
+        else None,
         rows=_rows(trend, answer.complete) if answer and trend else [],
         query=form.query(),
         hourly_off=responses.hourly_off(state, trend.spec.time_group if trend else None),

@@ -81,3 +81,26 @@ def test_the_events_page_links_a_cohort_against_the_activity(shop_client: FlaskC
     assert "primary=signup&amp;secondary=login" in html
     assert "primary=login&amp;secondary=signup" in html
     assert "primary=pay&amp;secondary=pay" not in html
+
+
+# -- incomplete periods ---------------------------------------------------------------
+
+
+def test_the_period_containing_now_is_dashed_and_marked(shop_client: FlaskClient) -> None:
+    lifecycle = shop_client.get("/bitmapist/lifecycle").get_data(as_text=True)
+    bars = re.findall(r'<rect class="bar bar-\w+ has-users( incomplete)?"', lifecycle)
+    assert bars and bars.count(" incomplete") >= 1
+    assert 'stroke-dasharray="4 3"' in lifecycle
+    assert lifecycle.count('<span class="incomplete-mark">(incomplete)</span>') == 1
+    cohort = shop_client.get("/bitmapist/cohort").get_data(as_text=True)
+    # A day cohort of 14 rows: the last diagonal is today, in every column.
+    assert (
+        len(
+            re.findall(
+                r'class="num cell [^"]* incomplete" data-row="(\d+)" data-col="(\d+)"', cohort
+            )
+        )
+        == 14
+    )
+    cells = re.findall(r'incomplete" data-row="(\d+)" data-col="(\d+)"', cohort)
+    assert {int(i) + int(j) for i, j in cells} == {13}
