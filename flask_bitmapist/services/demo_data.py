@@ -9,7 +9,8 @@ to show:
   ages (each user has their own engagement and eventually stops coming back); some
   logins are followed by a logout;
 - a paid subset: more engaged users are likelier to pay, first within days of signing
-  up, then once a month while they stay;
+  up, then once a month while they stay, and now and then again on a day they log in
+  (a repeat purchase: first-time cohorts of payers have something after day 0);
 - rare refunds, a few days after a payment.
 
 Everything is drawn from one seeded :class:`random.Random`, so the same arguments always
@@ -71,6 +72,8 @@ _BASE_CONVERSION: Final = 0.05
 _CONVERSION_PER_ENGAGEMENT: Final = 0.6
 _MEAN_DAYS_TO_PAY: Final = 4.0
 _BILLING_CYCLE_DAYS: Final = 30
+# A payer logged in on another day buys again with this probability.
+_REPEAT_PURCHASE: Final = 0.15
 _REFUND_PROBABILITY: Final = 0.03
 _MAX_DAYS_TO_REFUND: Final = 3
 
@@ -179,11 +182,12 @@ class _Generator:
 
         moment, second = self.moment(signup_day)
         yield self.mark(SIGNED_UP, user_id, moment)
+        first_payment = min(pay_days, default=None)
         for day in range(signup_day, last_active + 1):
             age = day - signup_day
-            pays = day in pay_days
+            renews = day in pay_days
             # Paying needs a session; otherwise logins thin out as the account ages.
-            if day == signup_day or pays:
+            if day == signup_day or renews:
                 login_second = second if day == signup_day else None
             elif rng.random() < engagement * _LOGIN_RATE * (age + 1) ** -_DECAY:
                 login_second = None
@@ -192,7 +196,8 @@ class _Generator:
             if login_second is None:
                 moment, login_second = self.moment(day)
             yield self.mark(LOGGED_IN, user_id, moment)
-            if pays:
+            repeat = first_payment is not None and day > first_payment and not renews
+            if renews or (repeat and rng.random() < _REPEAT_PURCHASE):
                 paid_at, _ = self.moment(day, after=login_second)
                 yield self.mark(PAID, user_id, paid_at)
                 if rng.random() < _REFUND_PROBABILITY:

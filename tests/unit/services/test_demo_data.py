@@ -95,7 +95,9 @@ def test_logouts_follow_a_login_of_the_same_day(marks: list[Mark]) -> None:
         assert mark.moment >= first_login[(mark.user_id, mark.moment.date())]
 
 
-def test_a_subset_of_users_pays_while_logged_in_and_renews_monthly(marks: list[Mark]) -> None:
+def test_a_subset_of_users_pays_while_logged_in_renews_monthly_and_buys_again(
+    marks: list[Mark],
+) -> None:
     payments = [m for m in marks if m.event == PAID]
     payers = {m.user_id for m in payments}
     assert 0.1 * 5000 < len(payers) < 0.4 * 5000
@@ -109,7 +111,9 @@ def test_a_subset_of_users_pays_while_logged_in_and_renews_monthly(marks: list[M
     for moments in by_user.values():
         days = sorted(moment.date() for moment in moments)
         gaps.update((b - a).days for a, b in pairwise(days))
-    assert gaps == {30}
+    # Renewals 30 days apart, repeat purchases in between (a first-time cohort of payers
+    # has users after its day 0).
+    assert 30 in gaps and len({gap for gap in gaps if gap < 30}) > 5
 
 
 def test_refunds_are_rare_and_follow_a_payment(marks: list[Mark]) -> None:
