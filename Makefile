@@ -94,25 +94,40 @@ system-deps:
 		echo "System packages present: redis-server, redis-cli, chromium"; \
 	fi
 
+# Both checks run even when the first fails; either failing fails the target.
 lint: venv
-	@$(TIMED) "ruff check" $(BIN)/ruff check .
-	@$(TIMED) "ruff format --check" $(BIN)/ruff format --check .
+	@status=0; \
+	$(TIMED) "ruff check" $(BIN)/ruff check . || status=1; \
+	$(TIMED) "ruff format --check" $(BIN)/ruff format --check . || status=1; \
+	exit $$status
 
 # What mypy checks (flask_bitmapist, tests, benchmarks, examples, tools) is listed in
 # pyproject.toml.
 typecheck: venv
 	@$(TIMED) "mypy" $(BIN)/mypy
 
-# Parts run one after another (the timings are per part). Each end of the ranges runs
-# even when an earlier part failed, so one run shows every failure; any failure fails
-# the target, after the summary.
+# Parts run one after another (the timings are per part). Every part runs even when an
+# earlier one failed (lint, typecheck, pytest, newest, lowest), so one run shows every
+# failure; any failure fails the target, after the summary, which names the failed parts.
+# Only a .venv that cannot be built skips what runs in it (lint, typecheck, pytest).
+TEST_PARTS := lint typecheck test-main
+RANGE_PARTS := test-newest test-lowest
+
 test:
 	@$(TIMED) --reset
-	@status=0; \
-	$(MAKE) --no-print-directory system-deps venv lint typecheck test-main || status=1; \
-	$(MAKE) --no-print-directory test-newest || status=1; \
-	$(MAKE) --no-print-directory test-lowest || status=1; \
-	$(TIMED) --summary; exit $$status
+	@failed=""; \
+	if $(MAKE) --no-print-directory system-deps venv; then \
+		for part in $(TEST_PARTS); do \
+			$(MAKE) --no-print-directory $$part || failed="$$failed $$part"; \
+		done; \
+	else \
+		failed="$$failed venv (so: $(TEST_PARTS))"; \
+	fi; \
+	for part in $(RANGE_PARTS); do \
+		$(MAKE) --no-print-directory $$part || failed="$$failed $$part"; \
+	done; \
+	$(TIMED) --summary; \
+	if [ -n "$$failed" ]; then echo "== make test failed:$$failed"; exit 1; fi
 
 test-main: venv
 	@echo "== $(VENV): $$($(BIN)/python -m pip list --format=freeze 2>/dev/null \
@@ -136,10 +151,11 @@ dist: venv
 	@$(TIMED) "build sdist and wheel" $(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check --strict dist/*
 
-# The demo keeps its data in the in-process store unless BITMAPIST_REDIS_URL names a
-# Redis; it listens on 127.0.0.1 only. `make demo PORT=8000` picks another port.
+# The demo keeps its data in instance/demo.db (the embedded SQLite store, generated on the
+# first start, kept across restarts and read by its CLI) unless BITMAPIST_REDIS_URL names
+# another store; it listens on 127.0.0.1 only. `make demo PORT=8000` picks another port.
 demo: venv
-	@BITMAPIST_REDIS_URL="$${BITMAPIST_REDIS_URL:-memory://}" PORT="$(PORT)" \
+	@BITMAPIST_REDIS_URL="$${BITMAPIST_REDIS_URL:-sqlite:///demo.db}" PORT="$(PORT)" \
 		$(BIN)/python -m examples.demo_app
 
 bench: venv

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from pathlib import Path
 
 import attrs
@@ -56,7 +57,6 @@ from flask_bitmapist.domain import (
     LifecycleEngine,
     LifecycleSpec,
     Mark,
-    Period,
     StickinessEngine,
     StickinessSpec,
     TimeGroup,
@@ -194,7 +194,7 @@ class Recording(BitmapRepository):
     def event_names(self) -> frozenset[str]:
         return self.inner.event_names()
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         return self.inner.stored_months(events)
 
 

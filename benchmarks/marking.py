@@ -11,7 +11,20 @@ bitmaps of one user) written, one at a time, by
 - ``repository.mark([mark])``: the Redis repository alone;
 - ``mark_event(...)``: the whole facade (validation, the marking policy, the replay
   buffer's bookkeeping) in an app context;
-- a plain redis-py pipeline (no MULTI) of the three ``SETBIT``s: the baseline.
+- a plain redis-py pipeline (no MULTI) of the three ``SETBIT``s: the baseline;
+- ``repository.mark`` and ``mark_event`` again under a retention policy that expires all
+  three keys (``BITMAPIST_RETENTION = {"days": 400, "weeks": 800, "months": 800}``):
+  each key's ``PEXPIREAT`` goes in the same write as its bits, so a mark with a policy
+  must still take one socket write and cost at most 1.3x one without (DESIGN 14);
+- ``repository.mark`` of new keys (an event per mark), without and with the policy: a
+  repository sends a key's expiry with its first mark and then at most once a minute, so
+  this is where every mark carries three ``PEXPIREAT`` (the socket writes are counted
+  on such marks too);
+- a ``PING``: the loopback round trip itself, which every method above pays once.
+
+The figures that reproduce across machines and load are the ratios to the pipeline
+(docs/reliability.md gives those, with the round trip they were measured against);
+absolute microseconds move with the machine.
 
 Methods take turns in rounds, so that a noisy neighbour slows all of them alike; the
 figures are the medians over rounds of each round's median and 99th percentile. It also
@@ -36,12 +49,16 @@ from flask import Flask
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask_bitmapist import FlaskBitmapist, mark_event
-from flask_bitmapist.domain import Mark
+from flask_bitmapist.domain import Mark, RetentionPolicy
 from flask_bitmapist.infra import RedisRepository
 from tests.integration.servers import LocalRedisServer
 
 NOW = datetime(2026, 11, 27, 13, 5, tzinfo=timezone.utc)
 EVENT = "page:viewed"
+#: Every key a mark writes expires: the most work a policy adds.
+RETENTION = {"days": 400, "weeks": 800, "months": 800}
+#: What DESIGN 14 allows a policy to cost.
+ALLOWED_RATIO = 1.3
 
 
 class CountingSocket:
@@ -109,12 +126,34 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
     plain = redis.Redis.from_url(server.url)
     keys = [repository.key(target) for target in Mark.create(EVENT, 0, NOW).targets()]
 
+    policy = RetentionPolicy.create(RETENTION)
+
     app = Flask("marking-benchmark")
     app.config.update(BITMAPIST_REDIS_URL=server.url, BITMAPIST_DISABLE_BLUEPRINT=True)
     FlaskBitmapist(app)
+    kept = Flask("marking-benchmark-retention")
+    kept.config.update(
+        BITMAPIST_REDIS_URL=server.url,
+        BITMAPIST_DISABLE_BLUEPRINT=True,
+        BITMAPIST_RETENTION=RETENTION,
+        BITMAPIST_KEY_PREFIX="kept_",
+    )
+    FlaskBitmapist(kept)
+    kept_repository = RedisRepository.from_url(server.url, prefix="kept_")
 
     def ours(user: int) -> None:
         repository.mark([Mark.create(EVENT, user, NOW)])
+
+    def ours_kept(user: int) -> None:
+        kept_repository.mark([Mark.create(EVENT, user, NOW, retention=policy)])
+
+    # A key's expiry is sent with its first mark, then again at most once a minute: marks
+    # of new keys (an event per mark) send it every time, the worst case of a policy.
+    def ours_new(user: int) -> None:
+        repository.mark([Mark.create(f"new:{user}", 1, NOW)])
+
+    def ours_new_kept(user: int) -> None:
+        kept_repository.mark([Mark.create(f"new:{user}", 1, NOW, retention=policy)])
 
     def pipeline(user: int) -> None:
         pipe = plain.pipeline(transaction=False)
@@ -122,20 +161,50 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
             pipe.setbit(key, user, 1)
         pipe.execute()
 
-    def facade(user: int) -> None:
-        mark_event(EVENT, user, now=NOW)
+    # Both facades push their app's context per mark, so that they pay the same for it.
+    app_context = app.app_context()
+    kept_context = kept.app_context()
 
+    def facade_kept(user: int) -> None:
+        with kept_context:
+            mark_event(EVENT, user, now=NOW)
+
+    def facade_plain(user: int) -> None:
+        with app_context:
+            mark_event(EVENT, user, now=NOW)
+
+    def ping(user: int) -> None:
+        plain.ping()
+
+    fresh = iter(range(-1, -100, -1))  # events of their own for the socket-write counts
     with app.app_context():
         client = cast(redis.Redis, app.extensions["bitmapist"].repository.client)
+        kept_client = cast(redis.Redis, kept.extensions["bitmapist"].repository.client)
         writes = {
             "repository.mark": socket_writes(cast(redis.Redis, repository.client), lambda: ours(1)),
-            "mark_event": socket_writes(client, lambda: facade(1)),
+            "  with retention": socket_writes(
+                cast(redis.Redis, kept_repository.client), lambda: ours_kept(1)
+            ),
+            "mark_event": socket_writes(client, lambda: facade_plain(1)),
+            "  with retention ": socket_writes(kept_client, lambda: facade_kept(1)),
+            "new keys, repository.mark": socket_writes(
+                cast(redis.Redis, repository.client), lambda: ours_new(next(fresh))
+            ),
+            "  with retention  ": socket_writes(
+                cast(redis.Redis, kept_repository.client), lambda: ours_new_kept(next(fresh))
+            ),
             "pipeline of 3 SETBITs": socket_writes(plain, lambda: pipeline(1)),
+            "PING (round trip)": socket_writes(plain, lambda: ping(1)),
         }
         methods: dict[str, Callable[[int], object]] = {
             "repository.mark": ours,
-            "mark_event": facade,
+            "  with retention": ours_kept,
+            "mark_event": facade_plain,
+            "  with retention ": facade_kept,
+            "new keys, repository.mark": ours_new,
+            "  with retention  ": ours_new_kept,
             "pipeline of 3 SETBITs": pipeline,
+            "PING (round trip)": ping,
         }
         medians: dict[str, list[float]] = {name: [] for name in methods}
         tails: dict[str, list[float]] = {name: [] for name in methods}
@@ -149,6 +218,8 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
             if hasattr(app.extensions["bitmapist"], "status")
             else None
         )
+        if hasattr(app.extensions["bitmapist"], "close"):
+            app.extensions["bitmapist"].close()
 
     baseline = statistics.median(medians["pipeline of 3 SETBITs"])
     print(f"single-mark latency, {rounds} rounds x {marks:,} marks per method (loopback)")
@@ -159,7 +230,22 @@ def run(server: LocalRedisServer, marks: int, rounds: int) -> None:
         print(f"{name:<24}{median:>11.1f}{tail:>9.1f}{writes[name]:>15}{median / baseline:>12.2f}x")
     if status is not None:
         print(f"facade counters: {status}")
+    day_key = kept_repository.key(Mark.create(EVENT, 0, NOW).targets()[2])
+    print(f"with retention, {day_key} expires at {plain.pexpiretime(day_key)} ms (PEXPIRETIME)")
+    for base, with_policy in (
+        ("repository.mark", "  with retention"),
+        ("mark_event", "  with retention "),
+        ("new keys, repository.mark", "  with retention  "),
+    ):
+        ratio = statistics.median(medians[with_policy]) / statistics.median(medians[base])
+        verdict = "ok" if ratio <= ALLOWED_RATIO and writes[with_policy] == 1 else "TOO SLOW"
+        print(
+            f"{base} with a retention policy: {ratio:.2f}x without, "
+            f"{writes[with_policy]} socket write(s) (allowed: {ALLOWED_RATIO}x, 1 write): "
+            f"{verdict}"
+        )
     repository.close()
+    kept_repository.close()
     plain.close()
 
 

@@ -10,14 +10,19 @@
 - **the function**: ``/refund`` calls ``mark_event("user:refunded", ...)`` only when there
   is something to refund (a branch a decorator cannot express).
 
-At start-up the app fills its storage with generated history (see
-:mod:`flask_bitmapist.services.demo_data`) so the dashboard at ``/bitmapist/cohort`` has data.
-Run it with ``make demo``, or::
+Its bitmaps are in the embedded store, ``demo.db`` in the app's instance folder
+(``instance/`` beside ``examples/``). At start-up, when that file holds no demo data yet, the
+app fills it with generated history (see :mod:`flask_bitmapist.services.demo_data`) so the
+dashboard at ``/bitmapist/cohort`` has data; the data survives a restart (the shop's
+users too, in ``shop.db`` beside it), and the CLI (``flask --app examples.demo_app
+bitmapist ...``) reads the same file. Run it with
+``make demo``, or::
 
-    BITMAPIST_REDIS_URL=memory:// python -m examples.demo_app
+    python -m examples.demo_app
 
-Environment: ``BITMAPIST_REDIS_URL`` (default ``memory://``, the in-process store; a
-``redis://`` URL keeps the data), ``BITMAPIST_TIMEZONE`` (default ``UTC``; e.g.
+Environment: ``BITMAPIST_REDIS_URL`` (default ``sqlite:///demo.db``; ``memory://`` is the
+in-process store, gone when the process ends; a ``redis://`` URL uses a Redis),
+``BITMAPIST_TIMEZONE`` (default ``UTC``; e.g.
 ``America/Los_Angeles`` shows the demo in that zone's days), ``PORT`` (default 5000),
 ``DEMO_DAYS`` (90) and ``DEMO_USERS`` (5000). The server listens on 127.0.0.1 only.
 """
@@ -28,6 +33,7 @@ import os
 import secrets
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -56,14 +62,31 @@ from flask_bitmapist import (
     mark_event,
 )
 from flask_bitmapist.infra import redact_url
+from flask_bitmapist.infra.urls import is_memory_url
 from flask_bitmapist.services.demo_data import LOGGED_IN, SIGNED_UP, DemoDataSpec, write_demo_data
 
-__all__ = ["EXAMPLE_COHORT", "User", "create_app", "db", "main"]
+__all__ = ["DEMO_INSTANCE", "DEMO_STORE", "EXAMPLE_COHORT", "User", "create_app", "db", "main"]
+
+#: The demo's storage unless BITMAPIST_REDIS_URL says otherwise: a file in its instance
+#: folder, so that its CLI commands read the dashboard's data, and it survives a restart.
+DEMO_STORE = "sqlite:///demo.db"
+#: The demo's instance folder, ``instance/`` at the top of the repository: named here,
+#: because Flask's default depends on the app's import name, which is ``__main__`` under
+#: ``python -m examples.demo_app`` (``examples/instance``) and ``examples.demo_app`` under
+#: ``flask --app examples.demo_app`` (``instance``): the CLI would read another file.
+DEMO_INSTANCE = str(Path(__file__).resolve().parents[1] / "instance")
 
 #: Weekly retention of the demo's sign-ups, so the first look at the dashboard has a table.
 EXAMPLE_COHORT = (
     f"/bitmapist/cohort?primary={SIGNED_UP}&secondary={LOGGED_IN}"
     "&time_group=week&rows=10&cols=10&mode=recurring&as_percent=1"
+)
+
+#: CLI commands ``main`` suggests: they answer from the dashboard's data.
+CLI_EXAMPLES = (
+    "events",
+    f"cohort {SIGNED_UP} {LOGGED_IN} --time-group weeks --rows 8 --cols 8 --mode recurring",
+    f"trend {LOGGED_IN} --rolling 7",
 )
 
 
@@ -104,14 +127,22 @@ def _environ_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {text!r}") from None
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the demo app; ``config`` overrides the defaults (tests use a small dataset)."""
-    app = Flask(__name__)
+def create_app(
+    config: Mapping[str, Any] | None = None, *, instance_path: str | None = None
+) -> Flask:
+    """Build the demo app; ``config`` overrides the defaults (tests use a small dataset),
+    ``instance_path`` the instance folder (where ``sqlite:///demo.db`` is)."""
+    app = Flask(__name__, instance_path=instance_path or DEMO_INSTANCE)
+    storage = os.environ.get("BITMAPIST_REDIS_URL", DEMO_STORE)
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_hex(16),
-        # In-memory SQLite: Flask-SQLAlchemy shares one connection between threads.
-        SQLALCHEMY_DATABASE_URI=os.environ.get("DEMO_DATABASE_URL", "sqlite://"),
-        BITMAPIST_REDIS_URL=os.environ.get("BITMAPIST_REDIS_URL", "memory://"),
+        # The shop's users are kept as long as its events: in a file beside demo.db, so
+        # that a user who signs up after a restart gets a new id, not one already marked
+        # (in memory with memory://; Flask-SQLAlchemy then shares one connection).
+        SQLALCHEMY_DATABASE_URI=os.environ.get(
+            "DEMO_DATABASE_URL", "sqlite://" if is_memory_url(storage) else "sqlite:///shop.db"
+        ),
+        BITMAPIST_REDIS_URL=storage,
         # A prefix of its own keeps demo data apart from an app's real data in a shared Redis.
         BITMAPIST_KEY_PREFIX=os.environ.get("BITMAPIST_KEY_PREFIX", "trackist_demo_"),
         BITMAPIST_TIMEZONE=os.environ.get("BITMAPIST_TIMEZONE", "UTC"),
@@ -138,8 +169,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def generate_demo_data() -> int:
-    """Fill the storage with history, unless it already holds the demo's (a Redis kept
-    from an earlier run). Returns how many events were written."""
+    """Fill the storage with history, unless it already holds the demo's (the file, or a
+    Redis, of an earlier run). Returns how many events were written."""
     state = current_state()
     if SIGNED_UP in state.repository.event_names():
         return 0
@@ -269,7 +300,8 @@ def main() -> None:
     if "DEMO_STORAGE_ERROR" in app.config:
         sys.exit(
             f"Cannot write the demo data: {app.config['DEMO_STORAGE_ERROR']}\n"
-            "Start that Redis, or unset BITMAPIST_REDIS_URL to use the in-process store."
+            "Start that Redis (or repair that file), or unset BITMAPIST_REDIS_URL to use "
+            "the demo's own file."
         )
     generated = app.config["DEMO_GENERATED"]
     if generated:
@@ -280,6 +312,10 @@ def main() -> None:
     print(f"Demo shop:   http://127.0.0.1:{port}/")
     print(f"Cohort page: http://127.0.0.1:{port}/bitmapist/cohort")
     print(f"An example:  http://127.0.0.1:{port}{EXAMPLE_COHORT}")
+    if not is_memory_url(url):
+        print("The CLI reads the same data (in another terminal):")
+        for command in CLI_EXAMPLES:
+            print(f"  flask --app examples.demo_app bitmapist {command}")
     app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
 
 

@@ -15,13 +15,17 @@ from flask_bitmapist.domain.errors import (
     InvalidEventName,
     InvalidExpression,
     InvalidMoment,
+    InvalidRetention,
+    InvalidSegmentName,
     InvalidStorageConfig,
     InvalidTimeGroup,
     InvalidTimestamp,
     InvalidUserId,
     InvalidUserIdType,
     MomentOutOfRange,
+    PeriodsExpired,
     StorageUnavailable,
+    TooManyPropertyValues,
 )
 
 __all__ = [
@@ -36,6 +40,9 @@ __all__ = [
     "InvalidMoment",
     "InvalidPeriod",
     "InvalidRequest",
+    "InvalidRetention",
+    "InvalidSegment",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
@@ -43,8 +50,10 @@ __all__ = [
     "InvalidUserIdType",
     "MissingExtra",
     "MomentOutOfRange",
+    "PeriodsExpired",
     "ReadBudgetExceeded",
     "StorageUnavailable",
+    "TooManyPropertyValues",
 ]
 
 
@@ -78,6 +87,15 @@ class ReadBudgetExceeded(InvalidRequest):
     """An answer would read more bitmaps or bytes than the read budget allows
     (``BITMAPIST_MAX_READ_KEYS``, ``BITMAPIST_MAX_READ_BYTES``); ``field`` names what to
     shrink. Raised before anything is read."""
+
+
+class InvalidSegment(InvalidRequest):
+    """A segment expression is malformed or names a property, value or saved cohort that
+    does not exist; ``field`` names the request's field (``segment``), the message what
+    exists."""
+
+    def __init__(self, message: str, *, field: str = "segment") -> None:
+        super().__init__(message, field=field)
 
 
 class EventFileError(BitmapistError, ValueError):

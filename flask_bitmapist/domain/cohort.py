@@ -16,6 +16,7 @@ from flask_bitmapist.domain.errors import InvalidCohortSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
 from flask_bitmapist.domain.history import first_ever_events
 from flask_bitmapist.domain.periods import UTC, Period, TimeGroup, localize
+from flask_bitmapist.domain.window import calendar_edge
 
 __all__ = ["DEFAULT_MAX_COHORT_CELLS", "MAX_COLS", "MAX_ROWS", "Cohort", "CohortMode", "CohortSpec"]
 
@@ -139,6 +140,9 @@ class CohortSpec:
             moment = localize(now, zone)
         except TypeError as exc:
             raise InvalidCohortSpec(str(exc), field="now") from exc
+        edge = calendar_edge(Period.containing(group, moment), rows, count_field="rows")
+        if edge is not None:
+            raise InvalidCohortSpec(edge.message, field=edge.field)
         return cls(
             primary, secondary, group, rows, cols, moment, CohortMode.parse(mode), first_time
         )

@@ -9,13 +9,17 @@ __all__ = [
     "InvalidEventName",
     "InvalidExpression",
     "InvalidMoment",
+    "InvalidRetention",
+    "InvalidSegmentName",
     "InvalidStorageConfig",
     "InvalidTimeGroup",
     "InvalidTimestamp",
     "InvalidUserId",
     "InvalidUserIdType",
     "MomentOutOfRange",
+    "PeriodsExpired",
     "StorageUnavailable",
+    "TooManyPropertyValues",
 ]
 
 
@@ -76,6 +80,34 @@ class InvalidAnswerSpec(BitmapistError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidSegmentName(BitmapistError, ValueError):
+    """A property's name or value, or a saved cohort's name, breaks the naming rules."""
+
+
+class TooManyPropertyValues(BitmapistError, ValueError):
+    """A property would hold more values than ``BITMAPIST_MAX_PROPERTY_VALUES`` allows."""
+
+
+class InvalidRetention(BitmapistError, ValueError):
+    """A retention policy names an unknown group, bad days, or keeps months or weeks shorter
+    than days; ``field`` names the culprit key of the mapping."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PeriodsExpired(InvalidAnswerSpec, InvalidCohortSpec):
+    """An answer's window reaches periods the retention policy has already expired;
+    ``field`` names what to change (``periods`` or ``now``), ``days_kept`` the policy's
+    days for the window's time group."""
+
+    def __init__(self, message: str, *, field: str, days_kept: int) -> None:
+        BitmapistError.__init__(self, message)
+        self.field = field
+        self.days_kept = days_kept
 
 
 class InvalidStorageConfig(BitmapistError, ValueError):

@@ -10,6 +10,7 @@ import attrs
 
 from flask_bitmapist.domain.errors import InvalidEventName, InvalidUserId, InvalidUserIdType
 from flask_bitmapist.domain.periods import UTC, Period, TimeGroup, localize
+from flask_bitmapist.domain.retention import NO_RETENTION, RetentionPolicy
 
 __all__ = [
     "DEFAULT_MAX_USER_ID",
@@ -175,6 +176,8 @@ class Mark:
     """One "user ``user_id`` did ``event`` at ``moment``": the unit of writing.
 
     Build marks with :meth:`create`, which validates; ``targets`` lists the bitmaps to set.
+    ``retention`` says when each of them expires (:meth:`expiries`); a repository gives
+    the keys it writes that expiry in the same call.
     """
 
     event: str
@@ -182,6 +185,7 @@ class Mark:
     moment: datetime
     hourly: bool = False
     unique: bool = False
+    retention: RetentionPolicy = NO_RETENTION
 
     @classmethod
     def create(
@@ -194,6 +198,7 @@ class Mark:
         unique: bool = False,
         max_user_id: int = DEFAULT_MAX_USER_ID,
         zone: tzinfo | None = None,
+        retention: RetentionPolicy = NO_RETENTION,
     ) -> Mark:
         """Validate the event name, the user id and the moment, then build the mark.
 
@@ -206,6 +211,7 @@ class Mark:
             localize(moment, zone),
             hourly,
             unique,
+            retention,
         )
 
     def targets(self) -> tuple[BitmapId, ...]:
@@ -218,3 +224,8 @@ class Mark:
         if self.unique:
             ids.append(BitmapId(self.event, None))
         return tuple(ids)
+
+    def expiries(self) -> tuple[tuple[BitmapId, int | None], ...]:
+        """Each target with its expiry under ``retention``, in milliseconds since the epoch
+        (``PEXPIREAT``'s argument), or None when it is kept forever."""
+        return tuple((target, self.retention.expiry_ms(target.period)) for target in self.targets())

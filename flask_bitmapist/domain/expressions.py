@@ -298,8 +298,9 @@ class _Parser:
     """Recursive descent, one level per parenthesis (bounded by ``MAX_EXPRESSION_DEPTH``);
     a run of ``~`` is read in a loop, so ``~~~~...a`` costs no recursion."""
 
-    def __init__(self, text: str, max_terms: int) -> None:
+    def __init__(self, text: str, max_terms: int, noun: str = "event name") -> None:
         self.text = text
+        self.noun = noun
         self.tokens = _tokenize(text)
         self.index = 0
         self.max_terms = max_terms
@@ -368,14 +369,14 @@ class _Parser:
     def atom(self) -> Expression:
         token = self.peek()
         if token is None:
-            raise self.fail("expected an event name or '('")
+            raise self.fail(f"expected {self._a_noun} or '('")
         kind, value, position = token
         if kind == "name":
             self.index += 1
             self.terms += 1
             if self.terms > self.max_terms:
                 raise self.fail(
-                    f"too many terms: at most {self.max_terms} event names are allowed "
+                    f"too many terms: at most {self.max_terms} {self.noun}s are allowed "
                     "(BITMAPIST_MAX_EXPRESSION_TERMS)",
                     position,
                 )
@@ -397,10 +398,16 @@ class _Parser:
                 raise self.fail(f"the '(' at position {position} is not closed: expected ')'")
             self.depth -= 1
             return expr
-        raise self.fail(f"expected an event name or '(', got {value!r}")
+        raise self.fail(f"expected {self._a_noun} or '(', got {value!r}")
+
+    @property
+    def _a_noun(self) -> str:
+        return f"{'an' if self.noun[0] in 'aeiou' else 'a'} {self.noun}"
 
 
-def parse_expression(text: str, *, max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS) -> Expression:
+def parse_expression(
+    text: str, *, max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS, noun: str = "event name"
+) -> Expression:
     """Parse ``a & (b | c) & ~d``; ``and``/``or``/``not`` work as words too.
 
     Quote names with double quotes when they contain a space or ``&|~()``, or spell an
@@ -411,6 +418,8 @@ def parse_expression(text: str, *, max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS
 
     Bounded: at most ``max_terms`` event names, ``MAX_EXPRESSION_DEPTH`` levels of
     parentheses and ``MAX_EXPRESSION_LENGTH`` characters, else :class:`InvalidExpression`.
+    ``noun`` is what errors call a term (segments, :mod:`~flask_bitmapist.domain.segments`,
+    parse their text here too and call them "terms").
     """
     if not isinstance(text, str):
         raise InvalidExpression(f"expression must be a str, got {text!r}")
@@ -421,4 +430,4 @@ def parse_expression(text: str, *, max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS
             text=text[:MAX_EXPRESSION_LENGTH],
             position=MAX_EXPRESSION_LENGTH,
         )
-    return _Parser(text, max_terms).parse()
+    return _Parser(text, max_terms, noun).parse()

@@ -13,7 +13,10 @@ How far back "everything the storage holds" goes is not a cutoff picked here: th
 repository lists the months each event has a key for
 (:meth:`~flask_bitmapist.domain.repository.BitmapRepository.stored_months`), and every
 one of them before P's month is read. A month without a key holds nobody, so nothing is
-missed and nothing is read twice.
+missed and nothing is read twice. The repository names those months by label (a key says
+``2026-11``, not when November began): they are read here as months of P's own calendar,
+so that in Los Angeles November's key is November there, not a UTC November that began
+eight hours earlier and so would count as history of P.
 
 A union over days equals the union over months only for an event or an OR of events: a
 user who did A on the 1st and B on the 2nd matches ``A & B`` in the month's keys but on no
@@ -31,7 +34,7 @@ them. :func:`first_ever_users` does both against a repository.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 
 import attrs
 import numpy as np
@@ -114,11 +117,10 @@ class FirstEver:
     """What to read, and how to compute, the first-ever matches of an event or an OR of
     events in each of a list of periods.
 
-    >>> from datetime import datetime
+    >>> from datetime import date, datetime
     >>> day = Period.containing(TimeGroup.DAY, datetime(2026, 11, 27))
     >>> plan = FirstEver.plan(
-    ...     EventRef("signup"), TimeGroup.DAY, [day],
-    ...     stored_months={"signup": [Period.containing(TimeGroup.MONTH, datetime(2026, 9, 1))]},
+    ...     EventRef("signup"), TimeGroup.DAY, [day], stored_months={"signup": [date(2026, 9, 1)]}
     ... )
     >>> [str(i.period) for i in plan.bitmap_ids()][:3]
     ['month 2026-9', 'day 2026-11-1', 'day 2026-11-2']
@@ -144,14 +146,19 @@ class FirstEver:
         expression: Expression,
         time_group: TimeGroup,
         periods: Sequence[Period],
-        stored_months: Mapping[str, Iterable[Period]],
+        stored_months: Mapping[str, Iterable[date | Period]],
     ) -> FirstEver:
         """Plan the first-ever matches of ``expression`` in each of ``periods`` (any order,
-        all of ``time_group``), given the months each event has stored bitmaps for (what
-        :meth:`BitmapRepository.stored_months` answers; an event left out has none).
+        all of ``time_group``, all in one zone), given the months each event has stored
+        bitmaps for (what :meth:`BitmapRepository.stored_months` answers; an event left out
+        has none).
+
+        Each stored month is a label, the date of its first day, read as that month of the
+        periods' calendar; a month :class:`Period` (as repositories written before labels
+        answered) is read by its label too, whatever zone it was built in.
 
         Raises :class:`InvalidExpression` unless ``expression`` is an event or an OR of
-        events, and ``ValueError`` for periods of another group.
+        events, and ``ValueError`` for periods of another group or zone.
         """
         events = first_ever_events(expression)
         periods = tuple(periods)
@@ -160,14 +167,15 @@ class FirstEver:
                 raise ValueError(f"{period} is not a period of {time_group.plural}")
         months: dict[str, tuple[Period, ...]] = {}
         if periods:
-            last = max(Period.containing(TimeGroup.MONTH, p.start).start for p in periods)
+            zone = periods[0].zone
+            for period in periods:
+                if period.zone != zone:
+                    raise ValueError(f"{period} is not in the zone of {periods[0]}")
+            last = max(Period.containing(TimeGroup.MONTH, p.start).label for p in periods)
             for event in events:
-                stored = stored_months.get(event, ())
-                for month in stored:
-                    if month.group is not TimeGroup.MONTH:
-                        raise ValueError(f"stored_months lists {month}, which is not a month")
+                labels = {_month_label(month) for month in stored_months.get(event, ())}
                 months[event] = tuple(
-                    sorted((m for m in set(stored) if m.start < last), key=lambda m: m.start)
+                    _local_month(label, zone) for label in sorted(labels) if label < last
                 )
         order = tuple(sorted(range(len(periods)), key=lambda i: periods[i].start))
         steps = tuple(_steps(periods[i].start for i in order))
@@ -220,6 +228,22 @@ class FirstEver:
             words = union(self.periods[index].stored_parts()).words
             result[index] = Bitmap(np.bitwise_and(words, np.invert(seen[: words.size])))
         return tuple(result[i] for i in range(len(self.periods)))
+
+
+def _month_label(month: date | Period) -> datetime:
+    """The naive first day of a stored month, from its label or its :class:`Period`."""
+    if isinstance(month, Period):
+        if month.group is not TimeGroup.MONTH:
+            raise ValueError(f"stored_months lists {month}, which is not a month")
+        return month.label
+    if not isinstance(month, date):
+        raise TypeError(f"stored_months lists {month!r}, which is not a month's date")
+    return datetime(month.year, month.month, 1)
+
+
+def _local_month(label: datetime, zone: tzinfo) -> Period:
+    """The month of ``zone``'s calendar that a stored month's label names."""
+    return Period.at(TimeGroup.MONTH, label, zone)
 
 
 def first_ever_users(

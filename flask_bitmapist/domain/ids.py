@@ -27,6 +27,7 @@ __all__ = [
     "decode_external_id",
     "encode_external_id",
     "external_id_text",
+    "map_full",
 ]
 
 #: What the app may use as a user id when ids are mapped.
@@ -89,6 +90,15 @@ def decode_external_id(stored: str) -> ExternalId:
     if tag == "i":
         return int(text)
     raise ValueError(f"not a stored user id: {stored!r}")
+
+
+def map_full(max_int: int) -> InvalidUserId:
+    """The error of a full map: it names the setting that would make room."""
+    return InvalidUserId(
+        f"the id map is full: every int up to {max_int} (BITMAPIST_MAX_USER_ID) is taken, so "
+        "new user ids cannot be mapped and are not recorded; raise BITMAPIST_MAX_USER_ID "
+        "to map more"
+    )
 
 
 class IdMapper(abc.ABC):

@@ -39,6 +39,7 @@ __all__ = [
     "as_utc",
     "check_in_calendar",
     "localize",
+    "span_in_calendar",
     "zone_name",
     "zone_of",
 ]
@@ -370,3 +371,26 @@ class Period:
         if self.group is TimeGroup.YEAR:
             return f"year {self.label.year}"
         return f"{self.group.value} {self.key_suffix}"
+
+
+def span_in_calendar(last: Period, count: int) -> bool:
+    """Whether the ``count`` periods ending with ``last`` begin in the calendar, as every
+    moment must (years ``MIN_YEAR..MAX_YEAR``, UTC), and the month the earliest of them
+    begins in does too: first-ever answers read from that month's start.
+
+    A period may begin before the moment it is asked for: ISO week 1 of year 1000 begins
+    on 30 December 999, and a Tokyo January 1000 at 15:00 on 31 December 999 (UTC). An
+    answer checks its span here once, before reading, so that such an edge is an error
+    naming its field rather than a :class:`MomentOutOfRange` from deep in a computation.
+
+    >>> week = Period.containing(TimeGroup.WEEK, datetime(1000, 1, 2))
+    >>> span_in_calendar(week, 1), span_in_calendar(week.shift(1), 1)
+    (False, True)
+    """
+    try:
+        first = last.shift(1 - count)
+        label = first.label.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        month = Period.at(TimeGroup.MONTH, label, first.zone)
+        return _instant(month.start).year >= MIN_YEAR
+    except (ValueError, OverflowError):  # before datetime's own year 1
+        return False

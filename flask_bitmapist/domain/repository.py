@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Final
+
+import attrs
 
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.events import BitmapId, Mark
-from flask_bitmapist.domain.periods import Period
+from flask_bitmapist.domain.segments import (
+    DEFAULT_MAX_PROPERTY_VALUES,
+    PropertyAssignment,
+    UserSetId,
+)
 
-__all__ = ["MARK_CHUNK_SIZE", "BitmapRepository", "check_max_bytes"]
+__all__ = [
+    "MARK_CHUNK_SIZE",
+    "BitmapRepository",
+    "EventListing",
+    "check_max_bytes",
+    "contains_ignoring_ascii_case",
+]
 
 #: Marks written per storage call by every bulk writer (import, demo data, a repository's
 #: round trips): bounds the memory a write uses whatever its size, and large enough that
@@ -26,6 +39,62 @@ def check_max_bytes(max_bytes: object) -> int | None:
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
         raise ValueError(f"max_bytes must be None or an int of 0 or more, got {max_bytes!r}")
     return max_bytes
+
+
+def contains_ignoring_ascii_case(name: str, query: str) -> bool:
+    """Whether ``name`` contains ``query``, ASCII letters compared without case (what a
+    Redis glob can filter with ``[aA]``; other characters compare exactly).
+
+    >>> contains_ignoring_ascii_case("user:Paid", "PAI"), contains_ignoring_ascii_case("É", "é")
+    (True, False)
+    """
+    return query.translate(_ASCII_LOWER) in name.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@attrs.frozen
+class EventListing:
+    """The event names one bounded pass over the stored keys found, most recently active
+    first, then by name.
+
+    ``newest[i]`` is the local start (naive, as its key names it) of the newest period
+    ``names[i]`` has a bitmap for, or None when it has only lifetime flags (or periods no
+    calendar holds; those come last). The pass stops after ``max_keys`` keys (or its time
+    budget): ``complete`` is then False, and ``keys_read`` says how far it got. A name is
+    listed while it has a stored bitmap, even one that unmarking emptied (checking every
+    name's bitmaps would cost a read per name).
+    """
+
+    names: Sequence[str]
+    newest: Sequence[datetime | None]
+    complete: bool = True
+    keys_read: int = 0
+
+    @classmethod
+    def ordered(
+        cls, newest: Mapping[str, datetime | None], *, complete: bool = True, keys_read: int = 0
+    ) -> EventListing:
+        """The listing of ``newest`` (each name's newest period start), put in order.
+
+        >>> listing = EventListing.ordered({"b": datetime(2026, 1, 2), "a": None, "c": None})
+        >>> listing.names
+        ('b', 'a', 'c')
+        """
+        names = sorted(newest)
+        # Stable: names of the same date stay in name order.
+        names.sort(key=lambda name: newest[name] or _UNDATED, reverse=True)
+        return cls(
+            tuple(names),
+            tuple(newest[name] for name in names),
+            complete=complete,
+            keys_read=keys_read,
+        )
+
+
+# Sorts a name with no dated period after every dated one.
+_UNDATED: Final = datetime.min
 
 
 class BitmapRepository(abc.ABC):
@@ -61,20 +130,129 @@ class BitmapRepository(abc.ABC):
         """
         return [len(bitmap.to_redis_bytes()) for bitmap in self.fetch(ids)]
 
+    def count(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[int]:
+        """How many users each stored bitmap of ``ids`` holds (0 when missing), in one
+        call, counted in its first ``max_bytes`` bytes only (as :meth:`fetch` reads them).
+
+        This default reads the bitmaps; storage that counts where it stores (Redis's
+        ``BITCOUNT key 0 end``) sends numbers instead of bitmaps.
+        """
+        return [len(bitmap) for bitmap in self.fetch(ids, max_bytes=max_bytes)]
+
     @abc.abstractmethod
     def event_names(self) -> frozenset[str]:
         """Every event that has at least one stored bitmap."""
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
-        """The months for which each of ``events`` has a stored bitmap, from the key listing.
+    def list_events(
+        self,
+        *,
+        containing: str = "",
+        max_keys: int | None = None,
+        max_seconds: float | None = None,
+    ) -> EventListing:
+        """The events whose names contain ``containing`` (ASCII letters in any case: see
+        :func:`contains_ignoring_ascii_case`), each with its newest stored period, in one
+        pass over the keys that stops after ``max_keys`` keys or ``max_seconds`` (then
+        ``complete`` is False): what the events page and its search page through, whatever
+        another writer stored.
+
+        This default lists :meth:`event_names` (complete, with no periods known); storage
+        that can list its keys in one bounded pass says more.
+        """
+        return EventListing.ordered(
+            {
+                name: None
+                for name in self.event_names()
+                if contains_ignoring_ascii_case(name, containing)
+            }
+        )
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
+        """The months for which each of ``events`` has a stored bitmap, from one key listing
+        for all of them: each month as its label, the date of its first day.
+
+        A month key names a month of the calendar it was written in (``2026-11``), not a
+        span of time: which moments it covers depends on the app's zone, which storage does
+        not know. So months come back as labels, and the caller reads them in its calendar
+        (:meth:`~flask_bitmapist.domain.history.FirstEver.plan` does, in its periods' zone).
 
         First-ever answers (:mod:`flask_bitmapist.domain.history`) read every earlier month
         an event has, and only those: this is how "everything earlier the storage holds"
         is bounded without a cutoff. A month listed may hold no user (all unmarked); a
-        month not listed holds none. Not abstract, so that repositories written before it
-        keep working for every other answer; they raise here, naming what is missing.
+        month not listed holds none. One call serves every event of an answer, so storage
+        that must walk its keys walks them once, not once per event. Not abstract, so that
+        repositories written before it keep working for every other answer; they raise
+        here, naming what is missing.
         """
         raise NotImplementedError(
             f"{type(self).__name__} does not implement stored_months(), which first-ever "
             "answers (lifecycle 'new', first-time cohorts) need to find an event's history"
+        )
+
+    def stored_ids(self) -> list[BitmapId]:
+        """Every stored bitmap (months, weeks, days, hours, lifetime flags), for copying a
+        store to another (``flask bitmapist copy``). Not abstract, as ``stored_months``:
+        repositories written before it raise here, naming what is missing."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement stored_ids(), which copying a store "
+            "needs to list its bitmaps"
+        )
+
+    def merge(self, bitmaps: Iterable[tuple[BitmapId, Bitmap]]) -> None:
+        """Add each bitmap's users to the stored bitmap of its id (set their bits), for
+        copying a store into another. Not abstract, as ``stored_months``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement merge(), which copying a store into "
+            "it needs to write whole bitmaps"
+        )
+
+    # -- segments (DESIGN section 13) -------------------------------------------------
+    # Not abstract, as stored_months: repositories written before them keep working for
+    # every answer, and raise here, naming what is missing.
+
+    def set_properties(
+        self,
+        assignments: Iterable[PropertyAssignment],
+        *,
+        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
+    ) -> list[int]:
+        """Apply each assignment atomically (concurrent writers never leave a user in two
+        values of a property): the user leaves every value of the property but the new
+        one, then joins it (``value=None``: leaves them all). A value left without users
+        is dropped from the property's values.
+
+        An assignment that would give a property more than ``max_values`` values is not
+        applied (the user keeps their value); the others are. Returns the positions (from
+        0) of those refused, for the caller to report
+        (:func:`~flask_bitmapist.domain.segments.too_many_values`).
+        """
+        raise self._missing("set_properties()", "properties")
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        """Every property that has a value with users, and those values, in one call."""
+        raise self._missing("property_values()", "properties")
+
+    def save_cohort(self, name: str, users: Bitmap) -> None:
+        """Keep ``users`` under the saved cohort ``name`` (a valid name), replacing an
+        older one, atomically."""
+        raise self._missing("save_cohort()", "saved cohorts")
+
+    def delete_cohort(self, name: str) -> bool:
+        """Forget the saved cohort ``name``; whether there was one."""
+        raise self._missing("delete_cohort()", "saved cohorts")
+
+    def cohort_names(self) -> frozenset[str]:
+        """The names of every saved cohort, in one call."""
+        raise self._missing("cohort_names()", "saved cohorts")
+
+    def fetch_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
+        """The users of property values and saved cohorts, in order, in one call (a
+        missing one is the empty set); ``max_bytes`` bounds each as in :meth:`fetch`."""
+        raise self._missing("fetch_user_sets()", "segments")
+
+    def _missing(self, method: str, need: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{type(self).__name__} does not implement {method}, which {need} need"
         )

@@ -16,14 +16,16 @@ import attrs
 
 from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.expressions import Expression, check_positive
-from flask_bitmapist.domain.periods import Period, TimeGroup, localize
+from flask_bitmapist.domain.periods import MIN_YEAR, Period, TimeGroup, localize, span_in_calendar
 
 __all__ = [
     "MAX_HOURS",
     "MAX_PERIODS",
+    "CalendarEdge",
     "Window",
     "WindowedSpec",
     "bounded_int",
+    "calendar_edge",
     "checked_expression",
     "index_in",
 ]
@@ -95,14 +97,9 @@ class Window:
         except TypeError as exc:
             raise InvalidAnswerSpec(str(exc), field="now") from exc
         window = cls(group, size, moment)
-        try:
-            window.periods(before)
-        except (ValueError, OverflowError) as exc:
-            raise InvalidAnswerSpec(
-                f"{size + before} {group.plural} before {moment.isoformat()} are outside "
-                "the calendar",
-                field="periods",
-            ) from exc
+        edge = calendar_edge(window.last, size, before=before)
+        if edge is not None:
+            raise InvalidAnswerSpec(edge.message, field=edge.field)
         return window
 
     @property
@@ -118,6 +115,43 @@ class Window:
     def dates(self) -> tuple[datetime, ...]:
         """The start of each of the window's periods."""
         return tuple(period.start for period in self.periods())
+
+
+@attrs.frozen
+class CalendarEdge:
+    """Why a span of periods is outside the calendar, and the field to change."""
+
+    field: str
+    message: str
+
+
+def calendar_edge(
+    last: Period, count: int, *, before: int = 0, count_field: str = "periods"
+) -> CalendarEdge | None:
+    """None when the ``count`` periods ending with ``last``, and the ``before`` periods
+    ahead of them that the answer reads too, lie in the calendar
+    (:func:`~flask_bitmapist.domain.periods.span_in_calendar`); else which field takes
+    them out of it: ``now`` when a window of one period would be out too,
+    ``count_field`` (``periods``, a cohort's ``rows``) when their number is what takes
+    them out. Every answer's spec asks this once, before anything is read, so that the
+    edge is an error naming its field in every answer.
+
+    >>> calendar_edge(Period.containing(TimeGroup.WEEK, datetime(1000, 1, 2)), 1).field
+    'now'
+    """
+    if not span_in_calendar(last, 1 + before):
+        return CalendarEdge(
+            "now",
+            f"now is too close to the calendar's start: {last}, which contains it, or a "
+            f"period the answer reads before it, starts before year {MIN_YEAR}",
+        )
+    if not span_in_calendar(last, count + before):
+        return CalendarEdge(
+            count_field,
+            f"{count} {last.group.plural} up to {last} reach back before year {MIN_YEAR}, the "
+            f"calendar's start: ask for fewer {count_field}",
+        )
+    return None
 
 
 def index_in(field: str, index: object, items: Sequence[object]) -> int:

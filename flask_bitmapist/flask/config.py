@@ -8,11 +8,15 @@ win), then reads them once into a frozen :class:`Settings`
 Key                                     Meaning                                   Default
 ======================================  ========================================  ==============
 ``BITMAPIST_REDIS_URL``                 where bitmaps live: ``redis://``,         ``redis://localhost:6379``
-                                        ``rediss://`` (TLS), ``unix://``, or
+                                        ``rediss://`` (TLS), ``unix://``,
+                                        ``sqlite:///name.db`` (the embedded
+                                        store, in the instance folder), or
                                         ``memory://`` (in-process, for tests)
 ``BITMAPIST_REDIS_CLUSTER``             the URL names a Redis Cluster node        ``False``
 ``BITMAPIST_KEY_PREFIX``                prefix of every key (bitmapist's)         ``"trackist_"``
-``BITMAPIST_TRACK_HOURLY``              marks also set the hour's bitmap          ``False``
+``BITMAPIST_TRACK_HOURLY``              marks also set the hour's bitmap: True,   ``False``
+                                        or a list of event names and glob
+                                        patterns (``["checkout:*"]``)
 ``BITMAPIST_TRACK_UNIQUE``              marks also set the lifetime flag          ``False``
 ``BITMAPIST_MAX_USER_ID``               largest user id accepted (one mark of     ``2**26 - 1``
                                         id N allocates N/8 bytes per key; at
@@ -33,6 +37,7 @@ Key                                     Meaning                                 
 ``BITMAPIST_URL_PREFIX``                where the dashboard is mounted            ``"/bitmapist"``
 ``BITMAPIST_MAP_IDS``                   map str/UUID ids to ints                  ``False``
 ``BITMAPIST_SOCKET_TIMEOUT``            seconds to wait for a Redis answer        ``0.5``
+                                        (SQLite: for another writer's lock)
 ``BITMAPIST_CONNECT_TIMEOUT``           seconds to wait for a Redis connection    ``0.5``
 ``BITMAPIST_ERROR_LOG_INTERVAL``        seconds between two summaries of an       ``60.0``
                                         outage in the log
@@ -43,6 +48,10 @@ Key                                     Meaning                                 
 ``BITMAPIST_BREAKER_INTERVAL``          seconds storage is skipped after a        ``0.5``
                                         failure (doubling while it lasts)
 ``BITMAPIST_BREAKER_MAX_INTERVAL``      the longest it is skipped at a time       ``5.0``
+``BITMAPIST_MAX_PROPERTY_VALUES``       most values one property may hold         ``1000``
+``BITMAPIST_RETENTION``                 days kept per time group after a period   ``None``
+                                        ends (``{"hours": 14, "days": 400}``);
+                                        groups not named are kept forever
 ======================================  ========================================  ==============
 """
 
@@ -59,9 +68,14 @@ import attrs
 from flask_bitmapist.domain import (
     DEFAULT_MAX_COHORT_CELLS,
     DEFAULT_MAX_EXPRESSION_TERMS,
+    DEFAULT_MAX_PROPERTY_VALUES,
     DEFAULT_MAX_USER_ID,
+    NO_RETENTION,
     REDIS_MAX_USER_ID,
     UTC,
+    InvalidRetention,
+    RetentionPolicy,
+    validate_stored_event_name,
     zone_name,
 )
 from flask_bitmapist.exceptions import InvalidConfiguration
@@ -82,6 +96,7 @@ __all__ = [
     "DEFAULT_MAP_IDS",
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_EXPRESSION_TERMS",
+    "DEFAULT_MAX_PROPERTY_VALUES",
     "DEFAULT_MAX_READ_BYTES",
     "DEFAULT_MAX_READ_KEYS",
     "DEFAULT_MAX_USER_ID",
@@ -89,6 +104,7 @@ __all__ = [
     "DEFAULT_REDIS_CLUSTER",
     "DEFAULT_REDIS_URL",
     "DEFAULT_REPLAY_BUFFER",
+    "DEFAULT_RETENTION",
     "DEFAULT_SOCKET_TIMEOUT",
     "DEFAULT_TIMEZONE",
     "DEFAULT_TRACK_HOURLY",
@@ -96,6 +112,7 @@ __all__ = [
     "DEFAULT_URL_PREFIX",
     "EXTENSION_KEY",
     "MAX_EXPRESSION_TERMS_SETTING",
+    "MAX_PROPERTY_VALUES_SETTING",
     "Settings",
 ]
 
@@ -124,6 +141,8 @@ DEFAULT_TIMEZONE: Final = "UTC"
 #: requests stop paying timeouts, and storage that is back is used within 5 s.
 DEFAULT_BREAKER_INTERVAL: Final = DEFAULT_INTERVAL
 DEFAULT_BREAKER_MAX_INTERVAL: Final = DEFAULT_MAX_INTERVAL
+#: bitmapist's behaviour: no key expires.
+DEFAULT_RETENTION: Final = None
 
 #: Every configuration key and its default, in the order of the table above.
 DEFAULTS: Final[Mapping[str, object]] = {
@@ -149,12 +168,17 @@ DEFAULTS: Final[Mapping[str, object]] = {
     "BITMAPIST_REPLAY_BUFFER": DEFAULT_REPLAY_BUFFER,
     "BITMAPIST_BREAKER_INTERVAL": DEFAULT_BREAKER_INTERVAL,
     "BITMAPIST_BREAKER_MAX_INTERVAL": DEFAULT_BREAKER_MAX_INTERVAL,
+    "BITMAPIST_MAX_PROPERTY_VALUES": DEFAULT_MAX_PROPERTY_VALUES,
+    "BITMAPIST_RETENTION": DEFAULT_RETENTION,
 }
 
 
 #: The highest BITMAPIST_MAX_EXPRESSION_TERMS accepted: past it one cohort reads hundreds
 #: of thousands of bitmaps and holds Redis for seconds.
 MAX_EXPRESSION_TERMS_SETTING = 10_000
+#: The highest BITMAPIST_MAX_PROPERTY_VALUES accepted: moving a user tests one bit per
+#: value of the property in one script run, which holds Redis for it.
+MAX_PROPERTY_VALUES_SETTING = 100_000
 
 
 def _config_value(config: Mapping[str, Any], key: str) -> Any:
@@ -211,6 +235,37 @@ def _zone(config: Mapping[str, Any], key: str) -> tzinfo:
         ) from exc
 
 
+def _hourly(config: Mapping[str, Any], key: str) -> bool | tuple[str, ...]:
+    """True, False, or a list of event names and glob patterns (a tuple of them)."""
+    value = _config_value(config, key)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple, frozenset, set)):
+        patterns = []
+        for item in value:
+            try:
+                patterns.append(validate_stored_event_name(item))
+            except ValueError as exc:
+                raise InvalidConfiguration(
+                    f"{key}: {item!r} is no event name or glob pattern ({exc})", key=key
+                ) from exc
+        return tuple(sorted(patterns)) if patterns else False
+    raise InvalidConfiguration(
+        f"{key} must be True, False, or a list of event names and glob patterns such as "
+        f"['checkout:*'], got {value!r}",
+        key=key,
+    )
+
+
+def _retention(config: Mapping[str, Any], key: str) -> RetentionPolicy:
+    value = _config_value(config, key)
+    try:
+        return RetentionPolicy.create(value)
+    except InvalidRetention as exc:
+        named = f"{key}[{exc.field!r}]" if exc.field else key
+        raise InvalidConfiguration(f"{named}: {exc}", key=key) from exc
+
+
 def _text(config: Mapping[str, Any], key: str) -> str:
     value = _config_value(config, key)
     if not isinstance(value, str):
@@ -229,7 +284,8 @@ class Settings:
     redis_url: str = attrs.field(repr=redact_url)
     redis_cluster: bool
     key_prefix: str
-    track_hourly: bool
+    #: True, False, or the event names and glob patterns hourly tracking is on for.
+    track_hourly: bool | tuple[str, ...]
     track_unique: bool
     max_user_id: int
     raise_on_error: bool
@@ -248,6 +304,8 @@ class Settings:
     timezone: tzinfo = UTC
     max_read_keys: int = DEFAULT_MAX_READ_KEYS
     max_read_bytes: int = DEFAULT_MAX_READ_BYTES
+    max_property_values: int = DEFAULT_MAX_PROPERTY_VALUES
+    retention: RetentionPolicy = NO_RETENTION
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -287,7 +345,7 @@ class Settings:
             redis_url=url,
             redis_cluster=_flag(config, "BITMAPIST_REDIS_CLUSTER"),
             key_prefix=_text(config, "BITMAPIST_KEY_PREFIX"),
-            track_hourly=_flag(config, "BITMAPIST_TRACK_HOURLY"),
+            track_hourly=_hourly(config, "BITMAPIST_TRACK_HOURLY"),
             track_unique=_flag(config, "BITMAPIST_TRACK_UNIQUE"),
             max_user_id=_integer(config, "BITMAPIST_MAX_USER_ID", 0, REDIS_MAX_USER_ID),
             raise_on_error=_flag(config, "BITMAPIST_RAISE_ON_ERROR"),
@@ -308,6 +366,10 @@ class Settings:
             breaker_max_interval=breaker_max_interval,
             max_read_keys=_integer(config, "BITMAPIST_MAX_READ_KEYS", 1, 10**9),
             max_read_bytes=_integer(config, "BITMAPIST_MAX_READ_BYTES", 1, 2**50),
+            max_property_values=_integer(
+                config, "BITMAPIST_MAX_PROPERTY_VALUES", 1, MAX_PROPERTY_VALUES_SETTING
+            ),
+            retention=_retention(config, "BITMAPIST_RETENTION"),
         )
 
     @property

@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import attrs
 from flask import Flask, current_app, has_app_context
 
 from flask_bitmapist.domain import BitmapRepository, IdMapper, InvalidStorageConfig
@@ -24,6 +26,7 @@ from flask_bitmapist.flask.dashboard import create_blueprint
 from flask_bitmapist.flask.state import BitmapistState, Clock, Settings, current_state
 from flask_bitmapist.infra import id_mapper_for, repository_from_url
 from flask_bitmapist.infra.breaker import CircuitBreaker
+from flask_bitmapist.infra.sqlite_file import absolute_sqlite_url
 from flask_bitmapist.services.replay import MarkingStatus
 
 __all__ = [
@@ -42,7 +45,8 @@ RepositoryFactory = Callable[[Settings], BitmapRepository]
 def repository_for(settings: Settings) -> BitmapRepository:
     """The storage ``settings.redis_url`` names, with the configured prefix and timeouts.
 
-    ``memory://`` is a new in-process store; ``redis://``, ``rediss://`` and ``unix://`` keep
+    ``memory://`` is a new in-process store; ``sqlite:///name.db`` the embedded store in a
+    file of the app's instance folder; ``redis://``, ``rediss://`` and ``unix://`` keep
     their password, user, database number and TLS (see
     :func:`~flask_bitmapist.infra.repository_from_url`).
     """
@@ -67,6 +71,23 @@ def _id_mapper(settings: Settings, repository: BitmapRepository) -> IdMapper | N
         return id_mapper_for(repository, max_int=settings.max_user_id)
     except InvalidStorageConfig as exc:
         raise InvalidConfiguration(f"BITMAPIST_MAP_IDS: {exc}", key="BITMAPIST_MAP_IDS") from exc
+
+
+def _in_instance_folder(settings: Settings, app: Flask) -> Settings:
+    """A relative ``sqlite:///name.db`` made absolute in the app's instance folder (created
+    if missing), as Flask-SQLAlchemy does for its SQLite URLs; other settings unchanged."""
+    url = absolute_sqlite_url(settings.redis_url, app.instance_path)
+    if url == settings.redis_url:
+        return settings
+    try:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidConfiguration(
+            f"BITMAPIST_REDIS_URL {settings.redis_url!r} is in the instance folder "
+            f"{app.instance_path}, which cannot be created: {exc}",
+            key="BITMAPIST_REDIS_URL",
+        ) from exc
+    return attrs.evolve(settings, redis_url=url)
 
 
 class FlaskBitmapist:
@@ -114,7 +135,7 @@ class FlaskBitmapist:
             )
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        settings = Settings.from_config(app.config)
+        settings = _in_instance_folder(Settings.from_config(app.config), app)
         repository = self._repository_factory(settings)
         state = BitmapistState(
             app.name,
@@ -161,7 +182,7 @@ class FlaskBitmapist:
         return self.state.redis_url
 
     @property
-    def TRACK_HOURLY(self) -> bool:  # 0.1 spelled it in capitals
+    def TRACK_HOURLY(self) -> bool | tuple[str, ...]:  # 0.1 spelled it in capitals
         """0.1: whether marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``)."""
         return self.state.TRACK_HOURLY
 

@@ -12,12 +12,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
-from flask_bitmapist.domain import (
-    BitmapRepository,
-    CohortEngine,
-    IdMapper,
-    localize,
-)
+from flask_bitmapist.domain import BitmapRepository, CohortEngine, IdMapper, localize
 from flask_bitmapist.flask.config import EXTENSION_KEY, Settings
 from flask_bitmapist.services.answers import KINDS, Answers, ReadBudget
 from flask_bitmapist.services.failures import OutageReport
@@ -72,10 +67,12 @@ class BitmapistState:
             max_user_id=settings.max_user_id,
             map_ids=id_mapper is not None,
             zone=settings.timezone,
+            retention=settings.retention,
         )
         self._clock = clock or _utc_now
         #: Every answer of the app, through one pipeline: its zone and clock, its bounds,
-        #: its read budget. Reads stop at the app's largest user id.
+        #: its read budget, the periods its retention keeps. Reads stop at the app's
+        #: largest user id.
         self.answers = Answers(
             repository,
             kinds=KINDS,
@@ -85,6 +82,7 @@ class BitmapistState:
             max_terms=settings.max_expression_terms,
             max_cells=settings.max_cohort_cells,
             budget=ReadBudget(keys=settings.max_read_keys, bytes=settings.max_read_bytes),
+            retention=settings.retention,
         )
         self.extension = extension
         server = getattr(repository, "server", type(repository).__name__)
@@ -120,6 +118,11 @@ class BitmapistState:
         """The bitmap reader of the app's answers (no read past ``BITMAPIST_MAX_USER_ID``'s
         byte): the events page and 0.1's query API read through it."""
         return self.answers.reader
+
+    @property
+    def clock(self) -> Clock:
+        """The clock :meth:`now` reads (``FlaskBitmapist(clock=...)``)."""
+        return self._clock
 
     @property
     def zone(self) -> tzinfo:
@@ -161,6 +164,28 @@ class BitmapistState:
         the replay buffer (pending, capacity) and the circuit breaker (open, retry in)."""
         return self.recorder.status()
 
+    def close(self, timeout: float = 2.0) -> int:
+        """Stop this app's replay thread and close its storage connections: for a process
+        (or a test) that is done with the app. Marks still waiting in the replay buffer
+        are dropped, counted ``dropped`` and returned; while storage answers there are
+        none. Marking afterwards still works (it reconnects), with no background replay.
+
+        Raises ``TimeoutError`` when the replay thread, busy with a write, did not stop
+        within ``timeout`` seconds.
+        """
+        discarded = self.recorder.close(timeout, discard=True)
+        if discarded:
+            self.recorder.report.logger.warning(
+                "Flask-Bitmapist: app %r closed with %s marks still waiting for storage; "
+                "they are dropped.",
+                self.app_name,
+                f"{discarded:,}",
+            )
+        close = getattr(self.repository, "close", None)
+        if callable(close):
+            close()
+        return discarded
+
     @property
     def redis_client(self) -> Any:
         """The Redis client behind the storage, or None for the in-process store.
@@ -188,7 +213,7 @@ class BitmapistState:
         return self.settings.redis_url
 
     @property
-    def TRACK_HOURLY(self) -> bool:  # 0.1 spelled it in capitals
+    def TRACK_HOURLY(self) -> bool | tuple[str, ...]:  # 0.1 spelled it in capitals
         """0.1: whether marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``)."""
         return self.settings.track_hourly
 

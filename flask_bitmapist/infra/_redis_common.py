@@ -4,18 +4,22 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Final, TypeVar, Union
 
 import redis
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable
 
 __all__ = [
     "UNAVAILABLE",
+    "LostAfterSending",
     "RedisClient",
+    "SendAwareRetry",
+    "call_noting_sends",
     "chunks",
     "describe",
     "outcome_unknown",
@@ -100,7 +104,52 @@ def storage_errors(server: str, action: str) -> Iterator[None]:
 def outcome_unknown(error: BaseException) -> bool:
     """Whether a command may have reached the server before ``error``: a timeout or a lost
     connection after sending. redis-py says "connecting" when nothing was sent (refused,
-    unreachable, or no connection within the connect timeout)."""
+    unreachable, or no connection within the connect timeout), unless an earlier try of
+    the same call was sent (:class:`LostAfterSending`)."""
+    if isinstance(error, LostAfterSending):
+        return True
     if isinstance(error, (redis.exceptions.TimeoutError, redis.exceptions.ConnectionError)):
         return "connecting" not in str(error)
     return False
+
+
+class LostAfterSending(redis.exceptions.ConnectionError):
+    """A call whose command was sent, then lost its connection, then failed to connect
+    again when retried: the first try may have been applied, though the last error says
+    nothing was sent."""
+
+
+def call_noting_sends(
+    call_with_retry: Callable[..., _T],
+    do: Callable[[], _T],
+    fail: Callable[..., object],
+    *args: object,
+    **kwargs: object,
+) -> _T:
+    """``call_with_retry(do, fail)`` (a redis-py ``Retry``'s), raising
+    :class:`LostAfterSending` when a try was sent before the last, unsent, one failed:
+    redis-py raises only the last error, which would say that nothing was sent."""
+    sent: list[Exception] = []
+
+    def noting(error: Exception, *rest: object) -> object:
+        if outcome_unknown(error):
+            sent.append(error)
+        return fail(error, *rest)
+
+    try:
+        return call_with_retry(do, noting, *args, **kwargs)
+    except redis.exceptions.ConnectionError as exc:
+        if sent and not outcome_unknown(exc):
+            raise LostAfterSending(f"{sent[-1]} (then, retrying: {exc})") from exc
+        raise
+
+
+class SendAwareRetry(Retry):
+    """redis-py's retry policy, except that a call sent, then retried, then failing to
+    connect raises :class:`LostAfterSending` (see :func:`call_noting_sends`)."""
+
+    def call_with_retry(
+        self, do: Callable[[], _T], fail: Callable[..., object], *args: object, **kwargs: object
+    ) -> _T:
+        call: Callable[..., _T] = super().call_with_retry
+        return call_noting_sends(call, do, fail, *args, **kwargs)

@@ -23,7 +23,16 @@ import numpy as np
 import numpy.typing as npt
 import redis
 
-__all__ = ["SMALL_WRITE", "one_write", "pack_bitfield_set", "pack_bitfield_sets", "send_packed"]
+from flask_bitmapist.infra._redis_common import call_noting_sends
+
+__all__ = [
+    "SMALL_WRITE",
+    "one_write",
+    "pack_bitfield_set",
+    "pack_bitfield_sets",
+    "pack_expire_at",
+    "send_packed",
+]
 
 #: Writes of at most this many bits are packed without numpy (see the module doc).
 SMALL_WRITE: Final = 64
@@ -112,6 +121,22 @@ def pack_bitfield_sets(
     return chunks
 
 
+def pack_expire_at(expiring: Sequence[tuple[bytes, int]]) -> bytes:
+    """``PEXPIREAT key <ms>`` for every ``(key, ms)``, in the Redis protocol, as one buffer.
+
+    >>> pack_expire_at([(b"k", 1800000000000)])
+    b'*3\\r\\n$9\\r\\nPEXPIREAT\\r\\n$1\\r\\nk\\r\\n$13\\r\\n1800000000000\\r\\n'
+    """
+    parts = []
+    for key, at in expiring:
+        digits = b"%d" % at
+        parts.append(
+            b"*3\r\n$9\r\nPEXPIREAT\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+            % (len(key), key, len(digits), digits)
+        )
+    return b"".join(parts)
+
+
 def _pack_small(
     keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
 ) -> list[bytes | memoryview]:
@@ -142,7 +167,9 @@ def send_packed(
     pool = client.connection_pool
     connection = pool.get_connection()
     try:
-        result: list[Any] = connection.retry.call_with_retry(
+        # Noting sends: the client's own retry policy may not (a client we did not make).
+        result: list[Any] = call_noting_sends(
+            connection.retry.call_with_retry,
             lambda: _exchange(connection, chunks, replies),
             lambda error: _disconnect_unless_retried(connection, error),
         )

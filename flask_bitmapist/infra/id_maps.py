@@ -1,4 +1,5 @@
-"""Id maps: the app's str/UUID user ids <-> dense bitmap ints, in Redis or in memory.
+"""Id maps: the app's str/UUID user ids <-> dense bitmap ints, in Redis or in memory
+(the SQLite store's is in :mod:`~flask_bitmapist.infra.sqlite_id_map`).
 
 In Redis the map is three keys sharing one hash tag, so that on a Redis Cluster they live
 in one slot and one Lua script can update them together:
@@ -26,7 +27,6 @@ from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
     BitmapRepository,
     InvalidStorageConfig,
-    InvalidUserId,
 )
 from flask_bitmapist.domain.ids import (
     ExternalId,
@@ -34,6 +34,7 @@ from flask_bitmapist.domain.ids import (
     decode_external_id,
     encode_external_id,
     external_id_text,
+    map_full,
 )
 from flask_bitmapist.infra._redis_common import (
     RedisClient,
@@ -43,6 +44,8 @@ from flask_bitmapist.infra._redis_common import (
 from flask_bitmapist.infra.cluster import ClusterRouter
 from flask_bitmapist.infra.memory import InMemoryRepository
 from flask_bitmapist.infra.redis_repository import DEFAULT_KEY_PREFIX, RedisRepository
+from flask_bitmapist.infra.sqlite_id_map import SqliteIdMapper
+from flask_bitmapist.infra.sqlite_repository import SqliteRepository
 from flask_bitmapist.infra.transports import RedisTransport, transport_for
 
 __all__ = [
@@ -77,15 +80,6 @@ end
 return ints
 """
 _ASSIGN_SHA: Final = hashlib.sha1(ASSIGN_SCRIPT.encode()).hexdigest()
-
-
-def map_full(max_int: int) -> InvalidUserId:
-    """The error of a full map: it names the setting that would make room."""
-    return InvalidUserId(
-        f"the id map is full: every int up to {max_int} (BITMAPIST_MAX_USER_ID) is taken, so "
-        "new user ids cannot be mapped and are not recorded; raise BITMAPIST_MAX_USER_ID "
-        "to map more"
-    )
 
 
 class RedisIdMapper(IdMapper):
@@ -239,14 +233,17 @@ def id_mapper_for(repository: BitmapRepository, *, max_int: int = DEFAULT_MAX_US
     """The id map that lives beside ``repository``'s bitmaps, handing out ints up to
     ``max_int`` (the app's ``BITMAPIST_MAX_USER_ID``).
 
-    A :class:`RedisIdMapper` in the same Redis (or cluster) under the same prefix, or a new
-    :class:`InMemoryIdMapper` for the in-process store. Other repositories have no place
+    A :class:`RedisIdMapper` in the same Redis (or cluster) under the same prefix, a
+    :class:`~flask_bitmapist.infra.sqlite_id_map.SqliteIdMapper` in the same SQLite file,
+    or a new :class:`InMemoryIdMapper` for the in-process store. Other repositories have no place
     for a map: :class:`~flask_bitmapist.domain.InvalidStorageConfig`.
     """
     if isinstance(repository, RedisRepository):
         return RedisIdMapper.of(repository, max_int=max_int)
     if isinstance(repository, InMemoryRepository):
         return InMemoryIdMapper(max_int=max_int)
+    if isinstance(repository, SqliteRepository):
+        return SqliteIdMapper(repository.file, max_int=max_int)
     raise InvalidStorageConfig(
         f"mapping user ids needs Redis or the in-process store, got {repository!r}"
     )

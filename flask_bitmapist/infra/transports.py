@@ -30,9 +30,14 @@ from redis.cluster import RedisCluster
 
 from flask_bitmapist.domain import InvalidStorageConfig, StorageUnavailable
 from flask_bitmapist.infra._redis_common import UNAVAILABLE, RedisClient, describe, storage_errors
-from flask_bitmapist.infra._resp import Offsets, pack_bitfield_sets, send_packed
+from flask_bitmapist.infra._resp import (
+    Offsets,
+    pack_bitfield_sets,
+    pack_expire_at,
+    send_packed,
+)
 from flask_bitmapist.infra.breaker import CircuitBreaker
-from flask_bitmapist.infra.cluster import ClusterRouter, Packed
+from flask_bitmapist.infra.cluster import ClusterRouter, Packed, RoutedCommand
 
 __all__ = [
     "ClusterTransport",
@@ -117,9 +122,15 @@ class RedisTransport(abc.ABC):
 
     @abc.abstractmethod
     def write_bitfields(
-        self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
+        self,
+        keys: Sequence[bytes],
+        offsets: Sequence[Offsets],
+        value: int,
+        expire_at: Sequence[int | None] = (),
     ) -> None:
-        """``BITFIELD key SET u1 <offset> <value> ...`` for every key, in one round trip."""
+        """``BITFIELD key SET u1 <offset> <value> ...`` for every key, and ``PEXPIREAT key
+        <ms>`` for every key whose ``expire_at`` is not None (one per key, in order, when
+        given), all in one round trip."""
 
     @abc.abstractmethod
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
@@ -128,6 +139,12 @@ class RedisTransport(abc.ABC):
     @abc.abstractmethod
     def scan(self, pattern: str) -> Iterator[bytes | str]:
         """Every key matching the glob ``pattern`` (SCAN, never KEYS)."""
+
+    @abc.abstractmethod
+    def scan_batches(self, pattern: str, *, count: int) -> Iterator[tuple[list[bytes], bool]]:
+        """Every key matching ``pattern``, a SCAN reply (about ``count`` keys looked at on
+        the server) at a time, each with whether more follow: a caller that stops
+        iterating sends no more SCAN."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -174,10 +191,18 @@ class SingleNodeTransport(RedisTransport):
         return self.pipeline([command for _, command in commands], raise_on_error=raise_on_error)
 
     def write_bitfields(
-        self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
+        self,
+        keys: Sequence[bytes],
+        offsets: Sequence[Offsets],
+        value: int,
+        expire_at: Sequence[int | None] = (),
     ) -> None:
-        """All keys' commands packed by numpy into one write."""
-        send_packed(self._client, pack_bitfield_sets(keys, offsets, value), len(keys))
+        """All keys' commands packed by numpy, their expiries after them, in one write."""
+        chunks = pack_bitfield_sets(keys, offsets, value)
+        expiring = [(k, at) for k, at in zip(keys, expire_at, strict=False) if at is not None]
+        if expiring:
+            chunks.append(pack_expire_at(expiring))
+        send_packed(self._client, chunks, len(keys) + len(expiring))
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """One MGET."""
@@ -186,6 +211,11 @@ class SingleNodeTransport(RedisTransport):
     def scan(self, pattern: str) -> Iterator[bytes | str]:
         """SCAN on the server."""
         yield from self._client.scan_iter(match=pattern, count=_SCAN_COUNT)
+
+    def scan_batches(self, pattern: str, *, count: int) -> Iterator[tuple[list[bytes], bool]]:
+        """SCAN on the server, one reply at a time."""
+        for keys, cursor in _scan_replies(self._client, pattern, count):
+            yield keys, cursor != 0
 
     def close(self) -> None:
         """Close the client's pool."""
@@ -251,16 +281,24 @@ class ClusterTransport(RedisTransport):
         return self.router.execute(list(commands), raise_on_error=raise_on_error)
 
     def write_bitfields(
-        self, keys: Sequence[bytes], offsets: Sequence[Offsets], value: int
+        self,
+        keys: Sequence[bytes],
+        offsets: Sequence[Offsets],
+        value: int,
+        expire_at: Sequence[int | None] = (),
     ) -> None:
-        """Each key goes to its own node: one command packed per key, one pipeline per
-        node, in one round."""
-        self.router.execute(
-            [
-                (key, Packed(pack_bitfield_sets([key], [array], value)))
-                for key, array in zip(keys, offsets, strict=True)
-            ]
+        """Each key goes to its own node: one command packed per key (its PEXPIREAT
+        after it), one pipeline per node, in one round."""
+        commands: list[RoutedCommand] = [
+            (key, Packed(pack_bitfield_sets([key], [array], value)))
+            for key, array in zip(keys, offsets, strict=True)
+        ]
+        commands.extend(
+            (key, Packed([pack_expire_at([(key, at)])]))
+            for key, at in zip(keys, expire_at, strict=False)
+            if at is not None
         )
+        self.router.execute(commands)
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """One GET per key (MGET cannot span hash slots), in one round."""
@@ -277,9 +315,34 @@ class ClusterTransport(RedisTransport):
                 self.router.node_failed()
                 raise
 
+    def scan_batches(self, pattern: str, *, count: int) -> Iterator[tuple[list[bytes], bool]]:
+        """SCAN on every primary in turn, one reply at a time (as :meth:`scan`)."""
+        nodes = self.router.primaries()
+        for index, node in enumerate(nodes):
+            last_node = index == len(nodes) - 1
+            try:
+                for keys, cursor in _scan_replies(node, pattern, count):
+                    yield keys, cursor != 0 or not last_node
+            except UNAVAILABLE:
+                self.router.node_failed()
+                raise
+
     def close(self) -> None:
         """Close every node's pool (see :meth:`ClusterRouter.close`)."""
         self.router.close()
+
+
+def _scan_replies(
+    client: redis.Redis, pattern: str, count: int
+) -> Iterator[tuple[list[bytes], int]]:
+    """One node's SCAN replies for ``pattern`` with the cursor each gave (0: the last)."""
+    cursor = 0
+    while True:
+        reply = cast("tuple[int, list[bytes]]", client.scan(cursor, match=pattern, count=count))
+        cursor, keys = reply
+        yield keys, cursor
+        if cursor == 0:
+            return
 
 
 def transport_for(

@@ -24,6 +24,7 @@ from redis.connection import parse_url
 from redis.retry import Retry
 
 from flask_bitmapist.domain import InvalidStorageConfig
+from flask_bitmapist.infra._redis_common import SendAwareRetry
 from flask_bitmapist.infra.breaker import CircuitBreaker
 from flask_bitmapist.infra.transports import ClusterTransport, RedisTransport, SingleNodeTransport
 
@@ -80,7 +81,9 @@ def _retry_policy(retries: int) -> Retry:
     with backoff), which doubled the cost of a silent server on redis-py 8 (1.0 s instead
     of 0.5 s per mark).
     """
-    return Retry(NoBackoff(), retries, supported_errors=(redis.exceptions.ConnectionError,))
+    return SendAwareRetry(
+        NoBackoff(), retries, supported_errors=(redis.exceptions.ConnectionError,)
+    )
 
 
 def transport_from_url(

@@ -3,7 +3,8 @@
 Every dashboard page opens with an answer (see docs/answers.md, "The first screen"):
 
 - the most active events: each event's users in this month and the last, one bitmap
-  per event and month, at most :data:`MAX_CANDIDATES` events;
+  per event and month, of the :data:`MAX_CANDIDATES` most recently active events (the
+  events page's bounded listing, :func:`~flask_bitmapist.services.event_listing.page_events`);
 - the first event: of the :data:`TOP_EVENTS` most active, the most common one that users
   do once (in last week's bitmaps, its users over its user-days is at least
   :data:`ONCE_RATIO`: a sign-up, not a login); the most active event when none is;
@@ -11,7 +12,8 @@ Every dashboard page opens with an answer (see docs/answers.md, "The first scree
 - a funnel: the first event, then the other active events, most users first (fewer users
   reach a later step).
 
-At most ``2 * MAX_CANDIDATES + 8 * TOP_EVENTS`` bitmaps are read, in two batched reads.
+At most ``2 * MAX_CANDIDATES + 8 * TOP_EVENTS`` bitmaps are counted, in two batched calls
+(on Redis, ``BITCOUNT``: numbers come back, not bitmaps), after one bounded listing.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from typing import Final
 import attrs
 
 from flask_bitmapist.domain import CohortEngine, EventRef, InvalidEventName, Period, TimeGroup
+from flask_bitmapist.services.event_listing import page_events
 
 __all__ = ["MAX_CANDIDATES", "ONCE_RATIO", "TOP_EVENTS", "Defaults", "choose_defaults"]
 
-#: Events counted to find the most active ones (the first this many names, sorted).
+#: Events counted to find the most active ones (the most recently active this many).
 MAX_CANDIDATES: Final = 50
 #: Events looked at for the first event, the trend and the funnel.
 TOP_EVENTS: Final = 4
@@ -93,7 +96,7 @@ class Defaults:
 def choose_defaults(engine: CohortEngine, now: datetime) -> Defaults:
     """The events the first screens show, chosen from what ``engine`` stores as of
     ``now`` (see the module's docstring for the rules and what they read)."""
-    names = sorted(engine.repository.event_names())[:MAX_CANDIDATES]
+    names = sorted(page_events(engine.repository, per_page=MAX_CANDIDATES).names)
     month = Period.containing(TimeGroup.MONTH, now)
     counts = engine.counts(names, [month, month.shift(-1)])
     recent = {name: counts[(name, month)] + counts[(name, month.shift(-1))] for name in names}

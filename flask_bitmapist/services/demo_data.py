@@ -162,9 +162,10 @@ class _Generator:
             event,
             user_id,
             moment,
-            hourly=self.policy.hourly,
+            hourly=self.policy.hourly_for(event),
             unique=self.policy.unique,
             zone=self.policy.zone,
+            retention=self.policy.retention,
         )
 
     def marks(self) -> Iterator[Mark]:

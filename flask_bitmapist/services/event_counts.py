@@ -3,6 +3,7 @@ the dashboard's events page and ``/api/events`` all read them from here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
@@ -25,9 +26,9 @@ EVENT_PERIODS: Final = (
 class EventCounts:
     """How many users did each event in each of :data:`EVENT_PERIODS`, as of ``now``.
 
-    ``rows`` pairs each event name (sorted) with its counts, in the order of ``periods``;
-    ``trails`` (when asked for) holds each event's daily counts over the days ending today,
-    in the order of ``rows``.
+    ``rows`` pairs each event name (sorted, or in the order asked) with its counts, in the
+    order of ``periods``; ``trails`` (when asked for) holds each event's daily counts over
+    the days ending today, in the order of ``rows``.
     """
 
     now: datetime
@@ -53,12 +54,19 @@ class EventCounts:
         return tuple(group.value for group, _ in EVENT_PERIODS)
 
 
-def count_events(engine: CohortEngine, now: datetime, *, trail_days: int = 0) -> EventCounts:
-    """Count every event the storage holds in the periods of :data:`EVENT_PERIODS`
-    containing ``now``, and with ``trail_days`` in each of that many days ending today
-    (the events page's small trend lines), in one batched read (and one asking the
-    bitmaps' lengths, to mark the counts of bitmaps longer than the engine reads as lower
-    bounds).
+def count_events(
+    engine: CohortEngine,
+    now: datetime,
+    *,
+    names: Sequence[str] | None = None,
+    trail_days: int = 0,
+) -> EventCounts:
+    """Count ``names`` (default: every event the storage holds, sorted) in the periods of
+    :data:`EVENT_PERIODS` containing ``now``, and with ``trail_days`` in each of that many
+    days ending today (the events page's small trend lines): the stored periods in one
+    call counted where they are stored, each year as its months (see
+    :meth:`CohortEngine.counts`), and one call asking the bitmaps' lengths, to mark the
+    counts of bitmaps longer than the engine reads as lower bounds.
 
     ``now`` is read once by the caller, so the moment shown always lies in the periods
     counted (around midnight a second clock read could fall on the next day).
@@ -66,7 +74,7 @@ def count_events(engine: CohortEngine, now: datetime, *, trail_days: int = 0) ->
     periods = tuple(Period.containing(group, now) for group, _ in EVENT_PERIODS)
     today = Period.containing(TimeGroup.DAY, now)
     trail = [today.shift(k - trail_days + 1) for k in range(trail_days)]
-    ordered = sorted(engine.repository.event_names())
+    ordered = sorted(engine.repository.event_names()) if names is None else list(names)
     counts = engine.counts(ordered, [*periods, *trail])
     rows = tuple((name, tuple(counts[(name, period)] for period in periods)) for name in ordered)
     trails = tuple(tuple(counts[(name, day)] for day in trail) for name in ordered)

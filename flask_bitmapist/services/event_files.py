@@ -1,4 +1,10 @@
-"""Reading and importing files of past events: ``user_id,event,timestamp`` rows.
+"""Reading and importing files of past events (``user_id,event,timestamp`` rows) or of
+properties (``user_id,property,value`` rows, read with ``properties=True``: ``flask
+bitmapist import --properties``).
+
+A file holds one kind of row: the caller says which, so a file of the other kind fails on
+its header (CSV) or on each row (JSON Lines), naming the columns expected. A property row
+with an empty value (CSV) or a ``null`` one (JSON Lines) removes the user's property.
 
 Two formats:
 
@@ -30,16 +36,22 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from pathlib import PurePath
-from typing import BinaryIO, Final, Literal
+from typing import BinaryIO, Final, Literal, cast
 
 import attrs
 
 from flask_bitmapist.domain import (
+    DEFAULT_MAX_PROPERTY_VALUES,
     MARK_CHUNK_SIZE,
     BitmapRepository,
     IdMapper,
+    external_id_text,
     parse_timestamp,
+    validate_property_name,
+    validate_property_value,
+    validate_user_id,
 )
+from flask_bitmapist.domain.segments import PropertyAssignment, too_many_values
 from flask_bitmapist.exceptions import EventFileError
 from flask_bitmapist.services.bounded_json import InvalidJson, load_json
 from flask_bitmapist.services.marking import (
@@ -47,21 +59,28 @@ from flask_bitmapist.services.marking import (
     MarkingPolicy,
     PendingMark,
     UnmappedMark,
+    refuse_unmapped_text,
     write_marks,
 )
 
 __all__ = [
     "COLUMNS",
     "FORMATS",
+    "PROPERTY_COLUMNS",
     "BadRow",
     "EventFileReader",
     "EventRow",
     "ImportSummary",
+    "PropertyRow",
+    "import_property_rows",
     "import_rows",
+    "parse_user_id",
 ]
 
 #: The columns (CSV) or keys (JSON Lines) every row must have.
 COLUMNS: Final = ("user_id", "event", "timestamp")
+#: The columns or keys of a file of properties.
+PROPERTY_COLUMNS: Final = ("user_id", "property", "value")
 FileFormat = Literal["csv", "jsonl"]
 FORMATS: Final[tuple[FileFormat, ...]] = ("csv", "jsonl")
 _SUFFIXES: Final[dict[str, FileFormat]] = {
@@ -86,6 +105,17 @@ class EventRow:
 
 
 @attrs.frozen
+class PropertyRow:
+    """A valid property row: the user (its id still the app's with ``map_ids``), the
+    property, its value (None: remove it), and the line it starts on."""
+
+    line: int
+    user_id: object
+    name: str
+    value: str | None
+
+
+@attrs.frozen
 class BadRow:
     """A row that is skipped: the line it starts on and why."""
 
@@ -96,7 +126,7 @@ class BadRow:
         return f"line {self.line}: {self.reason}"
 
 
-def _parse_user_id(value: object, *, map_ids: bool) -> object:
+def parse_user_id(value: object, *, map_ids: bool) -> object:
     """The user id a field holds.
 
     Without ``map_ids`` integer literals in text become ints; anything else is left for
@@ -139,8 +169,12 @@ class EventFileReader:
         name: str = "",
         file_format: FileFormat | None = None,
         policy: MarkingPolicy = DEFAULT_POLICY,
+        properties: bool = False,
     ) -> None:
         self.name = name or getattr(source, "name", "") or "<input>"
+        #: Whether rows are properties (``user_id,property,value``), not events.
+        self.properties = properties
+        self.columns: tuple[str, ...] = PROPERTY_COLUMNS if properties else COLUMNS
         self.bytes_read = 0
         self._source = source
         self.policy = policy
@@ -187,23 +221,34 @@ class EventFileReader:
     def _read_header(self) -> dict[str, int]:
         if self._first is None:
             raise EventFileError(
-                f"{self.name} is empty: a CSV file needs a header row naming {', '.join(COLUMNS)}"
+                f"{self.name} is empty: a CSV file needs a header row naming "
+                f"{', '.join(self.columns)}"
             )
         number, text = self._first
         self._first = None
         if number in self._bad_encoding:
             raise EventFileError(f"{self.name}: the header (line {number}) is not UTF-8 text")
         header = [name.strip().lower() for name in next(csv.reader([text]), [])]
-        missing = [column for column in COLUMNS if column not in header]
+        missing = [column for column in self.columns if column not in header]
         if missing:
+            other = COLUMNS if self.properties else PROPERTY_COLUMNS
+            hint = (
+                ""
+                if any(column not in header for column in other)
+                else (
+                    " (a file of events: import it without --properties)"
+                    if self.properties
+                    else " (a file of properties: import it with --properties)"
+                )
+            )
             raise EventFileError(
                 f"{self.name}: the header {text.strip()!r} has no "
                 f"{' or '.join(repr(m) for m in missing)} column; the first line must name "
-                f"the columns {', '.join(COLUMNS)}"
+                f"the columns {', '.join(self.columns)}{hint}"
             )
-        return {column: header.index(column) for column in COLUMNS}
+        return {column: header.index(column) for column in self.columns}
 
-    def _csv_rows(self) -> Iterator[EventRow | BadRow]:
+    def _csv_rows(self) -> Iterator[EventRow | PropertyRow | BadRow]:
         lines = self._remaining_lines()
         # csv reads quoted fields across lines: remember which lines each record spans.
         spans: list[int] = []
@@ -237,14 +282,18 @@ class EventFileReader:
                 yield BadRow(
                     first,
                     f"{len(record)} field{'s' if len(record) != 1 else ''} where "
-                    f"{', '.join(COLUMNS)} were expected: {record!r}{where}",
+                    f"{', '.join(self.columns)} were expected: {record!r}{where}",
                 )
             else:
-                yield self._row(first, *(record[self._columns[column]] for column in COLUMNS))
+                fields = [record[self._columns[column]] for column in self.columns]
+                if self.properties and not fields[2].strip():
+                    yield self._property_row(first, fields[0], fields[1], None)
+                else:
+                    yield self._row(first, *fields)
 
     # -- JSON Lines --------------------------------------------------------------------
 
-    def _jsonl_rows(self) -> Iterator[EventRow | BadRow]:
+    def _jsonl_rows(self) -> Iterator[EventRow | PropertyRow | BadRow]:
         for number, text in self._remaining_lines():
             if not text.strip():
                 continue
@@ -259,30 +308,64 @@ class EventFileReader:
             if not isinstance(item, dict):
                 yield BadRow(number, f"expected a JSON object, got {text.strip()[:80]!r}")
                 continue
-            missing = [key for key in COLUMNS if key not in item]
+            missing = [key for key in self.columns if key not in item]
             if missing:
                 yield BadRow(number, f"missing {', '.join(repr(m) for m in missing)}")
                 continue
-            yield self._row(number, item["user_id"], item["event"], item["timestamp"])
+            yield self._row(number, *(item[key] for key in self.columns))
 
     # -- rows --------------------------------------------------------------------------
 
     def _row(
         self, line: int, user_id: object, event: object, timestamp: object
-    ) -> EventRow | BadRow:
+    ) -> EventRow | PropertyRow | BadRow:
+        if self.properties:
+            return self._property_row(line, user_id, event, timestamp)
         if isinstance(event, str):
             event = event.strip()
         try:
             moment = parse_timestamp(timestamp, self.policy.zone)
-            user_id = _parse_user_id(user_id, map_ids=self.policy.map_ids)
+            user_id = parse_user_id(user_id, map_ids=self.policy.map_ids)
             return EventRow(line, self.policy.pending(event, user_id, moment))
         except (ValueError, TypeError) as exc:
             return BadRow(line, str(exc))
 
-    def __iter__(self) -> Iterator[EventRow | BadRow]:
+    def _property_row(
+        self, line: int, user_id: object, name: object, value: object
+    ) -> PropertyRow | BadRow:
+        name = name.strip() if isinstance(name, str) else name
+        value = value.strip() if isinstance(value, str) else value
+        try:
+            user_id = parse_user_id(user_id, map_ids=self.policy.map_ids)
+            if self.policy.map_ids:
+                external_id_text(user_id)
+            else:
+                refuse_unmapped_text(user_id)
+                validate_user_id(user_id, self.policy.max_user_id)
+            return PropertyRow(
+                line,
+                user_id,
+                validate_property_name(name),
+                None if value is None else validate_property_value(value),
+            )
+        except (ValueError, TypeError) as exc:
+            return BadRow(line, str(exc))
+
+    def _rows(self) -> Iterator[EventRow | PropertyRow | BadRow]:
         if self.format == "csv":
             return self._csv_rows()
         return self._jsonl_rows()
+
+    def __iter__(self) -> Iterator[EventRow | BadRow]:
+        if self.properties:
+            raise TypeError("this reader reads properties: iterate its property_rows()")
+        return cast("Iterator[EventRow | BadRow]", self._rows())
+
+    def property_rows(self) -> Iterator[PropertyRow | BadRow]:
+        """The rows of a reader made with ``properties=True``."""
+        if not self.properties:
+            raise TypeError("this reader reads events: iterate it")
+        return cast("Iterator[PropertyRow | BadRow]", self._rows())
 
 
 @attrs.define
@@ -364,4 +447,65 @@ def import_rows(
     )
     if summary.done_through_line != last_line or not summary.written:
         written(0)  # bad rows after the last chunk, or nothing to write
+    return summary
+
+
+def import_property_rows(
+    repository: BitmapRepository,
+    rows: Iterable[PropertyRow | BadRow],
+    *,
+    chunk_size: int = MARK_CHUNK_SIZE,
+    summary: ImportSummary | None = None,
+    on_chunk: Callable[[ImportSummary], None] | None = None,
+    max_reported: int = MAX_REPORTED_BAD_ROWS,
+    id_mapper: IdMapper | None = None,
+    max_user_id: int = DEFAULT_POLICY.max_user_id,
+    max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
+) -> ImportSummary:
+    """:func:`import_rows` for property rows: each chunk's ids mapped in one call (with
+    ``id_mapper``), then set with one ``repository.set_properties`` call. A row whose value
+    would pass ``max_values`` (``BITMAPIST_MAX_PROPERTY_VALUES``) is a bad row, reported
+    by line; the user keeps their value.
+    """
+    summary = ImportSummary() if summary is None else summary
+
+    def skip(row: BadRow) -> None:
+        summary.skipped += 1
+        if len(summary.bad_rows) < max_reported:
+            summary.bad_rows.append(row)
+
+    def write(chunk: list[PropertyRow], last_line: int) -> None:
+        ids: list[object] = [row.user_id for row in chunk]
+        if id_mapper is not None and chunk:
+            ids = list(id_mapper.assign(ids))  # type: ignore[arg-type]
+        assignments = [
+            PropertyAssignment.create(uid, row.name, row.value, max_user_id=max_user_id)
+            for uid, row in zip(ids, chunk, strict=True)
+        ]
+        refused = set(repository.set_properties(assignments, max_values=max_values))
+        for position in sorted(refused):
+            skip(
+                BadRow(
+                    chunk[position].line, str(too_many_values(assignments[position], max_values))
+                )
+            )
+        summary.bad_rows.sort(key=lambda row: row.line)
+        summary.written += len(chunk) - len(refused)
+        summary.done_through_line = last_line
+        if on_chunk is not None:
+            on_chunk(summary)
+
+    chunk: list[PropertyRow] = []
+    last_line = 0
+    for row in rows:
+        summary.rows += 1
+        last_line = row.line
+        if isinstance(row, BadRow):
+            skip(row)
+        else:
+            chunk.append(row)
+        if len(chunk) >= chunk_size:
+            write(chunk, last_line)
+            chunk = []
+    write(chunk, last_line)
     return summary

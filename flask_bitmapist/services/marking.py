@@ -10,6 +10,7 @@ Bulk writers go through :func:`write_marks`: chunk, map ids, write.
 
 from __future__ import annotations
 
+import fnmatch
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
@@ -21,12 +22,14 @@ import attrs
 from flask_bitmapist.domain import (
     DEFAULT_MAX_USER_ID,
     MARK_CHUNK_SIZE,
+    NO_RETENTION,
     UTC,
     BitmapRepository,
     ExternalId,
     IdMapper,
     InvalidUserIdType,
     Mark,
+    RetentionPolicy,
     external_id_text,
     validate_user_id,
 )
@@ -37,6 +40,7 @@ __all__ = [
     "MarkingPolicy",
     "PendingMark",
     "UnmappedMark",
+    "refuse_unmapped_text",
     "write_marks",
 ]
 
@@ -58,6 +62,16 @@ class UnmappedMark:
         return attrs.evolve(self.template, user_id=validate_user_id(number, max_user_id))
 
 
+def refuse_unmapped_text(user_id: object) -> None:
+    """Refuse a str or UUID id where ids are not mapped, saying how to map them."""
+    if isinstance(user_id, (str, uuid.UUID)):
+        raise InvalidUserIdType(
+            f"user id must be an int, got {user_id!r} ({type(user_id).__name__}); to "
+            "track str or UUID user ids, set BITMAPIST_MAP_IDS = True: they are then "
+            "mapped to ints"
+        )
+
+
 #: What :meth:`MarkingPolicy.pending` returns and the writers write.
 PendingMark = Mark | UnmappedMark
 
@@ -66,7 +80,8 @@ PendingMark = Mark | UnmappedMark
 class MarkingPolicy:
     """How an app marks events, read once from its settings.
 
-    - ``hourly``: marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``);
+    - ``hourly``: marks also set the hour's bitmap (``BITMAPIST_TRACK_HOURLY``): True for
+      every event, or a tuple of event names and glob patterns (``("checkout:*",)``);
     - ``unique``: marks also set the lifetime flag (``BITMAPIST_TRACK_UNIQUE``);
     - ``max_user_id``: the largest bitmap int accepted (``BITMAPIST_MAX_USER_ID``);
     - ``map_ids``: user ids are the app's own (ints, str, UUID), mapped to bitmap ints
@@ -74,17 +89,33 @@ class MarkingPolicy:
 
     - ``zone``: the calendar whose hours, days, weeks and months marks fall in
       (``BITMAPIST_TIMEZONE``); a naive moment is local time there.
+    - ``retention``: when the keys a mark writes expire (``BITMAPIST_RETENTION``); the
+      expiry goes with the bits, in the same round trip.
 
     >>> policy = MarkingPolicy(hourly=True)
     >>> policy.pending("user:paid", 42, datetime(2026, 11, 27, 13)).hourly
     True
     """
 
-    hourly: bool = False
+    hourly: bool | tuple[str, ...] = False
     unique: bool = False
     max_user_id: int = DEFAULT_MAX_USER_ID
     map_ids: bool = False
     zone: tzinfo = UTC
+    retention: RetentionPolicy = NO_RETENTION
+
+    def hourly_for(self, event_name: object) -> bool:
+        """Whether marks of ``event_name`` set the hour's bitmap: ``hourly`` is True, or
+        names the event or a glob pattern matching it (case-sensitive).
+
+        >>> MarkingPolicy(hourly=("checkout:*",)).hourly_for("checkout:paid")
+        True
+        """
+        if isinstance(self.hourly, bool):
+            return self.hourly
+        return isinstance(event_name, str) and any(
+            fnmatch.fnmatchcase(event_name, pattern) for pattern in self.hourly
+        )
 
     def overriding(
         self, *, hourly: bool | None = None, unique: bool | None = None
@@ -105,20 +136,17 @@ class MarkingPolicy:
         :class:`UnmappedMark`; without, the id must be an int in ``0..max_user_id``, and a
         str or UUID is refused with a hint to set ``BITMAPIST_MAP_IDS``.
         """
-        if not self.map_ids and isinstance(user_id, (str, uuid.UUID)):
-            raise InvalidUserIdType(
-                f"user id must be an int, got {user_id!r} ({type(user_id).__name__}); to "
-                "track str or UUID user ids, set BITMAPIST_MAP_IDS = True: they are then "
-                "mapped to ints"
-            )
+        if not self.map_ids:
+            refuse_unmapped_text(user_id)
         mark = Mark.create(
             event_name,
             0 if self.map_ids else user_id,
             moment,
-            hourly=self.hourly,
+            hourly=self.hourly_for(event_name),
             unique=self.unique,
             max_user_id=self.max_user_id,
             zone=self.zone,
+            retention=self.retention,
         )
         if not self.map_ids:
             return mark
@@ -127,7 +155,10 @@ class MarkingPolicy:
 
     def to_map(self, mark: Mark) -> PendingMark:
         """``mark`` (built with an int id) as this policy writes it: its id to be mapped
-        when ids are mapped, so that the app's id N reads back as N (the demo data)."""
+        when ids are mapped, so that the app's id N reads back as N (the demo data), and
+        its keys expiring under the policy's retention."""
+        if mark.retention != self.retention:
+            mark = attrs.evolve(mark, retention=self.retention)
         return UnmappedMark(mark, mark.user_id) if self.map_ids else mark
 
     def mapped(

@@ -11,7 +11,8 @@ restarted lost 5,309 of 14,863 marks sent by 4 threads (``benchmarks/outage.py``
   same bit are applied in that order), and the next write replays up to
   ``REQUEST_REPLAY_LIMIT`` of them first, once the store is not being skipped;
 - a background thread (started when something is buffered, never at import; a daemon
-  that stops once the buffer is empty, after a fork, or on :meth:`MarkRecorder.close`)
+  that stops once the buffer is empty, after a fork, or for good on
+  :meth:`MarkRecorder.close`)
   replays the rest as soon as the circuit breaker lets a probe through: within its
   interval, at most 5 s by default;
 - replaying is safe because marks are idempotent bit writes; a mark that failed part-way
@@ -19,8 +20,10 @@ restarted lost 5,309 of 14,863 marks sent by 4 threads (``benchmarks/outage.py``
 
 Counters: ``written`` (on the first try), ``buffered`` (kept for replay), ``replayed``
 (written from the buffer), ``dropped`` (lost: the buffer overflowed, or storage refused
-them), ``unknown`` (the write timed out or lost its connection after sending, so it may
-or may not have been applied; those marks are buffered and replayed too).
+them; a mark that overflow pushes out while its replay is on its way counts as replayed
+or dropped by how that write went), ``unknown`` (the write timed out or lost its
+connection after sending, even if a retry then found the server gone, so it may or may
+not have been applied; those marks are buffered and replayed too).
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ __all__ = [
 ]
 
 #: Marks kept per process while storage is away: a minute of a busy process (1,000 marks
-#: a second). A buffered mark takes about 220 bytes, so a full buffer holds about 13 MB.
+#: a second). A buffered mark takes about 265 bytes, so a full buffer holds about 16 MB
+#: (``benchmarks/replay_buffer_memory.py``).
 DEFAULT_REPLAY_BUFFER: Final = 60_000
 #: At most this many buffered marks are replayed by a request's own write (a few ms); the
 #: background thread replays the rest.
@@ -128,6 +132,11 @@ class ReplayBuffer:
     (3, 1)
     >>> [m.user_id for m in buffer.head(10)[1]]
     [1, 2]
+
+    Marks handed out by :meth:`head` are in flight until :meth:`settle`: one that overflow
+    pushes out meanwhile is not dropped yet, since the write on its way may still land.
+    :meth:`settle` says what became of it: replayed with the others when the write
+    worked, dropped when it did not.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -136,6 +145,10 @@ class ReplayBuffer:
         self._items: deque[tuple[int, bool, PendingMark]] = deque()
         self._seq = 0
         self._lock = threading.Lock()
+        #: The last sequence number handed out by head() and not settled (0: none).
+        self._in_flight = 0
+        #: In-flight marks that overflow pushed out of the buffer.
+        self._evicted_in_flight = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -143,22 +156,28 @@ class ReplayBuffer:
     def add(self, marks: Sequence[PendingMark], *, unmark: bool) -> tuple[int, int]:
         """Queue ``marks`` behind what waits; returns (marks kept, marks dropped), where
         the dropped are the oldest in the buffer (the new ones themselves when the
-        capacity is 0)."""
+        capacity is 0). In-flight marks pushed out are not counted here (see
+        :meth:`settle`)."""
         if self.capacity <= 0:
             return 0, len(marks)
+        dropped = 0
         with self._lock:
             for mark in marks:
                 self._seq += 1
                 self._items.append((self._seq, unmark, mark))
-            overflow = max(0, len(self._items) - self.capacity)
-            for _ in range(overflow):
-                self._items.popleft()
-        return len(marks), overflow
+            for _ in range(max(0, len(self._items) - self.capacity)):
+                seq = self._items.popleft()[0]
+                if seq <= self._in_flight:
+                    self._evicted_in_flight += 1
+                else:
+                    dropped += 1
+        return len(marks), dropped
 
     def head(self, limit: int) -> tuple[bool, list[PendingMark], int] | None:
         """The oldest marks of one kind (marks, or unmarks), at most ``limit``: (unmark,
-        marks, the last one's sequence number for :meth:`remove_through`); None when
-        empty. Marks and unmarks are never mixed, so their order holds."""
+        marks, the last one's sequence number for :meth:`settle`); None when empty. Marks
+        and unmarks are never mixed, so their order holds. The marks are in flight until
+        :meth:`settle` is called with that number."""
         with self._lock:
             if not self._items:
                 return None
@@ -170,17 +189,25 @@ class ReplayBuffer:
                     break
                 taken.append(mark)
                 last = seq
+            self._in_flight = last
+            self._evicted_in_flight = 0
             return kind, taken, last
 
-    def remove_through(self, seq: int) -> int:
-        """Remove the marks up to sequence number ``seq`` (written, or refused); returns
-        how many were still there (overflow may have dropped some meanwhile)."""
-        removed = 0
+    def settle(self, seq: int, *, done: bool) -> tuple[int, int]:
+        """End the flight of the marks up to ``seq``. ``done``: they were written (or
+        refused for good), so they leave the buffer. Returns (marks done, marks lost):
+        with ``done``, every in-flight mark, those overflow pushed out meanwhile included;
+        without, the ones pushed out are lost (the rest stay, for the next try)."""
         with self._lock:
+            evicted, self._evicted_in_flight = self._evicted_in_flight, 0
+            self._in_flight = 0
+            if not done:
+                return 0, evicted
+            removed = 0
             while self._items and self._items[0][0] <= seq:
                 self._items.popleft()
                 removed += 1
-        return removed
+            return removed + evicted, 0
 
     def clear(self) -> int:
         """Empty the buffer; returns how many marks it held."""
@@ -192,6 +219,8 @@ class ReplayBuffer:
     def _reinit_after_fork(self) -> None:
         self._lock = threading.Lock()
         self._items.clear()
+        self._in_flight = 0
+        self._evicted_in_flight = 0
 
 
 @attrs.define
@@ -244,6 +273,7 @@ class MarkRecorder:
         self._replaying = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._closed = False
         self._wait = RETRY_WAIT
         _RECORDERS.add(self)
 
@@ -295,21 +325,29 @@ class MarkRecorder:
                 try:
                     self._write(marks, unmark)
                 except StorageUnavailable as exc:
+                    # They stay for the next try, but those that overflow pushed out
+                    # meanwhile are lost now.
+                    _, lost = self.buffer.settle(last, done=False)
+                    self._add(dropped=lost)
+                    lost_line = {"marks dropped (buffer full)": lost} if lost else {}
                     if not exc.skipped:  # a skip is no news: the failure was reported
-                        self.report.failed(exc, {})
+                        self.report.failed(exc, lost_line)
+                    elif lost:
+                        self.report.count(lost_line)
                     failed = True
                     break
                 except Exception as exc:
                     # Refused for good (e.g. an id map that is full): drop rather than
                     # block everything behind them.
-                    removed = self.buffer.remove_through(last)
-                    self._add(dropped=removed)
-                    self.report.failed(exc, {"marks dropped (refused)": removed})
+                    refused, _ = self.buffer.settle(last, done=True)
+                    self._add(dropped=refused)
+                    self.report.failed(exc, {"marks dropped (refused)": refused})
                     continue
-                removed = self.buffer.remove_through(last)
-                done += removed
-                self._add(replayed=removed)
-                self.report.count({"marks replayed": removed}, summarize=bool(len(self.buffer)))
+                # Every mark of the write, overflow's meanwhile included: it landed.
+                written, _ = self.buffer.settle(last, done=True)
+                done += written
+                self._add(replayed=written)
+                self.report.count({"marks replayed": written}, summarize=bool(len(self.buffer)))
         finally:
             self._replaying.release()
         if not failed and not len(self.buffer):
@@ -343,7 +381,7 @@ class MarkRecorder:
         if not self.background or not len(self.buffer):
             return
         with self._lock:
-            if self._thread is not None:
+            if self._thread is not None or self._closed:
                 return
             self._stop = threading.Event()
             self._thread = threading.Thread(
@@ -363,14 +401,30 @@ class MarkRecorder:
                 self._thread = None
             return True
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Stop the background thread (waiting up to ``timeout`` s); marks still buffered
-        stay there for a later :meth:`replay` or are lost with the process."""
+    def close(self, timeout: float = 2.0, *, discard: bool = False) -> int:
+        """Stop the background thread for good (waiting up to ``timeout`` s for a write it
+        has on its way); marks buffered later wait for the next write or :meth:`replay`.
+
+        Marks still buffered stay there, or with ``discard`` are dropped (and counted
+        ``dropped``). Returns how many were discarded. Raises ``TimeoutError`` when the
+        thread did not stop within ``timeout``.
+        """
         with self._lock:
             thread, self._thread = self._thread, None
+            self._closed = True
             self._stop.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+            if thread.is_alive():
+                raise TimeoutError(f"the replay thread did not stop within {timeout} s")
+        if not discard:
+            return 0
+        with self._replaying:  # not while a replay is on its way (see ReplayBuffer.settle)
+            discarded = self.buffer.clear()
+        self._add(dropped=discarded)
+        if discarded:
+            self.report.count({"marks dropped (closed)": discarded}, summarize=False)
+        return discarded
 
     # -- status -------------------------------------------------------------------------
 
@@ -452,6 +506,7 @@ class MarkRecorder:
         self._replaying = threading.Lock()
         self._thread = None
         self._stop = threading.Event()
+        self._closed = False
         self._counts = _Counts()
         self.buffer._reinit_after_fork()
         self.report.after_fork()

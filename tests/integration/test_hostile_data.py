@@ -36,6 +36,7 @@ from flask_bitmapist.domain import (
     TimeGroup,
 )
 from flask_bitmapist.infra import RedisRepository
+from tests.integration.outages import wait_for
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
 MiB = 2**20
@@ -206,7 +207,7 @@ def busy(redis_url: str, client: redis.Redis) -> Iterator[None]:
         target=lambda: _swallow(lambda: looper.eval("while true do end", 0)), daemon=True
     )
     thread.start()
-    time.sleep(0.2)
+    wait_for(lambda: _is_busy(client), "the server answering BUSY")
     try:
         yield
     finally:
@@ -214,6 +215,16 @@ def busy(redis_url: str, client: redis.Redis) -> Iterator[None]:
         thread.join(5)
         looper.close()
         client.config_set("busy-reply-threshold", 5000)
+
+
+def _is_busy(client: redis.Redis) -> bool:
+    try:
+        client.ping()
+    except redis.exceptions.BusyLoadingError:
+        return True
+    except redis.exceptions.ResponseError as exc:
+        return "BUSY" in str(exc)
+    return False
 
 
 def _swallow(call: Callable[[], object]) -> None:
@@ -238,6 +249,7 @@ def test_a_busy_server_is_storage_unavailable_and_503(redis_url: str, busy: None
     with app.app_context():
         mark_event("e", 1, now=NOW)  # fails open
         assert current_state().failed_marks == 1
+        current_state().recorder.close()  # its replay must not write into the next test
 
 
 def test_an_out_of_memory_server_fails_marks_open(redis_url: str, client: redis.Redis) -> None:
@@ -249,6 +261,8 @@ def test_an_out_of_memory_server_fails_marks_open(redis_url: str, client: redis.
             assert current_state().failed_marks == 1
         assert app.test_client().get("/bitmapist/api/events").status_code == 200
     finally:
+        with app.app_context():
+            current_state().recorder.close()  # its replay must not write into the next test
         client.config_set("maxmemory", 0)
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
 import redis
+from flask import Flask
 
-from flask_bitmapist import current_state, get_cohort, mark_event
-from tests.integration.support import keys, zoned_app
+from flask_bitmapist import FlaskBitmapist, current_state, get_cohort, get_lifecycle, mark_event
+from tests.integration.support import NEW_YEARS_EVE, keys, zoned_app
+from tests.unit.flask.support import FixedClock
 
-#: 23:30 on 31 December 2026 in Los Angeles; 07:30 on 1 January 2027 in UTC.
+#: NEW_YEARS_EVE: 23:30 on 31 December 2026 in Los Angeles; 07:30 on 1 January 2027 in UTC.
 
 
 def test_a_los_angeles_app_writes_its_local_periods_keys(redis_url: str) -> None:
@@ -54,3 +57,44 @@ def test_an_import_and_a_cohort_in_kolkata_use_its_half_hour_offset(redis_url: s
     assert dates == [datetime(2026, 12, 31), datetime(2027, 1, 1)]
     assert totals == [1, 0]
     assert cohort == [[0, 1], [None, None]]
+
+
+def first_times_in(url: str, zone: str, **config: object) -> tuple[tuple[int, ...], list[int]]:
+    """Lifecycle "new" and first-time cohort totals of two users' first days, Nov 10 and
+    11 local time (naive moments are the app's zone's)."""
+    app = Flask(f"first-times-{zone}")
+    app.config.update(TESTING=True, BITMAPIST_REDIS_URL=url, BITMAPIST_TIMEZONE=zone, **config)
+    FlaskBitmapist(app, clock=FixedClock(NEW_YEARS_EVE))
+    now = datetime(2026, 11, 11, 13)
+    with app.app_context():
+        try:
+            mark_event("act", 1, now=datetime(2026, 11, 10, 9))
+            mark_event("act", 2, now=datetime(2026, 11, 11, 9))
+            lifecycle = get_lifecycle("act", periods=3, now=now)
+            _, _, totals = get_cohort(
+                "act", "act", num_rows=2, num_cols=2, now=now, first_time=True
+            )
+        finally:
+            close = getattr(current_state().repository, "close", None)
+            if close is not None:
+                close()
+    return lifecycle.new, totals
+
+
+ZONES = ["America/Los_Angeles", "America/New_York", "UTC", "Asia/Tokyo", "Pacific/Chatham"]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_first_times_west_of_utc_are_new_on_redis(redis_url: str, zone: str) -> None:
+    # West of UTC, November's month key was read as a UTC November that began hours before
+    # the local one: the users' own month counted as their earlier history (issue 19).
+    assert first_times_in(redis_url, zone) == ((0, 1, 1), [1, 1])
+    assert first_times_in("memory://", zone) == ((0, 1, 1), [1, 1])
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "America/New_York"])
+def test_first_times_west_of_utc_are_new_on_a_cluster(redis_cluster_url: str, zone: str) -> None:
+    assert first_times_in(redis_cluster_url, zone, BITMAPIST_REDIS_CLUSTER=True) == (
+        (0, 1, 1),
+        [1, 1],
+    )

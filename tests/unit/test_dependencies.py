@@ -17,11 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def declared_floors() -> dict[str, str]:
-    """``name -> lowest version`` of the core dependencies and the login/sqlalchemy extras."""
+    """``name -> lowest version`` of the core dependencies and of the extras an app installs
+    (login, the ORMs, testing)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     floors: dict[str, str] = {}
-    for line in [*project["dependencies"], *extras["login"], *extras["sqlalchemy"]]:
+    integrations = ("login", "sqlalchemy", "peewee", "mongoengine", "testing")
+    for line in [*project["dependencies"], *(r for extra in integrations for r in extras[extra])]:
         requirement = Requirement(line)
         [floor] = [spec.version for spec in requirement.specifier if spec.operator == ">="]
         floors[canonicalize_name(requirement.name)] = floor

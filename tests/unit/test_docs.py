@@ -148,8 +148,13 @@ def test_every_python_example_of_a_page_runs_in_order(
 
 
 @pytest.fixture(scope="module")
-def demo_cli() -> FlaskCliRunner:
-    app = create_app({"DEMO_USERS": 400, "DEMO_DAYS": 60})
+def demo_cli(tmp_path_factory: pytest.TempPathFactory) -> FlaskCliRunner:
+    # The in-process store, and an instance folder of its own for the files commands
+    # write (``copy --to sqlite:///...``).
+    app = create_app(
+        {"DEMO_USERS": 400, "DEMO_DAYS": 60, "BITMAPIST_REDIS_URL": "memory://"},
+        instance_path=str(tmp_path_factory.mktemp("demo-instance")),
+    )
     return app.test_cli_runner()
 
 

@@ -11,7 +11,12 @@ stickiness, funnels, imports, demo data.
     flask --app yourapp bitmapist stickiness user:logged_in --periods 30
     flask --app yourapp bitmapist funnel product:viewed cart:added user:paid
     flask --app yourapp bitmapist import events.csv
+    flask --app yourapp bitmapist import plans.csv --properties
+    flask --app yourapp bitmapist saved-cohorts save beta_testers 1 2 3
     flask --app yourapp bitmapist demo-data --days 90 --users 5000
+    flask --app yourapp bitmapist copy --to redis://localhost:6379/0
+    flask --app yourapp bitmapist retention --apply
+    flask --app yourapp bitmapist storage --format json
 
 Bad arguments are usage errors (exit status 2); storage that cannot be reached, a file
 that cannot be imported, or rows that were skipped end with status 1 and a message on
@@ -59,9 +64,13 @@ from flask_bitmapist.flask.cli.answers import (
     trend_command,
 )
 from flask_bitmapist.flask.cli.cohort import cohort_command
+from flask_bitmapist.flask.cli.copy import copy_command
 from flask_bitmapist.flask.cli.demo_data import demo_data_command
 from flask_bitmapist.flask.cli.events import events_command
 from flask_bitmapist.flask.cli.import_events import import_command
+from flask_bitmapist.flask.cli.retention import retention_command
+from flask_bitmapist.flask.cli.saved_cohorts import saved_cohorts_command
+from flask_bitmapist.flask.cli.storage import storage_command
 
 __all__ = ["COMMANDS", "bitmapist_cli"]
 
@@ -75,13 +84,18 @@ COMMANDS: Final[tuple[click.Command, ...]] = (
     demo_data_command,
     trend_command,
     lifecycle_command,
+    copy_command,
+    saved_cohorts_command,
+    retention_command,
+    storage_command,
 )
 
 bitmapist_cli = AppGroup(
     "bitmapist",
     help="Bitmap analytics: list events, print cohort tables, trends, lifecycles, "
     "stickiness and funnels, "
-    "import past events, generate demo data.",
+    "import past events and properties, keep saved cohorts, generate demo data, apply the "
+    "retention policy, report storage, copy the store to another.",
 )
 for _command in COMMANDS:
     bitmapist_cli.add_command(_command)

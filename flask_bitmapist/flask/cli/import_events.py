@@ -1,4 +1,5 @@
-"""``flask bitmapist import``: past events from a CSV or JSON Lines file, streamed."""
+"""``flask bitmapist import``: past events, or properties (``--properties``), from a CSV or
+JSON Lines file, streamed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from flask_bitmapist.services.event_files import (
     FORMATS,
     EventFileReader,
     ImportSummary,
+    import_property_rows,
     import_rows,
 )
 from flask_bitmapist.services.marking import MARK_CHUNK_SIZE
@@ -40,12 +42,23 @@ __all__ = ["import_command"]
     show_default=True,
     help="Rows written per storage call.",
 )
+@click.option(
+    "--properties",
+    is_flag=True,
+    help="FILE holds user_id,property,value rows: each sets the user's property (an "
+    "empty or null value removes it).",
+)
 @click.pass_context
 def import_command(
-    ctx: click.Context, file: IO[bytes], file_format: str | None, chunk_size: int
+    ctx: click.Context,
+    file: IO[bytes],
+    file_format: str | None,
+    chunk_size: int,
+    properties: bool,
 ) -> None:
     """Import past events from FILE (- for stdin): CSV with a header, or JSON Lines, of
-    user_id,event,timestamp.
+    user_id,event,timestamp. With --properties, rows of user_id,property,value set
+    properties instead (a user's current plan, channel...).
 
     Timestamps are ISO 8601 (without an offset: local time in BITMAPIST_TIMEZONE) or epoch
     seconds. The file is streamed, so any size imports in bounded memory. Bad rows are
@@ -69,6 +82,7 @@ def import_command(
             name="-" if name == "<stdin>" else str(name),
             file_format=file_format,  # type: ignore[arg-type]
             policy=state.marking,
+            properties=properties,
         )
     except EventFileError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param_hint="FILE") from exc
@@ -83,15 +97,27 @@ def import_command(
             shown = reader.bytes_read
 
         try:
-            import_rows(
-                state.repository,
-                reader,
-                chunk_size=chunk_size,
-                summary=summary,
-                on_chunk=advance,
-                id_mapper=state.id_mapper,
-                policy=state.marking,
-            )
+            if properties:
+                import_property_rows(
+                    state.repository,
+                    reader.property_rows(),
+                    chunk_size=chunk_size,
+                    summary=summary,
+                    on_chunk=advance,
+                    id_mapper=state.id_mapper,
+                    max_user_id=state.settings.max_user_id,
+                    max_values=state.settings.max_property_values,
+                )
+            else:
+                import_rows(
+                    state.repository,
+                    reader,
+                    chunk_size=chunk_size,
+                    summary=summary,
+                    on_chunk=advance,
+                    id_mapper=state.id_mapper,
+                    policy=state.marking,
+                )
         except (StorageUnavailable, InvalidUserId) as exc:
             # Rows are validated when read: InvalidUserId here is the id map running out
             # of ints, which stops the import like storage that fails.

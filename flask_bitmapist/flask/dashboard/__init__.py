@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from flask_bitmapist.flask.dashboard.views import create_blueprint
+from flask_bitmapist.flask.dashboard.views import bitmapist_bp, create_blueprint
 
-__all__ = ["create_blueprint"]
+__all__ = ["bitmapist_bp", "create_blueprint"]

@@ -7,7 +7,7 @@ users. The answer comes from the app's pipeline.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 from urllib.parse import urlencode
 
@@ -15,13 +15,13 @@ import attrs
 from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from flask_bitmapist.domain import MAX_STEPS, EventRef, InvalidEventName
+from flask_bitmapist.domain import MAX_STEPS, EventRef, InvalidEventName, parse_expression
 from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import FunnelChart
 from flask_bitmapist.flask.dashboard.forms import window_args
 from flask_bitmapist.flask.state import current_state
 
-__all__ = ["FunnelForm", "register"]
+__all__ = ["FunnelForm", "named_events", "register"]
 
 #: The funnel page shows at least this many step rows.
 MIN_STEP_ROWS = 3
@@ -87,8 +87,8 @@ class FunnelForm:
         }
 
     def step_rows(self, events: frozenset[str] | set[str]) -> list[tuple[str, str]]:
-        """The page's step rows as ``(event, expression)``: a step that names a known
-        event fills the event list, anything else the expression; then blank rows, at
+        """The page's step rows as ``(event, expression)``: a step that is one of ``events``
+        fills the event picker, anything else the expression; then blank rows, at
         least :data:`MIN_STEP_ROWS` in all and one more than filled, up to ten."""
         names = {_event_text(event): event for event in events}
         rows = [(names[s], "") if s in names else ("", s) for s in self.steps]
@@ -117,14 +117,12 @@ def funnel_page() -> Response:
         (lambda: state.answers.answer("funnel", form.fields())) if submitted else None
     )
     funnel = answer.result if answer else None
-    events = sorted(state.repository.event_names())
     return responses.page_response(
         "bitmapist/funnel.html",
         answer=answer,
         error=error,
         form=form,
-        events=events,
-        step_rows=form.step_rows(set(events)),
+        step_rows=form.step_rows(named_events(form.steps)),
         max_steps=MAX_STEPS,
         funnel=funnel,
         chart=FunnelChart.build(funnel) if funnel else None,
@@ -143,6 +141,20 @@ def api_funnel_users() -> Response:
     the next, a page at a time."""
     fields = FunnelForm.from_args(request.args).fields()
     return responses.api_users("funnel", fields, "reached", "dropped")
+
+
+def named_events(steps: Iterable[str]) -> frozenset[str]:
+    """The names of the ``steps`` that are one event each: their rows show them in the
+    event picker, the others in the expression field."""
+    names = set()
+    for step in steps:
+        try:
+            expression = parse_expression(step)
+        except ValueError:
+            continue
+        if isinstance(expression, EventRef):
+            names.add(expression.name)
+    return frozenset(names)
 
 
 def _event_text(name: str) -> str:

@@ -11,9 +11,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from flask_bitmapist.domain import TimeGroup
+from flask_bitmapist.domain import StorageUnavailable, TimeGroup
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.forms import Page
+from flask_bitmapist.flask.dashboard.saved_cohorts import note_drill_down_users
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer, Drill, Fields
 from flask_bitmapist.services.defaults import Defaults, choose_defaults
@@ -96,6 +97,7 @@ def users_page(drill: Drill, state: BitmapistState) -> Response:
     ``user_ids``, ``ids_mapped``. Every drill-down of the dashboard answers this way."""
     page = Page.from_args(request.args)
     users = drill.users
+    note_drill_down_users(users)  # saved in full by POST /api/saved-cohorts "from"
     count = len(users)
     return jsonify(
         {
@@ -132,9 +134,9 @@ def page_response(
     **context: Any,
 ) -> Response:
     """An answer's page (400 when it shows an error, else 200), with what every answer
-    page shows: the events for its pickers, the time groups, the app's ``now``."""
+    page shows: the time groups, the app's ``now`` (its event pickers ask
+    ``/api/events/names`` for suggestions: no page lists every name)."""
     state = current_state()
-    context.setdefault("events", sorted(state.repository.event_names()))
     context.setdefault("defaults", first_screen())
     html = render_template(
         template,
@@ -181,11 +183,15 @@ def wants_json() -> bool:
 
 def first_screen() -> Defaults:
     """The events this request's first screen shows, chosen once per request from the
-    stored data (:func:`~flask_bitmapist.services.defaults.choose_defaults`)."""
+    stored data (:func:`~flask_bitmapist.services.defaults.choose_defaults`); none while
+    storage does not answer, so the empty form still shows (its answer would be a 503)."""
     chosen: Defaults | None = g.get("bitmapist_defaults")
     if chosen is None:
         state = current_state()
-        chosen = choose_defaults(state.engine, state.now())
+        try:
+            chosen = choose_defaults(state.engine, state.now())
+        except StorageUnavailable:
+            chosen = Defaults()
         g.bitmapist_defaults = chosen
     return chosen
 

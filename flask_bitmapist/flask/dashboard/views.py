@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
@@ -24,10 +25,14 @@ from flask_bitmapist.flask.dashboard import (
     stickiness,
     trend,
 )
+from flask_bitmapist.flask.dashboard.forms import parse_count
 from flask_bitmapist.flask.dashboard.responses import answer_format, csv_download, wants_json
+from flask_bitmapist.flask.dashboard.saved_cohorts import register_saved_cohort_views
+from flask_bitmapist.flask.dashboard.storage_view import register_storage_view
 from flask_bitmapist.flask.dashboard.trend import SPARKLINE_DAYS, event_sparklines
 from flask_bitmapist.flask.state import Settings, current_state
 from flask_bitmapist.services.event_counts import EventCounts, count_events
+from flask_bitmapist.services.event_listing import EVENTS_PER_PAGE, EventPage, page_events
 from flask_bitmapist.services.reports import (
     column_label,
     event_counts_to_csv,
@@ -82,9 +87,12 @@ def create_blueprint(settings: Settings) -> Blueprint:
     bp.context_processor(_zone_context)
     bp.add_url_rule("/", "index", index)
     bp.add_url_rule("/api/events", "api_events", api_events)
+    bp.add_url_rule("/api/events/names", "api_event_names", api_event_names)
     # One module per answer kind, each adding its page and API routes.
     for kind in (cohort, trend, lifecycle, stickiness, funnel):
         kind.register(bp)
+    register_saved_cohort_views(bp)
+    register_storage_view(bp)
     return bp
 
 
@@ -180,22 +188,22 @@ def _template_helpers() -> dict[str, Callable[..., str]]:
 
 
 def index() -> str:
-    """Every event, with how many users did it today, this week, this month, this year,
-    and a small line of its last 30 days linking to its trend."""
+    """A page of events, most recently active first (``q`` searches, ``page`` pages), with
+    how many users did each today, this week, this month, this year, and a small line of
+    its last 30 days linking to its trend."""
     state = current_state()
-    counts = count_events(state.engine, state.now(), trail_days=SPARKLINE_DAYS)
-    query = request.args.get("q", "").strip()
+    listing = _event_page()
+    counts = count_events(state.engine, state.now(), names=listing.names, trail_days=SPARKLINE_DAYS)
     shown = [
         {"name": name, "counts": row, "trail": trail, "at_least": counts.lower_bounds(name)}
         for (name, row), trail in zip(counts.rows, counts.trails, strict=True)
-        if query.lower() in name.lower()
     ]
     return render_template(
         "bitmapist/index.html",
         events=shown,
         sparklines=event_sparklines(shown),
-        total_events=len(counts.rows),
-        query=query,
+        listing=listing,
+        query=listing.query,
         headings=[
             (label.capitalize(), period_label(p.group, p.start))
             for label, p in zip(counts.labels, counts.periods, strict=True)
@@ -205,14 +213,37 @@ def index() -> str:
     )
 
 
+def _event_page(size_field: str = "per_page", default_size: int = EVENTS_PER_PAGE) -> EventPage:
+    """The page of event names the query string asks for (``q``, ``page``, and the page
+    size as ``size_field``), from one bounded listing."""
+    args = request.args
+    try:
+        return page_events(
+            current_state().repository,
+            query=args.get("q", ""),
+            page=parse_count("page", args.get("page"), 1),
+            per_page=parse_count(size_field, args.get(size_field), default_size),
+        )
+    except InvalidRequest as exc:
+        if exc.field == "per_page" and size_field != "per_page":
+            raise InvalidRequest(
+                str(exc).replace("per_page", size_field), field=size_field
+            ) from None
+        raise
+
+
 def api_events() -> Response:
     """``{"now", "timezone", "periods": {...}, "events": [{"name", "day", "week", "month",
-    "year"}]}`` (``format=csv``: as CSV, one line per event). An event whose bitmaps hold
-    ids above ``BITMAPIST_MAX_USER_ID`` (another client's, not read) also has
-    ``"at_least"``: the periods whose counts are lower bounds."""
+    "year", "newest"}], "page", "per_page", "pages", "total", "complete", "keys_read"}``: a
+    page of events (``q``, ``page``, ``per_page``), most recently active first
+    (``format=csv``: the page as CSV, one line per event). ``complete`` is false when the
+    listing stopped before reading every key (``total`` then counts what was read). An
+    event whose bitmaps hold ids above ``BITMAPIST_MAX_USER_ID`` (another client's, not
+    read) also has ``"at_least"``: the periods whose counts are lower bounds."""
     fmt = answer_format()
     state = current_state()
-    counts = count_events(state.engine, state.now())
+    listing = _event_page()
+    counts = count_events(state.engine, state.now(), names=listing.names)
     keys = counts.keys
     if fmt == "csv":
         day = period_stamp(counts.periods[0])
@@ -225,9 +256,37 @@ def api_events() -> Response:
                 key: period_iso(p.group, p.start)
                 for key, p in zip(keys, counts.periods, strict=True)
             },
-            "events": [_event_json(counts, name, row) for name, row in counts.rows],
+            "events": [
+                {**_event_json(counts, name, row), "newest": _naive_iso(newest)}
+                for (name, row), newest in zip(counts.rows, listing.newest, strict=True)
+            ],
+            **_listing_json(listing),
+            "per_page": listing.size,
+            "pages": listing.pages,
         }
     )
+
+
+def api_event_names() -> Response:
+    """``{"names": [...], "total", "complete", "keys_read", "q"}``: the pickers'
+    suggestions, up to ``limit`` (default 20) names containing ``q``, most recently active
+    first, from one bounded listing; nothing is counted."""
+    listing = _event_page("limit", 20)
+    return jsonify({"names": list(listing.names), **_listing_json(listing)})
+
+
+def _listing_json(listing: EventPage) -> dict[str, Any]:
+    return {
+        "q": listing.query,
+        "page": listing.number,
+        "total": listing.total,
+        "complete": listing.complete,
+        "keys_read": listing.keys_read,
+    }
+
+
+def _naive_iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _event_json(counts: EventCounts, name: str, row: tuple[int, ...]) -> dict[str, Any]:
@@ -236,3 +295,10 @@ def _event_json(counts: EventCounts, name: str, row: tuple[int, ...]) -> dict[st
     if any(lows):
         event["at_least"] = [key for key, low in zip(counts.keys, lows, strict=True) if low]
     return event
+
+
+#: 0.1's module-level blueprint (``flask_bitmapist.views.bitmapist_bp``), mounted at
+#: ``/bitmapist``: an app that sets ``BITMAPIST_DISABLE_BLUEPRINT`` may register it itself,
+#: ``app.register_blueprint(bitmapist_bp, url_prefix="/admin/bitmapist")``. Its views
+#: serve the app that runs them, as the blueprint ``init_app`` registers does.
+bitmapist_bp: Final = create_blueprint(Settings.from_config({}))

@@ -7,6 +7,9 @@ table, and its drill-downs. :class:`Answers` (one per app) runs a kind, and appl
 holds for every answer, here and nowhere else:
 
 - the app's zone and ``now`` (a request's ``now`` is read in the app's calendar);
+- the periods kept (``BITMAPIST_RETENTION``): a window reaching periods the policy has
+  expired is a :class:`~flask_bitmapist.domain.PeriodsExpired` naming the field and the
+  days kept, not zeros (see :func:`~flask_bitmapist.services.retention.check_window_kept`);
 - the read budget (see docs/limits.md): before any bitmap is read, the number of keys is
   counted from the spec, then their stored lengths asked (one call, no bitmap read); a
   request past ``BITMAPIST_MAX_READ_KEYS`` or ``BITMAPIST_MAX_READ_BYTES`` is a
@@ -27,6 +30,7 @@ import attrs
 from flask_bitmapist.domain import (
     DEFAULT_MAX_COHORT_CELLS,
     DEFAULT_MAX_EXPRESSION_TERMS,
+    NO_RETENTION,
     Bitmap,
     BitmapId,
     BitmapRepository,
@@ -35,6 +39,7 @@ from flask_bitmapist.domain import (
     FirstEver,
     InvalidMoment,
     Period,
+    RetentionPolicy,
     TimeGroup,
     first_ever_events,
     localize,
@@ -42,6 +47,7 @@ from flask_bitmapist.domain import (
 from flask_bitmapist.exceptions import InvalidRequest, ReadBudgetExceeded
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_now, text_field
 from flask_bitmapist.services.reports import CsvCell, period_stamp, to_csv
+from flask_bitmapist.services.retention import check_window_kept
 
 __all__ = [
     "DEFAULT_MAX_READ_BYTES",
@@ -213,6 +219,7 @@ class Answers:
         max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
         max_cells: int = DEFAULT_MAX_COHORT_CELLS,
         budget: ReadBudget | None = None,
+        retention: RetentionPolicy = NO_RETENTION,
     ) -> None:
         self.repository = repository
         self.kinds = dict(kinds)
@@ -221,6 +228,7 @@ class Answers:
         self.max_terms = max_terms
         self.max_cells = max_cells
         self.budget = budget or ReadBudget()
+        self.retention = retention
         #: The bitmap reader every engine reads through: no bitmap past the app's largest
         #: user id's byte, so a huge id another writer set costs no read its 512 MiB.
         self.reader = CohortEngine(repository, max_user_id=max_user_id)
@@ -280,13 +288,15 @@ class Answers:
         **options: Any,
     ) -> Answer[Any, Any]:
         """The answer of ``kind`` to ``fields`` (or to a ``spec`` a front end built), within
-        the read budget, with its ``complete`` flags and warnings; ``options`` say how it
-        is shown (``labels``: the expressions as typed; ``as_percent`` for cohorts). With
+        the periods kept and the read budget, with its ``complete`` flags and warnings;
+        ``options`` say how it is shown (``labels``: the expressions as typed;
+        ``as_percent`` for cohorts). With
         ``warn=False`` the event listing that finds names without data is skipped (the
         Python functions return the domain's result, which has no room for warnings)."""
         answer_kind = self.kind(kind)
         if spec is None:
             spec = answer_kind.spec(fields or {}, self)
+        self.check_kept(spec)
         self.check_budget(answer_kind, spec)
         result = answer_kind.compute(self, spec)
         complete = answer_kind.complete(self, result, spec) if answer_kind.dated else None
@@ -303,10 +313,11 @@ class Answers:
 
     def drill(self, kind: str, fields: Fields, *, spec: object = None) -> Drill:
         """The users behind one number of a ``kind`` answer (``fields`` say which), within
-        the answer's read budget."""
+        the periods kept and the answer's read budget."""
         answer_kind = self.kind(kind)
         if spec is None:
             spec = answer_kind.spec(fields, self)
+        self.check_kept(spec)
         self.check_budget(answer_kind, spec)
         return answer_kind.drill(self, spec, fields)
 
@@ -318,6 +329,11 @@ class Answers:
         the events' months (no bitmap read), so the budget counts the history too."""
         months = self.repository.stored_months(first_ever_events(expression))
         return FirstEver.plan(expression, group, periods, months).bitmap_ids()
+
+    def check_kept(self, spec: Any) -> None:
+        """Refuse ``spec`` when its window reaches periods ``BITMAPIST_RETENTION`` has
+        expired at the clock's time (not the request's ``now``: keys expire on the clock)."""
+        check_window_kept(spec, self.retention, self.now())
 
     def check_budget(self, kind: AnswerKind[S, Any], spec: S) -> None:
         """Refuse ``spec`` before reading anything when it reads more bitmaps or bytes than

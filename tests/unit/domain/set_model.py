@@ -7,6 +7,7 @@ mark for every question, set operations for every cell, exactly as the design st
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 
@@ -21,6 +22,7 @@ UsersIn = Callable[[datetime], set[int]]
 Cells = tuple[tuple[int | None, ...], ...]
 
 
+@functools.lru_cache(maxsize=65_536)
 def clock_reached(zone: tzinfo, moment: datetime) -> datetime:
     """The latest local time the zone's clock has shown by ``moment`` (naive).
 
@@ -116,9 +118,22 @@ class SetModel:
         for name in names:
             during |= self.did(name, group, start)
         before = {
-            user for name, user, moment in self.actions if name in names and _aware(moment) < start
+            user
+            for name, user, moment in self.actions
+            if name in names and self.is_before(moment, start)
         }
         return during - before
+
+    def is_before(self, moment: datetime, start: datetime) -> bool:
+        """Whether ``moment`` lies before the period starting at ``start`` (as
+        :func:`floor` gives it: aware in UTC, else the naive local time it begins at).
+
+        In a zone, that is whether the clock had not yet shown ``start`` by ``moment``."""
+        if start.tzinfo is not None:
+            return _aware(moment) < start
+        if moment.tzinfo is None:
+            return moment < start
+        return clock_reached(self.zone, moment) < start
 
     def evaluate(self, expr: Expression, group: TimeGroup, start: datetime) -> set[int]:
         """The users matching ``expr`` in one period (DESIGN section 5)."""
@@ -210,22 +225,24 @@ def cell_users(p: Sequence[set[int]], s: Sequence[set[int]], i: int, j: int, mod
     raise AssertionError(f"unknown mode {mode}")
 
 
-def stickiness(users_in: UsersIn, group: TimeGroup, now: datetime, periods: int) -> list[int]:
+def stickiness(
+    users_in: UsersIn, group: TimeGroup, now: datetime, periods: int, zone: tzinfo = UTC
+) -> list[int]:
     """``counts[k - 1]``: users in exactly k of the window's periods (DESIGN 10.4)."""
     seen: dict[int, int] = {}
-    for start in row_starts(group, now, periods):
+    for start in row_starts(group, now, periods, zone):
         for user in users_in(start):
             seen[user] = seen.get(user, 0) + 1
     return [sum(1 for n in seen.values() if n == k) for k in range(1, periods + 1)]
 
 
 def funnel_reached(
-    steps: Sequence[UsersIn], group: TimeGroup, now: datetime, periods: int
+    steps: Sequence[UsersIn], group: TimeGroup, now: datetime, periods: int, zone: tzinfo = UTC
 ) -> list[set[int]]:
     """The users who reached each step, user by user as DESIGN 10.5 states it: step 1 in
     the first period of the window where they match it, step k in the first period at or
     after the one where they reached step k - 1."""
-    starts = row_starts(group, now, periods)
+    starts = row_starts(group, now, periods, zone)
     matched = [[users_in(start) for start in starts] for users_in in steps]
     everyone: set[int] = set().union(*(s for per_step in matched for s in per_step))
     reached: list[set[int]] = [set() for _ in steps]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import attrs
 from hypothesis import given, settings
@@ -19,7 +19,6 @@ from flask_bitmapist.domain import (
     LifecycleStatus,
     Mark,
     Or,
-    Period,
     TimeGroup,
     TrendEngine,
     TrendSpec,
@@ -94,7 +93,7 @@ class CountingRepository(InMemoryRepository):
         self.fetches += 1
         return super().fetch(ids, max_bytes=max_bytes)
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         self.listings += 1
         return super().stored_months(events)
 

@@ -10,7 +10,7 @@ users), answer as if the huge id were not there, and still read once per phase.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from flask_bitmapist.domain import (
     REDIS_MAX_USER_ID,
@@ -70,7 +70,7 @@ class MeasuringRepository(BitmapRepository):
     def event_names(self) -> frozenset[str]:
         return self.inner.event_names()
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         return self.inner.stored_months(events)
 
 

@@ -8,7 +8,7 @@ users' first time falls before it. Every cell mode applies unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -24,7 +24,6 @@ from flask_bitmapist.domain import (
     Expression,
     InvalidCohortSpec,
     Mark,
-    Period,
     TimeGroup,
     parse_expression,
 )
@@ -49,7 +48,7 @@ class CountingRepository(InMemoryRepository):
         self.fetches += 1
         return super().fetch(ids, max_bytes=max_bytes)
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         self.listings += 1
         return super().stored_months(events)
 

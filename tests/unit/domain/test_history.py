@@ -5,7 +5,8 @@ from __future__ import annotations
 import doctest
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -47,7 +48,7 @@ class CountingRepository(InMemoryRepository):
         self.fetches.append(list(ids))
         return super().fetch(ids, max_bytes=max_bytes)
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         self.listings += 1
         return super().stored_months(events)
 
@@ -129,6 +130,20 @@ def test_a_user_seen_years_earlier_is_not_new() -> None:
     assert list(new) == [2]
 
 
+def test_a_month_listed_without_its_zone_is_the_local_month_of_that_name() -> None:
+    # Storage read back (Redis, SQLite) lists months by key, in UTC: west of UTC, the
+    # UTC start of January sorts before the local January, which must not count as earlier.
+    la = ZoneInfo("America/Los_Angeles")
+    hour = Period.containing(TimeGroup.HOUR, datetime(2024, 1, 1, 0, 30, tzinfo=la))
+    utc_january = Period.containing(TimeGroup.MONTH, datetime(2024, 1, 15))
+    plan = FirstEver.plan(EventRef("signup"), TimeGroup.HOUR, [hour], {"signup": [utc_january]})
+    # User 7 signed up in that hour, so is in January's bitmap too (keys, not zones, match).
+    seen = {hour.key_suffix, utc_january.key_suffix}
+    bitmaps = {i: Bitmap.from_ids([7] if i.key_suffix in seen else []) for i in plan.bitmap_ids()}
+    [new] = plan.users(bitmaps)
+    assert list(new) == [7]
+
+
 def test_earlier_hours_of_the_same_day_count_as_earlier() -> None:
     repository = InMemoryRepository()
     repository.mark(
@@ -191,6 +206,20 @@ def test_only_an_event_or_an_or_of_events_has_a_first_ever_match(expression: Exp
         first_ever_events(expression)
     with pytest.raises(InvalidExpression, match=re.escape(str(expression))):
         FirstEver.plan(expression, TimeGroup.DAY, [], {})
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo", "Pacific/Chatham"])
+def test_stored_months_are_read_as_months_of_the_periods_zone(zone: str) -> None:
+    # A key names a month of the app's calendar: west of UTC, a UTC November began hours
+    # before the local one and once counted as history of November's own days (issue 19).
+    local = ZoneInfo(zone)
+    days = [Period.containing(TimeGroup.DAY, datetime(2026, 11, d, 9), local) for d in (10, 11)]
+    utc_months = [Period.containing(TimeGroup.MONTH, datetime(2026, m, 15)) for m in (10, 11)]
+    for months in ([date(2026, 10, 1), date(2026, 11, 1)], utc_months):
+        plan = FirstEver.plan(EventRef("act"), TimeGroup.DAY, days, {"act": months})
+        [october] = plan.months["act"]
+        assert october == Period.at(TimeGroup.MONTH, datetime(2026, 10, 1), local)
+        assert october.start.tzinfo is local
 
 
 def test_periods_of_another_group_are_refused() -> None:

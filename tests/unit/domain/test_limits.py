@@ -72,19 +72,43 @@ def test_marks_and_cohorts_refuse_far_moments_without_overflow(moment: datetime)
 
 
 @pytest.mark.parametrize("group", list(TimeGroup))
-def test_the_widest_cohort_at_either_end_of_the_range_stays_in_the_calendar(
+def test_the_widest_cohort_at_the_end_of_the_range_stays_in_the_calendar(
     group: TimeGroup,
 ) -> None:
-    # 1000 rows back from the first moment allowed, and one period past the last.
-    for now in (datetime(MIN_YEAR, 1, 1, tzinfo=UTC), datetime(MAX_YEAR, 12, 31, 23, tzinfo=UTC)):
-        spec = CohortSpec.create(
+    # 1000 rows back from the last moment allowed, and one period past it.
+    now = datetime(MAX_YEAR, 12, 31, 23, tzinfo=UTC)
+    spec = CohortSpec.create(
+        EventRef("a"), EventRef("b"), now=now, time_group=group, rows=1000, cols=1
+    )
+    periods = spec.row_periods()
+    assert len(periods) == 1000
+    assert periods[-1].end > periods[0].start
+    if group.is_stored:
+        assert all(p.key_suffix for p in periods)
+
+
+@pytest.mark.parametrize("group", list(TimeGroup))
+def test_rows_reaching_back_past_the_start_of_the_range_are_refused_naming_rows(
+    group: TimeGroup,
+) -> None:
+    now = datetime(MIN_YEAR, 1, 8, tzinfo=UTC)
+    with pytest.raises(InvalidCohortSpec, match=f"before year {MIN_YEAR}") as caught:
+        CohortSpec.create(
             EventRef("a"), EventRef("b"), now=now, time_group=group, rows=1000, cols=1
         )
-        periods = spec.row_periods()
-        assert len(periods) == 1000
-        assert periods[-1].end > periods[0].start
-        if group.is_stored:
-            assert all(p.key_suffix for p in periods)
+    assert caught.value.field == "rows"
+    assert CohortSpec.create(
+        EventRef("a"), EventRef("b"), now=now, time_group=group, rows=1, cols=1
+    )
+
+
+def test_a_week_that_begins_before_the_range_is_refused_naming_now() -> None:
+    # ISO week 1 of year 1000 begins on Monday 30 December 999.
+    with pytest.raises(InvalidCohortSpec, match="W1000-1") as caught:
+        CohortSpec.create(
+            EventRef("a"), EventRef("b"), now=datetime(MIN_YEAR, 1, 2), time_group="weeks", rows=1
+        )
+    assert caught.value.field == "now"
 
 
 # -- expressions (items 4 and 5) ---------------------------------------------------------

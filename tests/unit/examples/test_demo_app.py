@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -168,5 +170,51 @@ def test_with_its_redis_down_the_demo_still_starts_and_its_cli_says_why(
     assert result.exit_code == 1
     assert f"Error: storage at {url} is unavailable" in result.output
     monkeypatch.setenv("BITMAPIST_REDIS_URL", url)
-    with pytest.raises(SystemExit, match="Start that Redis, or unset BITMAPIST_REDIS_URL"):
+    with pytest.raises(
+        SystemExit, match=r"Start that Redis \(or repair that file\), or unset BITMAPIST_REDIS_URL"
+    ):
         demo_app.main()
+
+
+def test_on_its_file_the_demo_generates_once_and_its_cli_reads_the_dashboards_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BITMAPIST_REDIS_URL")  # the demo's default: sqlite:///demo.db
+    monkeypatch.delenv("DEMO_DATABASE_URL")  # and its shop in sqlite:///shop.db
+    config = {"DEMO_USERS": 60, "DEMO_DAYS": 10}
+    first = create_app(config, instance_path=str(tmp_path))
+    assert first.config["DEMO_GENERATED"] > 60
+    assert (tmp_path / "demo.db").is_file()
+    assert (tmp_path / "shop.db").is_file()  # the shop's users are kept too
+    dashboard = first.test_client().get("/bitmapist/api/trend?expr=user:created&periods=10")
+    assert dashboard.status_code == 200, dashboard.text
+    # A restart, or the CLI in another process: the same file, no new data.
+    again = create_app(config, instance_path=str(tmp_path))
+    assert again.config["DEMO_GENERATED"] == 0
+    result = again.test_cli_runner().invoke(
+        args=["bitmapist", "trend", "user:created", "--periods", "10", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sum(json.loads(result.stdout)["series"][0]["counts"]) == 60
+    assert sum(dashboard.get_json()["series"][0]["counts"]) == 60
+
+
+def test_main_on_its_file_prints_cli_commands_that_read_the_same_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BITMAPIST_REDIS_URL", f"sqlite:///{tmp_path}/demo.db")
+    monkeypatch.setenv("DEMO_DATABASE_URL", f"sqlite:///{tmp_path}/shop.db")
+    monkeypatch.setenv("DEMO_USERS", "20")
+    monkeypatch.setenv("DEMO_DAYS", "3")
+    monkeypatch.setattr(Flask, "run", lambda self, **kwargs: None)
+    demo_app.main()
+    out = capsys.readouterr().out
+    assert f"in sqlite:///{tmp_path}/demo.db." in out
+    assert "  flask --app examples.demo_app bitmapist events\n" in out
+
+
+def test_the_server_and_the_cli_use_one_instance_folder_whatever_the_import_name() -> None:
+    # `python -m examples.demo_app` names the app __main__, `flask --app` examples.demo_app:
+    # Flask's default instance folders differ, and the CLI would read another file.
+    root = Path(demo_app.__file__).resolve().parents[1]
+    assert create_app().instance_path == str(root / "instance") == demo_app.DEMO_INSTANCE

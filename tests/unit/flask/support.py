@@ -19,6 +19,7 @@ from flask_bitmapist import BitmapistState, mark_event
 from flask_bitmapist.domain import (
     Bitmap,
     BitmapId,
+    EventListing,
     EventRef,
     Mark,
     Period,
@@ -67,10 +68,42 @@ class DownRepository(InMemoryRepository):
     def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
         raise StorageUnavailable("connection refused (test double)")
 
+    def count(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[int]:
+        raise StorageUnavailable("connection refused (test double)")
+
     def event_names(self) -> frozenset[str]:
         raise StorageUnavailable("connection refused (test double)")
 
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[Period]]:
+    def list_events(
+        self,
+        *,
+        containing: str = "",
+        max_keys: int | None = None,
+        max_seconds: float | None = None,
+    ) -> EventListing:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def set_properties(self, assignments: Iterable[object], *, max_values: int = 0) -> list[int]:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def save_cohort(self, name: str, users: Bitmap) -> None:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def delete_cohort(self, name: str) -> bool:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def cohort_names(self) -> frozenset[str]:
+        raise StorageUnavailable("connection refused (test double)")
+
+    def fetch_user_sets(
+        self, ids: Sequence[object], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
         raise StorageUnavailable("connection refused (test double)")
 
 
@@ -97,9 +130,25 @@ class FlakyRepository(InMemoryRepository):
         self._check()
         return super().fetch(ids, max_bytes=max_bytes)
 
+    def count(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[int]:
+        self._check()
+        return super().count(ids, max_bytes=max_bytes)
+
     def event_names(self) -> frozenset[str]:
         self._check()
         return super().event_names()
+
+    def list_events(
+        self,
+        *,
+        containing: str = "",
+        max_keys: int | None = None,
+        max_seconds: float | None = None,
+    ) -> EventListing:
+        self._check()
+        return super().list_events(
+            containing=containing, max_keys=max_keys, max_seconds=max_seconds
+        )
 
 
 class FixedClock:

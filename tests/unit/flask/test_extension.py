@@ -233,7 +233,7 @@ def test_settings_repr_hides_the_redis_password() -> None:
     [
         ("BITMAPIST_REDIS_URL", "localhost:6379", "must be a URL"),
         ("BITMAPIST_REDIS_URL", None, "must be a str, got None"),
-        ("BITMAPIST_TRACK_HOURLY", "False", "must be True or False, got 'False'"),
+        ("BITMAPIST_TRACK_HOURLY", "False", "must be True, False, or a list .* got 'False'"),
         ("BITMAPIST_RAISE_ON_ERROR", 1, "must be True or False, got 1"),
         ("BITMAPIST_MAX_USER_ID", 2**32, "between 0 and 4294967295, got 4294967296"),
         ("BITMAPIST_MAX_USER_ID", True, "must be an int"),

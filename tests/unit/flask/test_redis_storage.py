@@ -249,14 +249,6 @@ def test_an_unknown_url_scheme_is_refused_at_init_app() -> None:
 # -- storage down or hung ---------------------------------------------------------------
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def hung_server() -> Iterator[int]:
     """A loopback port that accepts connections and never answers (a hung Redis)."""
@@ -309,9 +301,11 @@ SINGLE_OR_CLUSTER = pytest.mark.parametrize("cluster", [False, True], ids=["sing
 
 
 @SINGLE_OR_CLUSTER
-def test_storage_down_the_view_still_answers(clock: FixedClock, cluster: bool) -> None:
+def test_storage_down_the_view_still_answers(
+    clock: FixedClock, cluster: bool, refused_port: int
+) -> None:
     app = app_on(
-        f"redis://127.0.0.1:{closed_port()}/0",
+        f"redis://127.0.0.1:{refused_port}/0",
         clock,
         BITMAPIST_REDIS_CLUSTER=cluster,
         BITMAPIST_MAP_IDS=True,  # the id map too connects on first use
@@ -347,8 +341,10 @@ def test_storage_hung_the_view_still_answers_promptly(
 
 
 @SINGLE_OR_CLUSTER
-def test_storage_down_reads_raise_storage_unavailable(clock: FixedClock, cluster: bool) -> None:
-    app = app_on(f"redis://127.0.0.1:{closed_port()}/0", clock, BITMAPIST_REDIS_CLUSTER=cluster)
+def test_storage_down_reads_raise_storage_unavailable(
+    clock: FixedClock, cluster: bool, refused_port: int
+) -> None:
+    app = app_on(f"redis://127.0.0.1:{refused_port}/0", clock, BITMAPIST_REDIS_CLUSTER=cluster)
 
     with app.app_context():
         with pytest.raises(StorageUnavailable):
@@ -358,9 +354,11 @@ def test_storage_down_reads_raise_storage_unavailable(clock: FixedClock, cluster
 
 
 @SINGLE_OR_CLUSTER
-def test_storage_down_with_raise_on_error_raises(clock: FixedClock, cluster: bool) -> None:
+def test_storage_down_with_raise_on_error_raises(
+    clock: FixedClock, cluster: bool, refused_port: int
+) -> None:
     app = app_on(
-        f"redis://127.0.0.1:{closed_port()}/0",
+        f"redis://127.0.0.1:{refused_port}/0",
         clock,
         BITMAPIST_RAISE_ON_ERROR=True,
         BITMAPIST_REDIS_CLUSTER=cluster,

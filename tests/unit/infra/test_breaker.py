@@ -3,7 +3,6 @@ time; on a Redis repository, the skipped calls send nothing."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from datetime import datetime, timezone
 
@@ -139,17 +138,10 @@ def test_bad_intervals_are_refused(interval: object, max_interval: object, messa
         CircuitBreaker(interval=interval, max_interval=max_interval)  # type: ignore[arg-type]
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_a_repository_skips_the_dead_store_without_connecting_and_its_id_map_too(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, refused_port: int
 ) -> None:
-    repository = RedisRepository.from_url(f"redis://127.0.0.1:{closed_port()}/0")
+    repository = RedisRepository.from_url(f"redis://127.0.0.1:{refused_port}/0")
     mapper = RedisIdMapper.of(repository)
     connects: list[int] = []
     original = redis.connection.Connection.connect

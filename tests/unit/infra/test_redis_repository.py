@@ -11,7 +11,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import fakeredis
@@ -296,6 +296,35 @@ def test_event_names_scan_and_never_use_keys(
     assert repository.event_names() == frozenset(f"event{i}" for i in range(2500))
 
 
+def test_one_listing_of_stored_months_serves_every_event(
+    client: redis.Redis, repository: RedisRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A lifecycle of 100 ORed events once made 100 SCANs of the whole keyspace (issue 19).
+    events = [f"feature:{i}" for i in range(100)]
+    repository.mark(Mark.create(e, 1, datetime(2025, 1 + i % 12, 5)) for i, e in enumerate(events))
+    repository.mark(Mark.create(e, 2, NOW) for e in [*events, "feature:1x", "other"])
+    patterns: list[str] = []
+    scan = repository.transport.scan
+
+    def counted(pattern: str) -> Iterator[bytes | str]:
+        patterns.append(pattern)
+        return scan(pattern)
+
+    monkeypatch.setattr(repository.transport, "scan", counted)
+    months = repository.stored_months(events)
+    assert months == {
+        e: frozenset({date(2025, 1 + i % 12, 1), date(2026, 11, 1)}) for i, e in enumerate(events)
+    }
+    # The server filters by the events' common start, and leaves out weeks and flags.
+    assert patterns == ["trackist_feature:*_[0-9]*"]
+    assert repository.stored_months(["feature:1"]) == {
+        "feature:1": frozenset({date(2025, 2, 1), date(2026, 11, 1)})
+    }
+    assert patterns[1:] == ["trackist_feature:1_[0-9]*"]
+    assert repository.stored_months([]) == {}
+    assert len(patterns) == 2
+
+
 def test_a_prefix_with_glob_characters_matches_only_itself(client: redis.Redis) -> None:
     repository = RedisRepository(client, prefix="app[1]*?_")
     repository.mark([Mark.create("active", 1, NOW)])
@@ -451,17 +480,11 @@ def test_repository_from_url_refuses_unknown_schemes() -> None:
 # -- failures ---------------------------------------------------------------------
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.mark.parametrize("operation", ["mark", "unmark", "fetch", "event_names"])
-def test_an_unreachable_server_raises_storage_unavailable_naming_it(operation: str) -> None:
-    port = closed_port()
+def test_an_unreachable_server_raises_storage_unavailable_naming_it(
+    operation: str, refused_port: int
+) -> None:
+    port = refused_port
     repository = RedisRepository.from_url(f"redis://:pw@127.0.0.1:{port}/0")
     mark = Mark.create("active", 1, NOW)
     calls = {
@@ -547,9 +570,9 @@ def test_a_cluster_node_that_does_not_answer_times_out_without_retrying() -> Non
 
 @pytest.mark.parametrize("operation", ["mark", "unmark", "fetch", "event_names", "client"])
 def test_a_cluster_that_cannot_be_reached_is_made_and_raises_storage_unavailable_on_use(
-    operation: str,
+    operation: str, refused_port: int
 ) -> None:
-    port = closed_port()
+    port = refused_port
     repository = RedisRepository.from_url(
         f"redis://:pw@127.0.0.1:{port}", cluster=True, connect_timeout=0.2
     )

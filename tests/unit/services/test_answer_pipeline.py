@@ -10,7 +10,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flask_bitmapist.domain import Bitmap, BitmapId, Mark, Period, TimeGroup
+from flask_bitmapist.domain import (
+    NO_RETENTION,
+    Bitmap,
+    BitmapId,
+    Mark,
+    Period,
+    PeriodsExpired,
+    RetentionPolicy,
+    TimeGroup,
+)
 from flask_bitmapist.exceptions import InvalidRequest, ReadBudgetExceeded
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.answers import KINDS, Answers, ReadBudget
@@ -36,10 +45,20 @@ class CountingRepository(InMemoryRepository):
 
 
 def answers_over(
-    repository: InMemoryRepository, *, budget: ReadBudget | None = None, zone: Any = timezone.utc
+    repository: InMemoryRepository,
+    *,
+    budget: ReadBudget | None = None,
+    zone: Any = timezone.utc,
+    retention: RetentionPolicy = NO_RETENTION,
 ) -> Answers:
     return Answers(
-        repository, kinds=KINDS, zone=zone, clock=lambda: NOW, max_user_id=2**20, budget=budget
+        repository,
+        kinds=KINDS,
+        zone=zone,
+        clock=lambda: NOW,
+        max_user_id=2**20,
+        budget=budget,
+        retention=retention,
     )
 
 
@@ -181,3 +200,30 @@ def test_drill_downs_go_through_the_budget_too() -> None:
         answers.drill("trend", {"expr": "paid", "periods": 30, "index": 0})
     drill = answers.drill("trend", {"expr": "paid", "periods": 3, "index": 2})
     assert list(drill.users) == [1] and drill.about["date"] == "2026-11-27T00:00:00+00:00"
+
+
+#: Each kind's request over ten days, and the field a window past the retention policy
+#: names (a drill-down is refused before its own fields are read).
+TEN_DAYS = [
+    ("cohort", {"primary": "paid", "secondary": "viewed", "rows": 10, "cols": 3}, "rows"),
+    ("trend", {"expr": "paid", "periods": 10}, "periods"),
+    ("lifecycle", {"expr": "paid", "periods": 10}, "periods"),
+    ("stickiness", {"expr": "paid", "periods": 10}, "periods"),
+    ("funnel", {"step": ["viewed", "paid"], "periods": 10}, "periods"),
+]
+
+
+@pytest.mark.parametrize(("kind", "fields", "field"), TEN_DAYS)
+def test_a_window_past_the_retention_policy_is_refused_once_for_every_front_end(
+    kind: str, fields: dict[str, object], field: str
+) -> None:
+    repository = marked(STORE)
+    answers = answers_over(repository, retention=RetentionPolicy.create({"days": 3}))
+    with pytest.raises(PeriodsExpired, match="days are kept 3 days") as answered:
+        answers.answer(kind, fields)
+    with pytest.raises(PeriodsExpired) as drilled:
+        answers.drill(kind, fields)
+    assert answered.value.field == drilled.value.field == field
+    assert (repository.fetches, repository.size_calls) == (0, 0)  # refused before reading
+    shorter = {**fields, "rows" if kind == "cohort" else "periods": 2}
+    assert answers.answer(kind, shorter).result is not None

@@ -46,7 +46,7 @@ def test_no_events_is_no_rows() -> None:
     assert len(counts.periods) == 4
 
 
-def test_a_trail_of_days_ending_today_is_counted_in_the_same_read() -> None:
+def test_a_trail_of_days_is_counted_with_the_periods_in_one_call() -> None:
     repository = InMemoryRepository()
     repository.mark(
         [
@@ -56,18 +56,25 @@ def test_a_trail_of_days_ending_today_is_counted_in_the_same_read() -> None:
             Mark.create("b", 1, utc(11, 20)),  # before the trail
         ]
     )
-    fetches: list[int] = []
-    fetch = repository.fetch
+    calls: list[tuple[str, int]] = []
+    fetch, count = repository.fetch, repository.count
 
-    def counted(ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
-        fetches.append(len(ids))
+    def fetched(ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
+        calls.append(("fetch", len(ids)))
         return fetch(ids, max_bytes=max_bytes)
 
-    repository.fetch = counted  # type: ignore[method-assign]
+    def counted(ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[int]:
+        calls.append(("count", len(ids)))
+        return count(ids, max_bytes=max_bytes)
+
+    repository.fetch = fetched  # type: ignore[method-assign]
+    repository.count = counted  # type: ignore[method-assign]
 
     counts = count_events(CohortEngine(repository), NOW, trail_days=3)
 
     assert counts.trails == ((1, 0, 2), (0, 0, 0))
     assert counts.rows[0] == ("a", (2, 3, 3, 3))
-    assert len(fetches) == 1
+    # Day, week, month and the two trail days before today, of both events, counted in
+    # one call; the year read as both events' twelve months in one more.
+    assert calls == [("count", 2 * 5), ("fetch", 2 * 12)]
     assert count_events(CohortEngine(repository), NOW).trails == ()

@@ -316,8 +316,23 @@ def test_the_buffer_hands_out_runs_of_one_kind() -> None:
     assert head is not None
     unmark, taken, last = head
     assert (unmark, [m.user_id for m in taken]) == (False, [1, 2])
-    assert buffer.remove_through(last) == 2
+    assert buffer.settle(last, done=True) == (2, 0)
     assert buffer.head(10) is not None and len(buffer) == 1
+
+
+def test_marks_pushed_out_while_in_flight_are_settled_by_how_the_write_went() -> None:
+    buffer = ReplayBuffer(2)
+    buffer.add(marks(1, 2), unmark=False)
+    head = buffer.head(10)
+    assert head is not None
+    # Both in flight are pushed out; neither is dropped yet.
+    assert buffer.add(marks(3, 4), unmark=False) == (2, 0)
+    assert buffer.settle(head[2], done=True) == (2, 0)
+    head = buffer.head(1)
+    assert head is not None and [m.user_id for m in head[1]] == [3]
+    assert buffer.add(marks(5), unmark=False) == (1, 0)  # 3 is pushed out, in flight
+    assert buffer.settle(head[2], done=False) == (0, 1)  # its write failed: lost
+    assert buffer.add(marks(6), unmark=False) == (1, 1)  # nothing in flight: 4 dropped
 
 
 def test_counters_add_up_under_concurrent_marking() -> None:
@@ -358,3 +373,61 @@ def test_status_is_a_plain_dict_for_json() -> None:
         "breaker_open",
         "retry_in",
     }
+
+
+class MarkingDuringTheWrite(Store):
+    """A store whose first write after ``arm`` runs ``during`` before it lands (or fails):
+    what another thread does while a replay is on its way, without threads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.during: list[object] = []
+        self.fail_that_write = False
+
+    def mark(self, marks: Iterable[Mark]) -> None:
+        if self.during:
+            action = self.during.pop()
+            action()  # type: ignore[operator]
+            if self.fail_that_write:
+                self.fail_that_write = False
+                raise StorageUnavailable("connection lost (test)")
+        super().mark(marks)
+
+
+@pytest.mark.parametrize("write_works", [True, False], ids=["the write lands", "it fails"])
+def test_dropped_counts_exactly_the_marks_never_written(write_works: bool) -> None:
+    store = MarkingDuringTheWrite()
+    rec = recorder(store, capacity=10)
+    store.down = True
+    rec.record(marks(*range(10)))  # a full buffer
+    store.down = False
+    # While the replay of 0..9 is on its way, 15 more marks arrive: 0..9 are pushed out
+    # (in flight) and 10..14 too (waiting).
+    store.during.append(lambda: rec.record(marks(*range(10, 25))))
+    store.fail_that_write = not write_works
+    rec.replay()
+    rec.replay()  # what is left, once the store answers
+    status = rec.status()
+    stored = set(day(store))
+    assert status.pending == 0
+    assert status.dropped == 25 - len(stored)
+    assert status.replayed == len(stored)
+    assert stored == set(range(15, 25)) | (set(range(10)) if write_works else set())
+
+
+def test_close_with_discard_drops_what_waits_and_no_thread_starts_again() -> None:
+    store = Store()
+    rec = recorder(store, background=True, logger=SILENT)
+    store.down = True
+    rec.record(marks(1, 2))
+    thread = rec._thread
+    assert thread is not None
+    assert rec.close(timeout=5, discard=True) == 2
+    assert not thread.is_alive()
+    rec.record(marks(3))  # still buffered, but no thread replays it
+    assert rec._thread is None
+    store.down = False
+    rec.replay()  # only an explicit replay (or the next write) does
+    status = rec.status()
+    assert (status.dropped, status.replayed, status.pending) == (2, 1, 0)
+    assert day(store) == [3]

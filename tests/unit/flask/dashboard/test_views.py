@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_bitmapist import FlaskBitmapist, current_state
-from flask_bitmapist.domain import Bitmap, BitmapId, Mark, Period, TimeGroup
+from flask_bitmapist.domain import Bitmap, BitmapId, EventListing, Mark, Period, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository, RedisRepository
 from tests.cohort_model import EventLog, Lookup
 from tests.spaced_events import write_spaced_events
@@ -42,7 +42,16 @@ def signed_up(s: Lookup) -> set[int]:
 # -- the events page ---------------------------------------------------------------------
 
 
-def test_index_lists_every_event_sorted_with_counts_for_each_period(
+def most_recent_first(log: EventLog) -> list[str]:
+    """The log's events, the one marked on the latest day first (then by name)."""
+    newest: dict[str, datetime] = {}
+    for mark in log.marks():
+        day = Period.containing(TimeGroup.DAY, mark.moment).label
+        newest[mark.event] = max(day, newest.get(mark.event, day))
+    return sorted(newest, key=lambda name: (-newest[name].toordinal(), name))
+
+
+def test_index_lists_every_event_most_recent_first_with_counts_for_each_period(
     client: FlaskClient, log: EventLog
 ) -> None:
     response = client.get("/bitmapist/")
@@ -50,9 +59,8 @@ def test_index_lists_every_event_sorted_with_counts_for_each_period(
 
     assert response.status_code == 200
     names = re.findall(r'<tr data-name="([^"]*)">', html)
-    assert names == sorted(
-        n.lower() for n in ("signed_up", "paid", "refunded", "&lt;img/src=x/onerror=alert(1)&gt;")
-    )
+    escaped = {XSS_EVENT: "&lt;img/src=x/onerror=alert(1)&gt;"}
+    assert names == [escaped.get(n, n).lower() for n in most_recent_first(log)]
     for group, heading in [
         (TimeGroup.DAY, "Today"),
         (TimeGroup.WEEK, "This week"),
@@ -67,9 +75,8 @@ def test_index_lists_every_event_sorted_with_counts_for_each_period(
 def test_index_counts_match_the_model_in_the_api(client: FlaskClient, log: EventLog) -> None:
     data = client.get("/bitmapist/api/events").get_json()
 
-    assert [e["name"] for e in data["events"]] == sorted(
-        ["signed_up", "paid", "refunded", XSS_EVENT]
-    )
+    assert [e["name"] for e in data["events"]] == most_recent_first(log)
+    assert (data["page"], data["pages"], data["total"], data["complete"]) == (1, 1, 4, True)
     for entry in data["events"]:
         for group in (TimeGroup.DAY, TimeGroup.WEEK, TimeGroup.MONTH, TimeGroup.YEAR):
             period = Period.containing(group, NOW)
@@ -115,11 +122,21 @@ def test_index_handles_hundreds_of_events(make_app: AppFactory) -> None:
 
     with app.app_context():
         current_state().repository.mark(Mark.create(f"feature:{i:03d}", i, NOW) for i in range(300))
-    html = app.test_client().get("/bitmapist/").get_data(as_text=True)
+    client = app.test_client()
+    pages = [client.get(f"/bitmapist/?page={n}").get_data(as_text=True) for n in (1, 2, 6, 7)]
 
-    names = re.findall(r'<tr data-name="([^"]*)">', html)
-    assert names == [f"feature:{i:03d}" for i in range(300)]
-    assert 'Events <span class="muted">(300)</span>' in html
+    names = [re.findall(r'<tr data-name="([^"]*)">', html) for html in pages]
+    # Marked on the same day: by name, 50 a page.
+    assert names[:3] == [
+        [f"feature:{i:03d}" for i in range(first, first + 50)] for first in (0, 50, 250)
+    ]
+    assert names[3] == []
+    assert 'Events <span class="muted">(300)</span>' in pages[0]
+    assert "1\u201350 of 300, page 1 of 6" in pages[0]
+    assert 'href="/bitmapist/?page=2"' in pages[0] and "page=7" not in pages[2]
+    assert "There is no page 7" in pages[3]
+    bigger = client.get("/bitmapist/?per_page=100&page=2").get_data(as_text=True)
+    assert 'href="/bitmapist/?page=3&amp;per_page=100"' in bigger
 
 
 def test_index_without_events_says_how_to_record_one(make_app: AppFactory) -> None:
@@ -240,17 +257,13 @@ def test_the_page_keeps_the_form_state_for_bookmarks(client: FlaskClient) -> Non
     )
     html = client.get(f"/bitmapist/cohort?{args}").get_data(as_text=True)
 
-    assert re.search(
-        r'<select name="primary" id="primary"[^>]*>.*?<option value="signed_up" selected>',
-        html,
-        re.S,
-    )
+    assert re.search(r'<input type="text" name="primary" id="primary" value="signed_up"', html)
     assert re.search(r'<option value="week" selected>', html)
     assert re.search(r'<option value="cumulative" selected>', html)
     assert re.search(r'name="as_percent" value="1" data-autosubmit checked', html)
     assert re.search(
         r'<option value="or" selected>OR</option>\s*</select>\s*'
-        r'<select name="additional"[^>]*>.*?<option value="refunded" selected>',
+        r'<input type="text" name="additional" value="refunded"',
         html,
         re.S,
     )
@@ -322,17 +335,27 @@ def test_event_names_are_escaped_everywhere(client: FlaskClient) -> None:
 
 
 def test_names_written_by_other_bitmapist_clients_are_escaped_too(make_app: AppFactory) -> None:
+    foreign = '<script>alert("x")</script> "quoted"'
+
     class ForeignNames(InMemoryRepository):
         """bitmapist itself accepts names with spaces; they still show as text."""
 
-        def event_names(self) -> frozenset[str]:
-            return frozenset({'<script>alert("x")</script> "quoted"'})
+        def list_events(
+            self,
+            *,
+            containing: str = "",
+            max_keys: int | None = None,
+            max_seconds: float | None = None,
+        ) -> EventListing:
+            return EventListing([foreign], [None])
 
-    app = make_app(ForeignNames(), seed=False)
-    html = app.test_client().get("/bitmapist/cohort").get_data(as_text=True)
-
-    assert "<script>alert" not in html
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &#34;quoted&#34;" in html
+    client = make_app(ForeignNames(), seed=False).test_client()
+    for url in ("/bitmapist/", f"/bitmapist/cohort?{urlencode({'primary': foreign})}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in html, url
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &#34;quoted&#34;" in html, url
+    names = client.get("/bitmapist/api/events/names").get_json()["names"]
+    assert names == [foreign]
 
 
 @pytest.fixture
@@ -351,17 +374,18 @@ SPACED = {"primary": "signed up", "rows": "3", "cols": "3", "mode": "recurring"}
 def test_events_named_with_spaces_are_listed(spaced_client: FlaskClient) -> None:
     html = spaced_client.get("/bitmapist/").get_data(as_text=True)
 
+    # Played and skipped on the 27th, signed up on the 25th: the most recent first.
     assert re.findall(r'<tr data-name="([^"]*)">', html) == [
-        "signed up",
         "song played",
         "song skipped",
+        "signed up",
     ]
     assert 'href="/bitmapist/cohort?primary=signed+up&amp;secondary=song+' in html
     events = spaced_client.get("/bitmapist/api/events").get_json()["events"]
     assert [(e["name"], e["day"], e["week"]) for e in events] == [
-        ("signed up", 0, 3),
         ("song played", 1, 1),
         ("song skipped", 1, 1),
+        ("signed up", 0, 3),
     ]
 
 
@@ -378,9 +402,7 @@ def test_a_cohort_of_events_named_with_spaces_is_computed(spaced_client: FlaskCl
 
     page = spaced_client.get(f"/bitmapist/cohort?{chosen}")
     assert page.status_code == 200
-    assert '<option value="song played" selected>song played</option>' in page.get_data(
-        as_text=True
-    )
+    assert 'name="secondary" id="secondary" value="song played"' in page.get_data(as_text=True)
     assert read_heatmap(page.get_data(as_text=True)).cells[(0, 2)] == (2, "2")
 
 
@@ -850,7 +872,17 @@ def test_each_app_shows_its_own_data(make_app: AppFactory) -> None:
 # -- storage down --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ROUTES)
+@pytest.mark.parametrize("page", ["cohort", "trends", "lifecycle", "stickiness", "funnel"])
+def test_an_empty_form_reads_no_storage_so_it_shows_while_storage_is_down(
+    make_app: AppFactory, page: str
+) -> None:
+    response = make_app(DownRepository(), seed=False).test_client().get(f"/bitmapist/{page}")
+
+    assert response.status_code == 200
+    assert 'list="event-suggestions"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", [url for url in ROUTES if url != "/bitmapist/cohort"])
 def test_storage_down_is_a_503(make_app: AppFactory, url: str) -> None:
     client = make_app(DownRepository(), seed=False).test_client()
 
@@ -919,9 +951,9 @@ def test_a_page_reads_its_bitmaps_in_one_call_per_phase(make_app: AppFactory, ur
     store.fetches = 0
 
     assert client.get(url).status_code == 200
-    # A cohort reads in two phases: the rows' users, then the secondary up to them; a
-    # page also reads twice to choose its first screen's events (services/defaults.py).
-    assert store.fetches == (4 if "cohort" in url else 3 if url == "/bitmapist/" else 1)
+    # A cohort reads in two phases: the rows' users, then the secondary up to them. (The
+    # first screen's choice, services/defaults.py, counts on the store: no bitmap read.)
+    assert store.fetches == (2 if "cohort" in url else 1)
 
 
 def test_hour_cohorts_warn_when_hourly_tracking_is_off(make_app: AppFactory) -> None:

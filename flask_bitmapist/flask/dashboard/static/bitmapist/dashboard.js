@@ -1,7 +1,7 @@
 /* Flask-Bitmapist dashboard: small progressive enhancements, one routine per job: the
- * events filter, the answer forms (setUpForm, for every page's form), and the users
- * panel (setUpUsersPanel: every number of every answer, heatmap cells included, lists
- * its users in the page's one panel).
+ * events filter, the answer forms (setUpForm, for every page's form), the users panel
+ * (setUpUsersPanel: every number of every answer, heatmap cells included, lists its users
+ * in the page's one panel) and the event pickers' suggestions (setUpEventSuggestions).
  *
  * Every page works without this file (forms are plain GET forms whose state lives in the
  * URL). Data is only ever read from the DOM or fetched from the JSON API, and written back
@@ -10,7 +10,7 @@
 (function () {
   "use strict";
 
-  // -- events page: filter the table as you type -------------------------------------
+  // -- events page: filter this page's rows as you type; Search asks the server ------
   function setUpEventFilter() {
     var input = document.getElementById("event-search");
     if (!input) return;
@@ -33,10 +33,6 @@
       window.history.replaceState(null, "", url.toString());
     }
     input.addEventListener("input", apply);
-    input.form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      apply();
-    });
   }
 
   // -- every answer form: blank expressions are not sent; display changes submit -------
@@ -90,7 +86,7 @@
     add.addEventListener("click", function () {
       var row = template.content.firstElementChild.cloneNode(true);
       list.appendChild(row);
-      row.querySelector("select[name=additional]").focus();
+      row.querySelector("[name=additional]").focus();
     });
     list.addEventListener("click", function (event) {
       var button = event.target.closest("[data-action=remove-condition]");
@@ -99,8 +95,8 @@
     // Keep the URL tidy: conditions without an event are not sent.
     form.addEventListener("submit", function () {
       Array.prototype.slice.call(list.querySelectorAll(".condition")).forEach(function (row) {
-        if (!row.querySelector("select[name=additional]").value) {
-          row.querySelectorAll("select").forEach(function (s) { s.disabled = true; });
+        if (!row.querySelector("[name=additional]").value.trim()) {
+          row.querySelectorAll("select, input").forEach(function (s) { s.disabled = true; });
         }
       });
     });
@@ -191,9 +187,69 @@
     });
   }
 
+  // -- event pickers: suggestions from /api/events/names as you type -----------------
+  // One datalist per page; each input with data-suggest-url fills it for the text being
+  // typed (for an expression, the term after the last operator), a short pause after the
+  // last key, so that a page never has to list every event.
+  function setUpEventSuggestions() {
+    var list = document.getElementById("event-suggestions");
+    var inputs = document.querySelectorAll("input[data-suggest-url]");
+    if (!list || !inputs.length) return;
+    var timer = null;
+    var asked = null;
+
+    function split(input) {
+      var text = input.value;
+      if (input.getAttribute("data-suggest") !== "expression") return { head: "", term: text.trim() };
+      var cut = Math.max(text.lastIndexOf("&"), text.lastIndexOf("|"), text.lastIndexOf("~"), text.lastIndexOf("("));
+      var head = text.slice(0, cut + 1);
+      var rest = text.slice(cut + 1);
+      var spaces = rest.match(/^\s*/)[0];
+      return { head: head + spaces, term: rest.slice(spaces.length).replace(/^"/, "") };
+    }
+
+    function shown(name, expression) {
+      // In an expression a name with a space or an operator is quoted.
+      if (!expression || /^[^\s&|~()"]+$/.test(name)) return name;
+      return '"' + name.replace(/"/g, '\\"') + '"';
+    }
+
+    function suggest(input) {
+      var parts = split(input);
+      var key = input.getAttribute("data-suggest") + "\u0000" + parts.head + "\u0000" + parts.term;
+      if (key === asked) return;
+      asked = key;
+      var url = input.getAttribute("data-suggest-url") + "?limit=20&q=" + encodeURIComponent(parts.term);
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : { names: [] }; })
+        .then(function (data) {
+          if (key !== asked) return; // a later key press asked again
+          list.textContent = "";
+          var expression = input.getAttribute("data-suggest") === "expression";
+          data.names.forEach(function (name) {
+            var option = document.createElement("option");
+            option.value = parts.head + shown(name, expression);
+            list.appendChild(option);
+          });
+        })
+        .catch(function () { asked = null; });
+    }
+
+    function schedule(event) {
+      var input = event.target.closest("input[data-suggest-url]");
+      if (!input) return;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { suggest(input); }, 150);
+    }
+    // Delegated, so that condition rows added later get suggestions too.
+    document.addEventListener("input", schedule);
+    document.addEventListener("focusin", schedule);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpEventFilter();
     setUpAnswerForms();
     setUpUsersPanel();
+    setUpEventSuggestions();
   });
 })();
