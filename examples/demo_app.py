@@ -146,6 +146,8 @@ def create_app(
         # A prefix of its own keeps demo data apart from an app's real data in a shared Redis.
         BITMAPIST_KEY_PREFIX=os.environ.get("BITMAPIST_KEY_PREFIX", "trackist_demo_"),
         BITMAPIST_TIMEZONE=os.environ.get("BITMAPIST_TIMEZONE", "UTC"),
+        # Hour bitmaps too (history included), so every hourly answer has something to show.
+        BITMAPIST_TRACK_HOURLY=True,
         BITMAPIST_DASHBOARD_PERMISSION=allow_local_requests,
         DEMO_DAYS=_environ_int("DEMO_DAYS", 90),
         DEMO_USERS=_environ_int("DEMO_USERS", 5000),

@@ -5,11 +5,13 @@ to show:
 
 - sign-ups spread over every day of the window, growing over time, fewer at weekends;
   user ids are handed out in sign-up order (as an auto-increment column would);
-- every user logs in on the day they sign up, then less and less often as their account
+- every user logs in on the day they sign up (some come back hours later that day, so
+  hourly cohorts have something after hour 0), then less and less often as their account
   ages (each user has their own engagement and eventually stops coming back); some
   logins are followed by a logout;
 - a paid subset: more engaged users are likelier to pay, first within days of signing
-  up, then once a month while they stay;
+  up, then once a month while they stay, and now and then again on a day they log in
+  (a repeat purchase: first-time cohorts of payers have something after day 0);
 - rare refunds, a few days after a payment.
 
 Everything is drawn from one seeded :class:`random.Random`, so the same arguments always
@@ -65,12 +67,16 @@ _LOGIN_RATE: Final = 1.2
 _DECAY: Final = 0.5
 _MEAN_LIFETIME_DAYS: Final = 45.0
 _LOGOUT_PROBABILITY: Final = 0.4
+# A new user logs in again later on their sign-up day with this probability.
+_SAME_DAY_RETURN: Final = 0.3
 # Paying: the chance to convert grows with engagement (about one user in four overall);
 # the first payment comes a few days after sign-up, renewals every 30 days.
 _BASE_CONVERSION: Final = 0.05
 _CONVERSION_PER_ENGAGEMENT: Final = 0.6
 _MEAN_DAYS_TO_PAY: Final = 4.0
 _BILLING_CYCLE_DAYS: Final = 30
+# A payer logged in on another day buys again with this probability.
+_REPEAT_PURCHASE: Final = 0.35
 _REFUND_PROBABILITY: Final = 0.03
 _MAX_DAYS_TO_REFUND: Final = 3
 
@@ -180,11 +186,12 @@ class _Generator:
 
         moment, second = self.moment(signup_day)
         yield self.mark(SIGNED_UP, user_id, moment)
+        first_payment = min(pay_days, default=None)
         for day in range(signup_day, last_active + 1):
             age = day - signup_day
-            pays = day in pay_days
+            renews = day in pay_days
             # Paying needs a session; otherwise logins thin out as the account ages.
-            if day == signup_day or pays:
+            if day == signup_day or renews:
                 login_second = second if day == signup_day else None
             elif rng.random() < engagement * _LOGIN_RATE * (age + 1) ** -_DECAY:
                 login_second = None
@@ -193,7 +200,8 @@ class _Generator:
             if login_second is None:
                 moment, login_second = self.moment(day)
             yield self.mark(LOGGED_IN, user_id, moment)
-            if pays:
+            repeat = first_payment is not None and day > first_payment and not renews
+            if renews or (repeat and rng.random() < _REPEAT_PURCHASE):
                 paid_at, _ = self.moment(day, after=login_second)
                 yield self.mark(PAID, user_id, paid_at)
                 if rng.random() < _REFUND_PROBABILITY:
@@ -204,6 +212,9 @@ class _Generator:
             if rng.random() < _LOGOUT_PROBABILITY:
                 logout_at, _ = self.moment(day, after=login_second)
                 yield self.mark(LOGGED_OUT, user_id, logout_at)
+            if day == signup_day and rng.random() < _SAME_DAY_RETURN:
+                back_at, _ = self.moment(day, after=login_second + 3600)
+                yield self.mark(LOGGED_IN, user_id, back_at)
 
     def pay_days(self, signup_day: int, last_active: int, engagement: float) -> frozenset[int]:
         """The days a user pays on: none for most, else a first payment soon after

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from flask_bitmapist.domain import InvalidUserId, StorageUnavailable
 from flask_bitmapist.exceptions import EventFileError
 from flask_bitmapist.flask.cli.options import cli_state, progress, storage_message
+from flask_bitmapist.infra.urls import is_memory_url
 from flask_bitmapist.services.event_files import (
     FORMATS,
     EventFileReader,
@@ -132,6 +133,13 @@ def import_command(
         f"Imported {summary.written:,} of {summary.rows:,} rows from {reader.name}"
         + (f"; skipped {_rows(summary.skipped, 'bad row')}." if summary.skipped else ".")
     )
+    if is_memory_url(state.settings.redis_url):
+        click.echo(
+            "Note: memory:// is an in-process store, so these events are gone now that the "
+            "command ends. Point BITMAPIST_REDIS_URL at a Redis (or a file store) to keep "
+            "them.",
+            err=True,
+        )
     if summary.skipped:
         ctx.exit(1)
 

@@ -401,6 +401,8 @@ class TrendPoint:
     x: float
     y: float
     text: str
+    #: Whether the point's period ended by now (else it is drawn dashed: not over yet).
+    complete: bool = True
 
 
 @attrs.frozen
@@ -414,7 +416,27 @@ class TrendLine:
     @property
     def svg_points(self) -> str:
         """The ``points`` attribute of an SVG polyline."""
-        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+        return _svg(self.points)
+
+    @property
+    def solid_points(self) -> str:
+        """The polyline through the complete points (up to the first incomplete one)."""
+        return _svg(self.points[: self._first_incomplete])
+
+    @property
+    def dashed_points(self) -> str:
+        """The polyline from the last complete point through the incomplete ones, drawn
+        dashed ("" when every point is complete)."""
+        cut = self._first_incomplete
+        return "" if cut == len(self.points) else _svg(self.points[max(0, cut - 1) :])
+
+    @property
+    def _first_incomplete(self) -> int:
+        return next((k for k, p in enumerate(self.points) if not p.complete), len(self.points))
+
+
+def _svg(points: Sequence[TrendPoint]) -> str:
+    return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in points)
 
 
 @attrs.frozen
@@ -432,8 +454,11 @@ class TrendChart:
     plot_bottom: float
 
     @classmethod
-    def build(cls, trend: Trend, labels: Sequence[str]) -> TrendChart:
-        """Lay out every series of ``trend`` (``labels`` name them)."""
+    def build(
+        cls, trend: Trend, labels: Sequence[str], complete: Sequence[bool] = ()
+    ) -> TrendChart:
+        """Lay out every series of ``trend`` (``labels`` name them); points whose
+        ``complete`` flag is false (the period containing now) are drawn dashed."""
         group = trend.spec.time_group
         n = len(trend.dates)
         highest = max((c for s in trend.series for c in s.counts), default=0)
@@ -461,7 +486,9 @@ class TrendChart:
                         count,
                         x_of(k),
                         y_of(count),
-                        f"{label}, {period_label(group, trend.dates[k])}: {count:,} users",
+                        f"{label}, {period_label(group, trend.dates[k])}: {count:,} users"
+                        + ("" if _complete(complete, k) else " (incomplete: not over yet)"),
+                        _complete(complete, k),
                     )
                     for k, count in enumerate(series.counts)
                 ),
@@ -493,6 +520,8 @@ class StackedBar:
     width: float
     height: float
     text: str
+    #: Whether the bar's period ended by now (else it is drawn dashed: not over yet).
+    complete: bool = True
 
 
 @attrs.frozen
@@ -511,8 +540,9 @@ class LifecycleChart:
     plot_bottom: float
 
     @classmethod
-    def build(cls, lifecycle: Lifecycle) -> LifecycleChart:
-        """Lay out ``lifecycle``: one bar per period, one segment per non-zero status."""
+    def build(cls, lifecycle: Lifecycle, complete: Sequence[bool] = ()) -> LifecycleChart:
+        """Lay out ``lifecycle``: one bar per period, one segment per non-zero status;
+        bars whose ``complete`` flag is false (the period containing now) are dashed."""
         group = lifecycle.spec.time_group
         n = len(lifecycle.dates)
         above = [sum(lifecycle.counts(s)[k] for s in STACKED) for k in range(n)]
@@ -534,7 +564,8 @@ class LifecycleChart:
 
         bars: list[StackedBar] = []
         for k, date in enumerate(lifecycle.dates):
-            label = period_label(group, date)
+            done = _complete(complete, k)
+            label = period_label(group, date) + ("" if done else " (incomplete)")
             left = x_of(k) - bar_w / 2
             y = zero
             for status in STACKED:
@@ -543,11 +574,15 @@ class LifecycleChart:
                     height = count * unit
                     y -= height
                     text = f"{label}: {count:,} {status.value}"
-                    bars.append(StackedBar(status.value, k, count, left, y, bar_w, height, text))
+                    bars.append(
+                        StackedBar(status.value, k, count, left, y, bar_w, height, text, done)
+                    )
             if below[k]:
                 text = f"{label}: {below[k]:,} dormant"
                 bars.append(
-                    StackedBar("dormant", k, below[k], left, zero, bar_w, below[k] * unit, text)
+                    StackedBar(
+                        "dormant", k, below[k], left, zero, bar_w, below[k] * unit, text, done
+                    )
                 )
         y_ticks = tuple(
             (zero - step * i * unit, _tick_text(step * i)) for i in range(up + 1)
@@ -564,6 +599,11 @@ class LifecycleChart:
             plot_top=SERIES_TOP,
             plot_bottom=SERIES_HEIGHT - SERIES_BOTTOM,
         )
+
+
+def _complete(flags: Sequence[bool], k: int) -> bool:
+    """Whether period ``k`` is over (every period is, without flags)."""
+    return flags[k] if k < len(flags) else True
 
 
 @attrs.frozen

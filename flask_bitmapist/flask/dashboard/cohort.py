@@ -9,6 +9,7 @@ last diagonal and warnings for names without data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
@@ -17,7 +18,12 @@ from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import RetentionChart
-from flask_bitmapist.flask.dashboard.forms import CohortForm, parse_cell, parse_legacy_body
+from flask_bitmapist.flask.dashboard.forms import (
+    COHORT_FIELDS,
+    CohortForm,
+    parse_cell,
+    parse_legacy_body,
+)
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer
 from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
@@ -56,8 +62,15 @@ def _answer(state: BitmapistState, form: CohortForm) -> Answer[CohortSpec, Cohor
 def cohort_page() -> Response:
     """The form and, once submitted, the heatmap, the chart and links to CSV and JSON."""
     state = current_state()
-    form = CohortForm.from_args(request.args)
-    submitted = CohortForm.is_submitted(request.args)
+    args = responses.default_args("cohort", request.args, COHORT_FIELDS)
+    form = CohortForm.from_args(args)
+    submitted = CohortForm.is_submitted(args)
+    if not submitted and request.args.get("json"):
+        raise InvalidRequest(
+            "primary: no cohort to answer: give primary (an event) and secondary, "
+            "or store some events first",
+            field="primary",
+        )
     answer, error = responses.try_answer((lambda: _answer(state, form)) if submitted else None)
     if error is not None and responses.wants_json():
         raise error
@@ -71,15 +84,18 @@ def cohort_page() -> Response:
         form=form,
         modes=list(CohortMode),
         cohort=cohort,
-        view=_heatmap_view(cohort, form.percent) if cohort else None,
+        view=_heatmap_view(cohort, form.percent, answer.complete) if answer and cohort else None,
         chart=RetentionChart.build(cohort, as_percent=form.percent) if cohort else None,
         hourly_off=responses.hourly_off(state, cohort.spec.time_group if cohort else None),
         query=form.query(),
     )
 
 
-def _heatmap_view(cohort: Cohort, as_percent: bool) -> dict[str, Any]:
-    """What the heatmap partial needs, besides the cohort itself."""
+def _heatmap_view(
+    cohort: Cohort, as_percent: bool, complete: Sequence[bool] | None = None
+) -> dict[str, Any]:
+    """What the heatmap partial needs, besides the cohort itself: ``incomplete`` holds
+    the columns whose cell on the last diagonal is of the period containing now."""
     group = cohort.spec.time_group
     rows = len(cohort.totals)
     return {
@@ -90,6 +106,8 @@ def _heatmap_view(cohort: Cohort, as_percent: bool) -> dict[str, Any]:
         "iso_dates": [period_iso(group, d) for d in cohort.dates],
         "mean_total": sum(cohort.totals) / rows if rows else 0,
         "averages": cohort.average_percentages if as_percent else cohort.averages,
+        "incomplete": {j for j, done in enumerate(complete or ()) if not done},
+        "last_row": rows - 1,
     }
 
 
@@ -109,7 +127,10 @@ def cohort_post() -> Response | str:
         time_group = body.get("time_group") if isinstance(body.get("time_group"), str) else None
         return jsonify(cohort_to_legacy_dict(cohort, as_percent=as_percent, time_group=time_group))
     return render_template(
-        "bitmapist/_heatmap.html", cohort=cohort, view=_heatmap_view(cohort, as_percent), query=""
+        "bitmapist/_heatmap.html",
+        cohort=cohort,
+        view=_heatmap_view(cohort, as_percent, answer.complete),
+        query="",
     )
 
 

@@ -34,6 +34,7 @@ from flask_bitmapist.services.answers import parse_count, parse_now
 from flask_bitmapist.services.cohort_requests import create_cohort_spec, legacy_mode
 
 __all__ = [
+    "ANSWER_FIELDS",
     "COHORT_FIELDS",
     "MAX_PER_PAGE",
     "AnswerForm",
@@ -65,6 +66,8 @@ COHORT_FIELDS = (
     "first_time",
     "now",
 )
+#: Query-string keys of the trend and lifecycle forms; none of them: the default answer.
+ANSWER_FIELDS = ("expr", "time_group", "periods", "rolling", "now")
 MAX_PER_PAGE = 1000
 _DEFAULT_PER_PAGE = 100
 _TRUE = frozenset({"1", "true", "yes", "on"})

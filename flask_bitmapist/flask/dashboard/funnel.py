@@ -8,6 +8,7 @@ users. The answer comes from the app's pipeline.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import ClassVar
 from urllib.parse import urlencode
 
 import attrs
@@ -40,6 +41,16 @@ class FunnelForm:
     ``step_expression`` that replaces it, paired by position; rows left blank are dropped.
     """
 
+    #: The query-string keys of the form; a request with none of them shows the default.
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "step",
+        "step_event",
+        "step_expression",
+        "time_group",
+        "periods",
+        "now",
+    )
+
     steps: tuple[str, ...] = ()
     time_group: str = "day"
     periods: str = "30"
@@ -64,8 +75,7 @@ class FunnelForm:
     @staticmethod
     def is_submitted(args: Mapping[str, str]) -> bool:
         """Whether the query string holds any field (else: show an empty form)."""
-        keys = ("step", "step_event", "step_expression", "time_group", "periods", "now")
-        return any(key in args for key in keys)
+        return any(key in args for key in FunnelForm.KEYS)
 
     def fields(self) -> dict[str, object]:
         """The request's fields, as the answer pipeline reads them."""
@@ -100,8 +110,9 @@ def funnel_page() -> Response:
     conversion from the previous step and from the first; every count and every drop-off
     lists its users."""
     state = current_state()
-    form = FunnelForm.from_args(request.args)
-    submitted = FunnelForm.is_submitted(request.args)
+    args = responses.default_args("funnel", request.args, FunnelForm.KEYS)
+    form = FunnelForm.from_args(args)
+    submitted = FunnelForm.is_submitted(args)
     answer, error = responses.try_answer(
         (lambda: state.answers.answer("funnel", form.fields())) if submitted else None
     )

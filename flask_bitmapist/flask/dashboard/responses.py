@@ -8,14 +8,16 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from werkzeug.datastructures import MultiDict
 
-from flask_bitmapist.domain import TimeGroup
+from flask_bitmapist.domain import StorageUnavailable, TimeGroup
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.forms import Page
 from flask_bitmapist.flask.dashboard.saved_cohorts import note_drill_down_users
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer, Drill, Fields
+from flask_bitmapist.services.defaults import Defaults, choose_defaults
 
 __all__ = [
     "add_answer_routes",
@@ -25,6 +27,8 @@ __all__ = [
     "api_users",
     "as_request_error",
     "csv_download",
+    "default_args",
+    "first_screen",
     "hourly_off",
     "page_response",
     "try_answer",
@@ -133,6 +137,7 @@ def page_response(
     page shows: the time groups, the app's ``now`` (its event pickers ask
     ``/api/events/names`` for suggestions: no page lists every name)."""
     state = current_state()
+    context.setdefault("defaults", first_screen())
     html = render_template(
         template,
         answer=answer,
@@ -174,3 +179,34 @@ def wants_json() -> bool:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
+
+
+def first_screen() -> Defaults:
+    """The events this request's first screen shows, chosen once per request from the
+    stored data (:func:`~flask_bitmapist.services.defaults.choose_defaults`); none while
+    storage does not answer, so the empty form still shows (its answer would be a 503)."""
+    chosen: Defaults | None = g.get("bitmapist_defaults")
+    if chosen is None:
+        state = current_state()
+        try:
+            chosen = choose_defaults(state.engine, state.now())
+        except StorageUnavailable:
+            chosen = Defaults()
+        g.bitmapist_defaults = chosen
+    return chosen
+
+
+def default_args(
+    kind: str, args: MultiDict[str, str], keys: tuple[str, ...]
+) -> MultiDict[str, str]:
+    """The query string a page of ``kind`` answers: ``args`` when it holds any of the
+    form's ``keys``, else the default answer's fields (the first screen), ``json`` kept."""
+    if any(key in args for key in keys):
+        return args
+    pairs = [
+        (key, str(value))
+        for key, values in first_screen().fields(kind).items()
+        for value in (values if isinstance(values, list) else [values])
+    ]
+    pairs += [(key, value) for key, value in args.items(multi=True) if key == "json"]
+    return MultiDict(pairs)

@@ -8,6 +8,7 @@ comes from the app's pipeline.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 from urllib.parse import urlencode
 
 import attrs
@@ -33,6 +34,9 @@ def register(bp: Blueprint) -> None:
 class StickinessForm:
     """The stickiness request as typed: ``expr``, ``time_group``, ``periods``, ``now``."""
 
+    #: The query-string keys of the form; a request with none of them shows the default.
+    KEYS: ClassVar[tuple[str, ...]] = ("expr", "time_group", "periods", "now")
+
     expr: str = ""
     time_group: str = "day"
     periods: str = "30"
@@ -46,7 +50,7 @@ class StickinessForm:
     @staticmethod
     def is_submitted(args: Mapping[str, str]) -> bool:
         """Whether the query string holds any field (else: show an empty form)."""
-        return any(key in args for key in ("expr", "time_group", "periods", "now"))
+        return any(key in args for key in StickinessForm.KEYS)
 
     def fields(self) -> dict[str, object]:
         """The request's fields, as the answer pipeline reads them."""
@@ -69,8 +73,9 @@ class StickinessForm:
 def stickiness_page() -> Response:
     """The form and, once submitted, a bar chart and a table whose numbers list users."""
     state = current_state()
-    form = StickinessForm.from_args(request.args)
-    submitted = StickinessForm.is_submitted(request.args)
+    args = responses.default_args("stickiness", request.args, StickinessForm.KEYS)
+    form = StickinessForm.from_args(args)
+    submitted = StickinessForm.is_submitted(args)
     answer, error = responses.try_answer(
         (lambda: state.answers.answer("stickiness", form.fields())) if submitted else None
     )

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, request, url_for
 from flask_bitmapist.domain import MAX_SERIES, EventRef, Trend
 from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import Sparkline, TrendChart
-from flask_bitmapist.flask.dashboard.forms import AnswerForm
+from flask_bitmapist.flask.dashboard.forms import ANSWER_FIELDS, AnswerForm
 from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.reports import period_iso, period_label
 
@@ -48,7 +48,7 @@ def api_trend_users() -> Response:
 def trends_page() -> Response:
     """Several expressions on one line chart, a table under it, CSV and JSON links."""
     state = current_state()
-    form = AnswerForm.from_args(request.args)
+    form = AnswerForm.from_args(responses.default_args("trend", request.args, ANSWER_FIELDS))
     answer, error = responses.try_answer(
         (lambda: state.answers.answer("trend", form.fields(), labels=form.exprs))
         if form.submitted
@@ -62,7 +62,9 @@ def trends_page() -> Response:
         form=form,
         trend=trend,
         labels=form.exprs,
-        chart=TrendChart.build(trend, form.exprs) if trend else None,
+        chart=TrendChart.build(trend, form.exprs, answer.complete or ())
+        if answer and trend
+        else None,
         rows=_rows(trend, answer.complete) if answer and trend else [],
         query=form.query(),
         hourly_off=responses.hourly_off(state, trend.spec.time_group if trend else None),

@@ -17,7 +17,14 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from flask_bitmapist.domain import InvalidAnswerSpec, InvalidCohortSpec, StorageUnavailable
 from flask_bitmapist.exceptions import InvalidRequest
-from flask_bitmapist.flask.dashboard import cohort, funnel, lifecycle, stickiness, trend
+from flask_bitmapist.flask.dashboard import (
+    cohort,
+    funnel,
+    lifecycle,
+    responses,
+    stickiness,
+    trend,
+)
 from flask_bitmapist.flask.dashboard.forms import parse_count
 from flask_bitmapist.flask.dashboard.responses import answer_format, csv_download, wants_json
 from flask_bitmapist.flask.dashboard.saved_cohorts import register_saved_cohort_views
@@ -202,6 +209,7 @@ def index() -> str:
             for label, p in zip(counts.labels, counts.periods, strict=True)
         ],
         now=counts.now,
+        defaults=responses.first_screen(),
     )
 
 

@@ -98,10 +98,16 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
         header = ["", "users", *(reports.column_label(group, j) for j in range(spec.cols))]
         lines: list[list[str]] = []
         shown = result.percentages if as_percent else result.cells
-        for date, total, row in zip(result.dates, result.totals, shown, strict=True):
+        last = len(result.totals) - 1
+        rows = spec.row_periods()
+        for i, (date, total, row) in enumerate(
+            zip(result.dates, result.totals, shown, strict=True)
+        ):
             cells = [
-                reports.format_percent(v) if as_percent else reports.format_count(v)  # type: ignore[arg-type]
-                for v in row
+                (reports.format_percent(v) if as_percent else reports.format_count(v))  # type: ignore[arg-type]
+                # The last diagonal's cell of a period not over yet.
+                + ("*" if i + j == last and rows[i].shift(j).end > spec.now else "")
+                for j, v in enumerate(row)
             ]
             lines.append([reports.period_label(group, date), reports.format_count(total), *cells])
         mean_total = sum(result.totals) / len(result.totals)
@@ -123,7 +129,10 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
             f"{'percent of users' if as_percent else 'users'}; "
             f"{reports.now_heading(spec.now, spec.zone)}"
         )
-        return heading + "\n\n" + reports.render_table(header, lines)
+        table = reports.render_table(header, lines)
+        if "*" in table:
+            table += "\n* the period containing now: not over yet (incomplete)"
+        return heading + "\n\n" + table
 
     def drill(self, answers: Answers, spec: CohortSpec, fields: Fields) -> Drill:
         """The users counted in cell (``row``, ``col``)."""

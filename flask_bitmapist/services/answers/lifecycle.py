@@ -21,6 +21,8 @@ from flask_bitmapist.services.answers.pipeline import (
     Answers,
     Drill,
     ReadPlan,
+    complete_flags,
+    incomplete_mark,
     read_plan,
 )
 from flask_bitmapist.services.answers.specs import lifecycle_spec
@@ -84,9 +86,10 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
         spec = result.spec
         group = spec.time_group
         labels = options.get("labels") or [str(spec.expression)]
+        done = complete_flags(self.periods(result), spec.now)
         lines = [
             [
-                reports.period_label(group, date),
+                incomplete_mark(reports.period_label(group, date), done[k]),
                 *(reports.format_count(result.counts(s)[k]) for s in LifecycleStatus),
             ]
             for k, date in enumerate(result.dates)

@@ -372,6 +372,16 @@ def complete_flags(periods: Sequence[Period], now: datetime) -> list[bool]:
     return [period.end <= now for period in periods]
 
 
+def incomplete_mark(label: str, complete: bool) -> str:
+    """A period's label as the CLI's tables show it: ``(incomplete)`` after the period
+    containing now.
+
+    >>> incomplete_mark("Nov 27", False), incomplete_mark("Nov 26", True)
+    ('Nov 27 (incomplete)', 'Nov 26')
+    """
+    return label if complete else f"{label} (incomplete)"
+
+
 def no_data_warnings(events: frozenset[str], stored: frozenset[str]) -> tuple[str, ...]:
     """``no data for event 'x'`` for each of ``events`` that has no stored bitmap.
 

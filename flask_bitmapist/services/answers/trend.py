@@ -15,6 +15,8 @@ from flask_bitmapist.services.answers.pipeline import (
     Answers,
     Drill,
     ReadPlan,
+    complete_flags,
+    incomplete_mark,
     read_plan,
 )
 from flask_bitmapist.services.answers.specs import trend_spec
@@ -66,9 +68,10 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         spec = result.spec
         group = spec.time_group
         labels = options.get("labels") or [str(e) for e in spec.expressions]
+        done = complete_flags(self.periods(result), spec.now)
         lines = [
             [
-                reports.period_label(group, date),
+                incomplete_mark(reports.period_label(group, date), done[k]),
                 *(reports.format_count(s.counts[k]) for s in result.series),
             ]
             for k, date in enumerate(result.dates)

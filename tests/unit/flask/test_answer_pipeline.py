@@ -200,3 +200,14 @@ def test_every_answer_command_names_the_apps_zone(args: list[str]) -> None:
     assert result.exit_code == 0, result.output
     assert "now 2026-11-27T05:45:00-08:00 (America/Los_Angeles)" in result.stdout
     assert "UTC" not in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_a_cohort_typo_warns_on_the_cli_stderr_and_in_the_api(app: Flask, fmt: str) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["bitmapist", "cohort", "viewed", "piad", "--rows", "3", "--format", fmt]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "warning: no data for event 'piad'\n"
+    api = app.test_client().get("/bitmapist/api/cohort?primary=viewed&secondary=piad&rows=3")
+    assert api.get_json()["warnings"] == ["no data for event 'piad'"]

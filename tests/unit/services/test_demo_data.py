@@ -77,7 +77,13 @@ def test_nothing_happens_before_the_window_or_after_now(marks: list[Mark]) -> No
 
 def test_every_user_logs_in_on_signup_day_then_less_and_less_often(marks: list[Mark]) -> None:
     by_age = days_since_signup(marks, LOGGED_IN)
-    assert by_age[0] == 5000
+    signed_up = {m.user_id: m.moment.date() for m in marks if m.event == SIGNED_UP}
+    first_day = {
+        m.user_id for m in marks if m.event == LOGGED_IN and m.moment.date() == signed_up[m.user_id]
+    }
+    assert len(first_day) == 5000
+    # Some come back hours later on their sign-up day: hourly cohorts go past hour 0.
+    assert 0.2 * 5000 < by_age[0] - 5000 < 0.4 * 5000
     weekly = [sum(by_age[d] for d in range(start, start + 7)) for start in (1, 8, 15, 22, 29)]
     assert weekly == sorted(weekly, reverse=True)
     assert weekly[0] > 2 * weekly[4] > 0
@@ -95,7 +101,9 @@ def test_logouts_follow_a_login_of_the_same_day(marks: list[Mark]) -> None:
         assert mark.moment >= first_login[(mark.user_id, mark.moment.date())]
 
 
-def test_a_subset_of_users_pays_while_logged_in_and_renews_monthly(marks: list[Mark]) -> None:
+def test_a_subset_of_users_pays_while_logged_in_renews_monthly_and_buys_again(
+    marks: list[Mark],
+) -> None:
     payments = [m for m in marks if m.event == PAID]
     payers = {m.user_id for m in payments}
     assert 0.1 * 5000 < len(payers) < 0.4 * 5000
@@ -109,7 +117,9 @@ def test_a_subset_of_users_pays_while_logged_in_and_renews_monthly(marks: list[M
     for moments in by_user.values():
         days = sorted(moment.date() for moment in moments)
         gaps.update((b - a).days for a, b in pairwise(days))
-    assert gaps == {30}
+    # Renewals 30 days apart, repeat purchases in between (a first-time cohort of payers
+    # has users after its day 0).
+    assert 30 in gaps and len({gap for gap in gaps if gap < 30}) > 5
 
 
 def test_refunds_are_rare_and_follow_a_payment(marks: list[Mark]) -> None:

@@ -86,13 +86,13 @@ def test_tables_show_one_line_per_period(seeded: Cli) -> None:
     assert lines[0] == "users by day, rolling 2; now 2026-11-27T13:45:00+00:00 (UTC)"
     assert lines[2].split() == ["active", "active", "&", "~paid"]
     assert lines[3].split() == ["26", "Nov", "2026", "3", "3"]
-    assert lines[4].split() == ["27", "Nov", "2026", "3", "3"]
+    assert lines[4].split() == ["27", "Nov", "2026", "(incomplete)", "3", "3"]
 
     result = seeded("lifecycle", "active", "--periods", "1", "--time-group", "weeks")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[2].split() == ["new", "returning", "resurrecting", "dormant"]
-    assert lines[3].split() == ["W48", "·", "23", "Nov", "2026", "3", "0", "1", "0"]
+    assert lines[3].split() == ["W48", "·", "23", "Nov", "2026", "(incomplete)", "3", "0", "1", "0"]
 
 
 def test_csv_has_a_header_and_a_row_per_period(seeded: Cli) -> None:

@@ -60,12 +60,13 @@ def test_the_table_is_aligned_with_averages_and_totals(seeded: Cli) -> None:
         "by day, recurring, users; now 2026-11-27T13:45:00+00:00 (UTC)\n"
         "\n"
         "             users  Day 0  Day 1   Day 2\n"
-        "25 Nov 2026      2      1      1       2\n"
-        "26 Nov 2026      1      1      0\n"
-        "27 Nov 2026      1      0\n"
+        "25 Nov 2026      2      1      1      2*\n"
+        "26 Nov 2026      1      1     0*\n"
+        "27 Nov 2026      1     0*\n"
         "average        1.3    0.7    0.5     2.0\n"
         "weighted            50.0%  33.3%  100.0%\n"
         "total            4      2      1       2\n"
+        "* the period containing now: not over yet (incomplete)\n"
     )
 
 
@@ -76,9 +77,9 @@ def test_percent_shows_cells_as_shares_of_the_row(seeded: Cli) -> None:
     )  # fmt: skip
     lines = result.output.splitlines()
     assert lines[2].endswith("percent of users; now 2026-11-27T13:45:00+00:00 (UTC)")
-    assert lines[5] == "25 Nov 2026      2   50.0%  50.0%  100.0%"
-    assert lines[7] == "27 Nov 2026      1    0.0%"
-    assert lines[8] == "average        1.3   50.0%  25.0%  100.0%"
+    assert lines[5] == "25 Nov 2026      2   50.0%  50.0%  100.0%*"
+    assert lines[7] == "27 Nov 2026      1   0.0%*"
+    assert lines[8] == "average        1.3   50.0%  25.0%   100.0%"
 
 
 def test_csv_output_is_the_dashboards_csv(seeded: Cli) -> None:

@@ -139,3 +139,15 @@ def test_storage_failing_mid_import_says_how_far_it_got(tmp_path: Path) -> None:
         "importing again is safe",
     )
     assert cli.users("a", "day") == [1, 2, 3, 4, 5, 6]
+
+
+def test_an_import_into_the_in_process_store_warns_that_it_is_lost(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("user_id,event,timestamp\n1,user:paid,2026-11-27T10:00:00Z\n")
+    result = cli("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Imported 1 of 1 rows from " + str(path) + ".\n"
+    assert "memory:// is an in-process store" in result.stderr
+    assert "gone now that the command ends" in result.stderr

@@ -326,7 +326,8 @@ def test_page_errors_are_shown_in_the_form_with_a_400(client: FlaskClient) -> No
         assert 'id="result"' not in html
 
 
-def test_an_empty_form_shows_no_result(client: FlaskClient) -> None:
+def test_an_empty_store_shows_an_empty_form(make_app: AppFactory) -> None:
+    client = make_app(seed=False).test_client()
     for url in ("/bitmapist/stickiness", "/bitmapist/funnel"):
         html = client.get(url).get_data(as_text=True)
         assert 'class="card empty-state"' in html and 'id="result"' not in html

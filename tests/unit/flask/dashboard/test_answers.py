@@ -300,8 +300,17 @@ def test_trends_page_draws_a_line_per_series_and_a_table(
     response = client.get(f"/bitmapist/trends?{q('paid', 'signed_up', periods=10)}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert html.count('<polyline class="series-line') == 2
+    # Per series: a solid line to yesterday, a dashed one to today (not over yet).
+    assert html.count('<polyline class="series-line line-') == 2
+    assert html.count('<polyline class="series-line incomplete') == 2
+    assert html.count('stroke-dasharray="5 4"') == 2
     assert html.count('class="series-point') == 20
+    assert (
+        html.count("series-point line-0 has-users incomplete")
+        + html.count("series-point line-0 incomplete")
+        == 1
+    )
+    assert html.count('<span class="incomplete-mark">(incomplete)</span>') == 1
     cells = re.findall(r'<td class="num[^"]*" data-count="(\d+)"', html)
     days = window(TimeGroup.DAY, 10)
     expected = [str(len(log.users(e, d))) for d in days for e in ("paid", "signed_up")]

@@ -131,6 +131,13 @@
       if (target) target.classList.add("selected");
     }
 
+    // The panel opens below the answer: bring it into view and move focus to its title,
+    // so a click on a number is never answered out of sight.
+    function reveal() {
+      panel.scrollIntoView({ block: "nearest" });
+      title.focus({ preventScroll: true });
+    }
+
     function load(target, page) {
       var url = usersUrl(target) + "&page=" + page + "&per_page=200";
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
@@ -145,6 +152,7 @@
             summary.textContent = answer.body.message || "";
             prev.disabled = next.disabled = true;
             pageLabel.textContent = "";
+            reveal();
             return;
           }
           var data = answer.body;
@@ -160,6 +168,7 @@
           pageLabel.textContent = "Page " + data.page + " of " + data.pages;
           prev.disabled = data.page <= 1;
           next.disabled = data.page >= data.pages;
+          reveal();
         });
     }
 
@@ -173,6 +182,7 @@
     next.addEventListener("click", function () { if (current) load(current.target, current.page + 1); });
     panel.querySelector("[data-action=close-users]").addEventListener("click", function () {
       panel.hidden = true;
+      if (current && current.target.focus) current.target.focus({ preventScroll: false });
       select(null);
     });
   }
