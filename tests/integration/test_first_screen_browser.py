@@ -8,12 +8,16 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, Page
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from examples.demo_app import create_app
+
+if TYPE_CHECKING:
+    # Only the browser fixture needs Playwright, which the range suites do not install.
+    from playwright.sync_api import Browser, Page
 
 ANSWER_PAGES = ["cohort", "trends", "lifecycle", "stickiness", "funnel"]
 #: What each page draws for its answer: a mark of the chart that stands for users.
