@@ -28,11 +28,24 @@ class BitmapReader:
     512 MiB per key) are not read, so one such id cannot make a read cost rows x 512 MiB.
     :meth:`beyond_limit` says which bitmaps hold more than was read. Every engine reads
     through one, called ``reader``.
+
+    With ``universe`` (a segment's users) every bitmap read is intersected with it, so every
+    user set an answer is made of (first-ever history and drill-downs included) holds
+    only those users: an answer's sets are expressions without a lone negation, so
+    restricting what they are made of restricts them.
     """
 
-    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
+    def __init__(
+        self,
+        repository: BitmapRepository,
+        *,
+        max_user_id: int | None = None,
+        universe: Bitmap | None = None,
+    ) -> None:
         self.repository = repository
         self.max_user_id = max_user_id
+        #: The users every bitmap read is restricted to (None: everyone).
+        self.universe = universe
         #: The most bytes read of any one bitmap (None: all of it).
         self.read_limit = None if max_user_id is None else max_user_id // 8 + 1
 
@@ -155,7 +168,10 @@ class BitmapReader:
         )
 
     def _count(self, ids: Sequence[BitmapId]) -> list[int]:
-        """The repository's counts of ``ids``, each up to ``read_limit``."""
+        """The repository's counts of ``ids``, each up to ``read_limit`` (within the
+        ``universe``: then the bitmaps are read and counted here)."""
+        if self.universe is not None:
+            return [len(bitmap) for bitmap in self._read(ids, None)]
         if self.read_limit is None:
             return self.repository.count(ids)
         if self.read_limit == 0 or not ids:
@@ -165,14 +181,16 @@ class BitmapReader:
     def _read(self, ids: Sequence[BitmapId], max_bytes: int | None) -> list[Bitmap]:
         """The repository's bitmaps of ``ids``, each read up to the tighter of ``max_bytes``
         and ``read_limit`` (the argument is left out when both are None, so repositories
-        written before it existed still work)."""
+        written before it existed still work), each within the ``universe``."""
         limits = [n for n in (max_bytes, self.read_limit) if n is not None]
         if not limits:
-            return self.repository.fetch(ids)
-        limit = min(limits)
-        if limit == 0 or not ids:
+            bitmaps = self.repository.fetch(ids)
+        elif min(limits) == 0 or not ids:
             return [Bitmap()] * len(ids)  # nobody to look for: nothing to read
-        return self.repository.fetch(ids, max_bytes=limit)
+        else:
+            bitmaps = self.repository.fetch(ids, max_bytes=min(limits))
+        universe = self.universe
+        return bitmaps if universe is None else [bitmap & universe for bitmap in bitmaps]
 
 
 def _in_period(bitmaps: Mapping[EventPeriod, Bitmap], period: Period) -> Callable[[str], Bitmap]:

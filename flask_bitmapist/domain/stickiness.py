@@ -94,11 +94,18 @@ class Stickiness:
 class StickinessEngine:
     """Computes :class:`Stickiness` from one batched read of the window's bitmaps."""
 
-    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
+    def __init__(
+        self,
+        repository: BitmapRepository,
+        *,
+        max_user_id: int | None = None,
+        universe: Bitmap | None = None,
+    ) -> None:
         self.repository = repository
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
-        #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = BitmapReader(repository, max_user_id=max_user_id)
+        #: past that user's byte, so a huge id another writer set costs nothing; with
+        #: ``universe`` (a segment's users) every user set is within it.
+        self.reader = BitmapReader(repository, max_user_id=max_user_id, universe=universe)
 
     def compute(self, spec: StickinessSpec) -> Stickiness:
         """How many users matched in exactly 1, 2, … N periods."""

@@ -38,7 +38,7 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
         )
 
     def compute(self, answers: Answers, spec: FunnelSpec) -> Funnel:
-        return FunnelEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
+        return answers.engine(FunnelEngine).compute(spec)
 
     def plan(self, answers: Answers, spec: FunnelSpec) -> ReadPlan:
         events = self.events(spec)
@@ -84,7 +84,7 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
         """The users who reached step ``reached=K``, or reached step ``dropped=K`` but not
         the next."""
         which, step = _drill_step(fields, len(spec.steps))
-        engine = FunnelEngine(answers.repository, max_user_id=answers.max_user_id)
+        engine = answers.engine(FunnelEngine)
         if which == "reached":
             users = engine.step_users(spec, step)
         else:

@@ -15,12 +15,16 @@ holds for every answer, here and nowhere else:
   request past ``BITMAPIST_MAX_READ_KEYS`` or ``BITMAPIST_MAX_READ_BYTES`` is a
   :class:`~flask_bitmapist.exceptions.ReadBudgetExceeded` naming the field to shrink;
 - which periods are complete (see docs/answers.md): the one containing ``now`` is not;
-- warnings for event names that have no data anywhere (a typo is never silent zeros).
+- warnings for event names that have no data anywhere (a typo is never silent zeros);
+- the segment (``segment=``, see docs/segments.md): resolved once per request, in one
+  read that counts toward the read budget, then every bitmap the answer reads is
+  intersected with its users (the engines' ``universe``).
 """
 
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Final, Generic, TypeVar
@@ -48,6 +52,7 @@ from flask_bitmapist.exceptions import InvalidRequest, ReadBudgetExceeded
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_now, text_field
 from flask_bitmapist.services.reports import CsvCell, period_stamp, to_csv
 from flask_bitmapist.services.retention import check_window_kept
+from flask_bitmapist.services.segments import SegmentLimits, resolve_segment
 
 __all__ = [
     "DEFAULT_MAX_READ_BYTES",
@@ -74,6 +79,7 @@ DEFAULT_MAX_READ_BYTES: Final = 64 * 2**20
 
 S = TypeVar("S")
 R = TypeVar("R")
+E = TypeVar("E")
 Clock = Callable[[], datetime]
 
 
@@ -175,11 +181,15 @@ class Answer(Generic[S, R]):
     options: dict[str, Any] = attrs.field(factory=dict)
     complete: tuple[bool, ...] | None = None
     warnings: tuple[str, ...] = ()
+    #: The segment the answer is restricted to, as given (None: every user).
+    segment: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The API's JSON: the kind's, with ``complete`` (when it has dates) and
-        ``warnings`` (when there are any)."""
+        """The API's JSON: the kind's, with ``segment`` (when one was given), ``complete``
+        (when it has dates) and ``warnings`` (when there are any)."""
         answer = self.kind.to_dict(self.result, self.options)
+        if self.segment is not None:
+            answer["segment"] = self.segment
         if self.complete is not None:
             answer["complete"] = list(self.complete)
         if self.warnings:
@@ -232,7 +242,36 @@ class Answers:
         #: The bitmap reader every engine reads through: no bitmap past the app's largest
         #: user id's byte, so a huge id another writer set costs no read its 512 MiB.
         self.reader = CohortEngine(repository, max_user_id=max_user_id)
+        #: The users every answer is restricted to (None: everyone); see :meth:`within`.
+        self.universe: Bitmap | None = None
         self._clock = clock
+
+    def engine(self, cls: Callable[..., E]) -> E:
+        """An engine of class ``cls`` reading this app's storage: no read past its largest
+        user id, every user set within :attr:`universe`."""
+        return cls(self.repository, max_user_id=self.max_user_id, universe=self.universe)
+
+    def within(self, universe: Bitmap | None) -> Answers:
+        """These answers restricted to the users ``universe`` (itself when None)."""
+        if universe is None:
+            return self
+        restricted = copy.copy(self)
+        restricted.universe = universe
+        restricted.reader = restricted.engine(CohortEngine)
+        return restricted
+
+    def segment_users(self, text: object) -> Bitmap | None:
+        """The users of the segment ``text`` (None when no segment is given: None or
+        blank text); an :class:`~flask_bitmapist.exceptions.InvalidSegment` (a 400 naming
+        the field ``segment``) when it names what does not exist. One read, counted
+        toward the read budget's keys."""
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None
+        return resolve_segment(
+            self.repository,
+            text,
+            SegmentLimits(max_terms=self.max_terms, max_user_id=self.max_user_id),
+        )
 
     # -- the app's calendar --------------------------------------------------------------
 
@@ -285,6 +324,7 @@ class Answers:
         *,
         spec: object = None,
         warn: bool = True,
+        segment: str | None = None,
         **options: Any,
     ) -> Answer[Any, Any]:
         """The answer of ``kind`` to ``fields`` (or to a ``spec`` a front end built), within
@@ -292,13 +332,16 @@ class Answers:
         ``options`` say how it is shown (``labels``: the expressions as typed;
         ``as_percent`` for cohorts). With
         ``warn=False`` the event listing that finds names without data is skipped (the
-        Python functions return the domain's result, which has no room for warnings)."""
+        Python functions return the domain's result, which has no room for warnings).
+        ``segment`` (or ``fields["segment"]``) restricts it to a segment's users."""
         answer_kind = self.kind(kind)
+        fields = fields or {}
         if spec is None:
-            spec = answer_kind.spec(fields or {}, self)
+            spec = answer_kind.spec(fields, self)
         self.check_kept(spec)
-        self.check_budget(answer_kind, spec)
-        result = answer_kind.compute(self, spec)
+        text = _segment_text(fields, segment)
+        self.check_budget(answer_kind, spec, segment=text)
+        result = answer_kind.compute(self.within(self.segment_users(text)), spec)
         complete = answer_kind.complete(self, result, spec) if answer_kind.dated else None
         return Answer(
             answer_kind,
@@ -309,17 +352,25 @@ class Answers:
             warnings=no_data_warnings(answer_kind.events(spec), self.repository.event_names())
             if warn
             else (),
+            segment=text,
         )
 
-    def drill(self, kind: str, fields: Fields, *, spec: object = None) -> Drill:
+    def drill(
+        self, kind: str, fields: Fields, *, spec: object = None, segment: str | None = None
+    ) -> Drill:
         """The users behind one number of a ``kind`` answer (``fields`` say which), within
-        the periods kept and the answer's read budget."""
+        the periods kept and the answer's read budget, and within ``segment`` (or
+        ``fields["segment"]``) when one is given."""
         answer_kind = self.kind(kind)
         if spec is None:
             spec = answer_kind.spec(fields, self)
         self.check_kept(spec)
-        self.check_budget(answer_kind, spec)
-        return answer_kind.drill(self, spec, fields)
+        text = _segment_text(fields, segment)
+        self.check_budget(answer_kind, spec, segment=text)
+        drill = answer_kind.drill(self.within(self.segment_users(text)), spec, fields)
+        if text is None:
+            return drill
+        return Drill(drill.users, {**drill.about, "segment": text})
 
     def first_ever_history(
         self, expression: Expression, group: TimeGroup, periods: Sequence[Period]
@@ -335,14 +386,18 @@ class Answers:
         expired at the clock's time (not the request's ``now``: keys expire on the clock)."""
         check_window_kept(spec, self.retention, self.now())
 
-    def check_budget(self, kind: AnswerKind[S, Any], spec: S) -> None:
+    def check_budget(
+        self, kind: AnswerKind[S, Any], spec: S, *, segment: str | None = None
+    ) -> None:
         """Refuse ``spec`` before reading anything when it reads more bitmaps or bytes than
-        the budget allows: the count comes from the spec, the bytes from the stored
-        lengths (one call that reads no bitmap)."""
+        the budget allows: the count comes from the spec (and the user sets a ``segment``
+        names, at most ``max_terms``), the bytes from the stored lengths (one call that
+        reads no bitmap)."""
         plan = kind.plan(self, spec)
-        if plan.keys > self.budget.keys:
+        keys = plan.keys + (0 if segment is None else _segment_terms(segment))
+        if keys > self.budget.keys:
             raise ReadBudgetExceeded(
-                f"this {kind.name} reads {plan.keys:,} bitmaps, more than "
+                f"this {kind.name} reads {keys:,} bitmaps, more than "
                 f"BITMAPIST_MAX_READ_KEYS ({self.budget.keys:,}): shrink {plan.field}",
                 field=plan.field,
             )
@@ -358,6 +413,25 @@ class Answers:
                 f"BITMAPIST_MAX_READ_BYTES ({self.budget.bytes:,}): shrink {plan.field}",
                 field=plan.field,
             )
+
+
+def _segment_text(fields: Fields, segment: object) -> str | None:
+    """The segment a request gives (the keyword, else ``fields["segment"]``), None when
+    none is given or it is blank; anything but text is refused naming the field."""
+    value = fields.get("segment") if segment is None else segment
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(
+            f"segment must be text such as 'plan=pro', got {value!r}", field="segment"
+        )
+    return value.strip() or None
+
+
+def _segment_terms(text: str) -> int:
+    """How many user sets the segment ``text`` names at most (one read each): a bound
+    for the read budget, counted without parsing (the segment is parsed when resolved)."""
+    return max(1, sum(text.count(op) for op in "&|") + 1)
 
 
 def complete_flags(periods: Sequence[Period], now: datetime) -> list[bool]:

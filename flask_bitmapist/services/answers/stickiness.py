@@ -36,7 +36,7 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
         )
 
     def compute(self, answers: Answers, spec: StickinessSpec) -> Stickiness:
-        return StickinessEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
+        return answers.engine(StickinessEngine).compute(spec)
 
     def plan(self, answers: Answers, spec: StickinessSpec) -> ReadPlan:
         events = spec.expression.events()
@@ -79,5 +79,5 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
     def drill(self, answers: Answers, spec: StickinessSpec, fields: Fields) -> Drill:
         """The users who matched in exactly ``k`` periods."""
         k = parse_count("k", fields.get("k"))
-        engine = StickinessEngine(answers.repository, max_user_id=answers.max_user_id)
+        engine = answers.engine(StickinessEngine)
         return Drill(engine.users(spec, k), {"k": k, "spec": reports.stickiness_spec_to_dict(spec)})

@@ -40,7 +40,7 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         )
 
     def compute(self, answers: Answers, spec: TrendSpec) -> Trend:
-        return TrendEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
+        return answers.engine(TrendEngine).compute(spec)
 
     def plan(self, answers: Answers, spec: TrendSpec) -> ReadPlan:
         events = frozenset().union(*(e.events() for e in spec.expressions))
@@ -82,7 +82,7 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         """The users behind ``counts[index]`` of series ``series`` (both from 0)."""
         series = parse_count("series", fields.get("series"), 0)
         index = parse_count("index", fields.get("index"))
-        engine = TrendEngine(answers.repository, max_user_id=answers.max_user_id)
+        engine = answers.engine(TrendEngine)
         users = engine.users(spec, series, index)
         return Drill(
             users,

@@ -1,0 +1,137 @@
+"""``segment=`` on every answer: the answer restricted to a segment equals the same
+answer computed on the marks of the segment's users only (the brute-force model: drop
+everyone else's marks), drill-downs and first-ever history included, in a zone west of
+UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flask_bitmapist.domain import BitmapRepository, Mark
+from flask_bitmapist.exceptions import InvalidRequest, InvalidSegment, ReadBudgetExceeded
+from flask_bitmapist.infra import InMemoryRepository
+from flask_bitmapist.services.answers import KINDS, Answers, ReadBudget
+from tests.segment_model import World, segments, store, worlds
+
+ZONE = ZoneInfo("America/Los_Angeles")
+NOW = datetime(2026, 11, 27, 13, 45, tzinfo=ZONE)
+
+Marks = list[tuple[str, int, int]]
+
+#: One request of each kind (and of a first-time cohort), with drill-downs to check.
+REQUESTS: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
+    (
+        "cohort",
+        {"primary": "a", "secondary": "b", "time_group": "week", "rows": 4, "cols": 4},
+        [{"row": 0, "col": 1}, {"row": 2, "col": 0}],
+    ),
+    (
+        "cohort",
+        {"primary": "a", "secondary": "b", "rows": 5, "cols": 3, "first_time": True},
+        [{"row": 4, "col": 0}],
+    ),
+    (
+        "trend",
+        {"expr": ["a", "a & ~b"], "periods": 10, "rolling": 3},
+        [{"series": 1, "index": 9}, {"series": 0, "index": 2}],
+    ),
+    ("lifecycle", {"expr": "a | b", "periods": 8}, [{"status": "new", "index": 7}]),
+    ("stickiness", {"expr": "b", "periods": 14}, [{"k": 1}, {"k": 2}]),
+    ("funnel", {"step": ["a", "b"], "periods": 20}, [{"reached": 2}, {"dropped": 1}]),
+]
+
+
+def answers_over(repository: BitmapRepository, **kwargs: Any) -> Answers:
+    return Answers(
+        repository, kinds=KINDS, zone=ZONE, clock=lambda: NOW, max_user_id=2**20, **kwargs
+    )
+
+
+def marked(marks: Iterable[tuple[str, int, int]]) -> InMemoryRepository:
+    """A store holding ``(event, user, hours before NOW)`` marks."""
+    repository = InMemoryRepository()
+    repository.mark(Mark.create(e, u, NOW - timedelta(hours=h)) for e, u, h in marks)
+    return repository
+
+
+def marks_strategy() -> st.SearchStrategy[Marks]:
+    # Hours back up to ~100 days: first-ever history reaches earlier months.
+    return st.lists(
+        st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 60), st.integers(0, 2400)),
+        max_size=80,
+    )
+
+
+def plain(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "segment"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(marks=marks_strategy(), world=worlds(), data=st.data())
+@pytest.mark.parametrize(("kind", "fields", "drills"), REQUESTS)
+def test_a_segment_answer_is_the_answer_on_its_users_marks(
+    kind: str,
+    fields: dict[str, Any],
+    drills: list[dict[str, Any]],
+    marks: Marks,
+    world: World,
+    data: st.DataObject,
+) -> None:
+    text, users = data.draw(segments(world))
+    everyone = marked(marks)
+    store(everyone, world)
+    only = marked(m for m in marks if m[1] in users)
+
+    got = answers_over(everyone).answer(kind, fields, segment=text, warn=False)
+    want = answers_over(only).answer(kind, fields, warn=False)
+    assert got.segment == text
+    assert got.to_dict()["segment"] == text
+    assert plain(got.to_dict()) == want.to_dict()
+    assert got.csv() == want.csv()
+    for drill in drills:
+        restricted = answers_over(everyone).drill(kind, {**fields, **drill, "segment": text})
+        assert restricted.users == answers_over(only).drill(kind, {**fields, **drill}).users
+        assert restricted.about["segment"] == text
+
+
+def test_the_segment_comes_from_the_fields_or_the_keyword() -> None:
+    repository = marked([("a", 1, 0), ("a", 2, 0), ("a", 3, 30)])
+    store(repository, ({"plan": {1: "pro", 3: "pro", 2: "free"}}, {"vip": frozenset({2})}))
+    answers = answers_over(repository)
+    fields = {"expr": "a", "periods": 2}
+    assert answers.answer("trend", fields).to_dict()["series"][0]["counts"] == [1, 2]
+    by_field = answers.answer("trend", {**fields, "segment": "plan=pro"}).to_dict()
+    assert by_field["series"][0]["counts"] == [1, 1]
+    by_keyword = answers.answer("trend", fields, segment="plan=pro | vip").to_dict()
+    assert by_keyword["series"][0]["counts"] == [1, 2]
+    assert "segment" not in answers.answer("trend", {**fields, "segment": "  "}).to_dict()
+
+
+def test_a_segment_naming_nothing_is_refused_naming_the_field() -> None:
+    repository = marked([("a", 1, 0)])
+    store(repository, ({"plan": {1: "pro"}}, {"vip": frozenset({1})}))
+    answers = answers_over(repository)
+    with pytest.raises(InvalidSegment) as error:
+        answers.answer("trend", {"expr": "a"}, segment="plan=gold")
+    assert error.value.field == "segment"
+    assert "pro" in str(error.value)
+    with pytest.raises(InvalidRequest) as wrong:
+        answers.answer("trend", {"expr": "a", "segment": 3})
+    assert wrong.value.field == "segment"
+
+
+def test_the_segments_sets_count_toward_the_read_budget() -> None:
+    repository = marked([("a", 1, 0)])
+    store(repository, ({"plan": {1: "pro"}}, {"vip": frozenset({1})}))
+    answers = answers_over(repository, budget=ReadBudget(keys=2))
+    fields = {"expr": "a", "periods": 2}
+    assert answers.answer("trend", fields).to_dict()["series"][0]["counts"] == [0, 1]
+    with pytest.raises(ReadBudgetExceeded):
+        answers.answer("trend", fields, segment="plan=pro & vip")
