@@ -35,6 +35,7 @@ def get_trend(
     periods: int = 30,
     rolling: int = 1,
     now: datetime | None = None,
+    segment: str | None = None,
 ) -> Trend:
     """How many users matched ``expression`` in each of the ``periods`` periods of
     ``time_group`` ending with the one containing ``now`` (default: the current time).
@@ -46,9 +47,18 @@ def get_trend(
     ``trend.series[i].counts`` one count per period, oldest first::
 
         trend = get_trend(["user:active", "user:paid"], periods=30, rolling=7)
+
+    Every function here takes ``segment``: the answer on that segment's users only
+    (docs/segments.md).
     """
     answer: Trend = _answer(
-        "trend", now, expr=expression, time_group=time_group, periods=periods, rolling=rolling
+        "trend",
+        now,
+        expr=expression,
+        time_group=time_group,
+        periods=periods,
+        rolling=rolling,
+        segment=segment,
     )
     return answer
 
@@ -58,6 +68,7 @@ def get_lifecycle(
     time_group: str | TimeGroup = "days",
     periods: int = 30,
     now: datetime | None = None,
+    segment: str | None = None,
 ) -> Lifecycle:
     """For each of the ``periods`` periods ending with now's, how many users matching
     ``expression`` (an event or an OR of events) were new (first match ever), returning
@@ -68,7 +79,7 @@ def get_lifecycle(
         lifecycle.new, lifecycle.returning, lifecycle.resurrecting, lifecycle.dormant
     """
     answer: Lifecycle = _answer(
-        "lifecycle", now, expr=expression, time_group=time_group, periods=periods
+        "lifecycle", now, expr=expression, time_group=time_group, periods=periods, segment=segment
     )
     return answer
 
@@ -78,6 +89,7 @@ def get_stickiness(
     time_group: str | TimeGroup = "days",
     periods: int = 30,
     now: datetime | None = None,
+    segment: str | None = None,
 ) -> Stickiness:
     """How many users matched ``expression`` in exactly 1, 2, … N of the ``periods``
     periods of ``time_group`` ending with the one containing ``now`` (default: the current
@@ -89,7 +101,7 @@ def get_stickiness(
     :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
     """
     answer: Stickiness = _answer(
-        "stickiness", now, expr=expression, time_group=time_group, periods=periods
+        "stickiness", now, expr=expression, time_group=time_group, periods=periods, segment=segment
     )
     return answer
 
@@ -99,6 +111,7 @@ def get_funnel(
     time_group: str | TimeGroup = "days",
     periods: int = 30,
     now: datetime | None = None,
+    segment: str | None = None,
 ) -> Funnel:
     """How many users went through ``steps`` (2 to 10 event names or text expressions) in
     order, within the ``periods`` periods of ``time_group`` ending with the one containing
@@ -110,12 +123,16 @@ def get_funnel(
     ``counts[k]`` is the number of users who reached step ``k + 1``; ``from_previous``,
     ``from_first`` and ``dropped`` are derived from it.
     """
-    answer: Funnel = _answer("funnel", now, step=steps, time_group=time_group, periods=periods)
+    answer: Funnel = _answer(
+        "funnel", now, step=steps, time_group=time_group, periods=periods, segment=segment
+    )
     return answer
 
 
 def _answer(kind: str, now: datetime | None, **fields: object) -> Any:
     """The current app's answer of ``kind`` (the domain's result: no room for warnings,
-    so the event listing that finds them is skipped); ``now`` in the app's zone."""
+    so the event listing that finds them is skipped); ``now`` in the app's zone; a
+    ``segment`` (``"plan=pro & ~beta_testers"``, see docs/segments.md) restricts every user
+    set of the answer to its users."""
     state = current_state()
     return state.answers.answer(kind, {**fields, "now": state.moment(now)}, warn=False).result

@@ -2,10 +2,10 @@
 answer kind, each made by :func:`answer_command` from the kind's name.
 
 Every command takes its expressions as arguments, ``--time-group``, ``--periods``,
-``--now`` and ``--format table|csv|json`` (the JSON equals the API's: both come from the
-kind's :meth:`~flask_bitmapist.services.answers.Answer.to_dict`), asks the app's answer
-pipeline for the answer, prints it on stdout and its warnings (names with no data) on
-stderr. A bad field or a request past the read budget is a usage error naming the option.
+``--now``, ``--segment`` and ``--format table|csv|json`` (the JSON equals the API's: both
+come from the kind's :meth:`~flask_bitmapist.services.answers.Answer.to_dict`), asks the
+app's answer pipeline for the answer, prints it on stdout and its warnings (names with no
+data) on stderr. A bad field or a request past the read budget is a usage error naming the option.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from flask_bitmapist.flask.cli.options import (
     cli_state,
     format_option,
     now_option,
+    segment_option,
     storage_errors,
     time_group_option,
 )
@@ -51,6 +52,7 @@ _HINTS: Final = {
     "now": "--now",
     "rows": "--rows",
     "cols": "--cols",
+    "segment": "--segment",
 }
 
 
@@ -124,7 +126,13 @@ def answer_command(
                 f"each one (1..{MAX_ROLLING}; 7 on days: weekly actives drawn daily).",
             )
         )
-    decorators += [format_option(), now_option, click.pass_context, storage_errors]
+    decorators += [
+        segment_option,
+        format_option(),
+        now_option,
+        click.pass_context,
+        storage_errors,
+    ]
     made: Any = command
     for decorator in reversed(decorators):
         made = decorator(made)

@@ -29,6 +29,7 @@ from flask_bitmapist.flask.cli.options import (
     event_name,
     format_option,
     now_option,
+    segment_option,
     storage_errors,
     time_group_option,
 )
@@ -138,6 +139,7 @@ def _chain_steps(
     help="Rows hold only the users who did PRIMARY for the first time ever in that period "
     "(everyone who did it earlier, however long ago, is left out).",
 )
+@segment_option
 @format_option()
 @now_option
 @click.pass_context
@@ -155,6 +157,7 @@ def cohort_command(
     mode: str,
     percent: bool,
     first_time: bool,
+    segment: str | None,
     output_format: str,
     now: datetime | None,
 ) -> None:
@@ -169,6 +172,7 @@ def cohort_command(
     flask bitmapist cohort user:created user:paid --and user:logged_in --or user:refunded
     flask bitmapist cohort user:created --expr 'user:paid & ~user:refunded' --percent
     flask bitmapist cohort user:paid user:paid --first-time --mode recurring
+    flask bitmapist cohort user:created user:paid --segment 'plan=pro & ~beta_testers'
     """
     state = cli_state()
     secondary_expr = _secondary(
@@ -199,7 +203,7 @@ def cohort_command(
     except InvalidCohortSpec as exc:
         raise click.UsageError(str(exc), ctx=ctx) from exc
     with answer_errors(ctx):
-        answer = state.answers.answer("cohort", spec=spec, as_percent=percent)
+        answer = state.answers.answer("cohort", spec=spec, segment=segment, as_percent=percent)
     print_answer(answer, output_format)
 
 

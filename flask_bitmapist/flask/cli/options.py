@@ -38,6 +38,7 @@ __all__ = [
     "format_option",
     "now_option",
     "progress",
+    "segment_option",
     "storage_errors",
     "storage_message",
     "time_group_option",
@@ -125,6 +126,17 @@ now_option = click.option(
     callback=_moment,
     help="Count as if it were this moment (ISO 8601 or epoch seconds; without an offset, "
     "local time in the app's BITMAPIST_TIMEZONE). Default: the current time.",
+)
+
+
+#: ``--segment TEXT``, passed as ``segment`` (None: every user): the answer on that
+#: segment's users only (``plan=pro & ~beta_testers``; see docs/segments.md).
+segment_option = click.option(
+    "--segment",
+    metavar="SEGMENT",
+    default=None,
+    help="Only these users: property values (plan=pro) and saved cohorts joined by &, | "
+    "and ~ (see docs/segments.md).",
 )
 
 

@@ -50,7 +50,8 @@ def _spec(state: BitmapistState, form: CohortForm) -> CohortSpec:
 
 
 def _answer(state: BitmapistState, form: CohortForm) -> Answer[CohortSpec, Cohort]:
-    return state.answers.answer("cohort", spec=_spec(state, form), as_percent=form.percent)
+    spec = _spec(state, form)
+    return state.answers.answer("cohort", spec=spec, segment=form.segment, as_percent=form.percent)
 
 
 def cohort_page() -> Response:
@@ -103,7 +104,7 @@ def cohort_post() -> Response | str:
         max_cells=state.settings.max_cohort_cells,
         max_terms=state.settings.max_expression_terms,
     )
-    answer = state.answers.answer("cohort", spec=spec, warn=False)
+    answer = state.answers.answer("cohort", spec=spec, warn=False, segment=body.get("segment"))
     cohort = answer.result
     if request.args.get("json"):
         time_group = body.get("time_group") if isinstance(body.get("time_group"), str) else None
@@ -161,5 +162,7 @@ def api_cohort_cell() -> Response:
     state = current_state()
     form = CohortForm.from_args(request.args)
     row, col = parse_cell(request.args)
-    drill = state.answers.drill("cohort", {"row": row, "col": col}, spec=_spec(state, form))
+    drill = state.answers.drill(
+        "cohort", {"row": row, "col": col}, spec=_spec(state, form), segment=form.segment
+    )
     return responses.users_page(drill, state)

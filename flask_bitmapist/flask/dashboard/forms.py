@@ -176,6 +176,7 @@ class CohortForm:
     as_percent: str = "0"
     first_time: str = "0"
     now: str = ""
+    segment: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> CohortForm:
@@ -208,6 +209,7 @@ class CohortForm:
             as_percent=get("as_percent", defaults.as_percent),
             first_time=get("first_time", defaults.first_time),
             now=get("now", ""),
+            segment=get("segment", ""),
         )
 
     @staticmethod
@@ -292,6 +294,8 @@ class CohortForm:
             pairs.append(("first_time", self.first_time))
         if self.now:
             pairs.append(("now", self.now))
+        if self.segment:
+            pairs.append(("segment", self.segment))
         replaced = {key: str(value) for key, value in overrides.items()}
         pairs = [(k, replaced.pop(k, v)) for k, v in pairs]
         pairs += list(replaced.items())
@@ -390,6 +394,7 @@ class AnswerForm:
     periods: str = "30"
     rolling: str = "1"
     now: str = ""
+    segment: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> AnswerForm:
@@ -408,6 +413,7 @@ class AnswerForm:
             periods=get("periods", defaults.periods),
             rolling=get("rolling", defaults.rolling),
             now=get("now", ""),
+            segment=get("segment", ""),
         )
 
     @property
@@ -423,6 +429,7 @@ class AnswerForm:
             "periods": self.periods,
             "rolling": self.rolling,
             "now": self.now,
+            "segment": self.segment,
         }
 
     def query(self, *, rolling: bool = True, **extra: object) -> str:
@@ -433,17 +440,21 @@ class AnswerForm:
             pairs.append(("rolling", self.rolling))
         if self.now:
             pairs.append(("now", self.now))
+        if self.segment:
+            pairs.append(("segment", self.segment))
         pairs += [(key, str(value)) for key, value in extra.items()]
         return urlencode(pairs)
 
 
 def window_args(args: Mapping[str, str]) -> dict[str, str]:
     """The window of an answer's query string as typed: ``time_group`` (``day`` when
-    missing or blank), ``periods`` (``30`` when missing) and ``now`` (blank: the app's)."""
+    missing or blank), ``periods`` (``30`` when missing), ``now`` (blank: the app's) and
+    ``segment`` (blank: every user)."""
     time_group = (args.get("time_group") or "").strip()
     periods = args.get("periods")
     return {
         "time_group": time_group or "day",
         "periods": "30" if periods is None else periods.strip(),
         "now": (args.get("now") or "").strip(),
+        "segment": (args.get("segment") or "").strip(),
     }

@@ -44,6 +44,7 @@ class FunnelForm:
     time_group: str = "day"
     periods: str = "30"
     now: str = ""
+    segment: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> FunnelForm:
@@ -64,7 +65,7 @@ class FunnelForm:
     @staticmethod
     def is_submitted(args: Mapping[str, str]) -> bool:
         """Whether the query string holds any field (else: show an empty form)."""
-        keys = ("step", "step_event", "step_expression", "time_group", "periods", "now")
+        keys = ("step", "step_event", "step_expression", "time_group", "periods", "now", "segment")
         return any(key in args for key in keys)
 
     def fields(self) -> dict[str, object]:
@@ -74,6 +75,7 @@ class FunnelForm:
             "time_group": self.time_group,
             "periods": self.periods,
             "now": self.now,
+            "segment": self.segment,
         }
 
     def step_rows(self, events: frozenset[str] | set[str]) -> list[tuple[str, str]]:
@@ -91,6 +93,8 @@ class FunnelForm:
         pairs += [("time_group", self.time_group), ("periods", self.periods)]
         if self.now:
             pairs.append(("now", self.now))
+        if self.segment:
+            pairs.append(("segment", self.segment))
         pairs += [(key, str(value)) for key, value in overrides.items()]
         return urlencode(pairs)
 

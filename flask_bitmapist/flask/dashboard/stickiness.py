@@ -37,6 +37,7 @@ class StickinessForm:
     time_group: str = "day"
     periods: str = "30"
     now: str = ""
+    segment: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> StickinessForm:
@@ -46,7 +47,7 @@ class StickinessForm:
     @staticmethod
     def is_submitted(args: Mapping[str, str]) -> bool:
         """Whether the query string holds any field (else: show an empty form)."""
-        return any(key in args for key in ("expr", "time_group", "periods", "now"))
+        return any(key in args for key in ("expr", "time_group", "periods", "now", "segment"))
 
     def fields(self) -> dict[str, object]:
         """The request's fields, as the answer pipeline reads them."""
@@ -55,6 +56,7 @@ class StickinessForm:
             "time_group": self.time_group,
             "periods": self.periods,
             "now": self.now,
+            "segment": self.segment,
         }
 
     def query(self, **overrides: object) -> str:
@@ -62,6 +64,8 @@ class StickinessForm:
         pairs = [("expr", self.expr), ("time_group", self.time_group), ("periods", self.periods)]
         if self.now:
             pairs.append(("now", self.now))
+        if self.segment:
+            pairs.append(("segment", self.segment))
         pairs += [(key, str(value)) for key, value in overrides.items()]
         return urlencode(pairs)
 

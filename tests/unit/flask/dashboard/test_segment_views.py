@@ -1,0 +1,189 @@
+"""``segment=`` in the API, the pages, the Python functions and the CLI: each answer and
+drill-down with a segment equals the same request on an app holding only the segment's
+users' marks; a segment naming nothing is a 400 naming the field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+
+from flask_bitmapist import (
+    current_state,
+    get_cohort,
+    get_funnel,
+    get_lifecycle,
+    get_stickiness,
+    get_trend,
+    save_cohort,
+    set_property,
+)
+from tests.cohort_model import EventLog
+from tests.unit.flask.dashboard.support import AppFactory
+
+SEGMENT = "plan=pro & ~skip"
+
+#: One API request per kind, and one drill-down of each.
+REQUESTS = [
+    ("cohort", {"primary": "signed_up", "secondary": "paid", "time_group": "week", "rows": 5}),
+    ("trend", {"expr": ["signed_up", "paid"], "periods": 20, "rolling": 7}),
+    ("lifecycle", {"expr": "paid", "time_group": "week", "periods": 5}),
+    ("stickiness", {"expr": "paid", "periods": 14}),
+    ("funnel", {"step": ["signed_up", "paid"], "periods": 20}),
+]
+DRILLS = [
+    ("cohort/cell", REQUESTS[0][1], {"row": 4, "col": 0}),
+    ("trend/users", REQUESTS[1][1], {"series": 1, "index": 19}),
+    ("lifecycle/users", REQUESTS[2][1], {"status": "new", "index": 4}),
+    ("stickiness/users", REQUESTS[3][1], {"k": 1}),
+    ("funnel/users", REQUESTS[4][1], {"reached": 2}),
+]
+
+
+def members(user_id: int) -> bool:
+    """Who the segment holds: pro users (the even ids) except the saved cohort "skip"."""
+    return user_id % 2 == 0 and user_id % 3 != 0
+
+
+@pytest.fixture
+def pair(make_app: AppFactory, log: EventLog) -> tuple[Flask, Flask]:
+    """An app holding every mark, the plans and the cohort "skip"; and an app holding only
+    the marks of the segment's users."""
+    everyone = make_app()
+    with everyone.app_context():
+        for user_id in range(200):
+            set_property(user_id, "plan", "pro" if user_id % 2 == 0 else "free")
+        save_cohort("skip", [u for u in range(200) if u % 3 == 0])
+    only = make_app(seed=False)
+    with only.app_context():
+        current_state().repository.mark(m for m in log.marks() if members(m.user_id))
+    return everyone, only
+
+
+def query(fields: dict[str, object], **extra: object) -> str:
+    pairs: list[tuple[str, object]] = []
+    for key, value in {**fields, **extra}.items():
+        pairs += [(key, v) for v in value] if isinstance(value, list) else [(key, value)]
+    return urlencode(pairs)
+
+
+@pytest.mark.parametrize(("kind", "fields"), REQUESTS)
+def test_the_api_answers_within_the_segment(
+    pair: tuple[Flask, Flask], kind: str, fields: dict[str, object]
+) -> None:
+    everyone, only = pair
+    got = everyone.test_client().get(f"/bitmapist/api/{kind}?{query(fields, segment=SEGMENT)}")
+    assert got.status_code == 200, got.get_json()
+    body = got.get_json()
+    assert body.pop("segment") == SEGMENT
+    want = only.test_client().get(f"/bitmapist/api/{kind}?{query(fields)}").get_json()
+    want.pop("warnings", None)
+    body.pop("warnings", None)
+    assert body == want
+    plain = everyone.test_client().get(f"/bitmapist/api/{kind}?{query(fields)}").get_json()
+    plain.pop("warnings", None)
+    assert plain != body  # the segment changes the answer
+    csv = everyone.test_client().get(
+        f"/bitmapist/api/{kind}?{query(fields, segment=SEGMENT, format='csv')}"
+    )
+    assert (
+        csv.data == only.test_client().get(f"/bitmapist/api/{kind}?{query(fields)}&format=csv").data
+    )
+
+
+@pytest.mark.parametrize(("route", "fields", "which"), DRILLS)
+def test_a_drill_down_is_within_the_segment(
+    pair: tuple[Flask, Flask], route: str, fields: dict[str, object], which: dict[str, object]
+) -> None:
+    everyone, only = pair
+    url = f"/bitmapist/api/{route}?{query(fields, **which, per_page=1000)}"
+    got = everyone.test_client().get(f"{url}&{urlencode({'segment': SEGMENT})}").get_json()
+    want = only.test_client().get(url).get_json()
+    assert got["user_ids"] == want["user_ids"]
+    assert all(members(u) for u in got["user_ids"])
+    assert got["segment"] == SEGMENT
+
+
+@pytest.mark.parametrize(("kind", "fields"), REQUESTS)
+def test_a_segment_naming_nothing_is_a_400_naming_the_field(
+    pair: tuple[Flask, Flask], kind: str, fields: dict[str, object]
+) -> None:
+    everyone, _ = pair
+    response = everyone.test_client().get(
+        f"/bitmapist/api/{kind}?{query(fields, segment='plan=gold')}"
+    )
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "segment"
+    assert "pro" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("page", "fields"),
+    [
+        ("cohort", REQUESTS[0][1]),
+        ("trends", REQUESTS[1][1]),
+        ("lifecycle", REQUESTS[2][1]),
+        ("stickiness", REQUESTS[3][1]),
+        ("funnel", REQUESTS[4][1]),
+    ],
+)
+def test_every_page_has_the_segment_field_and_keeps_it(
+    pair: tuple[Flask, Flask], page: str, fields: dict[str, object]
+) -> None:
+    everyone, _ = pair
+    response = everyone.test_client().get(f"/bitmapist/{page}?{query(fields, segment=SEGMENT)}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'name="segment"' in html
+    assert urlencode({"segment": SEGMENT}) in html  # links and drill-downs keep it
+    bad = everyone.test_client().get(f"/bitmapist/{page}?{query(fields, segment='plan=gold')}")
+    assert bad.status_code == 400
+
+
+def test_the_python_functions_take_a_segment(pair: tuple[Flask, Flask]) -> None:
+    everyone, only = pair
+    calls: list[Callable[..., object]] = [
+        lambda **s: get_cohort("signed_up", "paid", time_group="weeks", num_rows=5, **s),
+        lambda **s: get_trend(["signed_up", "paid"], periods=20, rolling=7, **s).series,
+        lambda **s: get_lifecycle("paid", "weeks", periods=5, **s).new,
+        lambda **s: get_stickiness("paid", periods=14, **s).counts,
+        lambda **s: get_funnel(["signed_up", "paid"], periods=20, **s).counts,
+    ]
+    for call in calls:
+        with everyone.app_context():
+            got = call(segment=SEGMENT)
+            plain = call()
+        with only.app_context():
+            want = call()
+        assert got == want
+        assert got != plain
+
+
+def test_the_cli_takes_a_segment(pair: tuple[Flask, Flask]) -> None:
+    everyone, only = pair
+    commands = [
+        ["cohort", "signed_up", "paid", "--time-group", "weeks", "--rows", "5"],
+        ["trend", "signed_up", "paid", "--periods", "20", "--rolling", "7"],
+        ["lifecycle", "paid", "--time-group", "weeks", "--periods", "5"],
+        ["stickiness", "paid", "--periods", "14"],
+        ["funnel", "signed_up", "paid", "--periods", "20"],
+    ]
+    for command in commands:
+        args = ["bitmapist", *command, "--format", "json"]
+        got = everyone.test_cli_runner().invoke(args=[*args, "--segment", SEGMENT])
+        assert got.exit_code == 0, got.output
+        want = only.test_cli_runner().invoke(args=args)
+        answer = json.loads(got.stdout)
+        assert answer.pop("segment") == SEGMENT
+        answer.pop("warnings", None)
+        expected = json.loads(want.stdout)
+        expected.pop("warnings", None)
+        assert answer == expected
+    bad = everyone.test_cli_runner().invoke(
+        args=["bitmapist", "trend", "paid", "--segment", "plan=gold"]
+    )
+    assert bad.exit_code == 2
+    assert "--segment" in bad.output
