@@ -36,6 +36,7 @@ def get_trend(
     rolling: int = 1,
     now: datetime | None = None,
     segment: str | None = None,
+    compare: str | None = None,
 ) -> Trend:
     """How many users matched ``expression`` in each of the ``periods`` periods of
     ``time_group`` ending with the one containing ``now`` (default: the current time).
@@ -49,7 +50,9 @@ def get_trend(
         trend = get_trend(["user:active", "user:paid"], periods=30, rolling=7)
 
     Every function here takes ``segment``: the answer on that segment's users only
-    (docs/segments.md).
+    (docs/segments.md). ``compare="previous"`` (here, in :func:`get_stickiness` and in
+    :func:`get_funnel`) sets the answer's ``previous``: the same answer over the
+    ``periods`` periods just before the window.
     """
     answer: Trend = _answer(
         "trend",
@@ -59,6 +62,7 @@ def get_trend(
         periods=periods,
         rolling=rolling,
         segment=segment,
+        compare=compare,
     )
     return answer
 
@@ -90,6 +94,7 @@ def get_stickiness(
     periods: int = 30,
     now: datetime | None = None,
     segment: str | None = None,
+    compare: str | None = None,
 ) -> Stickiness:
     """How many users matched ``expression`` in exactly 1, 2, … N of the ``periods``
     periods of ``time_group`` ending with the one containing ``now`` (default: the current
@@ -101,7 +106,13 @@ def get_stickiness(
     :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
     """
     answer: Stickiness = _answer(
-        "stickiness", now, expr=expression, time_group=time_group, periods=periods, segment=segment
+        "stickiness",
+        now,
+        expr=expression,
+        time_group=time_group,
+        periods=periods,
+        segment=segment,
+        compare=compare,
     )
     return answer
 
@@ -112,6 +123,7 @@ def get_funnel(
     periods: int = 30,
     now: datetime | None = None,
     segment: str | None = None,
+    compare: str | None = None,
 ) -> Funnel:
     """How many users went through ``steps`` (2 to 10 event names or text expressions) in
     order, within the ``periods`` periods of ``time_group`` ending with the one containing
@@ -124,7 +136,13 @@ def get_funnel(
     ``from_first`` and ``dropped`` are derived from it.
     """
     answer: Funnel = _answer(
-        "funnel", now, step=steps, time_group=time_group, periods=periods, segment=segment
+        "funnel",
+        now,
+        step=steps,
+        time_group=time_group,
+        periods=periods,
+        segment=segment,
+        compare=compare,
     )
     return answer
 

@@ -53,6 +53,7 @@ _HINTS: Final = {
     "rows": "--rows",
     "cols": "--cols",
     "segment": "--segment",
+    "compare": "--compare",
 }
 
 
@@ -87,9 +88,11 @@ def answer_command(
     many: bool,
     doc: str,
     rolling: bool = False,
+    compare: bool = False,
 ) -> click.Command:
     """The command of answer ``kind``: its expressions as argument ``metavar`` (several
-    when ``many``) sent as field ``field``; ``--rolling`` when the kind takes it."""
+    when ``many``) sent as field ``field``; ``--rolling`` and ``--compare previous`` when
+    the kind takes them."""
 
     def command(ctx: click.Context, output_format: str, **params: Any) -> None:
         state = cli_state()
@@ -126,6 +129,15 @@ def answer_command(
                 f"each one (1..{MAX_ROLLING}; 7 on days: weekly actives drawn daily).",
             )
         )
+    if compare:
+        decorators.append(
+            click.option(
+                "--compare",
+                type=click.Choice(["previous"]),
+                default=None,
+                help="Add the same answer over the periods just before the window.",
+            )
+        )
     decorators += [
         segment_option,
         format_option(),
@@ -146,6 +158,7 @@ trend_command = answer_command(
     metavar="EXPR...",
     many=True,
     rolling=True,
+    compare=True,
     doc="""Print how many users matched each EXPR (an event or a text expression, up to 10)
     in each period.
 
@@ -176,6 +189,7 @@ stickiness_command = answer_command(
     field="expr",
     metavar="EXPR",
     many=False,
+    compare=True,
     doc="""Print how many users did EXPR in exactly 1, 2, … N of the last N periods.
 
     EXPR is an event name or a text expression ('user:paid | user:refunded').
@@ -191,6 +205,7 @@ funnel_command = answer_command(
     field="step",
     metavar="STEP STEP [STEP...]",
     many=True,
+    compare=True,
     doc="""Print how many users did each STEP in order within the last N periods.
 
     Each STEP is an event name or a text expression. A user reaches step 1 in the first

@@ -395,6 +395,7 @@ class AnswerForm:
     rolling: str = "1"
     now: str = ""
     segment: str = ""
+    compare: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> AnswerForm:
@@ -414,6 +415,7 @@ class AnswerForm:
             rolling=get("rolling", defaults.rolling),
             now=get("now", ""),
             segment=get("segment", ""),
+            compare=get("compare", ""),
         )
 
     @property
@@ -430,6 +432,7 @@ class AnswerForm:
             "rolling": self.rolling,
             "now": self.now,
             "segment": self.segment,
+            "compare": self.compare,
         }
 
     def query(self, *, rolling: bool = True, **extra: object) -> str:
@@ -442,6 +445,8 @@ class AnswerForm:
             pairs.append(("now", self.now))
         if self.segment:
             pairs.append(("segment", self.segment))
+        if self.compare:
+            pairs.append(("compare", self.compare))
         pairs += [(key, str(value)) for key, value in extra.items()]
         return urlencode(pairs)
 
@@ -449,7 +454,7 @@ class AnswerForm:
 def window_args(args: Mapping[str, str]) -> dict[str, str]:
     """The window of an answer's query string as typed: ``time_group`` (``day`` when
     missing or blank), ``periods`` (``30`` when missing), ``now`` (blank: the app's) and
-    ``segment`` (blank: every user)."""
+    ``segment`` (blank: every user) and ``compare`` (blank: none)."""
     time_group = (args.get("time_group") or "").strip()
     periods = args.get("periods")
     return {
@@ -457,4 +462,5 @@ def window_args(args: Mapping[str, str]) -> dict[str, str]:
         "periods": "30" if periods is None else periods.strip(),
         "now": (args.get("now") or "").strip(),
         "segment": (args.get("segment") or "").strip(),
+        "compare": (args.get("compare") or "").strip(),
     }

@@ -45,6 +45,7 @@ class FunnelForm:
     periods: str = "30"
     now: str = ""
     segment: str = ""
+    compare: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> FunnelForm:
@@ -76,6 +77,7 @@ class FunnelForm:
             "periods": self.periods,
             "now": self.now,
             "segment": self.segment,
+            "compare": self.compare,
         }
 
     def step_rows(self, events: frozenset[str] | set[str]) -> list[tuple[str, str]]:
@@ -95,6 +97,8 @@ class FunnelForm:
             pairs.append(("now", self.now))
         if self.segment:
             pairs.append(("segment", self.segment))
+        if self.compare:
+            pairs.append(("compare", self.compare))
         pairs += [(key, str(value)) for key, value in overrides.items()]
         return urlencode(pairs)
 

@@ -38,6 +38,7 @@ class StickinessForm:
     periods: str = "30"
     now: str = ""
     segment: str = ""
+    compare: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> StickinessForm:
@@ -57,6 +58,7 @@ class StickinessForm:
             "periods": self.periods,
             "now": self.now,
             "segment": self.segment,
+            "compare": self.compare,
         }
 
     def query(self, **overrides: object) -> str:
@@ -66,6 +68,8 @@ class StickinessForm:
             pairs.append(("now", self.now))
         if self.segment:
             pairs.append(("segment", self.segment))
+        if self.compare:
+            pairs.append(("compare", self.compare))
         pairs += [(key, str(value)) for key, value in overrides.items()]
         return urlencode(pairs)
 

@@ -18,7 +18,10 @@ holds for every answer, here and nowhere else:
 - warnings for event names that have no data anywhere (a typo is never silent zeros);
 - the segment (``segment=``, see docs/segments.md): resolved once per request, in one
   read that counts toward the read budget, then every bitmap the answer reads is
-  intersected with its users (the engines' ``universe``).
+  intersected with its users (the engines' ``universe``);
+- the comparison (``compare="previous"``, on the kinds that take it): the same answer over
+  the N periods just before the window, which is the answer with ``now`` moved back N
+  periods.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from __future__ import annotations
 import abc
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import attrs
@@ -45,6 +48,7 @@ from flask_bitmapist.domain import (
     Period,
     RetentionPolicy,
     TimeGroup,
+    Window,
     first_ever_events,
     localize,
 )
@@ -122,6 +126,8 @@ class AnswerKind(abc.ABC, Generic[S, R]):
     name: ClassVar[str]
     #: Whether its JSON has ``dates`` (then it carries ``complete`` aligned with them).
     dated: ClassVar[bool] = True
+    #: Whether it takes ``compare="previous"`` (then it overrides :meth:`previous_to_dict`).
+    comparable: ClassVar[bool] = False
 
     @abc.abstractmethod
     def spec(self, fields: Fields, answers: Answers) -> S:
@@ -161,6 +167,13 @@ class AnswerKind(abc.ABC, Generic[S, R]):
     def drill(self, answers: Answers, spec: S, fields: Fields) -> Drill:
         """The users behind one number of the answer, chosen by ``fields``."""
 
+    def previous_to_dict(
+        self, answer: dict[str, Any], previous: R, options: dict[str, Any]
+    ) -> None:
+        """Add the previous window's answer ``previous`` to the JSON ``answer`` (the kinds
+        that are :attr:`comparable`)."""
+        raise NotImplementedError(f"{self.name} has no comparison")
+
     def last_period(self, spec: S) -> Period:
         """The last period of the answer (names its CSV download)."""
         return spec.window.last  # type: ignore[attr-defined,no-any-return]
@@ -184,10 +197,19 @@ class Answer(Generic[S, R]):
     #: The segment the answer is restricted to, as given (None: every user).
     segment: str | None = None
 
+    @property
+    def previous(self) -> R | None:
+        """With ``compare="previous"``: the same answer over the N periods before the
+        window (the result's ``previous``)."""
+        previous: R | None = getattr(self.result, "previous", None)
+        return previous
+
     def to_dict(self) -> dict[str, Any]:
         """The API's JSON: the kind's, with ``segment`` (when one was given), ``complete``
         (when it has dates) and ``warnings`` (when there are any)."""
         answer = self.kind.to_dict(self.result, self.options)
+        if self.previous is not None:
+            self.kind.previous_to_dict(answer, self.previous, self.options)
         if self.segment is not None:
             answer["segment"] = self.segment
         if self.complete is not None:
@@ -325,6 +347,7 @@ class Answers:
         spec: object = None,
         warn: bool = True,
         segment: str | None = None,
+        compare: str | None = None,
         **options: Any,
     ) -> Answer[Any, Any]:
         """The answer of ``kind`` to ``fields`` (or to a ``spec`` a front end built), within
@@ -333,15 +356,22 @@ class Answers:
         ``as_percent`` for cohorts). With
         ``warn=False`` the event listing that finds names without data is skipped (the
         Python functions return the domain's result, which has no room for warnings).
-        ``segment`` (or ``fields["segment"]``) restricts it to a segment's users."""
+        ``segment`` (or ``fields["segment"]``) restricts it to a segment's users;
+        ``compare="previous"`` (or ``fields["compare"]``) adds the previous window's."""
         answer_kind = self.kind(kind)
         fields = fields or {}
         if spec is None:
             spec = answer_kind.spec(fields, self)
-        self.check_kept(spec)
+        before = _previous_spec(spec) if _compare(answer_kind, fields, compare) else None
+        self.check_kept(spec if before is None else before)
         text = _segment_text(fields, segment)
         self.check_budget(answer_kind, spec, segment=text)
-        result = answer_kind.compute(self.within(self.segment_users(text)), spec)
+        if before is not None:
+            self.check_budget(answer_kind, before, segment=text)
+        within = self.within(self.segment_users(text))
+        result = answer_kind.compute(within, spec)
+        if before is not None:
+            result = attrs.evolve(result, previous=answer_kind.compute(within, before))
         complete = answer_kind.complete(self, result, spec) if answer_kind.dated else None
         return Answer(
             answer_kind,
@@ -413,6 +443,35 @@ class Answers:
                 f"BITMAPIST_MAX_READ_BYTES ({self.budget.bytes:,}): shrink {plan.field}",
                 field=plan.field,
             )
+
+
+def _compare(kind: AnswerKind[Any, Any], fields: Fields, compare: object) -> bool:
+    """Whether a request asks for the previous window (``compare="previous"``, the keyword
+    or ``fields["compare"]``; None or blank: no); anything else names the field."""
+    value = fields.get("compare") if compare is None else compare
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return False
+    if not isinstance(value, str) or value.strip().lower() != "previous":
+        raise InvalidRequest(f"compare must be 'previous', got {value!r}", field="compare")
+    if not kind.comparable:
+        raise InvalidRequest(
+            f"compare is for trend, stickiness and funnel, not {kind.name}", field="compare"
+        )
+    return True
+
+
+def _previous_spec(spec: Any) -> Any:
+    """``spec`` with ``now`` moved back N periods (its window's size): the same moment of
+    the period N before now's, or that period's last moment when it is shorter."""
+    window: Window = spec.window
+    last = window.last
+    earlier = last.shift(-window.size)
+    moment = min(earlier.start + (window.now - last.start), earlier.end - timedelta(microseconds=1))
+    rolling = getattr(spec, "rolling", 1)
+    moved = Window.create(
+        time_group=window.time_group, periods=window.size, now=moment, before=rolling - 1
+    )
+    return attrs.evolve(spec, window=moved)
 
 
 def _segment_text(fields: Fields, segment: object) -> str | None:

@@ -26,6 +26,7 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
     """``expr``, ``time_group``, ``periods``, ``now``; drill-down: ``k``."""
 
     name = "stickiness"
+    comparable = True
     # Its JSON is one count per k, not per date: no ``complete`` to align.
     dated = False
 
@@ -51,6 +52,12 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
 
     def to_dict(self, result: Stickiness, options: dict[str, Any]) -> dict[str, Any]:
         return reports.stickiness_to_dict(result)
+
+    def previous_to_dict(
+        self, answer: dict[str, Any], previous: Stickiness, options: dict[str, Any]
+    ) -> None:
+        """The answer gains ``previous``: the counts over the previous window."""
+        answer["previous"] = list(previous.counts)
 
     def csv_rows(self, result: Any, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.stickiness_csv_rows(result)

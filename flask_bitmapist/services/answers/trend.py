@@ -28,6 +28,7 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
     ``now``; drill-down: ``series`` and ``index``."""
 
     name = "trend"
+    comparable = True
 
     def spec(self, fields: Fields, answers: Answers) -> TrendSpec:
         exprs = fields.get("expr")
@@ -57,6 +58,16 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
 
     def to_dict(self, result: Trend, options: dict[str, Any]) -> dict[str, Any]:
         return reports.trend_to_dict(result, options.get("labels"))
+
+    def previous_to_dict(
+        self, answer: dict[str, Any], previous: Trend, options: dict[str, Any]
+    ) -> None:
+        """Each series gains ``previous`` (its counts over the previous window), the answer
+        ``previous_dates``."""
+        earlier = reports.trend_to_dict(previous, options.get("labels"))
+        answer["previous_dates"] = earlier["dates"]
+        for series, before in zip(answer["series"], earlier["series"], strict=True):
+            series["previous"] = before["counts"]
 
     def csv_rows(self, result: Trend, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.trend_csv_rows(result, options.get("labels"))

@@ -135,3 +135,58 @@ def test_the_segments_sets_count_toward_the_read_budget() -> None:
     assert answers.answer("trend", fields).to_dict()["series"][0]["counts"] == [0, 1]
     with pytest.raises(ReadBudgetExceeded):
         answers.answer("trend", fields, segment="plan=pro & vip")
+
+
+# -- compare="previous" ---------------------------------------------------------------------
+
+#: Each comparable request, with the moment N periods before NOW written out by hand.
+COMPARED: list[tuple[str, dict[str, Any], datetime]] = [
+    ("trend", {"expr": ["a", "a & ~b"], "periods": 10, "rolling": 3}, NOW - timedelta(days=10)),
+    ("trend", {"expr": "b", "time_group": "week", "periods": 3}, NOW - timedelta(weeks=3)),
+    ("stickiness", {"expr": "a | b", "periods": 14}, NOW - timedelta(days=14)),
+    ("stickiness", {"expr": "a", "time_group": "month", "periods": 1}, NOW.replace(month=10)),
+    ("funnel", {"step": ["a", "b"], "periods": 20}, NOW - timedelta(days=20)),
+    ("funnel", {"step": ["b", "a"], "time_group": "month", "periods": 2}, NOW.replace(month=9)),
+]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(marks=marks_strategy(), world=worlds(), data=st.data())
+@pytest.mark.parametrize(("kind", "fields", "before"), COMPARED)
+def test_the_previous_window_is_the_answer_with_now_moved_back(
+    kind: str,
+    fields: dict[str, Any],
+    before: datetime,
+    marks: Marks,
+    world: World,
+    data: st.DataObject,
+) -> None:
+    repository = marked(marks)
+    store(repository, world)
+    answers = answers_over(repository)
+    text = data.draw(st.none() | segments(world).map(lambda built: built[0]))
+    got = answers.answer(kind, fields, compare="previous", segment=text, warn=False)
+    moved = answers.answer(kind, {**fields, "now": before}, segment=text, warn=False)
+    assert got.previous == moved.result
+    plain = answers.answer(kind, fields, segment=text, warn=False).to_dict()
+    answer = got.to_dict()
+    if kind == "trend":
+        assert answer["previous_dates"] == moved.to_dict()["dates"]
+        for series, earlier in zip(answer["series"], moved.to_dict()["series"], strict=True):
+            assert series.pop("previous") == earlier["counts"]
+        del answer["previous_dates"]
+    else:
+        assert answer.pop("previous") == moved.to_dict()["counts"]
+    assert answer == plain
+
+
+@pytest.mark.parametrize("kind", ["cohort", "lifecycle"])
+def test_compare_is_refused_where_it_has_no_meaning(kind: str) -> None:
+    fields = {"primary": "a", "secondary": "b", "expr": "a"}
+    with pytest.raises(InvalidRequest) as error:
+        answers_over(marked([])).answer(kind, {**fields, "compare": "previous"})
+    assert error.value.field == "compare"
+    with pytest.raises(InvalidRequest) as wrong:
+        answers_over(marked([])).answer("trend", {"expr": "a", "compare": "last year"})
+    assert wrong.value.field == "compare"
+    assert "'last year'" in str(wrong.value)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -187,3 +189,51 @@ def test_the_cli_takes_a_segment(pair: tuple[Flask, Flask]) -> None:
     )
     assert bad.exit_code == 2
     assert "--segment" in bad.output
+
+
+#: The comparable requests, and the moment N periods before the dashboard's now.
+COMPARED = [
+    ("trend", REQUESTS[1][1], "2026-11-07T15:20:00+00:00"),
+    ("stickiness", REQUESTS[3][1], "2026-11-13T15:20:00+00:00"),
+    ("funnel", REQUESTS[4][1], "2026-11-07T15:20:00+00:00"),
+]
+
+
+@pytest.mark.parametrize(("kind", "fields", "before"), COMPARED)
+def test_compare_previous_in_the_api_the_cli_and_python(
+    pair: tuple[Flask, Flask], kind: str, fields: dict[str, object], before: str
+) -> None:
+    everyone, _ = pair
+    client = everyone.test_client()
+    got = client.get(f"/bitmapist/api/{kind}?{query(fields, compare='previous')}").get_json()
+    moved = client.get(f"/bitmapist/api/{kind}?{query(fields, now=before)}").get_json()
+    if kind == "trend":
+        assert got["previous_dates"] == moved["dates"]
+        assert [s["previous"] for s in got["series"]] == [s["counts"] for s in moved["series"]]
+    else:
+        assert got["previous"] == moved["counts"]
+    assert any(got.get("previous") or [s["previous"] for s in got.get("series", [])])
+    command = {
+        "trend": ["trend", "signed_up", "paid", "--periods", "20", "--rolling", "7"],
+        "stickiness": ["stickiness", "paid", "--periods", "14"],
+        "funnel": ["funnel", "signed_up", "paid", "--periods", "20"],
+    }[kind]
+    printed = everyone.test_cli_runner().invoke(
+        args=["bitmapist", *command, "--compare", "previous", "--format", "json"]
+    )
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout) == got
+    functions: dict[str, Callable[..., Any]] = {
+        "trend": get_trend,
+        "stickiness": get_stickiness,
+        "funnel": get_funnel,
+    }
+    call = functions[kind]
+    first: object = fields.get("expr", fields.get("step"))
+    extra = {"rolling": 7} if kind == "trend" else {}
+    with everyone.app_context():
+        result = call(first, periods=fields["periods"], compare="previous", **extra)
+        earlier = call(
+            first, periods=fields["periods"], now=datetime.fromisoformat(before), **extra
+        )
+    assert result.previous == earlier
