@@ -145,12 +145,15 @@ class LifecycleEngine:
         *,
         max_user_id: int | None = None,
         universe: Bitmap | None = None,
+        excluded: Bitmap | None = None,
     ) -> None:
         self.repository = repository
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
         #: past that user's byte, so a huge id another writer set costs nothing; with
-        #: ``universe`` (a segment's users) every user set is within it.
-        self.reader = BitmapReader(repository, max_user_id=max_user_id, universe=universe)
+        #: ``universe`` (a segment's users) every user set is within it, without ``excluded``.
+        self.reader = BitmapReader(
+            repository, max_user_id=max_user_id, universe=universe, excluded=excluded
+        )
 
     def compute(self, spec: LifecycleSpec) -> Lifecycle:
         """The lifecycle for ``spec``."""

@@ -32,7 +32,8 @@ class BitmapReader:
     With ``universe`` (a segment's users) every bitmap read is intersected with it, so every
     user set an answer is made of (first-ever history and drill-downs included) holds
     only those users: an answer's sets are expressions without a lone negation, so
-    restricting what they are made of restricts them.
+    restricting what they are made of restricts them. With ``excluded`` the users in it are
+    taken out of every bitmap read the same way (a breakdown's group of everyone else).
     """
 
     def __init__(
@@ -41,11 +42,14 @@ class BitmapReader:
         *,
         max_user_id: int | None = None,
         universe: Bitmap | None = None,
+        excluded: Bitmap | None = None,
     ) -> None:
         self.repository = repository
         self.max_user_id = max_user_id
         #: The users every bitmap read is restricted to (None: everyone).
         self.universe = universe
+        #: The users taken out of every bitmap read (None: nobody).
+        self.excluded = excluded
         #: The most bytes read of any one bitmap (None: all of it).
         self.read_limit = None if max_user_id is None else max_user_id // 8 + 1
 
@@ -170,7 +174,7 @@ class BitmapReader:
     def _count(self, ids: Sequence[BitmapId]) -> list[int]:
         """The repository's counts of ``ids``, each up to ``read_limit`` (within the
         ``universe``: then the bitmaps are read and counted here)."""
-        if self.universe is not None:
+        if self.universe is not None or self.excluded is not None:
             return [len(bitmap) for bitmap in self._read(ids, None)]
         if self.read_limit is None:
             return self.repository.count(ids)
@@ -189,8 +193,11 @@ class BitmapReader:
             return [Bitmap()] * len(ids)  # nobody to look for: nothing to read
         else:
             bitmaps = self.repository.fetch(ids, max_bytes=min(limits))
-        universe = self.universe
-        return bitmaps if universe is None else [bitmap & universe for bitmap in bitmaps]
+        if self.universe is not None:
+            bitmaps = [bitmap & self.universe for bitmap in bitmaps]
+        if self.excluded is not None:
+            bitmaps = [bitmap - self.excluded for bitmap in bitmaps]
+        return bitmaps
 
 
 def _in_period(bitmaps: Mapping[EventPeriod, Bitmap], period: Period) -> Callable[[str], Bitmap]:

@@ -115,11 +115,14 @@ class TrendEngine:
         *,
         max_user_id: int | None = None,
         universe: Bitmap | None = None,
+        excluded: Bitmap | None = None,
     ) -> None:
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
         #: past that user's byte, so a huge id another writer set costs nothing; with
-        #: ``universe`` (a segment's users) every user set is within it.
-        self.reader = BitmapReader(repository, max_user_id=max_user_id, universe=universe)
+        #: ``universe`` (a segment's users) every user set is within it, without ``excluded``.
+        self.reader = BitmapReader(
+            repository, max_user_id=max_user_id, universe=universe, excluded=excluded
+        )
 
     def compute(self, spec: TrendSpec) -> Trend:
         """The trend for ``spec``: every bitmap of every series in one read."""

@@ -22,6 +22,7 @@ from flask.cli import with_appcontext
 from flask_bitmapist.domain import MAX_ROLLING, InvalidAnswerSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.cli.options import (
+    breakdown_option,
     cli_moment,
     cli_state,
     format_option,
@@ -30,7 +31,7 @@ from flask_bitmapist.flask.cli.options import (
     storage_errors,
     time_group_option,
 )
-from flask_bitmapist.services.answers import Answer
+from flask_bitmapist.services.answers import Answer, Breakdown
 
 __all__ = [
     "answer_command",
@@ -54,6 +55,7 @@ _HINTS: Final = {
     "cols": "--cols",
     "segment": "--segment",
     "compare": "--compare",
+    "breakdown": "--breakdown",
 }
 
 
@@ -68,7 +70,7 @@ def answer_errors(ctx: click.Context) -> Iterator[None]:
         raise click.BadParameter(str(exc), ctx=ctx, param_hint=hint) from exc
 
 
-def print_answer(answer: Answer[Any, Any], output_format: str) -> None:
+def print_answer(answer: Answer[Any, Any] | Breakdown[Any, Any], output_format: str) -> None:
     """The answer on stdout as a text table, CSV or the API's JSON; warnings on stderr."""
     for warning in answer.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -100,8 +102,12 @@ def answer_command(
         now: datetime | None = params.pop("now")
         fields: dict[str, object] = {field: list(given) if many else given, **params}
         fields["now"] = cli_moment(state, now)
+        labels = list(given) if many else [given]
         with answer_errors(ctx):
-            answer = state.answers.answer(kind, fields, labels=list(given) if many else [given])
+            if fields.get("breakdown"):
+                print_answer(state.answers.breakdown(kind, fields, labels=labels), output_format)
+                return
+            answer = state.answers.answer(kind, fields, labels=labels)
         print_answer(answer, output_format)
 
     command.__doc__ = doc
@@ -140,6 +146,7 @@ def answer_command(
         )
     decorators += [
         segment_option,
+        breakdown_option,
         format_option(),
         now_option,
         click.pass_context,

@@ -24,6 +24,7 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.flask.cli.answers import answer_errors, print_answer
 from flask_bitmapist.flask.cli.options import (
+    breakdown_option,
     cli_moment,
     cli_state,
     event_name,
@@ -140,6 +141,7 @@ def _chain_steps(
     "(everyone who did it earlier, however long ago, is left out).",
 )
 @segment_option
+@breakdown_option
 @format_option()
 @now_option
 @click.pass_context
@@ -158,6 +160,7 @@ def cohort_command(
     percent: bool,
     first_time: bool,
     segment: str | None,
+    breakdown: str | None,
     output_format: str,
     now: datetime | None,
 ) -> None:
@@ -203,6 +206,12 @@ def cohort_command(
     except InvalidCohortSpec as exc:
         raise click.UsageError(str(exc), ctx=ctx) from exc
     with answer_errors(ctx):
+        if breakdown is not None:
+            found = state.answers.breakdown(
+                "cohort", spec=spec, breakdown=breakdown, segment=segment, as_percent=percent
+            )
+            print_answer(found, output_format)
+            return
         answer = state.answers.answer("cohort", spec=spec, segment=segment, as_percent=percent)
     print_answer(answer, output_format)
 

@@ -32,6 +32,7 @@ from flask_bitmapist.infra import redact_url
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "breakdown_option",
     "cli_moment",
     "cli_state",
     "event_name",
@@ -137,6 +138,17 @@ segment_option = click.option(
     default=None,
     help="Only these users: property values (plan=pro) and saved cohorts joined by &, | "
     "and ~ (see docs/segments.md).",
+)
+
+
+#: ``--breakdown PROPERTY``, passed as ``breakdown`` (None: no breakdown): the answer once
+#: per value of the property, largest first, and once for everyone else.
+breakdown_option = click.option(
+    "--breakdown",
+    metavar="PROPERTY",
+    default=None,
+    help="Show the answer once per value of this property (largest first, at most "
+    "BITMAPIST_MAX_BREAKDOWN_GROUPS) and once for everyone else.",
 )
 
 

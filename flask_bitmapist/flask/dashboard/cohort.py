@@ -145,10 +145,21 @@ def _json_body() -> dict[str, Any]:
 
 
 def api_cohort() -> Response:
-    """The cohort as JSON (``format=csv``: as CSV)."""
+    """The cohort as JSON (``format=csv``: as CSV); with ``breakdown``, once per value."""
     fmt = responses.answer_format()
     state = current_state()
-    return responses.answer_response(_answer(state, CohortForm.from_args(request.args)), fmt)
+    form = CohortForm.from_args(request.args)
+    if form.breakdown:
+        spec = _spec(state, form)
+        breakdown = state.answers.breakdown(
+            "cohort",
+            spec=spec,
+            breakdown=form.breakdown,
+            segment=form.segment,
+            as_percent=form.percent,
+        )
+        return responses.answer_response(breakdown, fmt)
+    return responses.answer_response(_answer(state, form), fmt)
 
 
 def api_cohort_csv() -> Response:

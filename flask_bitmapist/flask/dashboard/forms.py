@@ -177,6 +177,7 @@ class CohortForm:
     first_time: str = "0"
     now: str = ""
     segment: str = ""
+    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> CohortForm:
@@ -210,6 +211,7 @@ class CohortForm:
             first_time=get("first_time", defaults.first_time),
             now=get("now", ""),
             segment=get("segment", ""),
+            breakdown=get("breakdown", ""),
         )
 
     @staticmethod
@@ -296,6 +298,8 @@ class CohortForm:
             pairs.append(("now", self.now))
         if self.segment:
             pairs.append(("segment", self.segment))
+        if self.breakdown:
+            pairs.append(("breakdown", self.breakdown))
         replaced = {key: str(value) for key, value in overrides.items()}
         pairs = [(k, replaced.pop(k, v)) for k, v in pairs]
         pairs += list(replaced.items())
@@ -396,6 +400,7 @@ class AnswerForm:
     now: str = ""
     segment: str = ""
     compare: str = ""
+    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> AnswerForm:
@@ -416,6 +421,7 @@ class AnswerForm:
             now=get("now", ""),
             segment=get("segment", ""),
             compare=get("compare", ""),
+            breakdown=get("breakdown", ""),
         )
 
     @property
@@ -433,6 +439,7 @@ class AnswerForm:
             "now": self.now,
             "segment": self.segment,
             "compare": self.compare,
+            "breakdown": self.breakdown,
         }
 
     def query(self, *, rolling: bool = True, **extra: object) -> str:
@@ -447,6 +454,8 @@ class AnswerForm:
             pairs.append(("segment", self.segment))
         if self.compare:
             pairs.append(("compare", self.compare))
+        if self.breakdown:
+            pairs.append(("breakdown", self.breakdown))
         pairs += [(key, str(value)) for key, value in extra.items()]
         return urlencode(pairs)
 
@@ -454,7 +463,7 @@ class AnswerForm:
 def window_args(args: Mapping[str, str]) -> dict[str, str]:
     """The window of an answer's query string as typed: ``time_group`` (``day`` when
     missing or blank), ``periods`` (``30`` when missing), ``now`` (blank: the app's) and
-    ``segment`` (blank: every user) and ``compare`` (blank: none)."""
+    ``segment`` (blank: every user), ``compare`` and ``breakdown`` (blank: none)."""
     time_group = (args.get("time_group") or "").strip()
     periods = args.get("periods")
     return {
@@ -463,4 +472,5 @@ def window_args(args: Mapping[str, str]) -> dict[str, str]:
         "now": (args.get("now") or "").strip(),
         "segment": (args.get("segment") or "").strip(),
         "compare": (args.get("compare") or "").strip(),
+        "breakdown": (args.get("breakdown") or "").strip(),
     }

@@ -46,6 +46,7 @@ class FunnelForm:
     now: str = ""
     segment: str = ""
     compare: str = ""
+    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> FunnelForm:
@@ -78,6 +79,7 @@ class FunnelForm:
             "now": self.now,
             "segment": self.segment,
             "compare": self.compare,
+            "breakdown": self.breakdown,
         }
 
     def step_rows(self, events: frozenset[str] | set[str]) -> list[tuple[str, str]]:
@@ -99,6 +101,8 @@ class FunnelForm:
             pairs.append(("segment", self.segment))
         if self.compare:
             pairs.append(("compare", self.compare))
+        if self.breakdown:
+            pairs.append(("breakdown", self.breakdown))
         pairs += [(key, str(value)) for key, value in overrides.items()]
         return urlencode(pairs)
 

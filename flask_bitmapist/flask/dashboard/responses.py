@@ -15,7 +15,7 @@ from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.forms import Page
 from flask_bitmapist.flask.dashboard.saved_cohorts import note_drill_down_users
 from flask_bitmapist.flask.state import BitmapistState, current_state
-from flask_bitmapist.services.answers import Answer, Drill, Fields
+from flask_bitmapist.services.answers import Answer, Breakdown, Drill, Fields
 
 __all__ = [
     "add_answer_routes",
@@ -65,18 +65,22 @@ def csv_download(text: str, filename: str) -> Response:
     )
 
 
-def answer_response(answer: Answer[Any, Any], fmt: str) -> Response:
-    """An answer as the API gives it: its JSON, or its CSV download named for the kind,
-    the time group and the last period (``trend-day-2026-11-27.csv``)."""
+def answer_response(answer: Answer[Any, Any] | Breakdown[Any, Any], fmt: str) -> Response:
+    """An answer (or a breakdown) as the API gives it: its JSON, or its CSV download named
+    for the kind, the time group and the last period (``trend-day-2026-11-27.csv``)."""
     if fmt == "csv":
         return csv_download(answer.csv(), answer.csv_filename)
     return jsonify(answer.to_dict())
 
 
 def api_answer(kind: str, fields: Fields, **options: Any) -> Response:
-    """An API route's answer of ``kind`` to ``fields``, as JSON or CSV (``format``)."""
+    """An API route's answer of ``kind`` to ``fields``, as JSON or CSV (``format``); with
+    a ``breakdown`` field, the answer once per value of that property."""
     fmt = answer_format()
-    return answer_response(current_state().answers.answer(kind, fields, **options), fmt)
+    answers = current_state().answers
+    if str(fields.get("breakdown") or "").strip():
+        return answer_response(answers.breakdown(kind, fields, **options), fmt)
+    return answer_response(answers.answer(kind, fields, **options), fmt)
 
 
 def api_users(kind: str, fields: Fields, *keys: str) -> Response:

@@ -39,6 +39,7 @@ class StickinessForm:
     now: str = ""
     segment: str = ""
     compare: str = ""
+    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> StickinessForm:
@@ -59,6 +60,7 @@ class StickinessForm:
             "now": self.now,
             "segment": self.segment,
             "compare": self.compare,
+            "breakdown": self.breakdown,
         }
 
     def query(self, **overrides: object) -> str:
@@ -70,6 +72,8 @@ class StickinessForm:
             pairs.append(("segment", self.segment))
         if self.compare:
             pairs.append(("compare", self.compare))
+        if self.breakdown:
+            pairs.append(("breakdown", self.breakdown))
         pairs += [(key, str(value)) for key, value in overrides.items()]
         return urlencode(pairs)
 

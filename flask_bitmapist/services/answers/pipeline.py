@@ -19,6 +19,8 @@ holds for every answer, here and nowhere else:
 - the segment (``segment=``, see docs/segments.md): resolved once per request, in one
   read that counts toward the read budget, then every bitmap the answer reads is
   intersected with its users (the engines' ``universe``);
+- the breakdown (``breakdown=P``): the answer once per value of property P, largest
+  first, and once for everyone else, so that the groups partition the answer;
 - the comparison (``compare="previous"``, on the kinds that take it): the same answer over
   the N periods just before the window, which is the answer with ``now`` moved back N
   periods.
@@ -56,7 +58,12 @@ from flask_bitmapist.exceptions import InvalidRequest, ReadBudgetExceeded
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_now, text_field
 from flask_bitmapist.services.reports import CsvCell, period_stamp, to_csv
 from flask_bitmapist.services.retention import check_window_kept
-from flask_bitmapist.services.segments import SegmentLimits, resolve_segment
+from flask_bitmapist.services.segments import (
+    DEFAULT_MAX_BREAKDOWN_GROUPS,
+    SegmentLimits,
+    breakdown_groups,
+    resolve_segment,
+)
 
 __all__ = [
     "DEFAULT_MAX_READ_BYTES",
@@ -64,6 +71,7 @@ __all__ = [
     "Answer",
     "AnswerKind",
     "Answers",
+    "Breakdown",
     "Drill",
     "ReadBudget",
     "ReadPlan",
@@ -234,6 +242,59 @@ class Answer(Generic[S, R]):
         return f"{self.kind.name}-{last.group.value}-{period_stamp(last)}.csv"
 
 
+@attrs.frozen
+class Breakdown(Generic[S, R]):
+    """An answer once per value of property ``name`` (see docs/segments.md): ``groups``
+    of (value, answer), largest first, the last one (value None) everyone else; they
+    partition the answer. ``omitted`` values went to the last group past the cap."""
+
+    name: str
+    groups: tuple[tuple[str | None, Answer[S, R]], ...]
+    omitted: int
+
+    @property
+    def results(self) -> dict[str | None, R]:
+        """Each group's result by value, in order (None: everyone else)."""
+        return {value: answer.result for value, answer in self.groups}
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The answer's warnings (every group has the same)."""
+        return self.groups[0][1].warnings
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"breakdown": P, "groups": [{"value": V, ...the answer's JSON...}, ...],
+        "omitted_values": K}``."""
+        return {
+            "breakdown": self.name,
+            "groups": [{"value": value, **answer.to_dict()} for value, answer in self.groups],
+            "omitted_values": self.omitted,
+        }
+
+    def csv(self) -> str:
+        """The groups' CSV rows, each after a first column with its value (blank: everyone
+        else), under one header."""
+        rows: list[Sequence[CsvCell]] = []
+        for value, answer in self.groups:
+            header, *body = answer.kind.csv_rows(answer.result, answer.options)
+            if not rows:
+                rows.append([self.name, *header])
+            rows += [["" if value is None else value, *row] for row in body]
+        return to_csv(rows)
+
+    def table(self) -> str:
+        """Each group's text table under its value."""
+        return "\n\n".join(
+            f"{self.name} = {'(everyone else)' if value is None else value}\n{answer.table()}"
+            for value, answer in self.groups
+        )
+
+    @property
+    def csv_filename(self) -> str:
+        """The answer's CSV name, with the property: ``trend-day-2026-11-27-by-plan.csv``."""
+        return self.groups[0][1].csv_filename.removesuffix(".csv") + f"-by-{self.name}.csv"
+
+
 class Answers:
     """The answers of one app: its storage, its calendar and clock, its bounds.
 
@@ -252,8 +313,10 @@ class Answers:
         max_cells: int = DEFAULT_MAX_COHORT_CELLS,
         budget: ReadBudget | None = None,
         retention: RetentionPolicy = NO_RETENTION,
+        max_breakdown_groups: int = DEFAULT_MAX_BREAKDOWN_GROUPS,
     ) -> None:
         self.repository = repository
+        self.max_breakdown_groups = max_breakdown_groups
         self.kinds = dict(kinds)
         self.zone = zone
         self.max_user_id = max_user_id
@@ -264,21 +327,30 @@ class Answers:
         #: The bitmap reader every engine reads through: no bitmap past the app's largest
         #: user id's byte, so a huge id another writer set costs no read its 512 MiB.
         self.reader = CohortEngine(repository, max_user_id=max_user_id)
-        #: The users every answer is restricted to (None: everyone); see :meth:`within`.
+        #: The users every answer is restricted to (None: everyone), and those taken out
+        #: of it (None: nobody); see :meth:`within`.
         self.universe: Bitmap | None = None
+        self.excluded: Bitmap | None = None
         self._clock = clock
 
     def engine(self, cls: Callable[..., E]) -> E:
         """An engine of class ``cls`` reading this app's storage: no read past its largest
         user id, every user set within :attr:`universe`."""
-        return cls(self.repository, max_user_id=self.max_user_id, universe=self.universe)
+        return cls(
+            self.repository,
+            max_user_id=self.max_user_id,
+            universe=self.universe,
+            excluded=self.excluded,
+        )
 
-    def within(self, universe: Bitmap | None) -> Answers:
-        """These answers restricted to the users ``universe`` (itself when None)."""
-        if universe is None:
+    def within(self, universe: Bitmap | None, excluded: Bitmap | None = None) -> Answers:
+        """These answers restricted to the users ``universe`` (None: everyone) without
+        those in ``excluded`` (None: nobody); itself when both are None."""
+        if universe is None and excluded is None:
             return self
         restricted = copy.copy(self)
         restricted.universe = universe
+        restricted.excluded = excluded
         restricted.reader = restricted.engine(CohortEngine)
         return restricted
 
@@ -368,21 +440,87 @@ class Answers:
         self.check_budget(answer_kind, spec, segment=text)
         if before is not None:
             self.check_budget(answer_kind, before, segment=text)
+        warnings = (
+            no_data_warnings(answer_kind.events(spec), self.repository.event_names())
+            if warn
+            else ()
+        )
         within = self.within(self.segment_users(text))
-        result = answer_kind.compute(within, spec)
+        return self._run(answer_kind, spec, before, within, text, warnings, options)
+
+    def breakdown(
+        self,
+        kind: str,
+        fields: Fields | None = None,
+        *,
+        spec: object = None,
+        breakdown: str | None = None,
+        warn: bool = True,
+        segment: str | None = None,
+        compare: str | None = None,
+        **options: Any,
+    ) -> Breakdown[Any, Any]:
+        """The answer of ``kind`` once per value of property ``breakdown`` (or
+        ``fields["breakdown"]``) held by the most users, at most ``max_breakdown_groups``,
+        largest first, then once for everyone else; each group is the answer with
+        ``segment="P=V"`` (and ``segment`` too). The property's values are read in one
+        call; the read budget counts them with the answer's bitmaps."""
+        answer_kind = self.kind(kind)
+        fields = fields or {}
+        name = fields.get("breakdown") if breakdown is None else breakdown
+        if spec is None:
+            spec = answer_kind.spec(fields, self)
+        before = _previous_spec(spec) if _compare(answer_kind, fields, compare) else None
+        self.check_kept(spec if before is None else before)
+        text = _segment_text(fields, segment)
+        self.check_budget(answer_kind, spec, segment=text)
         if before is not None:
-            result = attrs.evolve(result, previous=answer_kind.compute(within, before))
-        complete = answer_kind.complete(self, result, spec) if answer_kind.dated else None
+            self.check_budget(answer_kind, before, segment=text)
+        limits = SegmentLimits(max_terms=self.max_terms, max_user_id=self.max_user_id)
+        found = breakdown_groups(
+            self.repository, name, max_groups=self.max_breakdown_groups, limits=limits
+        )
+        chosen = self.segment_users(text)
+        warnings = (
+            no_data_warnings(answer_kind.events(spec), self.repository.event_names())
+            if warn
+            else ()
+        )
+
+        def run(within: Answers) -> Answer[Any, Any]:
+            return self._run(answer_kind, spec, before, within, text, warnings, options)
+
+        groups: list[tuple[str | None, Answer[Any, Any]]] = [
+            (value, run(self.within(users if chosen is None else users & chosen)))
+            for value, users in found.values
+        ]
+        groups.append((None, run(self.within(chosen, excluded=found.holders))))
+        return Breakdown(found.name, tuple(groups), found.omitted)
+
+    def _run(
+        self,
+        kind: AnswerKind[Any, Any],
+        spec: Any,
+        before: Any,
+        within: Answers,
+        segment: str | None,
+        warnings: tuple[str, ...],
+        options: dict[str, Any],
+    ) -> Answer[Any, Any]:
+        """``spec``'s answer computed by ``within`` (and ``before``'s, the previous window,
+        as its ``previous``), with its ``complete`` flags."""
+        result = kind.compute(within, spec)
+        if before is not None:
+            result = attrs.evolve(result, previous=kind.compute(within, before))
+        complete = kind.complete(self, result, spec) if kind.dated else None
         return Answer(
-            answer_kind,
+            kind,
             spec,
             result,
             options=options,
             complete=None if complete is None else tuple(complete),
-            warnings=no_data_warnings(answer_kind.events(spec), self.repository.event_names())
-            if warn
-            else (),
-            segment=text,
+            warnings=warnings,
+            segment=segment,
         )
 
     def drill(

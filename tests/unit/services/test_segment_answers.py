@@ -190,3 +190,92 @@ def test_compare_is_refused_where_it_has_no_meaning(kind: str) -> None:
         answers_over(marked([])).answer("trend", {"expr": "a", "compare": "last year"})
     assert wrong.value.field == "compare"
     assert "'last year'" in str(wrong.value)
+
+
+# -- breakdown=P ------------------------------------------------------------------------------
+
+
+def add_up(answers: list[dict[str, Any]]) -> list[int]:
+    """The groups' counts added (the first series of a trend)."""
+    counts = [a["series"][0]["counts"] if "series" in a else a["counts"] for a in answers]
+    return [sum(column) for column in zip(*counts, strict=True)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(marks=marks_strategy(), world=worlds(), data=st.data())
+@pytest.mark.parametrize(("kind", "fields", "drills"), REQUESTS)
+def test_breakdown_groups_partition_the_answer_each_the_segment_answer(
+    kind: str,
+    fields: dict[str, Any],
+    drills: list[dict[str, Any]],
+    marks: Marks,
+    world: World,
+    data: st.DataObject,
+) -> None:
+    del drills
+    repository = marked(marks)
+    store(repository, world)
+    answers = answers_over(repository, max_breakdown_groups=2)
+    built = data.draw(st.none() | segments(world))
+    text, users = (None, None) if built is None else built
+    found = answers.breakdown(kind, fields, breakdown="plan", segment=text, warn=False)
+    plans = world[0]["plan"]
+    holders = {value: {u for u, v in plans.items() if v == value} for value in set(plans.values())}
+    values = [value for value, _ in found.groups]
+    assert values[-1] is None
+    assert len(values) == min(2, len(holders)) + 1
+    assert found.omitted == max(0, len(holders) - 2)
+    sizes = [len(holders[value]) for value in values[:-1] if value is not None]
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes == sorted((len(h) for h in holders.values()), reverse=True)[:2]
+    for value, answer in found.groups[:-1]:
+        both = f"plan={value}" if text is None else f"plan={value} & ({text})"
+        alone = answers.answer(kind, fields, segment=both, warn=False)
+        assert answer.result == alone.result
+    chosen = set().union(*(holders[value] for value in values[:-1] if value is not None))
+    rest = answers_over(
+        marked(m for m in marks if m[1] not in chosen and (users is None or m[1] in users))
+    )
+    assert found.groups[-1][1].result == rest.answer(kind, fields, warn=False).result
+    whole = answers.answer(kind, fields, segment=text, warn=False).to_dict()
+    parts = [answer.to_dict() for _, answer in found.groups]
+    if kind in ("trend", "stickiness", "funnel"):
+        assert add_up(parts) == add_up([whole])
+    if kind == "cohort":
+        assert [sum(t) for t in zip(*(p["totals"] for p in parts), strict=True)] == whole["totals"]
+    as_json = found.to_dict()
+    assert as_json["breakdown"] == "plan"
+    assert as_json["omitted_values"] == found.omitted
+    assert [g["value"] for g in as_json["groups"]] == values
+    assert all(set(g) - {"value"} == set(p) for g, p in zip(as_json["groups"], parts, strict=True))
+    assert list(found.results) == values
+
+
+def test_a_breakdown_by_no_property_names_the_field() -> None:
+    repository = marked([("a", 1, 0)])
+    store(repository, ({"plan": {1: "pro"}}, {"vip": frozenset({1})}))
+    with pytest.raises(InvalidRequest) as error:
+        answers_over(repository).breakdown("trend", {"expr": "a", "breakdown": "tier"})
+    assert error.value.field == "breakdown"
+    assert "plan" in str(error.value)
+
+
+def test_a_breakdown_csv_has_the_value_first() -> None:
+    repository = marked([("a", 1, 0), ("a", 2, 0), ("a", 3, 0)])
+    store(repository, ({"plan": {1: "pro", 2: "pro", 3: "free"}}, {"vip": frozenset({1})}))
+    found = answers_over(repository).breakdown(
+        "stickiness", {"expr": "a", "periods": 2}, breakdown="plan"
+    )
+    lines = found.csv().splitlines()
+    assert lines[0].split(",")[:2] == ["plan", "days"]
+    assert [line.split(",")[:3] for line in lines[1:]] == [
+        ["pro", "1", "2"],
+        ["pro", "2", "0"],
+        ["pro", "total", "2"],
+        ["free", "1", "1"],
+        ["free", "2", "0"],
+        ["free", "total", "1"],
+        ["", "1", "0"],
+        ["", "2", "0"],
+        ["", "total", "0"],
+    ]

@@ -237,3 +237,43 @@ def test_compare_previous_in_the_api_the_cli_and_python(
             first, periods=fields["periods"], now=datetime.fromisoformat(before), **extra
         )
     assert result.previous == earlier
+
+
+@pytest.mark.parametrize(("kind", "fields"), REQUESTS)
+def test_breakdown_in_the_api_and_the_cli(
+    pair: tuple[Flask, Flask], kind: str, fields: dict[str, object]
+) -> None:
+    everyone, _ = pair
+    client = everyone.test_client()
+    got = client.get(f"/bitmapist/api/{kind}?{query(fields, breakdown='plan')}").get_json()
+    assert got["breakdown"] == "plan"
+    assert got["omitted_values"] == 0
+    assert [group["value"] for group in got["groups"]] == ["free", "pro", None]  # 100 each
+    for group in got["groups"][:-1]:
+        alone = client.get(
+            f"/bitmapist/api/{kind}?{query(fields, segment='plan=' + group['value'])}"
+        ).get_json()
+        alone.pop("segment")
+        assert {k: v for k, v in group.items() if k != "value"} == alone
+    csv = client.get(f"/bitmapist/api/{kind}?{query(fields, breakdown='plan', format='csv')}")
+    assert csv.status_code == 200
+    assert csv.get_data(as_text=True).startswith("plan,")
+    bad = client.get(f"/bitmapist/api/{kind}?{query(fields, breakdown='tier')}")
+    assert bad.status_code == 400
+    assert bad.get_json()["field"] == "breakdown"
+    command = {
+        "cohort": ["cohort", "signed_up", "paid", "--time-group", "weeks", "--rows", "5"],
+        "trend": ["trend", "signed_up", "paid", "--periods", "20", "--rolling", "7"],
+        "lifecycle": ["lifecycle", "paid", "--time-group", "weeks", "--periods", "5"],
+        "stickiness": ["stickiness", "paid", "--periods", "14"],
+        "funnel": ["funnel", "signed_up", "paid", "--periods", "20"],
+    }[kind]
+    printed = everyone.test_cli_runner().invoke(
+        args=["bitmapist", *command, "--breakdown", "plan", "--format", "json"]
+    )
+    assert printed.exit_code == 0, printed.output
+    shown = json.loads(printed.stdout)
+    if kind == "cohort":  # the CLI's cohort has its own defaults; the groups are the same
+        assert [g["totals"] for g in shown["groups"]] == [g["totals"] for g in got["groups"]]
+    else:
+        assert shown == got
