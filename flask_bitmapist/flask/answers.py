@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from flask_bitmapist.domain import (
     Expression,
@@ -29,6 +29,7 @@ from flask_bitmapist.flask.state import current_state
 __all__ = ["get_funnel", "get_lifecycle", "get_stickiness", "get_trend"]
 
 
+@overload
 def get_trend(
     expression: str | Expression | Sequence[str | Expression],
     time_group: str | TimeGroup = "days",
@@ -37,7 +38,34 @@ def get_trend(
     now: datetime | None = None,
     segment: str | None = None,
     compare: str | None = None,
-) -> Trend:
+    breakdown: None = None,
+) -> Trend: ...
+
+
+@overload
+def get_trend(
+    expression: str | Expression | Sequence[str | Expression],
+    time_group: str | TimeGroup = "days",
+    periods: int = 30,
+    rolling: int = 1,
+    now: datetime | None = None,
+    segment: str | None = None,
+    compare: str | None = None,
+    *,
+    breakdown: str,
+) -> dict[str | None, Trend]: ...
+
+
+def get_trend(
+    expression: str | Expression | Sequence[str | Expression],
+    time_group: str | TimeGroup = "days",
+    periods: int = 30,
+    rolling: int = 1,
+    now: datetime | None = None,
+    segment: str | None = None,
+    compare: str | None = None,
+    breakdown: str | None = None,
+) -> Trend | dict[str | None, Trend]:
     """How many users matched ``expression`` in each of the ``periods`` periods of
     ``time_group`` ending with the one containing ``now`` (default: the current time).
 
@@ -52,9 +80,11 @@ def get_trend(
     Every function here takes ``segment``: the answer on that segment's users only
     (docs/segments.md). ``compare="previous"`` (here, in :func:`get_stickiness` and in
     :func:`get_funnel`) sets the answer's ``previous``: the same answer over the
-    ``periods`` periods just before the window.
+    ``periods`` periods just before the window. With ``breakdown="plan"`` each returns
+    the answer once per value of that property, largest group first, as an ordered
+    ``{value: answer}`` whose last key, None, holds everyone else.
     """
-    answer: Trend = _answer(
+    answer: Trend | dict[str | None, Trend] = _answer(
         "trend",
         now,
         expr=expression,
@@ -63,8 +93,32 @@ def get_trend(
         rolling=rolling,
         segment=segment,
         compare=compare,
+        breakdown=breakdown,
     )
     return answer
+
+
+@overload
+def get_lifecycle(
+    expression: str | Expression,
+    time_group: str | TimeGroup = "days",
+    periods: int = 30,
+    now: datetime | None = None,
+    segment: str | None = None,
+    breakdown: None = None,
+) -> Lifecycle: ...
+
+
+@overload
+def get_lifecycle(
+    expression: str | Expression,
+    time_group: str | TimeGroup = "days",
+    periods: int = 30,
+    now: datetime | None = None,
+    segment: str | None = None,
+    *,
+    breakdown: str,
+) -> dict[str | None, Lifecycle]: ...
 
 
 def get_lifecycle(
@@ -73,7 +127,8 @@ def get_lifecycle(
     periods: int = 30,
     now: datetime | None = None,
     segment: str | None = None,
-) -> Lifecycle:
+    breakdown: str | None = None,
+) -> Lifecycle | dict[str | None, Lifecycle]:
     """For each of the ``periods`` periods ending with now's, how many users matching
     ``expression`` (an event or an OR of events) were new (first match ever), returning
     (there the period before too), resurrecting (back after a break) and dormant (there
@@ -82,10 +137,41 @@ def get_lifecycle(
         lifecycle = get_lifecycle("user:active", "weeks", periods=12)
         lifecycle.new, lifecycle.returning, lifecycle.resurrecting, lifecycle.dormant
     """
-    answer: Lifecycle = _answer(
-        "lifecycle", now, expr=expression, time_group=time_group, periods=periods, segment=segment
+    answer: Lifecycle | dict[str | None, Lifecycle] = _answer(
+        "lifecycle",
+        now,
+        expr=expression,
+        time_group=time_group,
+        periods=periods,
+        segment=segment,
+        breakdown=breakdown,
     )
     return answer
+
+
+@overload
+def get_stickiness(
+    expression: str | Expression,
+    time_group: str | TimeGroup = "days",
+    periods: int = 30,
+    now: datetime | None = None,
+    segment: str | None = None,
+    compare: str | None = None,
+    breakdown: None = None,
+) -> Stickiness: ...
+
+
+@overload
+def get_stickiness(
+    expression: str | Expression,
+    time_group: str | TimeGroup = "days",
+    periods: int = 30,
+    now: datetime | None = None,
+    segment: str | None = None,
+    compare: str | None = None,
+    *,
+    breakdown: str,
+) -> dict[str | None, Stickiness]: ...
 
 
 def get_stickiness(
@@ -95,7 +181,8 @@ def get_stickiness(
     now: datetime | None = None,
     segment: str | None = None,
     compare: str | None = None,
-) -> Stickiness:
+    breakdown: str | None = None,
+) -> Stickiness | dict[str | None, Stickiness]:
     """How many users matched ``expression`` in exactly 1, 2, … N of the ``periods``
     periods of ``time_group`` ending with the one containing ``now`` (default: the current
     time).
@@ -105,7 +192,7 @@ def get_stickiness(
     ``dates`` the periods' starts, ``total`` everyone seen at least once. Bad input raises
     :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
     """
-    answer: Stickiness = _answer(
+    answer: Stickiness | dict[str | None, Stickiness] = _answer(
         "stickiness",
         now,
         expr=expression,
@@ -113,8 +200,34 @@ def get_stickiness(
         periods=periods,
         segment=segment,
         compare=compare,
+        breakdown=breakdown,
     )
     return answer
+
+
+@overload
+def get_funnel(
+    steps: Sequence[str | Expression],
+    time_group: str | TimeGroup = "days",
+    periods: int = 30,
+    now: datetime | None = None,
+    segment: str | None = None,
+    compare: str | None = None,
+    breakdown: None = None,
+) -> Funnel: ...
+
+
+@overload
+def get_funnel(
+    steps: Sequence[str | Expression],
+    time_group: str | TimeGroup = "days",
+    periods: int = 30,
+    now: datetime | None = None,
+    segment: str | None = None,
+    compare: str | None = None,
+    *,
+    breakdown: str,
+) -> dict[str | None, Funnel]: ...
 
 
 def get_funnel(
@@ -124,7 +237,8 @@ def get_funnel(
     now: datetime | None = None,
     segment: str | None = None,
     compare: str | None = None,
-) -> Funnel:
+    breakdown: str | None = None,
+) -> Funnel | dict[str | None, Funnel]:
     """How many users went through ``steps`` (2 to 10 event names or text expressions) in
     order, within the ``periods`` periods of ``time_group`` ending with the one containing
     ``now`` (default: the current time).
@@ -135,7 +249,7 @@ def get_funnel(
     ``counts[k]`` is the number of users who reached step ``k + 1``; ``from_previous``,
     ``from_first`` and ``dropped`` are derived from it.
     """
-    answer: Funnel = _answer(
+    answer: Funnel | dict[str | None, Funnel] = _answer(
         "funnel",
         now,
         step=steps,
@@ -143,6 +257,7 @@ def get_funnel(
         periods=periods,
         segment=segment,
         compare=compare,
+        breakdown=breakdown,
     )
     return answer
 
@@ -153,4 +268,7 @@ def _answer(kind: str, now: datetime | None, **fields: object) -> Any:
     ``segment`` (``"plan=pro & ~beta_testers"``, see docs/segments.md) restricts every user
     set of the answer to its users."""
     state = current_state()
-    return state.answers.answer(kind, {**fields, "now": state.moment(now)}, warn=False).result
+    given = {**fields, "now": state.moment(now)}
+    if fields.get("breakdown") is not None:
+        return state.answers.breakdown(kind, given, warn=False).results
+    return state.answers.answer(kind, given, warn=False).result

@@ -277,3 +277,21 @@ def test_breakdown_in_the_api_and_the_cli(
         assert [g["totals"] for g in shown["groups"]] == [g["totals"] for g in got["groups"]]
     else:
         assert shown == got
+
+
+def test_the_python_functions_break_down(pair: tuple[Flask, Flask]) -> None:
+    everyone, _ = pair
+    with everyone.app_context():
+        by_plan = get_stickiness("paid", periods=14, breakdown="plan")
+        assert list(by_plan) == ["free", "pro", None]
+        assert by_plan["pro"] == get_stickiness("paid", periods=14, segment="plan=pro")
+        whole = get_stickiness("paid", periods=14).counts
+        assert [sum(c) for c in zip(*(s.counts for s in by_plan.values()), strict=True)] == list(
+            whole
+        )
+        trends = get_trend("paid", periods=5, breakdown="plan", segment="~skip & plan=pro")
+        assert list(trends) == ["free", "pro", None]  # groups by who holds each value
+        assert trends["free"].series[0].counts == (0,) * 5  # none of them in the segment
+        assert trends[None].series[0].counts == (0,) * 5
+        assert list(get_lifecycle("paid", breakdown="plan")) == ["free", "pro", None]
+        assert list(get_funnel(["signed_up", "paid"], breakdown="plan")) == ["free", "pro", None]
