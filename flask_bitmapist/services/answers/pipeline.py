@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import abc
 import copy
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import attrs
@@ -47,6 +47,7 @@ from flask_bitmapist.domain import (
     Expression,
     FirstEver,
     InvalidMoment,
+    Mark,
     Period,
     RetentionPolicy,
     TimeGroup,
@@ -295,6 +296,41 @@ class Breakdown(Generic[S, R]):
         return self.groups[0][1].csv_filename.removesuffix(".csv") + f"-by-{self.name}.csv"
 
 
+class _ReadOnce(BitmapRepository):
+    """A repository whose bitmaps are each read once (per bytes read): the groups of a
+    breakdown read the same bitmaps, so the first group's read serves them all and each
+    group only intersects. Reads only."""
+
+    def __init__(self, repository: BitmapRepository) -> None:
+        self._repository = repository
+        self._read: dict[tuple[BitmapId, int | None], Bitmap] = {}
+
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
+        missing = [i for i in dict.fromkeys(ids) if (i, max_bytes) not in self._read]
+        if missing:
+            if max_bytes is None:
+                found = self._repository.fetch(missing)
+            else:
+                found = self._repository.fetch(missing, max_bytes=max_bytes)
+            self._read.update(((i, max_bytes), b) for i, b in zip(missing, found, strict=True))
+        return [self._read[(i, max_bytes)] for i in ids]
+
+    def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
+        return self._repository.sizes(ids)
+
+    def event_names(self) -> frozenset[str]:
+        return self._repository.event_names()
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
+        return self._repository.stored_months(events)
+
+    def mark(self, marks: Iterable[Mark]) -> None:
+        raise TypeError("a breakdown reads only")
+
+    def unmark(self, marks: Iterable[Mark]) -> None:
+        raise TypeError("a breakdown reads only")
+
+
 class Answers:
     """The answers of one app: its storage, its calendar and clock, its bounds.
 
@@ -487,14 +523,18 @@ class Answers:
             else ()
         )
 
+        # Every group reads the same bitmaps: read once, then only intersected.
+        shared = copy.copy(self)
+        shared.repository = _ReadOnce(self.repository)
+
         def run(within: Answers) -> Answer[Any, Any]:
             return self._run(answer_kind, spec, before, within, text, warnings, options)
 
         groups: list[tuple[str | None, Answer[Any, Any]]] = [
-            (value, run(self.within(users if chosen is None else users & chosen)))
+            (value, run(shared.within(users if chosen is None else users & chosen)))
             for value, users in found.values
         ]
-        groups.append((None, run(self.within(chosen, excluded=found.holders))))
+        groups.append((None, run(shared.within(chosen, excluded=found.holders))))
         return Breakdown(found.name, tuple(groups), found.omitted)
 
     def _run(

@@ -19,6 +19,7 @@ from flask_bitmapist.exceptions import InvalidRequest, InvalidSegment, ReadBudge
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.answers import KINDS, Answers, ReadBudget
 from tests.segment_model import World, segments, store, worlds
+from tests.unit.services.test_answer_pipeline import CountingRepository
 
 ZONE = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=ZONE)
@@ -279,3 +280,25 @@ def test_a_breakdown_csv_has_the_value_first() -> None:
         ["", "2", "0"],
         ["", "total", "0"],
     ]
+
+
+@pytest.mark.parametrize(("kind", "fields", "drills"), REQUESTS)
+def test_a_breakdown_reads_the_answers_bitmaps_once(
+    kind: str, fields: dict[str, Any], drills: list[dict[str, Any]]
+) -> None:
+    del drills
+    repository = CountingRepository()
+    repository.mark(
+        Mark.create(event, user, NOW - timedelta(days=day))
+        for event in ("a", "b")
+        for user in range(30)
+        for day in range(0, 40, 1 + user % 5)
+    )
+    store(repository, ({"plan": {u: ("free", "pro", "team")[u % 3] for u in range(30)}}, {}))
+    repository.fetches = 0
+    answers_over(repository).answer(kind, fields, warn=False)
+    plain = repository.fetches
+    repository.fetches = 0
+    found = answers_over(repository).breakdown(kind, fields, breakdown="plan", warn=False)
+    assert len(found.groups) == 4
+    assert repository.fetches == plain
