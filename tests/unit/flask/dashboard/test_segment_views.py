@@ -141,6 +141,8 @@ def test_every_page_has_the_segment_field_and_keeps_it(
     html = response.get_data(as_text=True)
     assert 'name="segment"' in html
     assert urlencode({"segment": SEGMENT}) in html  # links and drill-downs keep it
+    assert 'id="users-save"' in html  # "Save as cohort" on the users panel
+    assert 'data-save-url="/bitmapist/api/saved-cohorts"' in html
     bad = everyone.test_client().get(f"/bitmapist/{page}?{query(fields, segment='plan=gold')}")
     assert bad.status_code == 400
 
