@@ -5,6 +5,7 @@ users' marks; a segment naming nothing is a 400 naming the field."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -297,3 +298,33 @@ def test_the_python_functions_break_down(pair: tuple[Flask, Flask]) -> None:
         assert trends[None].series[0].counts == (0,) * 5
         assert list(get_lifecycle("paid", breakdown="plan")) == ["free", "pro", None]
         assert list(get_funnel(["signed_up", "paid"], breakdown="plan")) == ["free", "pro", None]
+
+
+@pytest.mark.parametrize(
+    ("page", "fields", "kind"),
+    [
+        ("trends", REQUESTS[1][1], "trend"),
+        ("stickiness", REQUESTS[3][1], "stickiness"),
+        ("funnel", REQUESTS[4][1], "funnel"),
+    ],
+)
+def test_the_pages_show_the_previous_window_and_the_change(
+    pair: tuple[Flask, Flask], page: str, fields: dict[str, object], kind: str
+) -> None:
+    everyone, _ = pair
+    client = everyone.test_client()
+    plain = client.get(f"/bitmapist/{page}?{query(fields)}").get_data(as_text=True)
+    assert 'name="compare"' in plain and "data-previous=" not in plain
+    html = client.get(f"/bitmapist/{page}?{query(fields, compare='previous')}").get_data(
+        as_text=True
+    )
+    assert 'name="compare" value="previous" checked' in html
+    answer = client.get(f"/bitmapist/api/{kind}?{query(fields, compare='previous')}").get_json()
+    before = answer["series"][0]["previous"] if kind == "trend" else answer["previous"]
+    shown = [int(n) for n in re.findall(r'data-previous="(\d+)"', html)]
+    if kind == "trend":  # one previous column per series, row by row
+        assert shown[:: len(answer["series"])] == before
+        assert html.count('class="series-line line-0 previous"') == 1  # faded, dashed
+    else:
+        assert shown[: len(before)] == before
+    assert 'class="num change' in html
