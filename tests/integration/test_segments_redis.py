@@ -116,3 +116,25 @@ def test_a_segment_answer_on_redis_is_the_answer_on_its_users_marks(
         for drill in drills:
             restricted = answers.drill(kind, {**fields, **drill, "segment": text}).users
             assert restricted == want.drill(kind, {**fields, **drill}).users
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), world=worlds(max_user=60), marks=marks_strategy())
+def test_segment_and_breakdown_answers_on_a_cluster_are_the_models(
+    redis_cluster: LocalRedisCluster, data: st.DataObject, world: World, marks: Marks
+) -> None:
+    redis_cluster.ensure_healthy()
+    redis_cluster.flush_primaries()
+    kind, fields, _ = data.draw(st.sampled_from(REQUESTS))
+    text, users = data.draw(segments(world))
+    with closing(RedisRepository.from_url(redis_cluster.url, cluster=True)) as repository:
+        repository.mark(Mark.create(e, u, NOW - timedelta(hours=h)) for e, u, h in marks)
+        store(repository, world)
+        answers = answers_over(repository)
+        got = answers.answer(kind, fields, segment=text, warn=False).result
+        want = answers_over(marked(m for m in marks if m[1] in users))
+        assert got == want.answer(kind, fields, warn=False).result
+        found = answers.breakdown(kind, fields, breakdown="plan", segment=text, warn=False)
+        for value, answer in found.groups[:-1]:
+            alone = answers.answer(kind, fields, segment=f"plan={value} & ({text})", warn=False)
+            assert answer.result == alone.result
