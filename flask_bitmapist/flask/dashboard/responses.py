@@ -135,12 +135,29 @@ def page_response(
 ) -> Response:
     """An answer's page (400 when it shows an error, else 200), with what every answer
     page shows: the time groups, the app's ``now`` (its event pickers ask
-    ``/api/events/names`` for suggestions: no page lists every name)."""
+    ``/api/events/names`` for suggestions: no page lists every name). With ``breakdown``
+    in the query string, one block per value of that property under the answer."""
     state = current_state()
+    breakdown = None
+    name = (request.args.get("breakdown") or "").strip()
+    if answer is not None and error is None and name:
+        try:
+            breakdown = state.answers.breakdown(
+                answer.kind.name,
+                spec=answer.spec,
+                breakdown=name,
+                segment=answer.segment,
+                compare=None if answer.previous is None else "previous",
+                warn=False,
+                **answer.options,
+            )
+        except InvalidRequest as exc:
+            error = exc
     html = render_template(
         template,
         answer=answer,
         error=error,
+        breakdown=breakdown,
         time_groups=list(TimeGroup),
         now=state.now(),
         **context,

@@ -328,3 +328,32 @@ def test_the_pages_show_the_previous_window_and_the_change(
     else:
         assert shown[: len(before)] == before
     assert 'class="num change' in html
+
+
+@pytest.mark.parametrize(
+    ("page", "fields", "kind"),
+    [
+        ("cohort", REQUESTS[0][1], "cohort"),
+        ("trends", REQUESTS[1][1], "trend"),
+        ("lifecycle", REQUESTS[2][1], "lifecycle"),
+        ("stickiness", REQUESTS[3][1], "stickiness"),
+        ("funnel", REQUESTS[4][1], "funnel"),
+    ],
+)
+def test_every_page_shows_a_block_per_group(
+    pair: tuple[Flask, Flask], page: str, fields: dict[str, object], kind: str
+) -> None:
+    everyone, _ = pair
+    client = everyone.test_client()
+    plain = client.get(f"/bitmapist/{page}?{query(fields)}").get_data(as_text=True)
+    assert 'name="breakdown"' in plain and 'id="breakdown"' in plain
+    assert 'class="card breakdown"' not in plain
+    response = client.get(f"/bitmapist/{page}?{query(fields, breakdown='plan')}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    values = re.findall(r'class="breakdown-group" data-value="([^"]*)"', html)
+    assert values == ["free", "pro", ""]
+    assert urlencode({"breakdown": "plan"}) in html  # its downloads are the breakdown's
+    bad = client.get(f"/bitmapist/{page}?{query(fields, breakdown='tier')}")
+    assert bad.status_code == 400
+    assert 'id="breakdown" value="tier"' in bad.get_data(as_text=True)
