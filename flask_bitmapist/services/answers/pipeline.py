@@ -527,8 +527,14 @@ class Answers:
         shared = copy.copy(self)
         shared.repository = _ReadOnce(self.repository)
 
+        complete: list[tuple[bool, ...] | None] = []  # the same for every group
+
         def run(within: Answers) -> Answer[Any, Any]:
-            return self._run(answer_kind, spec, before, within, text, warnings, options)
+            answer = self._run(
+                answer_kind, spec, before, within, text, warnings, options, complete[:1]
+            )
+            complete[:1] = [answer.complete]
+            return answer
 
         groups: list[tuple[str | None, Answer[Any, Any]]] = [
             (value, run(shared.within(users if chosen is None else users & chosen)))
@@ -546,19 +552,25 @@ class Answers:
         segment: str | None,
         warnings: tuple[str, ...],
         options: dict[str, Any],
+        known: Sequence[tuple[bool, ...] | None] = (),
     ) -> Answer[Any, Any]:
         """``spec``'s answer computed by ``within`` (and ``before``'s, the previous window,
-        as its ``previous``), with its ``complete`` flags."""
+        as its ``previous``), with its ``complete`` flags (``known``: already computed)."""
         result = kind.compute(within, spec)
         if before is not None:
             result = attrs.evolve(result, previous=kind.compute(within, before))
-        complete = kind.complete(self, result, spec) if kind.dated else None
+        if known:
+            complete = known[0]
+        elif kind.dated:
+            complete = tuple(kind.complete(self, result, spec))
+        else:
+            complete = None
         return Answer(
             kind,
             spec,
             result,
             options=options,
-            complete=None if complete is None else tuple(complete),
+            complete=complete,
             warnings=warnings,
             segment=segment,
         )
