@@ -173,7 +173,6 @@ def api_cohort_cell() -> Response:
     state = current_state()
     form = CohortForm.from_args(request.args)
     row, col = parse_cell(request.args)
-    drill = state.answers.drill(
-        "cohort", {"row": row, "col": col}, spec=_spec(state, form), segment=form.segment
-    )
+    cell = {"row": row, "col": col, "group": request.args.get("group"), "breakdown": form.breakdown}
+    drill = state.answers.drill("cohort", cell, spec=_spec(state, form), segment=form.segment)
     return responses.users_page(drill, state)

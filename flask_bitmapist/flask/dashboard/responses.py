@@ -85,8 +85,9 @@ def api_answer(kind: str, fields: Fields, **options: Any) -> Response:
 
 def api_users(kind: str, fields: Fields, *keys: str) -> Response:
     """An API route's drill-down of ``kind``: the answer's ``fields`` and the query
-    string's ``keys`` (which number), one page of users."""
+    string's ``keys`` (which number; ``group`` too, a breakdown's), one page of users."""
     state = current_state()
+    keys = (*keys, "group")
     drill = state.answers.drill(kind, {**fields, **{key: request.args.get(key) for key in keys}})
     return users_page(drill, state)
 

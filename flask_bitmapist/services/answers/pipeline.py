@@ -580,17 +580,43 @@ class Answers:
     ) -> Drill:
         """The users behind one number of a ``kind`` answer (``fields`` say which), within
         the periods kept and the answer's read budget, and within ``segment`` (or
-        ``fields["segment"]``) when one is given."""
+        ``fields["segment"]``) when one is given. With ``fields["group"]`` (a value, or
+        blank for everyone else) and ``fields["breakdown"]``, of that breakdown group."""
         answer_kind = self.kind(kind)
         if spec is None:
             spec = answer_kind.spec(fields, self)
         self.check_kept(spec)
         text = _segment_text(fields, segment)
         self.check_budget(answer_kind, spec, segment=text)
-        drill = answer_kind.drill(self.within(self.segment_users(text)), spec, fields)
-        if text is None:
-            return drill
-        return Drill(drill.users, {**drill.about, "segment": text})
+        chosen = self.segment_users(text)
+        group = fields.get("group")
+        about: dict[str, Any] = {} if text is None else {"segment": text}
+        if group is None:
+            within = self.within(chosen)
+        else:
+            within = self._group(fields.get("breakdown"), str(group).strip() or None, chosen)
+            about.update(breakdown=fields.get("breakdown"), group=str(group).strip() or None)
+        drill = answer_kind.drill(within, spec, fields)
+        return Drill(drill.users, {**drill.about, **about}) if about else drill
+
+    def _group(self, name: object, value: str | None, chosen: Bitmap | None) -> Answers:
+        """These answers within breakdown ``name``'s group ``value`` (None: everyone
+        else), and ``chosen`` (a segment's users) when given."""
+        limits = SegmentLimits(max_terms=self.max_terms, max_user_id=self.max_user_id)
+        found = breakdown_groups(
+            self.repository, name, max_groups=self.max_breakdown_groups, limits=limits
+        )
+        if value is None:
+            return self.within(chosen, excluded=found.holders)
+        values = dict(found.values)
+        if value not in values:
+            raise InvalidRequest(
+                f"group {value!r} is not one of the breakdown's groups: "
+                f"{', '.join(values) or 'none'} (blank: everyone else)",
+                field="group",
+            )
+        users = values[value]
+        return self.within(users if chosen is None else users & chosen)
 
     def first_ever_history(
         self, expression: Expression, group: TimeGroup, periods: Sequence[Period]

@@ -302,3 +302,38 @@ def test_a_breakdown_reads_the_answers_bitmaps_once(
     found = answers_over(repository).breakdown(kind, fields, breakdown="plan", warn=False)
     assert len(found.groups) == 4
     assert repository.fetches == plain
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(marks=marks_strategy(), world=worlds(), data=st.data())
+@pytest.mark.parametrize(("kind", "fields", "drills"), REQUESTS)
+def test_a_breakdown_groups_drill_down_is_within_the_group(
+    kind: str,
+    fields: dict[str, Any],
+    drills: list[dict[str, Any]],
+    marks: Marks,
+    world: World,
+    data: st.DataObject,
+) -> None:
+    repository = marked(marks)
+    store(repository, world)
+    answers = answers_over(repository, max_breakdown_groups=2)
+    found = answers.breakdown(kind, fields, breakdown="plan", warn=False)
+    value = data.draw(st.sampled_from([v for v, _ in found.groups]))
+    plans = world[0]["plan"]
+    chosen = {u for u, v in plans.items() if v in {g for g, _ in found.groups[:-1]}}
+    for drill in drills:
+        asked = {**fields, **drill, "breakdown": "plan", "group": value or ""}
+        got = answers.drill(kind, asked)
+        assert got.about["group"] == value
+        everyone = answers.drill(kind, {**fields, **drill}).users
+        if value is None:
+            assert set(got.users) == set(everyone) - chosen
+        else:
+            assert (
+                got.users
+                == answers.drill(kind, {**fields, **drill, "segment": f"plan={value}"}).users
+            )
+    with pytest.raises(InvalidRequest) as error:
+        answers.drill(kind, {**fields, **drills[0], "breakdown": "plan", "group": "gold"})
+    assert error.value.field == "group"

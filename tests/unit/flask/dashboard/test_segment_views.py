@@ -357,3 +357,19 @@ def test_every_page_shows_a_block_per_group(
     bad = client.get(f"/bitmapist/{page}?{query(fields, breakdown='tier')}")
     assert bad.status_code == 400
     assert 'id="breakdown" value="tier"' in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("route", "fields", "which"), DRILLS)
+def test_a_breakdown_groups_drill_down_in_the_api(
+    pair: tuple[Flask, Flask], route: str, fields: dict[str, object], which: dict[str, object]
+) -> None:
+    everyone, _ = pair
+    client = everyone.test_client()
+    url = f"/bitmapist/api/{route}?{query(fields, **which, per_page=1000)}"
+    pro = client.get(f"{url}&breakdown=plan&group=pro").get_json()
+    assert pro["group"] == "pro"
+    assert pro["user_ids"] == client.get(f"{url}&segment=plan%3Dpro").get_json()["user_ids"]
+    rest = client.get(f"{url}&breakdown=plan&group=").get_json()
+    assert rest["group"] is None and rest["user_ids"] == []  # every user has a plan
+    bad = client.get(f"{url}&breakdown=plan&group=gold")
+    assert (bad.status_code, bad.get_json()["field"]) == (400, "group")
