@@ -17,8 +17,7 @@ from flask_bitmapist.domain import Mark, PropertyAssignment, PropertyValue
 from flask_bitmapist.infra import RedisRepository
 from flask_bitmapist.services.segments import resolve_segment
 from tests.integration.servers import LocalRedisCluster, LocalRedisServer
-from tests.segment_model import World, segments, store, worlds
-from tests.unit.services.test_segment_answers import (
+from tests.segment_answers_support import (
     NOW,
     REQUESTS,
     Marks,
@@ -26,6 +25,7 @@ from tests.unit.services.test_segment_answers import (
     marked,
     marks_strategy,
 )
+from tests.segment_model import World, segments, store, worlds
 
 EXAMPLES = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -5,69 +5,26 @@ UTC."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flask_bitmapist.domain import BitmapRepository, Mark
+from flask_bitmapist.domain import Mark
 from flask_bitmapist.exceptions import InvalidRequest, InvalidSegment, ReadBudgetExceeded
-from flask_bitmapist.infra import InMemoryRepository
-from flask_bitmapist.services.answers import KINDS, Answers, ReadBudget
+from flask_bitmapist.services.answers import ReadBudget
+from tests.segment_answers_support import (
+    NOW,
+    REQUESTS,
+    FetchCounting,
+    Marks,
+    answers_over,
+    marked,
+    marks_strategy,
+)
 from tests.segment_model import World, segments, store, worlds
-from tests.unit.services.test_answer_pipeline import CountingRepository
-
-ZONE = ZoneInfo("America/Los_Angeles")
-NOW = datetime(2026, 11, 27, 13, 45, tzinfo=ZONE)
-
-Marks = list[tuple[str, int, int]]
-
-#: One request of each kind (and of a first-time cohort), with drill-downs to check.
-REQUESTS: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
-    (
-        "cohort",
-        {"primary": "a", "secondary": "b", "time_group": "week", "rows": 4, "cols": 4},
-        [{"row": 0, "col": 1}, {"row": 2, "col": 0}],
-    ),
-    (
-        "cohort",
-        {"primary": "a", "secondary": "b", "rows": 5, "cols": 3, "first_time": True},
-        [{"row": 4, "col": 0}],
-    ),
-    (
-        "trend",
-        {"expr": ["a", "a & ~b"], "periods": 10, "rolling": 3},
-        [{"series": 1, "index": 9}, {"series": 0, "index": 2}],
-    ),
-    ("lifecycle", {"expr": "a | b", "periods": 8}, [{"status": "new", "index": 7}]),
-    ("stickiness", {"expr": "b", "periods": 14}, [{"k": 1}, {"k": 2}]),
-    ("funnel", {"step": ["a", "b"], "periods": 20}, [{"reached": 2}, {"dropped": 1}]),
-]
-
-
-def answers_over(repository: BitmapRepository, **kwargs: Any) -> Answers:
-    return Answers(
-        repository, kinds=KINDS, zone=ZONE, clock=lambda: NOW, max_user_id=2**20, **kwargs
-    )
-
-
-def marked(marks: Iterable[tuple[str, int, int]]) -> InMemoryRepository:
-    """A store holding ``(event, user, hours before NOW)`` marks."""
-    repository = InMemoryRepository()
-    repository.mark(Mark.create(e, u, NOW - timedelta(hours=h)) for e, u, h in marks)
-    return repository
-
-
-def marks_strategy() -> st.SearchStrategy[Marks]:
-    # Hours back up to ~100 days: first-ever history reaches earlier months.
-    return st.lists(
-        st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 60), st.integers(0, 2400)),
-        max_size=80,
-    )
 
 
 def plain(answer: dict[str, Any]) -> dict[str, Any]:
@@ -287,7 +244,7 @@ def test_a_breakdown_reads_the_answers_bitmaps_once(
     kind: str, fields: dict[str, Any], drills: list[dict[str, Any]]
 ) -> None:
     del drills
-    repository = CountingRepository()
+    repository = FetchCounting()
     repository.mark(
         Mark.create(event, user, NOW - timedelta(days=day))
         for event in ("a", "b")
