@@ -155,7 +155,7 @@ def validate_user_id(user_id: object, max_user_id: int = DEFAULT_MAX_USER_ID) ->
     raise InvalidUserId(f"user id {user_id!r} is out of range 0..{max_user_id}")
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class BitmapId:
     """One stored bitmap: an event in a stored period, or its lifetime flag (``period=None``)."""
 

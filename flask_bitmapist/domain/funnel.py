@@ -78,6 +78,8 @@ class Funnel:
 
     spec: FunnelSpec
     counts: tuple[int, ...]
+    #: With ``compare="previous"``: the same funnel over the N periods before the window.
+    previous: Funnel | None = None
 
     @property
     def from_previous(self) -> tuple[float | None, ...]:

@@ -266,7 +266,7 @@ def _label_default(period: Period) -> datetime:
     return start.astimezone(period.zone).replace(tzinfo=None)
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class Period:
     """One hour, day, ISO week, month or year of the local calendar of ``zone``.
 

@@ -28,11 +28,28 @@ class BitmapReader:
     512 MiB per key) are not read, so one such id cannot make a read cost rows x 512 MiB.
     :meth:`beyond_limit` says which bitmaps hold more than was read. Every engine reads
     through one, called ``reader``.
+
+    With ``universe`` (a segment's users) every bitmap read is intersected with it, so every
+    user set an answer is made of (first-ever history and drill-downs included) holds
+    only those users: an answer's sets are expressions without a lone negation, so
+    restricting what they are made of restricts them. With ``excluded`` the users in it are
+    taken out of every bitmap read the same way (a breakdown's group of everyone else).
     """
 
-    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
+    def __init__(
+        self,
+        repository: BitmapRepository,
+        *,
+        max_user_id: int | None = None,
+        universe: Bitmap | None = None,
+        excluded: Bitmap | None = None,
+    ) -> None:
         self.repository = repository
         self.max_user_id = max_user_id
+        #: The users every bitmap read is restricted to (None: everyone).
+        self.universe = universe
+        #: The users taken out of every bitmap read (None: nobody).
+        self.excluded = excluded
         #: The most bytes read of any one bitmap (None: all of it).
         self.read_limit = None if max_user_id is None else max_user_id // 8 + 1
 
@@ -155,7 +172,10 @@ class BitmapReader:
         )
 
     def _count(self, ids: Sequence[BitmapId]) -> list[int]:
-        """The repository's counts of ``ids``, each up to ``read_limit``."""
+        """The repository's counts of ``ids``, each up to ``read_limit`` (within the
+        ``universe``: then the bitmaps are read and counted here)."""
+        if self.universe is not None or self.excluded is not None:
+            return [len(bitmap) for bitmap in self._read(ids, None)]
         if self.read_limit is None:
             return self.repository.count(ids)
         if self.read_limit == 0 or not ids:
@@ -165,14 +185,19 @@ class BitmapReader:
     def _read(self, ids: Sequence[BitmapId], max_bytes: int | None) -> list[Bitmap]:
         """The repository's bitmaps of ``ids``, each read up to the tighter of ``max_bytes``
         and ``read_limit`` (the argument is left out when both are None, so repositories
-        written before it existed still work)."""
+        written before it existed still work), each within the ``universe``."""
         limits = [n for n in (max_bytes, self.read_limit) if n is not None]
         if not limits:
-            return self.repository.fetch(ids)
-        limit = min(limits)
-        if limit == 0 or not ids:
+            bitmaps = self.repository.fetch(ids)
+        elif min(limits) == 0 or not ids:
             return [Bitmap()] * len(ids)  # nobody to look for: nothing to read
-        return self.repository.fetch(ids, max_bytes=limit)
+        else:
+            bitmaps = self.repository.fetch(ids, max_bytes=min(limits))
+        if self.universe is not None:
+            bitmaps = [bitmap & self.universe for bitmap in bitmaps]
+        if self.excluded is not None:
+            bitmaps = [bitmap - self.excluded for bitmap in bitmaps]
+        return bitmaps
 
 
 def _in_period(bitmaps: Mapping[EventPeriod, Bitmap], period: Period) -> Callable[[str], Bitmap]:
@@ -184,8 +209,18 @@ class ReadingEngine:
     """An answer's engine (trend, lifecycle, stickiness, funnel): it computes from
     ``repository``, reading through its :attr:`reader`."""
 
-    def __init__(self, repository: BitmapRepository, *, max_user_id: int | None = None) -> None:
+    def __init__(
+        self,
+        repository: BitmapRepository,
+        *,
+        max_user_id: int | None = None,
+        universe: Bitmap | None = None,
+        excluded: Bitmap | None = None,
+    ) -> None:
         self.repository = repository
         #: Reads the bitmaps; with ``max_user_id`` (an app's ``BITMAPIST_MAX_USER_ID``) none
-        #: past that user's byte, so a huge id another writer set costs nothing.
-        self.reader = BitmapReader(repository, max_user_id=max_user_id)
+        #: past that user's byte, so a huge id another writer set costs nothing; with
+        #: ``universe`` (a segment's users) every user set is within it, without ``excluded``.
+        self.reader = BitmapReader(
+            repository, max_user_id=max_user_id, universe=universe, excluded=excluded
+        )

@@ -70,6 +70,8 @@ class Stickiness:
     spec: StickinessSpec
     dates: tuple[datetime, ...]
     counts: tuple[int, ...]
+    #: With ``compare="previous"``: the same answer over the N periods before the window.
+    previous: Stickiness | None = None
 
     @property
     def total(self) -> int:

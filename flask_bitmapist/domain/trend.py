@@ -101,6 +101,8 @@ class Trend:
     spec: TrendSpec
     dates: tuple[datetime, ...]
     series: tuple[TrendSeries, ...]
+    #: With ``compare="previous"``: the same trend over the N periods before the window.
+    previous: Trend | None = None
 
 
 class TrendEngine(ReadingEngine):

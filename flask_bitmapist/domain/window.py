@@ -8,6 +8,7 @@ Its periods are those of the zone ``now`` carries.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
@@ -119,13 +120,19 @@ class Window:
         return Period.containing(self.time_group, self.now)
 
     def periods(self, before: int = 0) -> tuple[Period, ...]:
-        """The window's periods, oldest first, after the ``before`` periods preceding it."""
-        last = self.last
-        return tuple(last.shift(i - self.size - before + 1) for i in range(self.size + before))
+        """The window's periods, oldest first, after the ``before`` periods preceding it
+        (remembered for the last few windows: a breakdown asks once per group)."""
+        return _window_periods(self, before)
 
     def dates(self) -> tuple[datetime, ...]:
         """The start of each of the window's periods."""
         return tuple(period.start for period in self.periods())
+
+
+@functools.lru_cache(maxsize=64)
+def _window_periods(window: Window, before: int) -> tuple[Period, ...]:
+    last = window.last
+    return tuple(last.shift(i - window.size - before + 1) for i in range(window.size + before))
 
 
 @attrs.frozen

@@ -49,6 +49,8 @@ Key                                     Meaning                                 
                                         failure (doubling while it lasts)
 ``BITMAPIST_BREAKER_MAX_INTERVAL``      the longest it is skipped at a time       ``5.0``
 ``BITMAPIST_MAX_PROPERTY_VALUES``       most values one property may hold         ``1000``
+``BITMAPIST_MAX_BREAKDOWN_GROUPS``      most groups of a breakdown, before the    ``20``
+                                        group of everyone else
 ``BITMAPIST_RETENTION``                 days kept per time group after a period   ``None``
                                         ends (``{"hours": 14, "days": 400}``);
                                         groups not named are kept forever
@@ -83,6 +85,7 @@ from flask_bitmapist.infra import DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT, redact_ur
 from flask_bitmapist.infra.breaker import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
 from flask_bitmapist.services.answers import DEFAULT_MAX_READ_BYTES, DEFAULT_MAX_READ_KEYS
 from flask_bitmapist.services.replay import DEFAULT_REPLAY_BUFFER
+from flask_bitmapist.services.segments import DEFAULT_MAX_BREAKDOWN_GROUPS
 
 __all__ = [
     "DEFAULTS",
@@ -94,6 +97,7 @@ __all__ = [
     "DEFAULT_ERROR_LOG_INTERVAL",
     "DEFAULT_KEY_PREFIX",
     "DEFAULT_MAP_IDS",
+    "DEFAULT_MAX_BREAKDOWN_GROUPS",
     "DEFAULT_MAX_COHORT_CELLS",
     "DEFAULT_MAX_EXPRESSION_TERMS",
     "DEFAULT_MAX_PROPERTY_VALUES",
@@ -111,6 +115,7 @@ __all__ = [
     "DEFAULT_TRACK_UNIQUE",
     "DEFAULT_URL_PREFIX",
     "EXTENSION_KEY",
+    "MAX_BREAKDOWN_GROUPS_SETTING",
     "MAX_EXPRESSION_TERMS_SETTING",
     "MAX_PROPERTY_VALUES_SETTING",
     "Settings",
@@ -169,6 +174,7 @@ DEFAULTS: Final[Mapping[str, object]] = {
     "BITMAPIST_BREAKER_INTERVAL": DEFAULT_BREAKER_INTERVAL,
     "BITMAPIST_BREAKER_MAX_INTERVAL": DEFAULT_BREAKER_MAX_INTERVAL,
     "BITMAPIST_MAX_PROPERTY_VALUES": DEFAULT_MAX_PROPERTY_VALUES,
+    "BITMAPIST_MAX_BREAKDOWN_GROUPS": DEFAULT_MAX_BREAKDOWN_GROUPS,
     "BITMAPIST_RETENTION": DEFAULT_RETENTION,
 }
 
@@ -176,6 +182,8 @@ DEFAULTS: Final[Mapping[str, object]] = {
 #: The highest BITMAPIST_MAX_EXPRESSION_TERMS accepted: past it one cohort reads hundreds
 #: of thousands of bitmaps and holds Redis for seconds.
 MAX_EXPRESSION_TERMS_SETTING = 10_000
+#: The highest BITMAPIST_MAX_BREAKDOWN_GROUPS accepted: each group is one more answer.
+MAX_BREAKDOWN_GROUPS_SETTING = 1_000
 #: The highest BITMAPIST_MAX_PROPERTY_VALUES accepted: moving a user tests one bit per
 #: value of the property in one script run, which holds Redis for it.
 MAX_PROPERTY_VALUES_SETTING = 100_000
@@ -305,6 +313,7 @@ class Settings:
     max_read_keys: int = DEFAULT_MAX_READ_KEYS
     max_read_bytes: int = DEFAULT_MAX_READ_BYTES
     max_property_values: int = DEFAULT_MAX_PROPERTY_VALUES
+    max_breakdown_groups: int = DEFAULT_MAX_BREAKDOWN_GROUPS
     retention: RetentionPolicy = NO_RETENTION
 
     @classmethod
@@ -368,6 +377,9 @@ class Settings:
             max_read_bytes=_integer(config, "BITMAPIST_MAX_READ_BYTES", 1, 2**50),
             max_property_values=_integer(
                 config, "BITMAPIST_MAX_PROPERTY_VALUES", 1, MAX_PROPERTY_VALUES_SETTING
+            ),
+            max_breakdown_groups=_integer(
+                config, "BITMAPIST_MAX_BREAKDOWN_GROUPS", 1, MAX_BREAKDOWN_GROUPS_SETTING
             ),
             retention=_retention(config, "BITMAPIST_RETENTION"),
         )

@@ -462,6 +462,7 @@ def get_cohort(
     now: datetime | None = None,
     mode: str | CohortMode | None = None,
     first_time: bool = False,
+    segment: str | None = None,
 ) -> tuple[list[list[int | None]], list[datetime], list[int]]:
     """0.1's cohort: ``(cohort, dates, totals)``.
 
@@ -484,6 +485,9 @@ def get_cohort(
     storage holds (years back too) is left out, so returning customers do not hide what
     new ones do. Cells count as the mode says.
 
+    With ``segment`` (``"plan=pro & ~beta_testers"``, see docs/segments.md) rows and cells
+    count only that segment's users (first-ever history too).
+
     Periods are those of the app's calendar (``BITMAPIST_TIMEZONE``, UTC by default).
     ``dates`` are naive local datetimes, as in 0.1, unless ``now`` is timezone-aware: then
     they are aware, in the app's zone. Arguments are never modified. Bad input raises a
@@ -504,7 +508,7 @@ def get_cohort(
         zone=state.zone,
         first_time=first_time,
     )
-    cohort: Cohort = state.answers.answer("cohort", spec=spec, warn=False).result
+    cohort: Cohort = state.answers.answer("cohort", spec=spec, warn=False, segment=segment).result
     naive = now is None or now.tzinfo is None
     dates = [d.replace(tzinfo=None) if naive else d for d in cohort.dates]
     return cohort.as_lists(), dates, list(cohort.totals)

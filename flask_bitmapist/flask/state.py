@@ -83,6 +83,7 @@ class BitmapistState:
             max_cells=settings.max_cohort_cells,
             budget=ReadBudget(keys=settings.max_read_keys, bytes=settings.max_read_bytes),
             retention=settings.retention,
+            max_breakdown_groups=settings.max_breakdown_groups,
         )
         self.extension = extension
         server = getattr(repository, "server", type(repository).__name__)

@@ -44,8 +44,11 @@ from flask_bitmapist.exceptions import InvalidSegment
 from flask_bitmapist.services.marking import refuse_unmapped_text
 
 __all__ = [
+    "DEFAULT_MAX_BREAKDOWN_GROUPS",
+    "BreakdownGroups",
     "SegmentLimits",
     "UserRow",
+    "breakdown_groups",
     "delete_cohort",
     "get_properties",
     "get_saved_cohorts",
@@ -98,6 +101,55 @@ def resolve_segment(
     _check_terms(terms, _Catalog(repository))
     bitmaps = repository.fetch_user_sets(terms, max_bytes=limits.max_bytes)
     return segment.evaluate(dict(zip(terms, bitmaps, strict=True)))
+
+
+#: The most groups of one breakdown (``BITMAPIST_MAX_BREAKDOWN_GROUPS``), before the last
+#: group of everyone else.
+DEFAULT_MAX_BREAKDOWN_GROUPS: Final = 20
+
+
+@attrs.frozen
+class BreakdownGroups:
+    """The groups of a breakdown by property ``name``: ``values`` (value, users), largest
+    first, and how many values were left to the group of everyone else (``omitted``)."""
+
+    name: str
+    values: tuple[tuple[str, Bitmap], ...]
+    omitted: int
+
+    @property
+    def holders(self) -> Bitmap:
+        """Everyone in one of the groups of ``values``."""
+        return Bitmap.union(users for _, users in self.values)
+
+
+def breakdown_groups(
+    repository: BitmapRepository,
+    name: object,
+    *,
+    max_groups: int = DEFAULT_MAX_BREAKDOWN_GROUPS,
+    limits: SegmentLimits | None = None,
+) -> BreakdownGroups:
+    """The values of property ``name`` held by the most users (at most ``max_groups``),
+    largest first (ties by value), each with its users: one listing, then one read of
+    every value's users. A name that is no property is an
+    :class:`~flask_bitmapist.exceptions.InvalidRequest` naming the field ``breakdown`` and
+    listing the properties."""
+    limits = limits or SegmentLimits()
+    properties = repository.property_values()
+    if not isinstance(name, str) or name.strip() not in properties:
+        raise InvalidSegment(
+            f"breakdown: no property named {name!r}; properties: {_listed(properties)}",
+            field="breakdown",
+        )
+    name = name.strip()
+    ids = [PropertyValue(name, value) for value in sorted(properties[name])]
+    bitmaps = repository.fetch_user_sets(ids, max_bytes=limits.max_bytes)
+    ranked = sorted(
+        ((item.value, users) for item, users in zip(ids, bitmaps, strict=True)),
+        key=lambda pair: (-len(pair[1]), pair[0]),
+    )
+    return BreakdownGroups(name, tuple(ranked[:max_groups]), max(0, len(ranked) - max_groups))
 
 
 class _Catalog:

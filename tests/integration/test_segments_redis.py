@@ -5,16 +5,26 @@ segment resolves to the users of the set model."""
 from __future__ import annotations
 
 from contextlib import closing
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.crc import key_slot
 
-from flask_bitmapist.domain import PropertyAssignment, PropertyValue
+from flask_bitmapist.domain import Mark, PropertyAssignment, PropertyValue
 from flask_bitmapist.infra import RedisRepository
 from flask_bitmapist.services.segments import resolve_segment
 from tests.integration.servers import LocalRedisCluster, LocalRedisServer
+from tests.segment_answers_support import (
+    NOW,
+    REQUESTS,
+    Marks,
+    answers_over,
+    marked,
+    marks_strategy,
+)
 from tests.segment_model import World, segments, store, worlds
 
 EXAMPLES = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -78,3 +88,53 @@ def test_moving_users_back_and_forth_leaves_each_in_exactly_one_value(
         assert sum(len(u) for u in users) == batch
         for index, holders in enumerate(users):
             assert list(holders) == [u for u in range(batch) if (u + 5) % 3 == index]
+
+
+@EXAMPLES
+@given(data=st.data(), world=worlds(max_user=60), marks=marks_strategy())
+@pytest.mark.parametrize(("kind", "fields", "drills"), REQUESTS)
+def test_a_segment_answer_on_redis_is_the_answer_on_its_users_marks(
+    redis_server: LocalRedisServer,
+    kind: str,
+    fields: dict[str, Any],
+    drills: list[dict[str, Any]],
+    data: st.DataObject,
+    world: World,
+    marks: Marks,
+) -> None:
+    with redis_server.client() as client:
+        client.flushall()
+    text, users = data.draw(segments(world))
+    with closing(RedisRepository.from_url(redis_server.url)) as repository:
+        repository.mark(Mark.create(e, u, NOW - timedelta(hours=h)) for e, u, h in marks)
+        store(repository, world)
+        answers = answers_over(repository)
+        got = answers.answer(kind, fields, segment=text, warn=False).to_dict()
+        want = answers_over(marked(m for m in marks if m[1] in users))
+        assert got.pop("segment") == text
+        assert got == want.answer(kind, fields, warn=False).to_dict()
+        for drill in drills:
+            restricted = answers.drill(kind, {**fields, **drill, "segment": text}).users
+            assert restricted == want.drill(kind, {**fields, **drill}).users
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), world=worlds(max_user=60), marks=marks_strategy())
+def test_segment_and_breakdown_answers_on_a_cluster_are_the_models(
+    redis_cluster: LocalRedisCluster, data: st.DataObject, world: World, marks: Marks
+) -> None:
+    redis_cluster.ensure_healthy()
+    redis_cluster.flush_primaries()
+    kind, fields, _ = data.draw(st.sampled_from(REQUESTS))
+    text, users = data.draw(segments(world))
+    with closing(RedisRepository.from_url(redis_cluster.url, cluster=True)) as repository:
+        repository.mark(Mark.create(e, u, NOW - timedelta(hours=h)) for e, u, h in marks)
+        store(repository, world)
+        answers = answers_over(repository)
+        got = answers.answer(kind, fields, segment=text, warn=False).result
+        want = answers_over(marked(m for m in marks if m[1] in users))
+        assert got == want.answer(kind, fields, warn=False).result
+        found = answers.breakdown(kind, fields, breakdown="plan", segment=text, warn=False)
+        for value, answer in found.groups[:-1]:
+            alone = answers.answer(kind, fields, segment=f"plan={value} & ({text})", warn=False)
+            assert answer.result == alone.result

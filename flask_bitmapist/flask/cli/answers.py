@@ -2,10 +2,10 @@
 answer kind, each made by :func:`answer_command` from the kind's name.
 
 Every command takes its expressions as arguments, ``--time-group``, ``--periods``,
-``--now`` and ``--format table|csv|json`` (the JSON equals the API's: both come from the
-kind's :meth:`~flask_bitmapist.services.answers.Answer.to_dict`), asks the app's answer
-pipeline for the answer, prints it on stdout and its warnings (names with no data) on
-stderr. A bad field or a request past the read budget is a usage error naming the option.
+``--now``, ``--segment`` and ``--format table|csv|json`` (the JSON equals the API's: both
+come from the kind's :meth:`~flask_bitmapist.services.answers.Answer.to_dict`), asks the
+app's answer pipeline for the answer, prints it on stdout and its warnings (names with no
+data) on stderr. A bad field or a request past the read budget is a usage error naming the option.
 """
 
 from __future__ import annotations
@@ -22,14 +22,16 @@ from flask.cli import with_appcontext
 from flask_bitmapist.domain import MAX_ROLLING, InvalidAnswerSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.cli.options import (
+    breakdown_option,
     cli_moment,
     cli_state,
     format_option,
     now_option,
+    segment_option,
     storage_errors,
     time_group_option,
 )
-from flask_bitmapist.services.answers import Answer
+from flask_bitmapist.services.answers import Answer, Breakdown
 
 __all__ = [
     "answer_command",
@@ -51,6 +53,9 @@ _HINTS: Final = {
     "now": "--now",
     "rows": "--rows",
     "cols": "--cols",
+    "segment": "--segment",
+    "compare": "--compare",
+    "breakdown": "--breakdown",
 }
 
 
@@ -65,7 +70,7 @@ def answer_errors(ctx: click.Context) -> Iterator[None]:
         raise click.BadParameter(str(exc), ctx=ctx, param_hint=hint) from exc
 
 
-def print_answer(answer: Answer[Any, Any], output_format: str) -> None:
+def print_answer(answer: Answer[Any, Any] | Breakdown[Any, Any], output_format: str) -> None:
     """The answer on stdout as a text table, CSV or the API's JSON; warnings on stderr."""
     for warning in answer.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -85,9 +90,11 @@ def answer_command(
     many: bool,
     doc: str,
     rolling: bool = False,
+    compare: bool = False,
 ) -> click.Command:
     """The command of answer ``kind``: its expressions as argument ``metavar`` (several
-    when ``many``) sent as field ``field``; ``--rolling`` when the kind takes it."""
+    when ``many``) sent as field ``field``; ``--rolling`` and ``--compare previous`` when
+    the kind takes them."""
 
     def command(ctx: click.Context, output_format: str, **params: Any) -> None:
         state = cli_state()
@@ -95,8 +102,12 @@ def answer_command(
         now: datetime | None = params.pop("now")
         fields: dict[str, object] = {field: list(given) if many else given, **params}
         fields["now"] = cli_moment(state, now)
+        labels = list(given) if many else [given]
         with answer_errors(ctx):
-            answer = state.answers.answer(kind, fields, labels=list(given) if many else [given])
+            if fields.get("breakdown"):
+                print_answer(state.answers.breakdown(kind, fields, labels=labels), output_format)
+                return
+            answer = state.answers.answer(kind, fields, labels=labels)
         print_answer(answer, output_format)
 
     command.__doc__ = doc
@@ -124,7 +135,23 @@ def answer_command(
                 f"each one (1..{MAX_ROLLING}; 7 on days: weekly actives drawn daily).",
             )
         )
-    decorators += [format_option(), now_option, click.pass_context, storage_errors]
+    if compare:
+        decorators.append(
+            click.option(
+                "--compare",
+                type=click.Choice(["previous"]),
+                default=None,
+                help="Add the same answer over the periods just before the window.",
+            )
+        )
+    decorators += [
+        segment_option,
+        breakdown_option,
+        format_option(),
+        now_option,
+        click.pass_context,
+        storage_errors,
+    ]
     made: Any = command
     for decorator in reversed(decorators):
         made = decorator(made)
@@ -138,6 +165,7 @@ trend_command = answer_command(
     metavar="EXPR...",
     many=True,
     rolling=True,
+    compare=True,
     doc="""Print how many users matched each EXPR (an event or a text expression, up to 10)
     in each period.
 
@@ -168,6 +196,7 @@ stickiness_command = answer_command(
     field="expr",
     metavar="EXPR",
     many=False,
+    compare=True,
     doc="""Print how many users did EXPR in exactly 1, 2, … N of the last N periods.
 
     EXPR is an event name or a text expression ('user:paid | user:refunded').
@@ -183,6 +212,7 @@ funnel_command = answer_command(
     field="step",
     metavar="STEP STEP [STEP...]",
     many=True,
+    compare=True,
     doc="""Print how many users did each STEP in order within the last N periods.
 
     Each STEP is an event name or a text expression. A user reaches step 1 in the first

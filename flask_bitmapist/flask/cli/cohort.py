@@ -24,11 +24,13 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.flask.cli.answers import answer_errors, print_answer
 from flask_bitmapist.flask.cli.options import (
+    breakdown_option,
     cli_moment,
     cli_state,
     event_name,
     format_option,
     now_option,
+    segment_option,
     storage_errors,
     time_group_option,
 )
@@ -138,6 +140,8 @@ def _chain_steps(
     help="Rows hold only the users who did PRIMARY for the first time ever in that period "
     "(everyone who did it earlier, however long ago, is left out).",
 )
+@segment_option
+@breakdown_option
 @format_option()
 @now_option
 @click.pass_context
@@ -155,6 +159,8 @@ def cohort_command(
     mode: str,
     percent: bool,
     first_time: bool,
+    segment: str | None,
+    breakdown: str | None,
     output_format: str,
     now: datetime | None,
 ) -> None:
@@ -169,6 +175,7 @@ def cohort_command(
     flask bitmapist cohort user:created user:paid --and user:logged_in --or user:refunded
     flask bitmapist cohort user:created --expr 'user:paid & ~user:refunded' --percent
     flask bitmapist cohort user:paid user:paid --first-time --mode recurring
+    flask bitmapist cohort user:created user:paid --segment 'plan=pro & ~beta_testers'
     """
     state = cli_state()
     secondary_expr = _secondary(
@@ -199,7 +206,13 @@ def cohort_command(
     except InvalidCohortSpec as exc:
         raise click.UsageError(str(exc), ctx=ctx) from exc
     with answer_errors(ctx):
-        answer = state.answers.answer("cohort", spec=spec, as_percent=percent)
+        if breakdown is not None:
+            found = state.answers.breakdown(
+                "cohort", spec=spec, breakdown=breakdown, segment=segment, as_percent=percent
+            )
+            print_answer(found, output_format)
+            return
+        answer = state.answers.answer("cohort", spec=spec, segment=segment, as_percent=percent)
     print_answer(answer, output_format)
 
 

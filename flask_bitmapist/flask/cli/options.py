@@ -32,12 +32,14 @@ from flask_bitmapist.infra import redact_url
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "breakdown_option",
     "cli_moment",
     "cli_state",
     "event_name",
     "format_option",
     "now_option",
     "progress",
+    "segment_option",
     "storage_errors",
     "storage_message",
     "time_group_option",
@@ -125,6 +127,28 @@ now_option = click.option(
     callback=_moment,
     help="Count as if it were this moment (ISO 8601 or epoch seconds; without an offset, "
     "local time in the app's BITMAPIST_TIMEZONE). Default: the current time.",
+)
+
+
+#: ``--segment TEXT``, passed as ``segment`` (None: every user): the answer on that
+#: segment's users only (``plan=pro & ~beta_testers``; see docs/segments.md).
+segment_option = click.option(
+    "--segment",
+    metavar="SEGMENT",
+    default=None,
+    help="Only these users: property values (plan=pro) and saved cohorts joined by &, | "
+    "and ~ (see docs/segments.md).",
+)
+
+
+#: ``--breakdown PROPERTY``, passed as ``breakdown`` (None: no breakdown): the answer once
+#: per value of the property, largest first, and once for everyone else.
+breakdown_option = click.option(
+    "--breakdown",
+    metavar="PROPERTY",
+    default=None,
+    help="Show the answer once per value of this property (largest first, at most "
+    "BITMAPIST_MAX_BREAKDOWN_GROUPS) and once for everyone else.",
 )
 
 

@@ -412,6 +412,9 @@ class TrendLine:
     label: str
     css_class: str
     points: tuple[TrendPoint, ...]
+    #: Whether it is the previous window's series (``compare="previous"``), drawn faded
+    #: and dashed over the same x positions, without drill-downs.
+    previous: bool = False
 
     @property
     def svg_points(self) -> str:
@@ -461,7 +464,8 @@ class TrendChart:
         ``complete`` flag is false (the period containing now) are drawn dashed."""
         group = trend.spec.time_group
         n = len(trend.dates)
-        highest = max((c for s in trend.series for c in s.counts), default=0)
+        earlier = trend.previous.series if trend.previous is not None else ()
+        highest = max((c for s in (*trend.series, *earlier) for c in s.counts), default=0)
         step, steps = _axis(highest)
         top = step * steps
         plot_w, plot_h = (
@@ -495,10 +499,22 @@ class TrendChart:
             )
             for i, (label, series) in enumerate(zip(labels, trend.series, strict=True))
         )
+        previous = tuple(
+            TrendLine(
+                f"{label} (previous)",
+                f"line-{i % PALETTE_SIZE} previous",
+                tuple(
+                    TrendPoint(i, k, count, x_of(k), y_of(count), f"{label}, previous: {count:,}")
+                    for k, count in enumerate(series.counts)
+                ),
+                previous=True,
+            )
+            for i, (label, series) in enumerate(zip(labels[: len(earlier)], earlier, strict=True))
+        )
         return cls(
             width=SERIES_WIDTH,
             height=SERIES_HEIGHT,
-            lines=lines,
+            lines=previous + lines,
             y_ticks=tuple((y_of(step * k), _tick_text(step * k)) for k in range(steps + 1)),
             x_ticks=_x_labels(group, trend.dates, x_of),
             plot_left=SERIES_LEFT,

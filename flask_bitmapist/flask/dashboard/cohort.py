@@ -56,7 +56,8 @@ def _spec(state: BitmapistState, form: CohortForm) -> CohortSpec:
 
 
 def _answer(state: BitmapistState, form: CohortForm) -> Answer[CohortSpec, Cohort]:
-    return state.answers.answer("cohort", spec=_spec(state, form), as_percent=form.percent)
+    spec = _spec(state, form)
+    return state.answers.answer("cohort", spec=spec, segment=form.segment, as_percent=form.percent)
 
 
 def cohort_page() -> Response:
@@ -121,7 +122,7 @@ def cohort_post() -> Response | str:
         max_cells=state.settings.max_cohort_cells,
         max_terms=state.settings.max_expression_terms,
     )
-    answer = state.answers.answer("cohort", spec=spec, warn=False)
+    answer = state.answers.answer("cohort", spec=spec, warn=False, segment=body.get("segment"))
     cohort = answer.result
     if request.args.get("json"):
         time_group = body.get("time_group") if isinstance(body.get("time_group"), str) else None
@@ -165,10 +166,21 @@ def _json_body() -> dict[str, Any]:
 
 
 def api_cohort() -> Response:
-    """The cohort as JSON (``format=csv``: as CSV)."""
+    """The cohort as JSON (``format=csv``: as CSV); with ``breakdown``, once per value."""
     fmt = responses.answer_format()
     state = current_state()
-    return responses.answer_response(_answer(state, CohortForm.from_args(request.args)), fmt)
+    form = CohortForm.from_args(request.args)
+    if form.breakdown:
+        spec = _spec(state, form)
+        breakdown = state.answers.breakdown(
+            "cohort",
+            spec=spec,
+            breakdown=form.breakdown,
+            segment=form.segment,
+            as_percent=form.percent,
+        )
+        return responses.answer_response(breakdown, fmt)
+    return responses.answer_response(_answer(state, form), fmt)
 
 
 def api_cohort_csv() -> Response:
@@ -182,5 +194,6 @@ def api_cohort_cell() -> Response:
     state = current_state()
     form = CohortForm.from_args(request.args)
     row, col = parse_cell(request.args)
-    drill = state.answers.drill("cohort", {"row": row, "col": col}, spec=_spec(state, form))
+    cell = {"row": row, "col": col, "group": request.args.get("group"), "breakdown": form.breakdown}
+    drill = state.answers.drill("cohort", cell, spec=_spec(state, form), segment=form.segment)
     return responses.users_page(drill, state)

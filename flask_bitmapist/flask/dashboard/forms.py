@@ -179,6 +179,8 @@ class CohortForm:
     as_percent: str = "0"
     first_time: str = "0"
     now: str = ""
+    segment: str = ""
+    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> CohortForm:
@@ -211,6 +213,8 @@ class CohortForm:
             as_percent=get("as_percent", defaults.as_percent),
             first_time=get("first_time", defaults.first_time),
             now=get("now", ""),
+            segment=get("segment", ""),
+            breakdown=get("breakdown", ""),
         )
 
     @staticmethod
@@ -295,6 +299,10 @@ class CohortForm:
             pairs.append(("first_time", self.first_time))
         if self.now:
             pairs.append(("now", self.now))
+        if self.segment:
+            pairs.append(("segment", self.segment))
+        if self.breakdown:
+            pairs.append(("breakdown", self.breakdown))
         replaced = {key: str(value) for key, value in overrides.items()}
         pairs = [(k, replaced.pop(k, v)) for k, v in pairs]
         pairs += list(replaced.items())
@@ -393,6 +401,9 @@ class AnswerForm:
     periods: str = "30"
     rolling: str = "1"
     now: str = ""
+    segment: str = ""
+    compare: str = ""
+    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> AnswerForm:
@@ -411,6 +422,9 @@ class AnswerForm:
             periods=get("periods", defaults.periods),
             rolling=get("rolling", defaults.rolling),
             now=get("now", ""),
+            segment=get("segment", ""),
+            compare=get("compare", ""),
+            breakdown=get("breakdown", ""),
         )
 
     @property
@@ -426,6 +440,9 @@ class AnswerForm:
             "periods": self.periods,
             "rolling": self.rolling,
             "now": self.now,
+            "segment": self.segment,
+            "compare": self.compare,
+            "breakdown": self.breakdown,
         }
 
     def query(self, *, rolling: bool = True, **extra: object) -> str:
@@ -436,17 +453,27 @@ class AnswerForm:
             pairs.append(("rolling", self.rolling))
         if self.now:
             pairs.append(("now", self.now))
+        if self.segment:
+            pairs.append(("segment", self.segment))
+        if self.compare:
+            pairs.append(("compare", self.compare))
+        if self.breakdown:
+            pairs.append(("breakdown", self.breakdown))
         pairs += [(key, str(value)) for key, value in extra.items()]
         return urlencode(pairs)
 
 
 def window_args(args: Mapping[str, str]) -> dict[str, str]:
     """The window of an answer's query string as typed: ``time_group`` (``day`` when
-    missing or blank), ``periods`` (``30`` when missing) and ``now`` (blank: the app's)."""
+    missing or blank), ``periods`` (``30`` when missing), ``now`` (blank: the app's) and
+    ``segment`` (blank: every user), ``compare`` and ``breakdown`` (blank: none)."""
     time_group = (args.get("time_group") or "").strip()
     periods = args.get("periods")
     return {
         "time_group": time_group or "day",
         "periods": "30" if periods is None else periods.strip(),
         "now": (args.get("now") or "").strip(),
+        "segment": (args.get("segment") or "").strip(),
+        "compare": (args.get("compare") or "").strip(),
+        "breakdown": (args.get("breakdown") or "").strip(),
     }

@@ -49,12 +49,16 @@ class FunnelForm:
         "time_group",
         "periods",
         "now",
+        "segment",
     )
 
     steps: tuple[str, ...] = ()
     time_group: str = "day"
     periods: str = "30"
     now: str = ""
+    segment: str = ""
+    compare: str = ""
+    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> FunnelForm:
@@ -84,6 +88,9 @@ class FunnelForm:
             "time_group": self.time_group,
             "periods": self.periods,
             "now": self.now,
+            "segment": self.segment,
+            "compare": self.compare,
+            "breakdown": self.breakdown,
         }
 
     def step_rows(self, events: frozenset[str] | set[str]) -> list[tuple[str, str]]:
@@ -101,6 +108,12 @@ class FunnelForm:
         pairs += [("time_group", self.time_group), ("periods", self.periods)]
         if self.now:
             pairs.append(("now", self.now))
+        if self.segment:
+            pairs.append(("segment", self.segment))
+        if self.compare:
+            pairs.append(("compare", self.compare))
+        if self.breakdown:
+            pairs.append(("breakdown", self.breakdown))
         pairs += [(key, str(value)) for key, value in overrides.items()]
         return urlencode(pairs)
 

@@ -16,7 +16,7 @@ from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.dashboard.forms import Page
 from flask_bitmapist.flask.dashboard.saved_cohorts import note_drill_down_users
 from flask_bitmapist.flask.state import BitmapistState, current_state
-from flask_bitmapist.services.answers import Answer, Drill, Fields
+from flask_bitmapist.services.answers import Answer, Breakdown, Drill, Fields
 from flask_bitmapist.services.defaults import Defaults, choose_defaults
 
 __all__ = [
@@ -69,24 +69,29 @@ def csv_download(text: str, filename: str) -> Response:
     )
 
 
-def answer_response(answer: Answer[Any, Any], fmt: str) -> Response:
-    """An answer as the API gives it: its JSON, or its CSV download named for the kind,
-    the time group and the last period (``trend-day-2026-11-27.csv``)."""
+def answer_response(answer: Answer[Any, Any] | Breakdown[Any, Any], fmt: str) -> Response:
+    """An answer (or a breakdown) as the API gives it: its JSON, or its CSV download named
+    for the kind, the time group and the last period (``trend-day-2026-11-27.csv``)."""
     if fmt == "csv":
         return csv_download(answer.csv(), answer.csv_filename)
     return jsonify(answer.to_dict())
 
 
 def api_answer(kind: str, fields: Fields, **options: Any) -> Response:
-    """An API route's answer of ``kind`` to ``fields``, as JSON or CSV (``format``)."""
+    """An API route's answer of ``kind`` to ``fields``, as JSON or CSV (``format``); with
+    a ``breakdown`` field, the answer once per value of that property."""
     fmt = answer_format()
-    return answer_response(current_state().answers.answer(kind, fields, **options), fmt)
+    answers = current_state().answers
+    if str(fields.get("breakdown") or "").strip():
+        return answer_response(answers.breakdown(kind, fields, **options), fmt)
+    return answer_response(answers.answer(kind, fields, **options), fmt)
 
 
 def api_users(kind: str, fields: Fields, *keys: str) -> Response:
     """An API route's drill-down of ``kind``: the answer's ``fields`` and the query
-    string's ``keys`` (which number), one page of users."""
+    string's ``keys`` (which number; ``group`` too, a breakdown's), one page of users."""
     state = current_state()
+    keys = (*keys, "group")
     drill = state.answers.drill(kind, {**fields, **{key: request.args.get(key) for key in keys}})
     return users_page(drill, state)
 
@@ -135,13 +140,30 @@ def page_response(
 ) -> Response:
     """An answer's page (400 when it shows an error, else 200), with what every answer
     page shows: the time groups, the app's ``now`` (its event pickers ask
-    ``/api/events/names`` for suggestions: no page lists every name)."""
+    ``/api/events/names`` for suggestions: no page lists every name). With ``breakdown``
+    in the query string, one block per value of that property under the answer."""
     state = current_state()
     context.setdefault("defaults", first_screen())
+    breakdown = None
+    name = (request.args.get("breakdown") or "").strip()
+    if answer is not None and error is None and name:
+        try:
+            breakdown = state.answers.breakdown(
+                answer.kind.name,
+                spec=answer.spec,
+                breakdown=name,
+                segment=answer.segment,
+                compare=None if answer.previous is None else "previous",
+                warn=False,
+                **answer.options,
+            )
+        except InvalidRequest as exc:
+            error = exc
     html = render_template(
         template,
         answer=answer,
         error=error,
+        breakdown=breakdown,
         time_groups=list(TimeGroup),
         now=state.now(),
         **context,

@@ -35,12 +35,15 @@ class StickinessForm:
     """The stickiness request as typed: ``expr``, ``time_group``, ``periods``, ``now``."""
 
     #: The query-string keys of the form; a request with none of them shows the default.
-    KEYS: ClassVar[tuple[str, ...]] = ("expr", "time_group", "periods", "now")
+    KEYS: ClassVar[tuple[str, ...]] = ("expr", "time_group", "periods", "now", "segment")
 
     expr: str = ""
     time_group: str = "day"
     periods: str = "30"
     now: str = ""
+    segment: str = ""
+    compare: str = ""
+    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> StickinessForm:
@@ -59,6 +62,9 @@ class StickinessForm:
             "time_group": self.time_group,
             "periods": self.periods,
             "now": self.now,
+            "segment": self.segment,
+            "compare": self.compare,
+            "breakdown": self.breakdown,
         }
 
     def query(self, **overrides: object) -> str:
@@ -66,6 +72,12 @@ class StickinessForm:
         pairs = [("expr", self.expr), ("time_group", self.time_group), ("periods", self.periods)]
         if self.now:
             pairs.append(("now", self.now))
+        if self.segment:
+            pairs.append(("segment", self.segment))
+        if self.compare:
+            pairs.append(("compare", self.compare))
+        if self.breakdown:
+            pairs.append(("breakdown", self.breakdown))
         pairs += [(key, str(value)) for key, value in overrides.items()]
         return urlencode(pairs)
 

@@ -80,6 +80,9 @@ def _rows(trend: Trend, complete: Sequence[bool] | None) -> list[dict[str, Any]]
             "label": period_label(group, date),
             "iso": period_iso(group, date),
             "counts": [series.counts[k] for series in trend.series],
+            "previous": [series.counts[k] for series in trend.previous.series]
+            if trend.previous is not None
+            else [],
             "complete": complete[k] if complete else True,
         }
         for k, date in enumerate(trend.dates)

@@ -28,6 +28,7 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
     drill-down: ``reached=K`` or ``dropped=K``."""
 
     name = "funnel"
+    comparable = True
     # Its JSON is one count per step, not per date: no ``complete`` to align.
     dated = False
 
@@ -38,7 +39,7 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
         )
 
     def compute(self, answers: Answers, spec: FunnelSpec) -> Funnel:
-        return FunnelEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
+        return answers.engine(FunnelEngine).compute(spec)
 
     def plan(self, answers: Answers, spec: FunnelSpec) -> ReadPlan:
         events = self.events(spec)
@@ -53,6 +54,12 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
 
     def to_dict(self, result: Funnel, options: dict[str, Any]) -> dict[str, Any]:
         return reports.funnel_to_dict(result)
+
+    def previous_to_dict(
+        self, answer: dict[str, Any], previous: Funnel, options: dict[str, Any]
+    ) -> None:
+        """The answer gains ``previous``: the counts over the previous window."""
+        answer["previous"] = list(previous.counts)
 
     def csv_rows(self, result: Any, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.funnel_csv_rows(result)
@@ -84,7 +91,7 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
         """The users who reached step ``reached=K``, or reached step ``dropped=K`` but not
         the next."""
         which, step = _drill_step(fields, len(spec.steps))
-        engine = FunnelEngine(answers.repository, max_user_id=answers.max_user_id)
+        engine = answers.engine(FunnelEngine)
         if which == "reached":
             users = engine.step_users(spec, step)
         else:

@@ -51,7 +51,7 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
         )
 
     def compute(self, answers: Answers, spec: LifecycleSpec) -> Lifecycle:
-        return LifecycleEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
+        return answers.engine(LifecycleEngine).compute(spec)
 
     def plan(self, answers: Answers, spec: LifecycleSpec) -> ReadPlan:
         # "New" looks back over every earlier month the storage holds.
@@ -107,7 +107,7 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
         """The users counted as ``status`` in period ``index`` (from 0)."""
         status = LifecycleStatus.parse(str(fields.get("status") or ""))
         index = parse_count("index", fields.get("index"))
-        engine = LifecycleEngine(answers.repository, max_user_id=answers.max_user_id)
+        engine = answers.engine(LifecycleEngine)
         users = engine.users(spec, status, index)
         expr = fields.get("expr")
         if isinstance(expr, list | tuple):

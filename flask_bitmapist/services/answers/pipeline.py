@@ -15,14 +15,23 @@ holds for every answer, here and nowhere else:
   request past ``BITMAPIST_MAX_READ_KEYS`` or ``BITMAPIST_MAX_READ_BYTES`` is a
   :class:`~flask_bitmapist.exceptions.ReadBudgetExceeded` naming the field to shrink;
 - which periods are complete (see docs/answers.md): the one containing ``now`` is not;
-- warnings for event names that have no data anywhere (a typo is never silent zeros).
+- warnings for event names that have no data anywhere (a typo is never silent zeros);
+- the segment (``segment=``, see docs/segments.md): resolved once per request, in one
+  read that counts toward the read budget, then every bitmap the answer reads is
+  intersected with its users (the engines' ``universe``);
+- the breakdown (``breakdown=P``): the answer once per value of property P, largest
+  first, and once for everyone else, so that the groups partition the answer;
+- the comparison (``compare="previous"``, on the kinds that take it): the same answer over
+  the N periods just before the window, which is the answer with ``now`` moved back N
+  periods.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, tzinfo
+import copy
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import attrs
@@ -38,9 +47,11 @@ from flask_bitmapist.domain import (
     Expression,
     FirstEver,
     InvalidMoment,
+    Mark,
     Period,
     RetentionPolicy,
     TimeGroup,
+    Window,
     first_ever_events,
     localize,
 )
@@ -48,6 +59,12 @@ from flask_bitmapist.exceptions import InvalidRequest, ReadBudgetExceeded
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_now, text_field
 from flask_bitmapist.services.reports import CsvCell, period_stamp, to_csv
 from flask_bitmapist.services.retention import check_window_kept
+from flask_bitmapist.services.segments import (
+    DEFAULT_MAX_BREAKDOWN_GROUPS,
+    SegmentLimits,
+    breakdown_groups,
+    resolve_segment,
+)
 
 __all__ = [
     "DEFAULT_MAX_READ_BYTES",
@@ -55,6 +72,7 @@ __all__ = [
     "Answer",
     "AnswerKind",
     "Answers",
+    "Breakdown",
     "Drill",
     "ReadBudget",
     "ReadPlan",
@@ -74,6 +92,7 @@ DEFAULT_MAX_READ_BYTES: Final = 64 * 2**20
 
 S = TypeVar("S")
 R = TypeVar("R")
+E = TypeVar("E")
 Clock = Callable[[], datetime]
 
 
@@ -116,6 +135,8 @@ class AnswerKind(abc.ABC, Generic[S, R]):
     name: ClassVar[str]
     #: Whether its JSON has ``dates`` (then it carries ``complete`` aligned with them).
     dated: ClassVar[bool] = True
+    #: Whether it takes ``compare="previous"`` (then it overrides :meth:`previous_to_dict`).
+    comparable: ClassVar[bool] = False
 
     @abc.abstractmethod
     def spec(self, fields: Fields, answers: Answers) -> S:
@@ -155,6 +176,13 @@ class AnswerKind(abc.ABC, Generic[S, R]):
     def drill(self, answers: Answers, spec: S, fields: Fields) -> Drill:
         """The users behind one number of the answer, chosen by ``fields``."""
 
+    def previous_to_dict(
+        self, answer: dict[str, Any], previous: R, options: dict[str, Any]
+    ) -> None:
+        """Add the previous window's answer ``previous`` to the JSON ``answer`` (the kinds
+        that are :attr:`comparable`)."""
+        raise NotImplementedError(f"{self.name} has no comparison")
+
     def last_period(self, spec: S) -> Period:
         """The last period of the answer (names its CSV download)."""
         return spec.window.last  # type: ignore[attr-defined,no-any-return]
@@ -175,11 +203,24 @@ class Answer(Generic[S, R]):
     options: dict[str, Any] = attrs.field(factory=dict)
     complete: tuple[bool, ...] | None = None
     warnings: tuple[str, ...] = ()
+    #: The segment the answer is restricted to, as given (None: every user).
+    segment: str | None = None
+
+    @property
+    def previous(self) -> R | None:
+        """With ``compare="previous"``: the same answer over the N periods before the
+        window (the result's ``previous``)."""
+        previous: R | None = getattr(self.result, "previous", None)
+        return previous
 
     def to_dict(self) -> dict[str, Any]:
-        """The API's JSON: the kind's, with ``complete`` (when it has dates) and
-        ``warnings`` (when there are any)."""
+        """The API's JSON: the kind's, with ``segment`` (when one was given), ``complete``
+        (when it has dates) and ``warnings`` (when there are any)."""
         answer = self.kind.to_dict(self.result, self.options)
+        if self.previous is not None:
+            self.kind.previous_to_dict(answer, self.previous, self.options)
+        if self.segment is not None:
+            answer["segment"] = self.segment
         if self.complete is not None:
             answer["complete"] = list(self.complete)
         if self.warnings:
@@ -202,6 +243,94 @@ class Answer(Generic[S, R]):
         return f"{self.kind.name}-{last.group.value}-{period_stamp(last)}.csv"
 
 
+@attrs.frozen
+class Breakdown(Generic[S, R]):
+    """An answer once per value of property ``name`` (see docs/segments.md): ``groups``
+    of (value, answer), largest first, the last one (value None) everyone else; they
+    partition the answer. ``omitted`` values went to the last group past the cap."""
+
+    name: str
+    groups: tuple[tuple[str | None, Answer[S, R]], ...]
+    omitted: int
+
+    @property
+    def results(self) -> dict[str | None, R]:
+        """Each group's result by value, in order (None: everyone else)."""
+        return {value: answer.result for value, answer in self.groups}
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The answer's warnings (every group has the same)."""
+        return self.groups[0][1].warnings
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"breakdown": P, "groups": [{"value": V, ...the answer's JSON...}, ...],
+        "omitted_values": K}``."""
+        return {
+            "breakdown": self.name,
+            "groups": [{"value": value, **answer.to_dict()} for value, answer in self.groups],
+            "omitted_values": self.omitted,
+        }
+
+    def csv(self) -> str:
+        """The groups' CSV rows, each after a first column with its value (blank: everyone
+        else), under one header."""
+        rows: list[Sequence[CsvCell]] = []
+        for value, answer in self.groups:
+            header, *body = answer.kind.csv_rows(answer.result, answer.options)
+            if not rows:
+                rows.append([self.name, *header])
+            rows += [["" if value is None else value, *row] for row in body]
+        return to_csv(rows)
+
+    def table(self) -> str:
+        """Each group's text table under its value."""
+        return "\n\n".join(
+            f"{self.name} = {'(everyone else)' if value is None else value}\n{answer.table()}"
+            for value, answer in self.groups
+        )
+
+    @property
+    def csv_filename(self) -> str:
+        """The answer's CSV name, with the property: ``trend-day-2026-11-27-by-plan.csv``."""
+        return self.groups[0][1].csv_filename.removesuffix(".csv") + f"-by-{self.name}.csv"
+
+
+class _ReadOnce(BitmapRepository):
+    """A repository whose bitmaps are each read once (per bytes read): the groups of a
+    breakdown read the same bitmaps, so the first group's read serves them all and each
+    group only intersects. Reads only."""
+
+    def __init__(self, repository: BitmapRepository) -> None:
+        self._repository = repository
+        self._read: dict[tuple[BitmapId, int | None], Bitmap] = {}
+
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
+        missing = [i for i in dict.fromkeys(ids) if (i, max_bytes) not in self._read]
+        if missing:
+            if max_bytes is None:
+                found = self._repository.fetch(missing)
+            else:
+                found = self._repository.fetch(missing, max_bytes=max_bytes)
+            self._read.update(((i, max_bytes), b) for i, b in zip(missing, found, strict=True))
+        return [self._read[(i, max_bytes)] for i in ids]
+
+    def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
+        return self._repository.sizes(ids)
+
+    def event_names(self) -> frozenset[str]:
+        return self._repository.event_names()
+
+    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
+        return self._repository.stored_months(events)
+
+    def mark(self, marks: Iterable[Mark]) -> None:
+        raise TypeError("a breakdown reads only")
+
+    def unmark(self, marks: Iterable[Mark]) -> None:
+        raise TypeError("a breakdown reads only")
+
+
 class Answers:
     """The answers of one app: its storage, its calendar and clock, its bounds.
 
@@ -220,8 +349,10 @@ class Answers:
         max_cells: int = DEFAULT_MAX_COHORT_CELLS,
         budget: ReadBudget | None = None,
         retention: RetentionPolicy = NO_RETENTION,
+        max_breakdown_groups: int = DEFAULT_MAX_BREAKDOWN_GROUPS,
     ) -> None:
         self.repository = repository
+        self.max_breakdown_groups = max_breakdown_groups
         self.kinds = dict(kinds)
         self.zone = zone
         self.max_user_id = max_user_id
@@ -232,7 +363,45 @@ class Answers:
         #: The bitmap reader every engine reads through: no bitmap past the app's largest
         #: user id's byte, so a huge id another writer set costs no read its 512 MiB.
         self.reader = CohortEngine(repository, max_user_id=max_user_id)
+        #: The users every answer is restricted to (None: everyone), and those taken out
+        #: of it (None: nobody); see :meth:`within`.
+        self.universe: Bitmap | None = None
+        self.excluded: Bitmap | None = None
         self._clock = clock
+
+    def engine(self, cls: Callable[..., E]) -> E:
+        """An engine of class ``cls`` reading this app's storage: no read past its largest
+        user id, every user set within :attr:`universe`."""
+        return cls(
+            self.repository,
+            max_user_id=self.max_user_id,
+            universe=self.universe,
+            excluded=self.excluded,
+        )
+
+    def within(self, universe: Bitmap | None, excluded: Bitmap | None = None) -> Answers:
+        """These answers restricted to the users ``universe`` (None: everyone) without
+        those in ``excluded`` (None: nobody); itself when both are None."""
+        if universe is None and excluded is None:
+            return self
+        restricted = copy.copy(self)
+        restricted.universe = universe
+        restricted.excluded = excluded
+        restricted.reader = restricted.engine(CohortEngine)
+        return restricted
+
+    def segment_users(self, text: object) -> Bitmap | None:
+        """The users of the segment ``text`` (None when no segment is given: None or
+        blank text); an :class:`~flask_bitmapist.exceptions.InvalidSegment` (a 400 naming
+        the field ``segment``) when it names what does not exist. One read, counted
+        toward the read budget's keys."""
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None
+        return resolve_segment(
+            self.repository,
+            text,
+            SegmentLimits(max_terms=self.max_terms, max_user_id=self.max_user_id),
+        )
 
     # -- the app's calendar --------------------------------------------------------------
 
@@ -285,6 +454,8 @@ class Answers:
         *,
         spec: object = None,
         warn: bool = True,
+        segment: str | None = None,
+        compare: str | None = None,
         **options: Any,
     ) -> Answer[Any, Any]:
         """The answer of ``kind`` to ``fields`` (or to a ``spec`` a front end built), within
@@ -292,34 +463,160 @@ class Answers:
         ``options`` say how it is shown (``labels``: the expressions as typed;
         ``as_percent`` for cohorts). With
         ``warn=False`` the event listing that finds names without data is skipped (the
-        Python functions return the domain's result, which has no room for warnings)."""
+        Python functions return the domain's result, which has no room for warnings).
+        ``segment`` (or ``fields["segment"]``) restricts it to a segment's users;
+        ``compare="previous"`` (or ``fields["compare"]``) adds the previous window's."""
         answer_kind = self.kind(kind)
+        fields = fields or {}
         if spec is None:
-            spec = answer_kind.spec(fields or {}, self)
-        self.check_kept(spec)
-        self.check_budget(answer_kind, spec)
-        result = answer_kind.compute(self, spec)
-        complete = answer_kind.complete(self, result, spec) if answer_kind.dated else None
+            spec = answer_kind.spec(fields, self)
+        before = _previous_spec(spec) if _compare(answer_kind, fields, compare) else None
+        self.check_kept(spec if before is None else before)
+        text = _segment_text(fields, segment)
+        self.check_budget(answer_kind, spec, segment=text)
+        if before is not None:
+            self.check_budget(answer_kind, before, segment=text)
+        warnings = (
+            no_data_warnings(answer_kind.events(spec), self.repository.event_names())
+            if warn
+            else ()
+        )
+        within = self.within(self.segment_users(text))
+        return self._run(answer_kind, spec, before, within, text, warnings, options)
+
+    def breakdown(
+        self,
+        kind: str,
+        fields: Fields | None = None,
+        *,
+        spec: object = None,
+        breakdown: str | None = None,
+        warn: bool = True,
+        segment: str | None = None,
+        compare: str | None = None,
+        **options: Any,
+    ) -> Breakdown[Any, Any]:
+        """The answer of ``kind`` once per value of property ``breakdown`` (or
+        ``fields["breakdown"]``) held by the most users, at most ``max_breakdown_groups``,
+        largest first, then once for everyone else; each group is the answer with
+        ``segment="P=V"`` (and ``segment`` too). The property's values are read in one
+        call; the read budget counts them with the answer's bitmaps."""
+        answer_kind = self.kind(kind)
+        fields = fields or {}
+        name = fields.get("breakdown") if breakdown is None else breakdown
+        if spec is None:
+            spec = answer_kind.spec(fields, self)
+        before = _previous_spec(spec) if _compare(answer_kind, fields, compare) else None
+        self.check_kept(spec if before is None else before)
+        text = _segment_text(fields, segment)
+        self.check_budget(answer_kind, spec, segment=text)
+        if before is not None:
+            self.check_budget(answer_kind, before, segment=text)
+        limits = SegmentLimits(max_terms=self.max_terms, max_user_id=self.max_user_id)
+        found = breakdown_groups(
+            self.repository, name, max_groups=self.max_breakdown_groups, limits=limits
+        )
+        chosen = self.segment_users(text)
+        warnings = (
+            no_data_warnings(answer_kind.events(spec), self.repository.event_names())
+            if warn
+            else ()
+        )
+
+        # Every group reads the same bitmaps: read once, then only intersected.
+        shared = copy.copy(self)
+        shared.repository = _ReadOnce(self.repository)
+
+        complete: list[tuple[bool, ...] | None] = []  # the same for every group
+
+        def run(within: Answers) -> Answer[Any, Any]:
+            answer = self._run(
+                answer_kind, spec, before, within, text, warnings, options, complete[:1]
+            )
+            complete[:1] = [answer.complete]
+            return answer
+
+        groups: list[tuple[str | None, Answer[Any, Any]]] = [
+            (value, run(shared.within(users if chosen is None else users & chosen)))
+            for value, users in found.values
+        ]
+        groups.append((None, run(shared.within(chosen, excluded=found.holders))))
+        return Breakdown(found.name, tuple(groups), found.omitted)
+
+    def _run(
+        self,
+        kind: AnswerKind[Any, Any],
+        spec: Any,
+        before: Any,
+        within: Answers,
+        segment: str | None,
+        warnings: tuple[str, ...],
+        options: dict[str, Any],
+        known: Sequence[tuple[bool, ...] | None] = (),
+    ) -> Answer[Any, Any]:
+        """``spec``'s answer computed by ``within`` (and ``before``'s, the previous window,
+        as its ``previous``), with its ``complete`` flags (``known``: already computed)."""
+        result = kind.compute(within, spec)
+        if before is not None:
+            result = attrs.evolve(result, previous=kind.compute(within, before))
+        if known:
+            complete = known[0]
+        elif kind.dated:
+            complete = tuple(kind.complete(self, result, spec))
+        else:
+            complete = None
         return Answer(
-            answer_kind,
+            kind,
             spec,
             result,
             options=options,
-            complete=None if complete is None else tuple(complete),
-            warnings=no_data_warnings(answer_kind.events(spec), self.repository.event_names())
-            if warn
-            else (),
+            complete=complete,
+            warnings=warnings,
+            segment=segment,
         )
 
-    def drill(self, kind: str, fields: Fields, *, spec: object = None) -> Drill:
+    def drill(
+        self, kind: str, fields: Fields, *, spec: object = None, segment: str | None = None
+    ) -> Drill:
         """The users behind one number of a ``kind`` answer (``fields`` say which), within
-        the periods kept and the answer's read budget."""
+        the periods kept and the answer's read budget, and within ``segment`` (or
+        ``fields["segment"]``) when one is given. With ``fields["group"]`` (a value, or
+        blank for everyone else) and ``fields["breakdown"]``, of that breakdown group."""
         answer_kind = self.kind(kind)
         if spec is None:
             spec = answer_kind.spec(fields, self)
         self.check_kept(spec)
-        self.check_budget(answer_kind, spec)
-        return answer_kind.drill(self, spec, fields)
+        text = _segment_text(fields, segment)
+        self.check_budget(answer_kind, spec, segment=text)
+        chosen = self.segment_users(text)
+        group = fields.get("group")
+        about: dict[str, Any] = {} if text is None else {"segment": text}
+        if group is None:
+            within = self.within(chosen)
+        else:
+            within = self._group(fields.get("breakdown"), str(group).strip() or None, chosen)
+            about.update(breakdown=fields.get("breakdown"), group=str(group).strip() or None)
+        drill = answer_kind.drill(within, spec, fields)
+        return Drill(drill.users, {**drill.about, **about}) if about else drill
+
+    def _group(self, name: object, value: str | None, chosen: Bitmap | None) -> Answers:
+        """These answers within breakdown ``name``'s group ``value`` (None: everyone
+        else), and ``chosen`` (a segment's users) when given."""
+        limits = SegmentLimits(max_terms=self.max_terms, max_user_id=self.max_user_id)
+        found = breakdown_groups(
+            self.repository, name, max_groups=self.max_breakdown_groups, limits=limits
+        )
+        if value is None:
+            return self.within(chosen, excluded=found.holders)
+        values = dict(found.values)
+        if value not in values:
+            raise InvalidRequest(
+                f"group {value!r} is not one of the breakdown's groups: "
+                f"{', '.join(values) or 'none'} (blank: everyone else)",
+                field="group",
+            )
+        users = values[value]
+        return self.within(users if chosen is None else users & chosen)
 
     def first_ever_history(
         self, expression: Expression, group: TimeGroup, periods: Sequence[Period]
@@ -335,14 +632,18 @@ class Answers:
         expired at the clock's time (not the request's ``now``: keys expire on the clock)."""
         check_window_kept(spec, self.retention, self.now())
 
-    def check_budget(self, kind: AnswerKind[S, Any], spec: S) -> None:
+    def check_budget(
+        self, kind: AnswerKind[S, Any], spec: S, *, segment: str | None = None
+    ) -> None:
         """Refuse ``spec`` before reading anything when it reads more bitmaps or bytes than
-        the budget allows: the count comes from the spec, the bytes from the stored
-        lengths (one call that reads no bitmap)."""
+        the budget allows: the count comes from the spec (and the user sets a ``segment``
+        names, at most ``max_terms``), the bytes from the stored lengths (one call that
+        reads no bitmap)."""
         plan = kind.plan(self, spec)
-        if plan.keys > self.budget.keys:
+        keys = plan.keys + (0 if segment is None else _segment_terms(segment))
+        if keys > self.budget.keys:
             raise ReadBudgetExceeded(
-                f"this {kind.name} reads {plan.keys:,} bitmaps, more than "
+                f"this {kind.name} reads {keys:,} bitmaps, more than "
                 f"BITMAPIST_MAX_READ_KEYS ({self.budget.keys:,}): shrink {plan.field}",
                 field=plan.field,
             )
@@ -358,6 +659,54 @@ class Answers:
                 f"BITMAPIST_MAX_READ_BYTES ({self.budget.bytes:,}): shrink {plan.field}",
                 field=plan.field,
             )
+
+
+def _compare(kind: AnswerKind[Any, Any], fields: Fields, compare: object) -> bool:
+    """Whether a request asks for the previous window (``compare="previous"``, the keyword
+    or ``fields["compare"]``; None or blank: no); anything else names the field."""
+    value = fields.get("compare") if compare is None else compare
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return False
+    if not isinstance(value, str) or value.strip().lower() != "previous":
+        raise InvalidRequest(f"compare must be 'previous', got {value!r}", field="compare")
+    if not kind.comparable:
+        raise InvalidRequest(
+            f"compare is for trend, stickiness and funnel, not {kind.name}", field="compare"
+        )
+    return True
+
+
+def _previous_spec(spec: Any) -> Any:
+    """``spec`` with ``now`` moved back N periods (its window's size): the same moment of
+    the period N before now's, or that period's last moment when it is shorter."""
+    window: Window = spec.window
+    last = window.last
+    earlier = last.shift(-window.size)
+    moment = min(earlier.start + (window.now - last.start), earlier.end - timedelta(microseconds=1))
+    rolling = getattr(spec, "rolling", 1)
+    moved = Window.create(
+        time_group=window.time_group, periods=window.size, now=moment, before=rolling - 1
+    )
+    return attrs.evolve(spec, window=moved)
+
+
+def _segment_text(fields: Fields, segment: object) -> str | None:
+    """The segment a request gives (the keyword, else ``fields["segment"]``), None when
+    none is given or it is blank; anything but text is refused naming the field."""
+    value = fields.get("segment") if segment is None else segment
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(
+            f"segment must be text such as 'plan=pro', got {value!r}", field="segment"
+        )
+    return value.strip() or None
+
+
+def _segment_terms(text: str) -> int:
+    """How many user sets the segment ``text`` names at most (one read each): a bound
+    for the read budget, counted without parsing (the segment is parsed when resolved)."""
+    return max(1, sum(text.count(op) for op in "&|") + 1)
 
 
 def complete_flags(periods: Sequence[Period], now: datetime) -> list[bool]:

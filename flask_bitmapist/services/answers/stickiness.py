@@ -26,6 +26,7 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
     """``expr``, ``time_group``, ``periods``, ``now``; drill-down: ``k``."""
 
     name = "stickiness"
+    comparable = True
     # Its JSON is one count per k, not per date: no ``complete`` to align.
     dated = False
 
@@ -36,7 +37,7 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
         )
 
     def compute(self, answers: Answers, spec: StickinessSpec) -> Stickiness:
-        return StickinessEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
+        return answers.engine(StickinessEngine).compute(spec)
 
     def plan(self, answers: Answers, spec: StickinessSpec) -> ReadPlan:
         events = spec.expression.events()
@@ -51,6 +52,12 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
 
     def to_dict(self, result: Stickiness, options: dict[str, Any]) -> dict[str, Any]:
         return reports.stickiness_to_dict(result)
+
+    def previous_to_dict(
+        self, answer: dict[str, Any], previous: Stickiness, options: dict[str, Any]
+    ) -> None:
+        """The answer gains ``previous``: the counts over the previous window."""
+        answer["previous"] = list(previous.counts)
 
     def csv_rows(self, result: Any, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.stickiness_csv_rows(result)
@@ -79,5 +86,5 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
     def drill(self, answers: Answers, spec: StickinessSpec, fields: Fields) -> Drill:
         """The users who matched in exactly ``k`` periods."""
         k = parse_count("k", fields.get("k"))
-        engine = StickinessEngine(answers.repository, max_user_id=answers.max_user_id)
+        engine = answers.engine(StickinessEngine)
         return Drill(engine.users(spec, k), {"k": k, "spec": reports.stickiness_spec_to_dict(spec)})

@@ -30,6 +30,7 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
     ``now``; drill-down: ``series`` and ``index``."""
 
     name = "trend"
+    comparable = True
 
     def spec(self, fields: Fields, answers: Answers) -> TrendSpec:
         exprs = fields.get("expr")
@@ -42,7 +43,7 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         )
 
     def compute(self, answers: Answers, spec: TrendSpec) -> Trend:
-        return TrendEngine(answers.repository, max_user_id=answers.max_user_id).compute(spec)
+        return answers.engine(TrendEngine).compute(spec)
 
     def plan(self, answers: Answers, spec: TrendSpec) -> ReadPlan:
         events = frozenset().union(*(e.events() for e in spec.expressions))
@@ -59,6 +60,16 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
 
     def to_dict(self, result: Trend, options: dict[str, Any]) -> dict[str, Any]:
         return reports.trend_to_dict(result, options.get("labels"))
+
+    def previous_to_dict(
+        self, answer: dict[str, Any], previous: Trend, options: dict[str, Any]
+    ) -> None:
+        """Each series gains ``previous`` (its counts over the previous window), the answer
+        ``previous_dates``."""
+        earlier = reports.trend_to_dict(previous, options.get("labels"))
+        answer["previous_dates"] = earlier["dates"]
+        for series, before in zip(answer["series"], earlier["series"], strict=True):
+            series["previous"] = before["counts"]
 
     def csv_rows(self, result: Trend, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.trend_csv_rows(result, options.get("labels"))
@@ -85,7 +96,7 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         """The users behind ``counts[index]`` of series ``series`` (both from 0)."""
         series = parse_count("series", fields.get("series"), 0)
         index = parse_count("index", fields.get("index"))
-        engine = TrendEngine(answers.repository, max_user_id=answers.max_user_id)
+        engine = answers.engine(TrendEngine)
         users = engine.users(spec, series, index)
         return Drill(
             users,

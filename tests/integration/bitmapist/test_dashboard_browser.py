@@ -558,3 +558,25 @@ def test_a_product_manager_builds_a_funnel_and_opens_a_drop_off(
     lines = list(csv.reader(io.StringIO(saved.read_text())))
     assert [int(line[2]) for line in lines[1:]] == counts
     page.screenshot(path=str(tmp_path / "funnel.png"), full_page=True)
+
+
+def test_a_drill_down_saved_as_a_cohort_is_a_segment(page: Page, live_server: str) -> None:
+    query = "expr=paid+%7C+refunded&time_group=day&periods=14"
+    page.goto(f"{live_server}/bitmapist/stickiness?{query}")
+    page.click("#stickiness-table td[data-k='2']")
+    page.locator("#users-title", has_text="exactly 2").wait_for()
+    drilled = page.locator("#users-title").inner_text()
+    count = int(drilled.split(" users")[0].replace(",", ""))
+    assert count > 0
+    page.fill("#users-save-name", "twice_in_two_weeks")
+    with page.expect_response(lambda r: r.url.endswith("/api/saved-cohorts")) as saved:
+        page.click("#users-save button[type=submit]")
+    assert saved.value.status == 201
+    page.locator("#users-save-status", has_text="Saved").wait_for()
+    assert f"Saved {count:,} users as twice_in_two_weeks" in page.inner_text("#users-save-status")
+
+    # The saved drill-down is a segment: within it, everyone matched in exactly 2 days.
+    page.goto(f"{live_server}/bitmapist/stickiness?{query}&segment=twice_in_two_weeks")
+    assert page.input_value("#segment") == "twice_in_two_weeks"
+    cells = page.locator("#stickiness-table tbody td[data-count]").all_inner_texts()
+    assert [int(c.replace(",", "")) for c in cells] == [0, count] + [0] * 12

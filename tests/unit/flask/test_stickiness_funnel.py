@@ -92,7 +92,7 @@ def test_bad_input_raises_naming_the_field(state: BitmapistState, call: object, 
 
 def test_a_now_that_is_not_a_datetime_is_refused(state: BitmapistState) -> None:
     with pytest.raises(InvalidMoment, match="'today'"):
-        get_funnel(["paid", "viewed"], now="today")  # type: ignore[arg-type]
+        get_funnel(["paid", "viewed"], now="today")  # type: ignore[call-overload]
 
 
 def test_the_functions_are_exported_lazily() -> None:

@@ -185,6 +185,37 @@
       if (current && current.target.focus) current.target.focus({ preventScroll: false });
       select(null);
     });
+    setUpSaveAsCohort(function () { return current && usersUrl(current.target); });
+  }
+
+  // "Save as cohort": POST the panel's drill-down URL to /api/saved-cohorts (JSON, which a
+  // cross-site form cannot send); every user of the drill-down is saved, not the page.
+  function setUpSaveAsCohort(drillDownUrl) {
+    var form = document.getElementById("users-save");
+    if (!form) return;
+    var status = document.getElementById("users-save-status");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var from = drillDownUrl();
+      if (!from) return;
+      var name = form.querySelector("[name=name]").value.trim();
+      fetch(form.getAttribute("data-save-url"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify({ name: name, from: from })
+      })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        })
+        .then(function (answer) {
+          status.textContent = answer.ok
+            ? "Saved " + answer.body.count.toLocaleString("en") + " users as " + answer.body.name +
+              ": use it as a segment"
+            : answer.body.message || "Could not save";
+        })
+        .catch(function () { status.textContent = "Could not save"; });
+    });
   }
 
   // -- event pickers: suggestions from /api/events/names as you type -----------------

@@ -1,0 +1,122 @@
+"""Segments on answers (DESIGN section 13) on a real redis-server: what a ``segment=`` filter
+and a 20-group ``breakdown=`` cost beside the plain answer, through the answer pipeline.
+
+Run by hand (it starts and stops its own redis-server on a free loopback port)::
+
+    .venv/bin/python benchmarks/segment_answers.py                 # 1,000,000 users
+    .venv/bin/python benchmarks/segment_answers.py --users 200000 --repeat 3
+
+The data set is the answers benchmark's (``_synthetic``, 90 days). Every user gets a
+``plan`` among 25 values (user ``u``: ``p{u % 25}``, so a breakdown has 20 groups and the
+group of everyone else); the saved cohort ``half`` holds the even users. Timed, as the
+median of ``--repeat`` runs: a 30-day trend of ``active`` and a 12 x 12 weekly cohort
+(``signup`` then ``active``), each plain, with ``segment="half"`` and with
+``breakdown="plan"``. Targets (issue 21): a filter adds at most 20%, a 20-group
+breakdown takes at most 3x the plain answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import timezone
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._synthetic import NOW, generate
+from benchmarks.cohort import load
+from flask_bitmapist.domain import Bitmap
+from flask_bitmapist.infra import RedisRepository
+from flask_bitmapist.services.answers import KINDS, Answers
+from flask_bitmapist.services.segments import save_cohort, write_properties
+from tests.integration.servers import LocalRedisServer
+
+#: The requests timed: a 30-day trend and a 12 x 12 weekly cohort.
+REQUESTS: dict[str, tuple[str, dict[str, object]]] = {
+    "trend, 30 days": ("trend", {"expr": "active", "periods": 30}),
+    "cohort, 12 x 12 weeks": (
+        "cohort",
+        {"primary": "signup", "secondary": "active", "time_group": "week", "rows": 12, "cols": 12},
+    ),
+}
+
+
+def median_seconds(function: Callable[[], object], repeat: int) -> float:
+    """The median wall time of ``repeat`` calls of ``function``."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--users", type=int, default=1_000_000, help="users (default 1,000,000)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure (median)")
+    parser.add_argument("--seed", type=int, default=20261127)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bitmapist-segments-") as workdir:
+        server = LocalRedisServer(Path(workdir))
+        server.start()
+        client = redis.Redis.from_url(server.url, socket_timeout=60)
+        repository = RedisRepository.from_url(server.url, socket_timeout=60)
+        try:
+            started = time.perf_counter()
+            loaded = load(client, generate(args.users, args.seed, 90))
+            write_properties(
+                repository,
+                ((u, "plan", f"p{u % 25}") for u in range(args.users)),
+                max_user_id=args.users,
+            )
+            save_cohort(repository, "half", Bitmap.from_ids(range(0, args.users, 2)))
+            print(
+                f"{args.users:,} users, 90 days: {loaded / 1e6:.0f} MB of events, a plan of 25 "
+                f"values, the cohort 'half', in {time.perf_counter() - started:.1f} s"
+            )
+            answers = Answers(
+                repository,
+                kinds=KINDS,
+                zone=timezone.utc,
+                clock=lambda: NOW,
+                max_user_id=args.users,
+                max_cells=10_000,
+            )
+            for label, (kind, fields) in REQUESTS.items():
+
+                def plain_answer(k: str = kind, f: dict[str, object] = fields) -> object:
+                    return answers.answer(k, f, warn=False)
+
+                def segment_answer(k: str = kind, f: dict[str, object] = fields) -> object:
+                    return answers.answer(k, f, segment="half", warn=False)
+
+                def broken_down(k: str = kind, f: dict[str, object] = fields) -> object:
+                    return answers.breakdown(k, f, breakdown="plan", warn=False)
+
+                plain = median_seconds(plain_answer, args.repeat)
+                segment = median_seconds(segment_answer, args.repeat)
+                groups = answers.breakdown(kind, fields, breakdown="plan", warn=False).groups
+                breakdown = median_seconds(broken_down, args.repeat)
+                print(
+                    f"{label}: plain {plain * 1000:.0f} ms; segment 'half' "
+                    f"{segment * 1000:.0f} ms ({segment / plain:.2f}x, target 1.20x); "
+                    f"breakdown by plan, {len(groups) - 1} groups + everyone else, "
+                    f"{breakdown * 1000:.0f} ms ({breakdown / plain:.2f}x, target 3x)"
+                )
+        finally:
+            repository.close()
+            client.close()
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

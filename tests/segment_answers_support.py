@@ -1,0 +1,75 @@
+"""What the tests of segments on answers share: a zone west of UTC, one request of each
+kind with drill-downs, an answer pipeline over a store, marks as hours before now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+from flask_bitmapist.domain import Bitmap, BitmapId, BitmapRepository, Mark
+from flask_bitmapist.infra import InMemoryRepository
+from flask_bitmapist.services.answers import KINDS, Answers
+
+ZONE = ZoneInfo("America/Los_Angeles")
+NOW = datetime(2026, 11, 27, 13, 45, tzinfo=ZONE)
+
+Marks = list[tuple[str, int, int]]
+
+#: One request of each kind (and of a first-time cohort), with drill-downs to check.
+REQUESTS: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
+    (
+        "cohort",
+        {"primary": "a", "secondary": "b", "time_group": "week", "rows": 4, "cols": 4},
+        [{"row": 0, "col": 1}, {"row": 2, "col": 0}],
+    ),
+    (
+        "cohort",
+        {"primary": "a", "secondary": "b", "rows": 5, "cols": 3, "first_time": True},
+        [{"row": 4, "col": 0}],
+    ),
+    (
+        "trend",
+        {"expr": ["a", "a & ~b"], "periods": 10, "rolling": 3},
+        [{"series": 1, "index": 9}, {"series": 0, "index": 2}],
+    ),
+    ("lifecycle", {"expr": "a | b", "periods": 8}, [{"status": "new", "index": 7}]),
+    ("stickiness", {"expr": "b", "periods": 14}, [{"k": 1}, {"k": 2}]),
+    ("funnel", {"step": ["a", "b"], "periods": 20}, [{"reached": 2}, {"dropped": 1}]),
+]
+
+
+def answers_over(repository: BitmapRepository, **kwargs: Any) -> Answers:
+    return Answers(
+        repository, kinds=KINDS, zone=ZONE, clock=lambda: NOW, max_user_id=2**20, **kwargs
+    )
+
+
+def marked(marks: Iterable[tuple[str, int, int]]) -> InMemoryRepository:
+    """A store holding ``(event, user, hours before NOW)`` marks."""
+    repository = InMemoryRepository()
+    repository.mark(Mark.create(e, u, NOW - timedelta(hours=h)) for e, u, h in marks)
+    return repository
+
+
+def marks_strategy() -> st.SearchStrategy[Marks]:
+    # Hours back up to ~100 days: first-ever history reaches earlier months.
+    return st.lists(
+        st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 60), st.integers(0, 2400)),
+        max_size=80,
+    )
+
+
+class FetchCounting(InMemoryRepository):
+    """The in-process store, counting the calls that read event bitmaps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetches = 0
+
+    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
+        self.fetches += 1
+        return super().fetch(ids, max_bytes=max_bytes)
