@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Final
 
 import attrs
@@ -122,7 +122,9 @@ class Window:
     def periods(self, before: int = 0) -> tuple[Period, ...]:
         """The window's periods, oldest first, after the ``before`` periods preceding it
         (remembered for the last few windows: a breakdown asks once per group)."""
-        return _window_periods(self, before)
+        # Keyed by the zone too: a window's ``now`` equals the same instant in any zone,
+        # whose periods differ.
+        return _window_periods(self, self.now.tzinfo, before)
 
     def dates(self) -> tuple[datetime, ...]:
         """The start of each of the window's periods."""
@@ -130,7 +132,7 @@ class Window:
 
 
 @functools.lru_cache(maxsize=64)
-def _window_periods(window: Window, before: int) -> tuple[Period, ...]:
+def _window_periods(window: Window, zone: tzinfo | None, before: int) -> tuple[Period, ...]:
     last = window.last
     return tuple(last.shift(i - window.size - before + 1) for i in range(window.size + before))
 
