@@ -489,6 +489,8 @@ def test_a_product_manager_reads_stickiness_and_lists_its_users(
 ) -> None:
     page.goto(f"{live_server}/bitmapist/")
     page.click("nav >> text=Stickiness")
+    # The first screen counts weeks; the manager asks for days.
+    page.select_option("#time_group", "day")
     page.fill("#expr", "paid | refunded")
     page.fill("#periods", "14")
     with page.expect_navigation():
@@ -522,11 +524,15 @@ def test_a_product_manager_reads_stickiness_and_lists_its_users(
 def test_a_product_manager_builds_a_funnel_and_opens_a_drop_off(
     page: Page, live_server: str, log: EventLog, tmp_path: Path
 ) -> None:
+    # The first screen holds a funnel of the stored events (four steps here): the manager
+    # replaces the first three and blanks the fourth.
     page.goto(f"{live_server}/bitmapist/funnel")
     rows = page.locator("#funnel-steps .step-row")
+    assert rows.count() == 5
     rows.nth(0).locator("input.event-picker").fill("signed_up")
     rows.nth(1).locator("input.event-picker").fill("paid")
     rows.nth(2).locator("input.expression").fill("refunded | paid")
+    rows.nth(3).locator("input.event-picker").fill("")
     with page.expect_navigation():
         page.click("#funnel-form button[type=submit]")
     # The page offers one more blank step row.
