@@ -239,24 +239,49 @@ class SqliteFile:
             uri=uri,
         )
         try:
-            # Any query reads the header: a file that is no database fails here.
-            connection.execute("PRAGMA synchronous = NORMAL")
-            # A checkpoint (WAL copied into the file, with an fsync) every 10,000 pages
-            # rather than SQLite's 1,000: a mark writes 3 or 4 pages, so one came every
-            # ~300 marks, and cost more than the marks did. The log is cut back to 64 MiB.
-            connection.execute("PRAGMA wal_autocheckpoint = 10000")
-            connection.execute("PRAGMA journal_size_limit = 67108864")
-            if not self.read_only:
-                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
-                if mode is None or str(mode[0]).lower() != "wal":
-                    raise sqlite3.OperationalError(f"cannot use WAL mode (got {mode!r})")
-                if not self._schema_ready:
-                    connection.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
-                    self._schema_ready = True
+            self._prepare(connection)
         except BaseException:
             connection.close()
             raise
         return connection
+
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        """Set a new connection up: WAL mode, and the schema on first use.
+
+        Switching a file to WAL takes its lock without SQLite's busy wait, so connections
+        opened together on a new file (threads, or workers starting at once) can find it
+        busy at once: they try again until the busy timeout, as any other wait would.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.001
+        while True:
+            try:
+                self._set_up(connection)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                time.sleep(delay)
+                delay = min(2 * delay, 0.05)
+
+    def _set_up(self, connection: sqlite3.Connection) -> None:
+        # Any query reads the header: a file that is no database fails here.
+        connection.execute("PRAGMA synchronous = NORMAL")
+        # A checkpoint (WAL copied into the file, with an fsync) every 10,000 pages
+        # rather than SQLite's 1,000: a mark writes 3 or 4 pages, so one came every
+        # ~300 marks, and cost more than the marks did. The log is cut back to 64 MiB.
+        connection.execute("PRAGMA wal_autocheckpoint = 10000")
+        connection.execute("PRAGMA journal_size_limit = 67108864")
+        if self.read_only:
+            return
+        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+        if mode is None or str(mode[0]).lower() != "wal":
+            raise sqlite3.OperationalError(f"cannot use WAL mode (got {mode!r})")
+        if not self._schema_ready:
+            connection.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
+            self._schema_ready = True
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -353,7 +378,7 @@ class SqliteFile:
     def _explain(self, error: sqlite3.Error) -> str:
         text = str(error)
         lowered = text.lower()
-        if "locked" in lowered or "busy" in lowered:
+        if _is_busy(error):
             return (
                 f"is locked by another writer for more than {self.busy_timeout:g} s "
                 f"(busy timeout): {text}"
@@ -392,3 +417,9 @@ def select_in(connection: sqlite3.Connection, sql: str, values: Sequence[object]
     for start in range(0, len(values), IN_BATCH):
         batch = values[start : start + IN_BATCH]
         yield from connection.execute(f"{sql} ({','.join('?' * len(batch))})", batch)
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    """Whether SQLite refused because another connection holds the file's lock."""
+    text = str(error).lower()
+    return "locked" in text or "busy" in text

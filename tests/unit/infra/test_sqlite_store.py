@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +26,13 @@ from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, S
 from flask_bitmapist.exceptions import MissingExtra
 from flask_bitmapist.infra import InMemoryRepository, repository_from_url
 from flask_bitmapist.infra.breaker import CircuitBreaker
-from flask_bitmapist.infra.sqlite_file import IN_BATCH, absolute_sqlite_url, select_in, sqlite_path
+from flask_bitmapist.infra.sqlite_file import (
+    IN_BATCH,
+    SqliteFile,
+    absolute_sqlite_url,
+    select_in,
+    sqlite_path,
+)
 from flask_bitmapist.infra.sqlite_repository import SqliteRepository
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
@@ -142,6 +149,54 @@ def test_a_locked_file_waits_the_busy_timeout_then_is_unavailable(
         other.close()
     store.mark([Mark.create("user:paid", 2, NOW)])
     assert [list(b) for b in store.fetch([DAY])] == [[1, 2]]
+
+
+def test_a_busy_file_while_a_connection_is_set_up_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Switching to WAL takes the lock without SQLite's busy wait: a new connection may
+    # find the file busy at once, and tries again within the busy timeout.
+    store = SqliteRepository(tmp_path / "busy.db", busy_timeout=5, breaker=no_breaker())
+    set_up = SqliteFile._set_up
+    refusals = iter([True, True])
+
+    def busy_twice(file: SqliteFile, connection: sqlite3.Connection) -> None:
+        if next(refusals, False):
+            raise sqlite3.OperationalError("database is locked")
+        set_up(file, connection)
+
+    monkeypatch.setattr(SqliteFile, "_set_up", busy_twice)
+    monkeypatch.setattr("flask_bitmapist.infra.sqlite_file.time.sleep", lambda _: None)
+    store.mark([Mark.create("user:paid", 1, NOW)])
+    assert [list(b) for b in store.fetch([DAY])] == [[1]]
+    store.close()
+
+
+def test_connections_opened_together_on_a_new_file_all_work(tmp_path: Path) -> None:
+    # Eight threads open their connections on a new file at once, twenty times.
+    for round_ in range(20):
+        store = SqliteRepository(tmp_path / f"new-{round_}.db", breaker=no_breaker())
+        start = threading.Barrier(8)
+        failures: list[BaseException] = []
+        threads = [
+            threading.Thread(target=first_read, args=(store, start, failures)) for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        store.close()
+        assert failures == []
+
+
+def first_read(
+    store: SqliteRepository, start: threading.Barrier, failures: list[BaseException]
+) -> None:
+    start.wait()
+    try:
+        store.fetch([DAY])
+    except BaseException as exc:
+        failures.append(exc)
 
 
 def test_a_corrupt_file_is_unavailable_naming_the_path(tmp_path: Path) -> None:
