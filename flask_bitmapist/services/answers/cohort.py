@@ -7,7 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask_bitmapist.domain import BitmapId, Cohort, CohortMode, CohortSpec, Period, TimeGroup
+from flask_bitmapist.domain import (
+    BitmapId,
+    Cohort,
+    CohortMode,
+    CohortSpec,
+    Period,
+    TimeGroup,
+    UserGroups,
+)
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
 from flask_bitmapist.services.answers.pipeline import (
@@ -50,6 +58,11 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
 
     def compute(self, answers: Answers, spec: CohortSpec) -> Cohort:
         return answers.reader.compute(spec)
+
+    def compute_groups(
+        self, answers: Answers, spec: CohortSpec, groups: UserGroups
+    ) -> list[Cohort]:
+        return answers.reader.compute_groups(spec, groups)
 
     def plan(self, answers: Answers, spec: CohortSpec) -> ReadPlan:
         periods = spec.row_periods()
