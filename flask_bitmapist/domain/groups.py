@@ -44,14 +44,6 @@ class UserGroups:
     def __len__(self) -> int:
         return len(self.members) + self.rest
 
-    def filters(self) -> list[tuple[Bitmap | None, Bitmap | None]]:
-        """Each group as (users to keep, users to take out): what restricts a reader."""
-        kept = [users if self.within is None else users & self.within for users in self.members]
-        filters: list[tuple[Bitmap | None, Bitmap | None]] = [(users, None) for users in kept]
-        if self.rest:
-            filters.append((self.within, Bitmap.union(self.members)))
-        return filters
-
     def masks(self, width: int, first: int = 0, stop: int | None = None) -> Words:
         """Groups ``first`` to ``stop`` (all by default) as rows of ``width`` words: row g
         holds group g's users below user ``64 * width``."""

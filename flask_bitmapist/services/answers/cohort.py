@@ -10,11 +10,11 @@ from typing import Any
 from flask_bitmapist.domain import (
     BitmapId,
     Cohort,
+    CohortEngine,
     CohortMode,
     CohortSpec,
     Period,
     TimeGroup,
-    UserGroups,
 )
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
@@ -56,13 +56,8 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
             first_time=bool(fields.get("first_time", False)),
         )
 
-    def compute(self, answers: Answers, spec: CohortSpec) -> Cohort:
-        return answers.reader.compute(spec)
-
-    def compute_groups(
-        self, answers: Answers, spec: CohortSpec, groups: UserGroups
-    ) -> list[Cohort]:
-        return answers.reader.compute_groups(spec, groups)
+    def engine(self, answers: Answers) -> CohortEngine:
+        return answers.engine(CohortEngine)
 
     def plan(self, answers: Answers, spec: CohortSpec) -> ReadPlan:
         periods = spec.row_periods()

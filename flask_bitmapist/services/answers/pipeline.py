@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import abc
 import copy
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, ClassVar, Final, Generic, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -47,7 +47,6 @@ from flask_bitmapist.domain import (
     Expression,
     FirstEver,
     InvalidMoment,
-    Mark,
     Period,
     RetentionPolicy,
     TimeGroup,
@@ -96,7 +95,18 @@ DEFAULT_MAX_READ_BYTES: Final = 64 * 2**20
 S = TypeVar("S")
 R = TypeVar("R")
 E = TypeVar("E")
+S_in = TypeVar("S_in", contravariant=True)
+R_out = TypeVar("R_out", covariant=True)
 Clock = Callable[[], datetime]
+
+
+class Engine(Protocol[S_in, R_out]):
+    """What computes an answer kind (the domain's engines): its result for a spec, and the
+    result within each group of a breakdown."""
+
+    def compute(self, spec: S_in) -> R_out: ...
+
+    def compute_groups(self, spec: S_in, groups: UserGroups) -> Sequence[R_out]: ...
 
 
 @attrs.frozen
@@ -147,15 +157,18 @@ class AnswerKind(abc.ABC, Generic[S, R]):
         ``now`` and the app's bounds); errors name the field."""
 
     @abc.abstractmethod
+    def engine(self, answers: Answers) -> Engine[S, R]:
+        """The engine that computes the kind, reading ``answers.repository`` (build it with
+        :meth:`Answers.engine`: it then reads within the app's bounds and segment)."""
+
     def compute(self, answers: Answers, spec: S) -> R:
         """The answer, from one batched read of ``answers.repository``."""
+        return self.engine(answers).compute(spec)
 
-    def compute_groups(self, answers: Answers, spec: S, groups: UserGroups) -> list[R]:
-        """The answer within each of ``groups`` (a breakdown's), in order. By default the
-        answer once per group, each reading through ``answers`` (a breakdown's repository
-        reads each bitmap once); a kind whose engine counts its sets within every group at
-        once overrides it."""
-        return [self.compute(answers.within(*group), spec) for group in groups.filters()]
+    def compute_groups(self, answers: Answers, spec: S, groups: UserGroups) -> Sequence[R]:
+        """The answer within each of ``groups`` (a breakdown's), in order, from one read:
+        the engine makes the answer's user sets once and counts them within every group."""
+        return self.engine(answers).compute_groups(spec, groups)
 
     @abc.abstractmethod
     def plan(self, answers: Answers, spec: S) -> ReadPlan:
@@ -304,41 +317,6 @@ class Breakdown(Generic[S, R]):
     def csv_filename(self) -> str:
         """The answer's CSV name, with the property: ``trend-day-2026-11-27-by-plan.csv``."""
         return self.groups[0][1].csv_filename.removesuffix(".csv") + f"-by-{self.name}.csv"
-
-
-class _ReadOnce(BitmapRepository):
-    """A repository whose bitmaps are each read once (per bytes read): the groups of a
-    breakdown read the same bitmaps, so the first group's read serves them all and each
-    group only intersects. Reads only."""
-
-    def __init__(self, repository: BitmapRepository) -> None:
-        self._repository = repository
-        self._read: dict[tuple[BitmapId, int | None], Bitmap] = {}
-
-    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
-        missing = [i for i in dict.fromkeys(ids) if (i, max_bytes) not in self._read]
-        if missing:
-            if max_bytes is None:
-                found = self._repository.fetch(missing)
-            else:
-                found = self._repository.fetch(missing, max_bytes=max_bytes)
-            self._read.update(((i, max_bytes), b) for i, b in zip(missing, found, strict=True))
-        return [self._read[(i, max_bytes)] for i in ids]
-
-    def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
-        return self._repository.sizes(ids)
-
-    def event_names(self) -> frozenset[str]:
-        return self._repository.event_names()
-
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
-        return self._repository.stored_months(events)
-
-    def mark(self, marks: Iterable[Mark]) -> None:
-        raise TypeError("a breakdown reads only")
-
-    def unmark(self, marks: Iterable[Mark]) -> None:
-        raise TypeError("a breakdown reads only")
 
 
 @attrs.frozen
@@ -517,12 +495,8 @@ class Answers:
         request = self._request(kind, fields, spec, segment, compare, warn, len(values))
         found = self._groups(name, values)
         chosen = self.segment_users(request.segment)
-        # Every group reads the same bitmaps: read once.
-        shared = copy.copy(self)
-        shared.repository = _ReadOnce(self.repository)
-        shared.reader = shared.engine(CohortEngine)
         groups = UserGroups(tuple(users for _, users in found.values), within=chosen)
-        answers = self._run(request, shared, options, groups)
+        answers = self._run(request, self, options, groups)
         labels = [value for value, _ in found.values] + [None]
         return Breakdown(found.name, tuple(zip(labels, answers, strict=True)), found.omitted)
 
@@ -566,7 +540,7 @@ class Answers:
         ``previous``), with its ``complete`` flags; with ``groups``, one per group."""
         kind = request.kind
 
-        def results(spec: Any) -> list[Any]:
+        def results(spec: Any) -> Sequence[Any]:
             if groups is None:
                 return [kind.compute(within, spec)]
             return kind.compute_groups(within, spec, groups)

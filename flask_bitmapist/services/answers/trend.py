@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask_bitmapist.domain import Period, Trend, TrendEngine, TrendSpec, UserGroups
+from flask_bitmapist.domain import Period, Trend, TrendEngine, TrendSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count
@@ -42,11 +42,8 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
             **answers.window(fields),
         )
 
-    def compute(self, answers: Answers, spec: TrendSpec) -> Trend:
-        return answers.engine(TrendEngine).compute(spec)
-
-    def compute_groups(self, answers: Answers, spec: TrendSpec, groups: UserGroups) -> list[Trend]:
-        return answers.engine(TrendEngine).compute_groups(spec, groups)
+    def engine(self, answers: Answers) -> TrendEngine:
+        return answers.engine(TrendEngine)
 
     def plan(self, answers: Answers, spec: TrendSpec) -> ReadPlan:
         events = frozenset().union(*(e.events() for e in spec.expressions))
