@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from flask_bitmapist.domain import StorageUnavailable, TimeGroup
 from flask_bitmapist.exceptions import InvalidRequest
-from flask_bitmapist.flask.dashboard.forms import Page
+from flask_bitmapist.flask.dashboard.forms import Page, WindowForm
 from flask_bitmapist.flask.dashboard.saved_cohorts import note_drill_down_users
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer, Breakdown, Drill, Fields
@@ -22,6 +22,7 @@ from flask_bitmapist.services.defaults import Defaults, choose_defaults
 __all__ = [
     "add_answer_routes",
     "answer_format",
+    "answer_page",
     "answer_response",
     "api_answer",
     "api_users",
@@ -116,6 +117,27 @@ def users_page(drill: Drill, state: BitmapistState) -> Response:
             "ids_mapped": state.id_mapper is not None,
         }
     )
+
+
+F = TypeVar("F", bound=WindowForm)
+
+
+def answer_page(
+    kind: str, form_type: type[F], options: Callable[[F], dict[str, Any]] | None = None
+) -> tuple[F, Answer[Any, Any] | None, InvalidRequest | None]:
+    """What an answer page of ``kind`` shows: its form (read from the query string, or
+    the first screen's when it holds none of the form's keys) and, once submitted, the
+    answer (with the ``options`` of the form, if any) or the error the form shows."""
+    args = default_args(kind, request.args, form_type.KEYS)
+    form = form_type.from_args(args)
+    answers = current_state().answers
+    extra = options(form) if options else {}
+    answer, error = try_answer(
+        (lambda: answers.answer(kind, form.fields(), **extra))
+        if form_type.is_submitted(args)
+        else None
+    )
+    return form, answer, error
 
 
 def try_answer(

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, request, url_for
 from flask_bitmapist.domain import MAX_SERIES, EventRef, Trend
 from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import Sparkline, TrendChart
-from flask_bitmapist.flask.dashboard.forms import ANSWER_FIELDS, AnswerForm
+from flask_bitmapist.flask.dashboard.forms import AnswerForm
 from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.reports import period_iso, period_label
 
@@ -48,11 +48,8 @@ def api_trend_users() -> Response:
 def trends_page() -> Response:
     """Several expressions on one line chart, a table under it, CSV and JSON links."""
     state = current_state()
-    form = AnswerForm.from_args(responses.default_args("trend", request.args, ANSWER_FIELDS))
-    answer, error = responses.try_answer(
-        (lambda: state.answers.answer("trend", form.fields(), labels=form.exprs))
-        if form.submitted
-        else None
+    form, answer, error = responses.answer_page(
+        "trend", AnswerForm, lambda form: {"labels": form.exprs}
     )
     trend = answer.result if answer else None
     return responses.page_response(
