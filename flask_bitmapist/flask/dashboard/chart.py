@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -55,6 +56,60 @@ HEIGHT = 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 20, 16, 40
 #: Row lines cycle through this many colour classes (``line-0`` ... in the stylesheet).
 PALETTE_SIZE = 8
+
+
+@attrs.frozen
+class Frame:
+    """A chart's size and its plot, inside the margins: where a value of a users (or
+    percent) axis is drawn, the axis's labels, and what every chart says of its box."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+
+    @property
+    def plot_width(self) -> float:
+        return float(self.width - self.left - self.right)
+
+    @property
+    def plot_height(self) -> float:
+        return float(self.height - self.top - self.bottom)
+
+    def y_of(self, value: float, highest: float) -> float:
+        """Where ``value`` is drawn on an axis from 0 (bottom) to ``highest`` (top)."""
+        return self.top + self.plot_height * (1 - value / highest)
+
+    def y_ticks(
+        self, step: float, steps: int, text: Callable[[float], str]
+    ) -> tuple[tuple[float, str], ...]:
+        """The labels of an axis from 0 to ``steps`` times ``step``, each at its height."""
+        top = step * steps
+        return tuple((self.y_of(step * k, top), text(step * k)) for k in range(steps + 1))
+
+    def box(self) -> dict[str, Any]:
+        """The chart's size and its plot's edges, as every chart model holds them."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "plot_left": self.left,
+            "plot_right": self.width - self.right,
+            "plot_top": self.top,
+            "plot_bottom": self.height - self.bottom,
+        }
+
+
+#: The retention, stickiness and funnel charts' frame.
+FRAME = Frame(WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM)
+
+
+def _axis(highest: float, *, whole: bool = True) -> tuple[float, int]:
+    """The top of an axis with at most four round steps (0-10-20-30-40 rather than
+    0-12.5-25-37.5-50): (step, number of steps); ``whole``: users, not percent."""
+    step = nice_ceiling(highest / 4, whole=whole)
+    return step, max(1, math.ceil(highest / step - 1e-9))
 
 
 def nice_ceiling(value: float, *, whole: bool = False) -> float:
@@ -129,19 +184,14 @@ class RetentionChart:
         averages = cohort.average_percentages if as_percent else cohort.averages
         present = [v for row in values for v in row if v is not None]
         present += [v for v in averages if v is not None]
-        # At most four equal, round steps: 0-10-20-30-40 rather than 0-12.5-25-37.5-50.
-        highest = max(present, default=0.0)
-        step = nice_ceiling(highest / 4, whole=not as_percent)
-        steps = max(1, math.ceil(highest / step - 1e-9))
+        step, steps = _axis(max(present, default=0.0), whole=not as_percent)
         top = steps * step
-        plot_w = WIDTH - LEFT - RIGHT
-        plot_h = HEIGHT - TOP - BOTTOM
 
         def x_of(col: int) -> float:
-            return LEFT + (plot_w / 2 if spec.cols == 1 else plot_w * col / (spec.cols - 1))
+            return _spread(FRAME, col, spec.cols)
 
         def y_of(value: float) -> float:
-            return TOP + plot_h * (1 - value / top)
+            return FRAME.y_of(value, top)
 
         def fmt(value: float) -> str:
             return format_decimal(value) + "%" if as_percent else format_number(value)
@@ -163,33 +213,26 @@ class RetentionChart:
             for i, (date, row) in enumerate(zip(cohort.dates, values, strict=True))
             if any(v is not None for v in row)
         )
-        average = line("Average", "line-average", averages)
-        y_ticks = tuple((y_of(step * k), tick(step * k)) for k in range(steps + 1))
         # At most ~10 labels on the x axis, whatever the number of columns.
         every = max(1, math.ceil(spec.cols / 10))
-        x_ticks = tuple((x_of(j), str(j)) for j in range(0, spec.cols, every))
         return cls(
-            width=WIDTH,
-            height=HEIGHT,
             unit="% of the row's users" if as_percent else "users",
             rows=rows,
-            average=average,
-            y_ticks=y_ticks,
-            x_ticks=x_ticks,
-            plot_left=LEFT,
-            plot_right=WIDTH - RIGHT,
-            plot_top=TOP,
-            plot_bottom=HEIGHT - BOTTOM,
+            average=line("Average", "line-average", averages),
+            y_ticks=FRAME.y_ticks(step, steps, tick),
+            x_ticks=tuple((x_of(j), str(j)) for j in range(0, spec.cols, every)),
+            **FRAME.box(),
         )
 
 
+def _spread(frame: Frame, k: int, n: int) -> float:
+    """Where point ``k`` of ``n`` is drawn: the first at the plot's left edge, the last
+    at its right (one point: in the middle)."""
+    width = frame.plot_width
+    return frame.left + (width / 2 if n == 1 else width * k / (n - 1))
+
+
 # -- stickiness and funnel charts ---------------------------------------------------------
-
-
-def _axis(highest: float) -> tuple[float, int]:
-    """The top of a users axis with at most four round steps: (step, number of steps)."""
-    step = nice_ceiling(highest / 4, whole=True)
-    return step, max(1, math.ceil(highest / step - 1e-9))
 
 
 @attrs.frozen
@@ -227,22 +270,16 @@ class StickinessChart:
         unit = stickiness.spec.time_group.value
         step, steps = _axis(max(counts, default=0))
         top = step * steps
-        plot_w = WIDTH - LEFT - RIGHT
-        plot_h = HEIGHT - TOP - BOTTOM
-        slot = plot_w / len(counts)
+        slot = FRAME.plot_width / len(counts)
         gap = min(4.0, slot * 0.2)
-
-        def y_of(value: float) -> float:
-            return TOP + plot_h * (1 - value / top)
-
         bars = tuple(
             Bar(
                 k,
                 count,
                 LEFT + slot * (k - 1) + gap / 2,
-                y_of(count),
+                FRAME.y_of(count, top),
                 slot - gap,
-                plot_h * count / top,
+                FRAME.plot_height * count / top,
                 f"{count:,} users in exactly {k} {unit}{'s' if k != 1 else ''}",
             )
             for k, count in enumerate(counts, start=1)
@@ -253,18 +290,12 @@ class StickinessChart:
             for k in range(1, len(counts) + 1)
             if k % every == 0 or k == 1
         )
-        y_ticks = tuple((y_of(step * i), f"{step * i:,.0f}") for i in range(steps + 1))
         return cls(
-            width=WIDTH,
-            height=HEIGHT,
             bars=bars,
-            y_ticks=y_ticks,
+            y_ticks=FRAME.y_ticks(step, steps, _tick_text),
             x_ticks=x_ticks,
-            plot_left=LEFT,
-            plot_right=WIDTH - RIGHT,
-            plot_top=TOP,
-            plot_bottom=HEIGHT - BOTTOM,
             axis_title=f"{unit}s with a match, of {len(counts)}",
+            **FRAME.box(),
         )
 
 
@@ -355,9 +386,12 @@ def _percent(value: float | None) -> str:
 SERIES_WIDTH = 760
 SERIES_HEIGHT = 320
 SERIES_LEFT, SERIES_RIGHT, SERIES_TOP, SERIES_BOTTOM = 64, 20, 16, 44
+#: The trend and lifecycle charts' frame.
+SERIES_FRAME = Frame(
+    SERIES_WIDTH, SERIES_HEIGHT, SERIES_LEFT, SERIES_RIGHT, SERIES_TOP, SERIES_BOTTOM
+)
 #: At most this many date labels under a chart, whatever the number of periods.
 MAX_X_LABELS = 8
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 #: Stacked above zero, bottom to top; dormant goes below.
 STACKED = (LifecycleStatus.NEW, LifecycleStatus.RETURNING, LifecycleStatus.RESURRECTING)
 
@@ -373,15 +407,12 @@ def axis_label(group: TimeGroup, start: datetime) -> str:
     >>> axis_label(TimeGroup.WEEK, monday), axis_label(TimeGroup.DAY, monday)
     ('W48', '23 Nov')
     """
-    if group is TimeGroup.HOUR:
-        return f"{start.day} {_MONTHS[start.month - 1]} {start.hour:02d}h"
-    if group is TimeGroup.DAY:
-        return f"{start.day} {_MONTHS[start.month - 1]}"
+    if group in (TimeGroup.MONTH, TimeGroup.YEAR):
+        return period_label(group, start)
     if group is TimeGroup.WEEK:
-        return f"W{start.isocalendar()[1]}"
-    if group is TimeGroup.MONTH:
-        return f"{_MONTHS[start.month - 1]} {start.year}"
-    return str(start.year)
+        return period_label(group, start).split(" · ")[0]
+    day = period_label(TimeGroup.DAY, start).removesuffix(f" {start.year}")
+    return day if group is TimeGroup.DAY else f"{day} {start.hour:02d}h"
 
 
 def _x_labels(
@@ -468,16 +499,12 @@ class TrendChart:
         highest = max((c for s in (*trend.series, *earlier) for c in s.counts), default=0)
         step, steps = _axis(highest)
         top = step * steps
-        plot_w, plot_h = (
-            SERIES_WIDTH - SERIES_LEFT - SERIES_RIGHT,
-            SERIES_HEIGHT - SERIES_TOP - SERIES_BOTTOM,
-        )
 
         def x_of(k: int) -> float:
-            return SERIES_LEFT + (plot_w / 2 if n == 1 else plot_w * k / (n - 1))
+            return _spread(SERIES_FRAME, k, n)
 
         def y_of(value: float) -> float:
-            return SERIES_TOP + plot_h * (1 - value / top)
+            return SERIES_FRAME.y_of(value, top)
 
         lines = tuple(
             TrendLine(
@@ -512,15 +539,10 @@ class TrendChart:
             for i, (label, series) in enumerate(zip(labels[: len(earlier)], earlier, strict=True))
         )
         return cls(
-            width=SERIES_WIDTH,
-            height=SERIES_HEIGHT,
             lines=previous + lines,
-            y_ticks=tuple((y_of(step * k), _tick_text(step * k)) for k in range(steps + 1)),
+            y_ticks=SERIES_FRAME.y_ticks(step, steps, _tick_text),
             x_ticks=_x_labels(group, trend.dates, x_of),
-            plot_left=SERIES_LEFT,
-            plot_right=SERIES_WIDTH - SERIES_RIGHT,
-            plot_top=SERIES_TOP,
-            plot_bottom=SERIES_HEIGHT - SERIES_BOTTOM,
+            **SERIES_FRAME.box(),
         )
 
 
@@ -566,13 +588,9 @@ class LifecycleChart:
         step, _ = _axis(max(max(above, default=0), max(below, default=0)))
         up = max(1, math.ceil(max(above, default=0) / step - 1e-9))
         down = math.ceil(max(below, default=0) / step - 1e-9)
-        plot_w, plot_h = (
-            SERIES_WIDTH - SERIES_LEFT - SERIES_RIGHT,
-            SERIES_HEIGHT - SERIES_TOP - SERIES_BOTTOM,
-        )
-        unit = plot_h / ((up + down) * step)
+        unit = SERIES_FRAME.plot_height / ((up + down) * step)
         zero = SERIES_TOP + up * step * unit
-        slot = plot_w / n
+        slot = SERIES_FRAME.plot_width / n
         bar_w = max(1.0, slot * 0.7)
 
         def x_of(k: int) -> float:
@@ -604,16 +622,11 @@ class LifecycleChart:
             (zero - step * i * unit, _tick_text(step * i)) for i in range(up + 1)
         ) + tuple((zero + step * i * unit, "-" + _tick_text(step * i)) for i in range(1, down + 1))
         return cls(
-            width=SERIES_WIDTH,
-            height=SERIES_HEIGHT,
             bars=tuple(bars),
             zero=zero,
             y_ticks=y_ticks,
             x_ticks=_x_labels(group, lifecycle.dates, x_of),
-            plot_left=SERIES_LEFT,
-            plot_right=SERIES_WIDTH - SERIES_RIGHT,
-            plot_top=SERIES_TOP,
-            plot_bottom=SERIES_HEIGHT - SERIES_BOTTOM,
+            **SERIES_FRAME.box(),
         )
 
 
