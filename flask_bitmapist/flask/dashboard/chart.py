@@ -34,9 +34,11 @@ from flask_bitmapist.services.reports import (
 )
 
 __all__ = [
+    "Axes",
     "Bar",
     "ChartLine",
     "ChartPoint",
+    "Frame",
     "FunnelChart",
     "FunnelStep",
     "LifecycleChart",
@@ -101,6 +103,22 @@ class Frame:
         }
 
 
+@attrs.frozen
+class Axes:
+    """What every chart with axes holds besides its marks: its size, the labels of its
+    value axis (``y_ticks``) and of its other axis (``x_ticks``), at their positions, and
+    the edges of its plot (:meth:`Frame.box`)."""
+
+    width: int
+    height: int
+    y_ticks: tuple[tuple[float, str], ...]
+    x_ticks: tuple[tuple[float, str], ...]
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+
+
 #: The retention, stickiness and funnel charts' frame.
 FRAME = Frame(WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM)
 
@@ -158,20 +176,12 @@ class ChartLine:
 
 
 @attrs.frozen
-class RetentionChart:
+class RetentionChart(Axes):
     """Everything the template needs to draw the chart."""
 
-    width: int
-    height: int
     unit: str
     rows: tuple[ChartLine, ...]
     average: ChartLine
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, str], ...]
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
 
     @classmethod
     def build(cls, cohort: Cohort, *, as_percent: bool) -> RetentionChart:
@@ -249,18 +259,10 @@ class Bar:
 
 
 @attrs.frozen
-class StickinessChart:
+class StickinessChart(Axes):
     """A bar per k = 1..N: the users seen in exactly k periods."""
 
-    width: int
-    height: int
     bars: tuple[Bar, ...]
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, str], ...]
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
     axis_title: str
 
     @classmethod
@@ -474,18 +476,10 @@ def _svg(points: Sequence[TrendPoint]) -> str:
 
 
 @attrs.frozen
-class TrendChart:
+class TrendChart(Axes):
     """Several series on one line chart, in users."""
 
-    width: int
-    height: int
     lines: tuple[TrendLine, ...]
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, str], ...]
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
 
     @classmethod
     def build(
@@ -563,19 +557,11 @@ class StackedBar:
 
 
 @attrs.frozen
-class LifecycleChart:
+class LifecycleChart(Axes):
     """Stacked bars per period: new, returning, resurrecting above zero, dormant below."""
 
-    width: int
-    height: int
     bars: tuple[StackedBar, ...]
     zero: float
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, str], ...]
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
 
     @classmethod
     def build(cls, lifecycle: Lifecycle, complete: Sequence[bool] = ()) -> LifecycleChart:
