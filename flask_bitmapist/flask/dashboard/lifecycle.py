@@ -7,7 +7,7 @@ count drills down to its users. The answer comes from the app's pipeline.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, url_for
 
 from flask_bitmapist.domain import LifecycleStatus, TimeGroup
 from flask_bitmapist.flask.dashboard import responses
@@ -66,5 +66,6 @@ def lifecycle_page() -> Response:
         if lifecycle
         else [],
         query=form.query(rolling=False),
+        users_url=url_for("bitmapist.api_lifecycle_users") + "?" + form.query(rolling=False),
         hourly_off=responses.hourly_off(state, lifecycle.spec.time_group if lifecycle else None),
     )

@@ -64,6 +64,7 @@ def trends_page() -> Response:
         else None,
         rows=_rows(trend, answer.complete) if answer and trend else [],
         query=form.query(),
+        users_url=url_for("bitmapist.api_trend_users") + "?" + form.query(),
         hourly_off=responses.hourly_off(state, trend.spec.time_group if trend else None),
         max_series=MAX_SERIES,
     )

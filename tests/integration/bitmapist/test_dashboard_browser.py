@@ -494,8 +494,10 @@ def test_a_product_manager_reads_stickiness_and_lists_its_users(
 ) -> None:
     page.goto(f"{live_server}/bitmapist/")
     page.click("nav >> text=Stickiness")
-    # The first screen counts weeks; the manager asks for days.
-    page.select_option("#time_group", "day")
+    # The first screen counts weeks; the manager asks for days: the form submits itself.
+    with page.expect_navigation():
+        page.select_option("#time_group", "day")
+    assert "time_group=day" in page.url
     page.fill("#expr", "paid | refunded")
     page.fill("#periods", "14")
     with page.expect_navigation():
