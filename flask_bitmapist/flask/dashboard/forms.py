@@ -47,6 +47,7 @@ __all__ = [
     # Defined in flask_bitmapist.exceptions; re-exported for the dashboard's views.
     "InvalidRequest",
     "Page",
+    "SegmentedForm",
     "StickinessForm",
     "WindowForm",
     "event_text",
@@ -149,7 +150,22 @@ def _strings(args: MultiDict[str, str], key: str) -> list[str]:
 
 
 @attrs.frozen
-class CohortForm:
+class SegmentedForm:
+    """What every answer's form holds besides its question, as typed: a pinned ``now``
+    (blank: the app's), the ``segment`` (blank: every user) and the ``breakdown``
+    property (blank: none)."""
+
+    now: str = ""
+    segment: str = ""
+    breakdown: str = ""
+
+    def set_pairs(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """The query-string pairs of those of ``keys`` that are not blank, in order."""
+        return [(key, value) for key in keys if (value := getattr(self, key))]
+
+
+@attrs.frozen
+class CohortForm(SegmentedForm):
     """The cohort form as typed: the page's query string, or 0.1's body in the same shape.
 
     ``additional`` pairs each event with ``and``/``or`` (0.1's chain); a non-empty
@@ -167,9 +183,6 @@ class CohortForm:
     mode: str = CohortMode.FIRST_RETURN.value
     as_percent: str = "0"
     first_time: str = "0"
-    now: str = ""
-    segment: str = ""
-    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> CohortForm:
@@ -270,11 +283,9 @@ class CohortForm:
 
     def query(self, **overrides: object) -> str:
         """The form as a query string (for bookmarks and links), ``overrides`` applied."""
-        pairs: list[tuple[str, str]] = []
-        for key in ("primary", "primary_expression", "secondary", "secondary_expression"):
-            value = getattr(self, key)
-            if value:
-                pairs.append((key, value))
+        pairs = self.set_pairs(
+            ("primary", "primary_expression", "secondary", "secondary_expression")
+        )
         for name, op in self.additional:
             pairs += [("additional", name), ("op", op)]
         pairs += [
@@ -286,12 +297,7 @@ class CohortForm:
         ]
         if self.first_time not in ("", "0"):
             pairs.append(("first_time", self.first_time))
-        if self.now:
-            pairs.append(("now", self.now))
-        if self.segment:
-            pairs.append(("segment", self.segment))
-        if self.breakdown:
-            pairs.append(("breakdown", self.breakdown))
+        pairs += self.set_pairs(("now", "segment", "breakdown"))
         replaced = {key: str(value) for key, value in overrides.items()}
         pairs = [(k, replaced.pop(k, v)) for k, v in pairs]
         pairs += list(replaced.items())
@@ -412,7 +418,7 @@ W = TypeVar("W", bound="WindowForm")
 
 
 @attrs.frozen
-class WindowForm:
+class WindowForm(SegmentedForm):
     """What every form of an answer over a window of periods holds besides its
     expressions, as typed: ``time_group``, ``periods``, ``now``, ``segment``, ``compare``
     and ``breakdown``. Each kind's form adds its expressions (:attr:`KEYS`: the keys that
@@ -422,10 +428,7 @@ class WindowForm:
 
     time_group: str = "day"
     periods: str = "30"
-    now: str = ""
-    segment: str = ""
     compare: str = ""
-    breakdown: str = ""
 
     @classmethod
     def from_args(cls: type[W], args: MultiDict[str, str]) -> W:
@@ -461,11 +464,7 @@ class WindowForm:
         pairs = [*head, ("time_group", self.time_group), ("periods", self.periods)]
         if rolling:
             pairs.append(("rolling", rolling))
-        pairs += [
-            (key, value)
-            for key in ("now", "segment", "compare", "breakdown")
-            if (value := getattr(self, key))
-        ]
+        pairs += self.set_pairs(("now", "segment", "compare", "breakdown"))
         pairs += [(key, str(value)) for key, value in extra.items()]
         return urlencode(pairs)
 
