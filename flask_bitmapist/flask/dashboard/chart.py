@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import attrs
 
@@ -264,28 +265,30 @@ class StickinessChart(Axes):
 
     bars: tuple[Bar, ...]
     axis_title: str
+    #: With ``compare="previous"``: the previous window's bars, in the same slots, drawn
+    #: faded and dashed behind the current ones (no drill-downs).
+    previous: tuple[Bar, ...] = ()
 
     @classmethod
     def build(cls, stickiness: Stickiness) -> StickinessChart:
-        """Lay out ``stickiness``: bars left to right from 1 period to N."""
+        """Lay out ``stickiness``: bars left to right from 1 period to N (and the previous
+        window's behind them, when it was asked for)."""
         counts = stickiness.counts
+        earlier = stickiness.previous.counts if stickiness.previous is not None else ()
         unit = stickiness.spec.time_group.value
-        step, steps = _axis(max(counts, default=0))
+        step, steps = _axis(max((*counts, *earlier), default=0))
         top = step * steps
         slot = FRAME.plot_width / len(counts)
         gap = min(4.0, slot * 0.2)
-        bars = tuple(
-            Bar(
-                k,
-                count,
-                LEFT + slot * (k - 1) + gap / 2,
-                FRAME.y_of(count, top),
-                slot - gap,
-                FRAME.plot_height * count / top,
-                f"{count:,} users in exactly {k} {unit}{'s' if k != 1 else ''}",
-            )
-            for k, count in enumerate(counts, start=1)
-        )
+
+        def bar(k: int, count: int, text: str) -> Bar:
+            x = LEFT + slot * (k - 1) + gap / 2
+            height = FRAME.plot_height * count / top
+            return Bar(k, count, x, FRAME.y_of(count, top), slot - gap, height, text)
+
+        def periods(k: int) -> str:
+            return f"exactly {k} {unit}{'s' if k != 1 else ''}"
+
         every = max(1, math.ceil(len(counts) / 15))
         x_ticks = tuple(
             (LEFT + slot * (k - 0.5), str(k))
@@ -293,7 +296,14 @@ class StickinessChart(Axes):
             if k % every == 0 or k == 1
         )
         return cls(
-            bars=bars,
+            bars=tuple(
+                bar(k, count, f"{count:,} users in {periods(k)}")
+                for k, count in enumerate(counts, start=1)
+            ),
+            previous=tuple(
+                bar(k, count, f"Previous {len(counts)} {unit}s: {count:,} users in {periods(k)}")
+                for k, count in enumerate(earlier[: len(counts)], start=1)
+            ),
             y_ticks=FRAME.y_ticks(step, steps, _tick_text),
             x_ticks=x_ticks,
             axis_title=f"{unit}s with a match, of {len(counts)}",
@@ -314,6 +324,9 @@ class FunnelStep:
     dropped: int | None
     dropped_share: str
     drop_y: float
+    #: With ``compare="previous"``: the previous window's bar of the step, drawn faded and
+    #: dashed under the current one, on the same scale.
+    previous: Bar | None = None
 
 
 FUNNEL_WIDTH = 900
@@ -335,18 +348,24 @@ class FunnelChart:
 
     @classmethod
     def build(cls, funnel: Funnel) -> FunnelChart:
-        """Lay out ``funnel``: step 1 at the top, full width when anybody reached it."""
-        first = funnel.counts[0]
+        """Lay out ``funnel``: step 1 at the top, full width when anybody reached it (with
+        the previous window's bars, the widest step 1 of the two is full width)."""
+        earlier = funnel.previous.counts if funnel.previous is not None else ()
+        first = max((funnel.counts[0], *earlier[:1]))
         left = FUNNEL_LEFT
         right = FUNNEL_WIDTH - FUNNEL_LABEL_WIDTH
         full = right - left
         dropped = [*funnel.dropped, None]
         steps = []
+
+        def width(count: int) -> float:
+            return max(full * count / first, 1.0) if count else 0.0
+
         for index, (step, count) in enumerate(zip(funnel.spec.steps, funnel.counts, strict=True)):
             top = TOP + FUNNEL_ROW * index
             bar_y = top + 18
-            share = count / first if first else 0.0
             lost = dropped[index]
+            before = earlier[index] if index < len(earlier) else None
             steps.append(
                 FunnelStep(
                     k=index + 1,
@@ -356,7 +375,7 @@ class FunnelChart:
                         count,
                         left,
                         bar_y,
-                        max(full * share, 1.0 if count else 0.0),
+                        width(count),
                         22,
                         f"Step {index + 1}: {count:,} users",
                     ),
@@ -368,6 +387,18 @@ class FunnelChart:
                         100.0 * lost / count if lost is not None and count else None
                     ),
                     drop_y=bar_y + 36,
+                    previous=None
+                    if before is None
+                    else Bar(
+                        index + 1,
+                        before,
+                        left,
+                        bar_y,
+                        width(before),
+                        22,
+                        f"Step {index + 1}, previous {funnel.spec.periods} "
+                        f"{funnel.spec.time_group.plural}: {before:,} users",
+                    ),
                 )
             )
         return cls(
@@ -448,6 +479,9 @@ class TrendLine:
     #: Whether it is the previous window's series (``compare="previous"``), drawn faded
     #: and dashed over the same x positions, without drill-downs.
     previous: bool = False
+    #: Which users its points stand for, in the users route's query string: the series
+    #: (``series=0``), and a breakdown's group (``series=0&group=pro``); ``index`` follows.
+    query: str = ""
 
     @property
     def svg_points(self) -> str:
@@ -483,15 +517,31 @@ class TrendChart(Axes):
 
     @classmethod
     def build(
-        cls, trend: Trend, labels: Sequence[str], complete: Sequence[bool] = ()
+        cls,
+        trend: Trend,
+        labels: Sequence[str],
+        complete: Sequence[bool] = (),
+        *,
+        breakdown: str = "",
+        groups: Sequence[tuple[str | None, Trend]] = (),
     ) -> TrendChart:
         """Lay out every series of ``trend`` (``labels`` name them); points whose
-        ``complete`` flag is false (the period containing now) are drawn dashed."""
+        ``complete`` flag is false (the period containing now) are drawn dashed.
+
+        With the ``groups`` of a ``breakdown`` (value, or None for everyone else, and
+        that group's trend), each series is drawn once per group instead: "paid, plan =
+        pro", ..., "paid, everyone else" (they add up to the series)."""
+        drawn: list[tuple[str, int, Trend, str]] = []  # label, series, trend, group query
+        for value, part in groups:
+            name = "everyone else" if value is None else f"{breakdown} = {value}"
+            query = urlencode({"group": "" if value is None else value})
+            drawn += [(f"{label}, {name}", i, part, query) for i, label in enumerate(labels)]
+        if not groups:
+            drawn = [(label, i, trend, "") for i, label in enumerate(labels)]
         group = trend.spec.time_group
         n = len(trend.dates)
-        earlier = trend.previous.series if trend.previous is not None else ()
-        highest = max((c for s in (*trend.series, *earlier) for c in s.counts), default=0)
-        step, steps = _axis(highest)
+        counts = [(*part.series[i].counts, *_previous_counts(part, i)) for _, i, part, _ in drawn]
+        step, steps = _axis(max((c for line in counts for c in line), default=0))
         top = step * steps
 
         def x_of(k: int) -> float:
@@ -500,44 +550,45 @@ class TrendChart(Axes):
         def y_of(value: float) -> float:
             return SERIES_FRAME.y_of(value, top)
 
-        lines = tuple(
-            TrendLine(
-                label,
-                f"line-{i % PALETTE_SIZE}",
-                tuple(
-                    TrendPoint(
-                        i,
-                        k,
-                        count,
-                        x_of(k),
-                        y_of(count),
-                        f"{label}, {period_label(group, trend.dates[k])}: {count:,} users"
-                        + ("" if _complete(complete, k) else " (incomplete: not over yet)"),
-                        _complete(complete, k),
-                    )
-                    for k, count in enumerate(series.counts)
-                ),
+        lines: list[TrendLine] = []
+        previous: list[TrendLine] = []
+        for colour, (label, i, part, extra) in enumerate(drawn):
+            css = f"line-{colour % PALETTE_SIZE}"
+            points = tuple(
+                TrendPoint(
+                    i,
+                    k,
+                    count,
+                    x_of(k),
+                    y_of(count),
+                    f"{label}, {period_label(group, trend.dates[k])}: {count:,} users"
+                    + ("" if _complete(complete, k) else " (incomplete: not over yet)"),
+                    _complete(complete, k),
+                )
+                for k, count in enumerate(part.series[i].counts)
             )
-            for i, (label, series) in enumerate(zip(labels, trend.series, strict=True))
-        )
-        previous = tuple(
-            TrendLine(
-                f"{label} (previous)",
-                f"line-{i % PALETTE_SIZE} previous",
-                tuple(
+            query = "&".join(q for q in (f"series={i}", extra) if q)
+            lines.append(TrendLine(label, css, points, query=query))
+            if part.previous is not None and i < len(part.previous.series):
+                before = tuple(
                     TrendPoint(i, k, count, x_of(k), y_of(count), f"{label}, previous: {count:,}")
-                    for k, count in enumerate(series.counts)
-                ),
-                previous=True,
-            )
-            for i, (label, series) in enumerate(zip(labels[: len(earlier)], earlier, strict=True))
-        )
+                    for k, count in enumerate(part.previous.series[i].counts)
+                )
+                previous.append(
+                    TrendLine(f"{label} (previous)", f"{css} previous", before, previous=True)
+                )
         return cls(
-            lines=previous + lines,
+            lines=(*previous, *lines),
             y_ticks=SERIES_FRAME.y_ticks(step, steps, _tick_text),
             x_ticks=_x_labels(group, trend.dates, x_of),
             **SERIES_FRAME.box(),
         )
+
+
+def _previous_counts(trend: Trend, series: int) -> tuple[int, ...]:
+    """The previous window's counts of ``series`` (none without a comparison)."""
+    earlier = trend.previous.series if trend.previous is not None else ()
+    return earlier[series].counts if series < len(earlier) else ()
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.exceptions import InvalidRequest
@@ -89,6 +89,7 @@ def cohort_page() -> Response:
         chart=RetentionChart.build(cohort, as_percent=form.percent) if cohort else None,
         hourly_off=responses.hourly_off(state, cohort.spec.time_group if cohort else None),
         query=form.query(),
+        users_url=url_for("bitmapist.api_cohort_cell") + "?" + form.query(),
     )
 
 

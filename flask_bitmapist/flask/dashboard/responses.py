@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from flask_bitmapist.domain import StorageUnavailable, TimeGroup
 from flask_bitmapist.exceptions import InvalidRequest
+from flask_bitmapist.flask.dashboard.breakdowns import group_tables
 from flask_bitmapist.flask.dashboard.forms import Page, WindowForm
 from flask_bitmapist.flask.dashboard.saved_cohorts import note_drill_down_users
 from flask_bitmapist.flask.state import BitmapistState, current_state
@@ -33,6 +34,7 @@ __all__ = [
     "hourly_off",
     "page_response",
     "try_answer",
+    "try_breakdown",
     "users_page",
     "wants_json",
 ]
@@ -153,44 +155,56 @@ def try_answer(
         return None, as_request_error(exc)
 
 
+def try_breakdown(
+    answer: Answer[Any, Any] | None,
+) -> tuple[Breakdown[Any, Any] | None, InvalidRequest | None]:
+    """With ``breakdown`` in the query string, ``answer`` once per value of that property
+    (or the error the form shows: no such property); else nothing."""
+    name = (request.args.get("breakdown") or "").strip()
+    if answer is None or not name:
+        return None, None
+    try:
+        return current_state().answers.breakdown(
+            answer.kind.name,
+            spec=answer.spec,
+            breakdown=name,
+            segment=answer.segment,
+            compare=None if answer.previous is None else "previous",
+            warn=False,
+            **answer.options,
+        ), None
+    except InvalidRequest as exc:
+        return None, exc
+
+
 def page_response(
     template: str,
     *,
     answer: Answer[Any, Any] | None,
     error: Exception | None,
+    breakdown: tuple[Breakdown[Any, Any] | None, InvalidRequest | None] | None = None,
     **context: Any,
 ) -> Response:
     """An answer's page (400 when it shows an error, else 200), with what every answer
     page shows: the time groups, the app's ``now`` (its event pickers ask
     ``/api/events/names`` for suggestions: no page lists every name). With ``breakdown``
-    in the query string, one block per value of that property under the answer."""
+    in the query string, one block per value of that property under the answer, whose
+    numbers list their users (``breakdown``: that breakdown, if the page already has it)."""
     state = current_state()
     context.setdefault("defaults", first_screen())
-    breakdown = None
-    name = (request.args.get("breakdown") or "").strip()
-    if answer is not None and error is None and name:
-        try:
-            breakdown = state.answers.breakdown(
-                answer.kind.name,
-                spec=answer.spec,
-                breakdown=name,
-                segment=answer.segment,
-                compare=None if answer.previous is None else "previous",
-                warn=False,
-                **answer.options,
-            )
-        except InvalidRequest as exc:
-            error = exc
+    found, problem = (None, None) if error is not None else (breakdown or try_breakdown(answer))
     html = render_template(
         template,
         answer=answer,
-        error=error,
-        breakdown=breakdown,
+        error=error or problem,
+        breakdown=found,
+        breakdown_tables=group_tables(found) if found is not None else [],
         time_groups=list(TimeGroup),
         now=state.now(),
         **context,
     )
-    return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
+    status = 400 if error or problem else 200
+    return current_app.response_class(html, status=status, mimetype="text/html")
 
 
 def as_request_error(exc: Exception) -> InvalidRequest:

@@ -52,14 +52,23 @@ def trends_page() -> Response:
         "trend", AnswerForm, lambda form: {"labels": form.exprs}
     )
     trend = answer.result if answer else None
+    breakdown = responses.try_breakdown(answer if error is None else None)
+    found = breakdown[0]
     return responses.page_response(
         "bitmapist/trends.html",
         answer=answer,
         error=error,
+        breakdown=breakdown,
         form=form,
         trend=trend,
         labels=form.exprs,
-        chart=TrendChart.build(trend, form.exprs, answer.complete or ())
+        chart=TrendChart.build(
+            trend,
+            form.exprs,
+            answer.complete or (),
+            breakdown=found.name if found else "",
+            groups=[(value, part.result) for value, part in found.groups] if found else (),
+        )
         if answer and trend
         else None,
         rows=_rows(trend, answer.complete) if answer and trend else [],

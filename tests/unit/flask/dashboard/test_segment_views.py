@@ -373,3 +373,34 @@ def test_a_breakdown_groups_drill_down_in_the_api(
     assert rest["group"] is None and rest["user_ids"] == []  # every user has a plan
     bad = client.get(f"{url}&breakdown=plan&group=gold")
     assert (bad.status_code, bad.get_json()["field"]) == (400, "group")
+
+
+@pytest.mark.parametrize(
+    ("page", "fields"),
+    [
+        ("cohort", REQUESTS[0][1]),
+        ("trends", REQUESTS[1][1]),
+        ("lifecycle", REQUESTS[2][1]),
+        ("stickiness", REQUESTS[3][1]),
+        ("funnel", REQUESTS[4][1]),
+    ],
+)
+def test_a_breakdown_blocks_numbers_list_their_users_within_the_group(
+    pair: tuple[Flask, Flask], page: str, fields: dict[str, object]
+) -> None:
+    everyone, _ = pair
+    client = everyone.test_client()
+    html = client.get(f"/bitmapist/{page}?{query(fields, breakdown='plan')}").get_data(as_text=True)
+    blocks = html.split('id="breakdown-groups"', 1)[1]
+    cells = re.findall(r'data-count="(\d+)" data-title="[^"]*" data-users-url="([^"]+)"', blocks)
+    groups = {
+        re.search(r"&group=([^&]*)", url.replace("&amp;", "&")) is not None for _, url in cells
+    }
+    assert cells and groups == {True}
+    plans = {"free": 1, "pro": 0}
+    for count, url in cells[:: max(1, len(cells) // 6)]:
+        url = url.replace("&amp;", "&")
+        got = client.get(f"{url}&per_page=1000").get_json()
+        assert got["count"] == int(count) > 0
+        assert got["group"] in plans
+        assert {u % 2 for u in got["user_ids"]} == {plans[got["group"]]}

@@ -122,6 +122,8 @@
     var panel = document.getElementById("users-panel");
     var result = document.getElementById("result");
     if (!panel || !result) return;
+    // The answer's numbers, and those of its breakdown's blocks under it.
+    var area = result.closest("main") || result;
     var title = document.getElementById("users-title");
     var summary = document.getElementById("users-summary");
     var ids = document.getElementById("users-ids");
@@ -131,7 +133,7 @@
     var current = null;
 
     function select(target) {
-      result.querySelectorAll(".selected").forEach(function (el) { el.classList.remove("selected"); });
+      area.querySelectorAll(".selected").forEach(function (el) { el.classList.remove("selected"); });
       if (target) target.classList.add("selected");
     }
 
@@ -176,7 +178,7 @@
         });
     }
 
-    result.addEventListener("click", function (event) {
+    area.addEventListener("click", function (event) {
       var target = event.target.closest("[data-users-url], [data-cell-url] td.cell.has-users");
       if (!target) return;
       select(target);
