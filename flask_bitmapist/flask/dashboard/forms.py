@@ -496,11 +496,6 @@ class AnswerForm(WindowForm):
         """Whether an expression was given (else a page shows an empty form)."""
         return any(e.strip() for e in args.getlist("expr"))
 
-    @property
-    def submitted(self) -> bool:
-        """Whether an expression was given (else a page shows an empty form)."""
-        return bool(self.exprs)
-
     def fields(self) -> dict[str, object]:
         """The request's fields, as the answer pipeline reads them."""
         return {"expr": list(self.exprs), "rolling": self.rolling, **self.window_fields()}
