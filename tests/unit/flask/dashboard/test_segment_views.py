@@ -37,6 +37,13 @@ REQUESTS = [
     ("stickiness", {"expr": "paid", "periods": 14}),
     ("funnel", {"step": ["signed_up", "paid"], "periods": 20}),
 ]
+#: Each kind's page, with its request.
+PAGES = [
+    (page, fields)
+    for page, (_, fields) in zip(
+        ("cohort", "trends", "lifecycle", "stickiness", "funnel"), REQUESTS, strict=True
+    )
+]
 DRILLS = [
     ("cohort/cell", REQUESTS[0][1], {"row": 4, "col": 0}),
     ("trend/users", REQUESTS[1][1], {"series": 1, "index": 19}),
@@ -123,16 +130,7 @@ def test_a_segment_naming_nothing_is_a_400_naming_the_field(
     assert "pro" in response.get_json()["message"]
 
 
-@pytest.mark.parametrize(
-    ("page", "fields"),
-    [
-        ("cohort", REQUESTS[0][1]),
-        ("trends", REQUESTS[1][1]),
-        ("lifecycle", REQUESTS[2][1]),
-        ("stickiness", REQUESTS[3][1]),
-        ("funnel", REQUESTS[4][1]),
-    ],
-)
+@pytest.mark.parametrize(("page", "fields"), PAGES)
 def test_every_page_has_the_segment_field_and_keeps_it(
     pair: tuple[Flask, Flask], page: str, fields: dict[str, object]
 ) -> None:
@@ -375,16 +373,7 @@ def test_a_breakdown_groups_drill_down_in_the_api(
     assert (bad.status_code, bad.get_json()["field"]) == (400, "group")
 
 
-@pytest.mark.parametrize(
-    ("page", "fields"),
-    [
-        ("cohort", REQUESTS[0][1]),
-        ("trends", REQUESTS[1][1]),
-        ("lifecycle", REQUESTS[2][1]),
-        ("stickiness", REQUESTS[3][1]),
-        ("funnel", REQUESTS[4][1]),
-    ],
-)
+@pytest.mark.parametrize(("page", "fields"), PAGES)
 def test_a_breakdown_blocks_numbers_list_their_users_within_the_group(
     pair: tuple[Flask, Flask], page: str, fields: dict[str, object]
 ) -> None:
