@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
 import attrs
 
@@ -33,9 +35,11 @@ from flask_bitmapist.services.reports import (
 )
 
 __all__ = [
+    "Axes",
     "Bar",
     "ChartLine",
     "ChartPoint",
+    "Frame",
     "FunnelChart",
     "FunnelStep",
     "LifecycleChart",
@@ -55,6 +59,76 @@ HEIGHT = 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 20, 16, 40
 #: Row lines cycle through this many colour classes (``line-0`` ... in the stylesheet).
 PALETTE_SIZE = 8
+
+
+@attrs.frozen
+class Frame:
+    """A chart's size and its plot, inside the margins: where a value of a users (or
+    percent) axis is drawn, the axis's labels, and what every chart says of its box."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+
+    @property
+    def plot_width(self) -> float:
+        return float(self.width - self.left - self.right)
+
+    @property
+    def plot_height(self) -> float:
+        return float(self.height - self.top - self.bottom)
+
+    def y_of(self, value: float, highest: float) -> float:
+        """Where ``value`` is drawn on an axis from 0 (bottom) to ``highest`` (top)."""
+        return self.top + self.plot_height * (1 - value / highest)
+
+    def y_ticks(
+        self, step: float, steps: int, text: Callable[[float], str]
+    ) -> tuple[tuple[float, str], ...]:
+        """The labels of an axis from 0 to ``steps`` times ``step``, each at its height."""
+        top = step * steps
+        return tuple((self.y_of(step * k, top), text(step * k)) for k in range(steps + 1))
+
+    def box(self) -> dict[str, Any]:
+        """The chart's size and its plot's edges, as every chart model holds them."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "plot_left": self.left,
+            "plot_right": self.width - self.right,
+            "plot_top": self.top,
+            "plot_bottom": self.height - self.bottom,
+        }
+
+
+@attrs.frozen
+class Axes:
+    """What every chart with axes holds besides its marks: its size, the labels of its
+    value axis (``y_ticks``) and of its other axis (``x_ticks``), at their positions, and
+    the edges of its plot (:meth:`Frame.box`)."""
+
+    width: int
+    height: int
+    y_ticks: tuple[tuple[float, str], ...]
+    x_ticks: tuple[tuple[float, str], ...]
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+
+
+#: The retention, stickiness and funnel charts' frame.
+FRAME = Frame(WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM)
+
+
+def _axis(highest: float, *, whole: bool = True) -> tuple[float, int]:
+    """The top of an axis with at most four round steps (0-10-20-30-40 rather than
+    0-12.5-25-37.5-50): (step, number of steps); ``whole``: users, not percent."""
+    step = nice_ceiling(highest / 4, whole=whole)
+    return step, max(1, math.ceil(highest / step - 1e-9))
 
 
 def nice_ceiling(value: float, *, whole: bool = False) -> float:
@@ -103,20 +177,12 @@ class ChartLine:
 
 
 @attrs.frozen
-class RetentionChart:
+class RetentionChart(Axes):
     """Everything the template needs to draw the chart."""
 
-    width: int
-    height: int
     unit: str
     rows: tuple[ChartLine, ...]
     average: ChartLine
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, str], ...]
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
 
     @classmethod
     def build(cls, cohort: Cohort, *, as_percent: bool) -> RetentionChart:
@@ -129,19 +195,14 @@ class RetentionChart:
         averages = cohort.average_percentages if as_percent else cohort.averages
         present = [v for row in values for v in row if v is not None]
         present += [v for v in averages if v is not None]
-        # At most four equal, round steps: 0-10-20-30-40 rather than 0-12.5-25-37.5-50.
-        highest = max(present, default=0.0)
-        step = nice_ceiling(highest / 4, whole=not as_percent)
-        steps = max(1, math.ceil(highest / step - 1e-9))
+        step, steps = _axis(max(present, default=0.0), whole=not as_percent)
         top = steps * step
-        plot_w = WIDTH - LEFT - RIGHT
-        plot_h = HEIGHT - TOP - BOTTOM
 
         def x_of(col: int) -> float:
-            return LEFT + (plot_w / 2 if spec.cols == 1 else plot_w * col / (spec.cols - 1))
+            return _spread(FRAME, col, spec.cols)
 
         def y_of(value: float) -> float:
-            return TOP + plot_h * (1 - value / top)
+            return FRAME.y_of(value, top)
 
         def fmt(value: float) -> str:
             return format_decimal(value) + "%" if as_percent else format_number(value)
@@ -163,33 +224,26 @@ class RetentionChart:
             for i, (date, row) in enumerate(zip(cohort.dates, values, strict=True))
             if any(v is not None for v in row)
         )
-        average = line("Average", "line-average", averages)
-        y_ticks = tuple((y_of(step * k), tick(step * k)) for k in range(steps + 1))
         # At most ~10 labels on the x axis, whatever the number of columns.
         every = max(1, math.ceil(spec.cols / 10))
-        x_ticks = tuple((x_of(j), str(j)) for j in range(0, spec.cols, every))
         return cls(
-            width=WIDTH,
-            height=HEIGHT,
             unit="% of the row's users" if as_percent else "users",
             rows=rows,
-            average=average,
-            y_ticks=y_ticks,
-            x_ticks=x_ticks,
-            plot_left=LEFT,
-            plot_right=WIDTH - RIGHT,
-            plot_top=TOP,
-            plot_bottom=HEIGHT - BOTTOM,
+            average=line("Average", "line-average", averages),
+            y_ticks=FRAME.y_ticks(step, steps, tick),
+            x_ticks=tuple((x_of(j), str(j)) for j in range(0, spec.cols, every)),
+            **FRAME.box(),
         )
 
 
+def _spread(frame: Frame, k: int, n: int) -> float:
+    """Where point ``k`` of ``n`` is drawn: the first at the plot's left edge, the last
+    at its right (one point: in the middle)."""
+    width = frame.plot_width
+    return frame.left + (width / 2 if n == 1 else width * k / (n - 1))
+
+
 # -- stickiness and funnel charts ---------------------------------------------------------
-
-
-def _axis(highest: float) -> tuple[float, int]:
-    """The top of a users axis with at most four round steps: (step, number of steps)."""
-    step = nice_ceiling(highest / 4, whole=True)
-    return step, max(1, math.ceil(highest / step - 1e-9))
 
 
 @attrs.frozen
@@ -206,65 +260,54 @@ class Bar:
 
 
 @attrs.frozen
-class StickinessChart:
+class StickinessChart(Axes):
     """A bar per k = 1..N: the users seen in exactly k periods."""
 
-    width: int
-    height: int
     bars: tuple[Bar, ...]
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, str], ...]
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
     axis_title: str
+    #: With ``compare="previous"``: the previous window's bars, in the same slots, drawn
+    #: faded and dashed behind the current ones (no drill-downs).
+    previous: tuple[Bar, ...] = ()
 
     @classmethod
     def build(cls, stickiness: Stickiness) -> StickinessChart:
-        """Lay out ``stickiness``: bars left to right from 1 period to N."""
+        """Lay out ``stickiness``: bars left to right from 1 period to N (and the previous
+        window's behind them, when it was asked for)."""
         counts = stickiness.counts
+        earlier = stickiness.previous.counts if stickiness.previous is not None else ()
         unit = stickiness.spec.time_group.value
-        step, steps = _axis(max(counts, default=0))
+        step, steps = _axis(max((*counts, *earlier), default=0))
         top = step * steps
-        plot_w = WIDTH - LEFT - RIGHT
-        plot_h = HEIGHT - TOP - BOTTOM
-        slot = plot_w / len(counts)
+        slot = FRAME.plot_width / len(counts)
         gap = min(4.0, slot * 0.2)
 
-        def y_of(value: float) -> float:
-            return TOP + plot_h * (1 - value / top)
+        def bar(k: int, count: int, text: str) -> Bar:
+            x = LEFT + slot * (k - 1) + gap / 2
+            height = FRAME.plot_height * count / top
+            return Bar(k, count, x, FRAME.y_of(count, top), slot - gap, height, text)
 
-        bars = tuple(
-            Bar(
-                k,
-                count,
-                LEFT + slot * (k - 1) + gap / 2,
-                y_of(count),
-                slot - gap,
-                plot_h * count / top,
-                f"{count:,} users in exactly {k} {unit}{'s' if k != 1 else ''}",
-            )
-            for k, count in enumerate(counts, start=1)
-        )
+        def periods(k: int) -> str:
+            return f"exactly {k} {unit}{'s' if k != 1 else ''}"
+
         every = max(1, math.ceil(len(counts) / 15))
         x_ticks = tuple(
             (LEFT + slot * (k - 0.5), str(k))
             for k in range(1, len(counts) + 1)
             if k % every == 0 or k == 1
         )
-        y_ticks = tuple((y_of(step * i), f"{step * i:,.0f}") for i in range(steps + 1))
         return cls(
-            width=WIDTH,
-            height=HEIGHT,
-            bars=bars,
-            y_ticks=y_ticks,
+            bars=tuple(
+                bar(k, count, f"{count:,} users in {periods(k)}")
+                for k, count in enumerate(counts, start=1)
+            ),
+            previous=tuple(
+                bar(k, count, f"Previous {len(counts)} {unit}s: {count:,} users in {periods(k)}")
+                for k, count in enumerate(earlier[: len(counts)], start=1)
+            ),
+            y_ticks=FRAME.y_ticks(step, steps, _tick_text),
             x_ticks=x_ticks,
-            plot_left=LEFT,
-            plot_right=WIDTH - RIGHT,
-            plot_top=TOP,
-            plot_bottom=HEIGHT - BOTTOM,
             axis_title=f"{unit}s with a match, of {len(counts)}",
+            **FRAME.box(),
         )
 
 
@@ -281,6 +324,9 @@ class FunnelStep:
     dropped: int | None
     dropped_share: str
     drop_y: float
+    #: With ``compare="previous"``: the previous window's bar of the step, drawn faded and
+    #: dashed under the current one, on the same scale.
+    previous: Bar | None = None
 
 
 FUNNEL_WIDTH = 900
@@ -302,18 +348,24 @@ class FunnelChart:
 
     @classmethod
     def build(cls, funnel: Funnel) -> FunnelChart:
-        """Lay out ``funnel``: step 1 at the top, full width when anybody reached it."""
-        first = funnel.counts[0]
+        """Lay out ``funnel``: step 1 at the top, full width when anybody reached it (with
+        the previous window's bars, the widest step 1 of the two is full width)."""
+        earlier = funnel.previous.counts if funnel.previous is not None else ()
+        first = max((funnel.counts[0], *earlier[:1]))
         left = FUNNEL_LEFT
         right = FUNNEL_WIDTH - FUNNEL_LABEL_WIDTH
         full = right - left
         dropped = [*funnel.dropped, None]
         steps = []
+
+        def width(count: int) -> float:
+            return max(full * count / first, 1.0) if count else 0.0
+
         for index, (step, count) in enumerate(zip(funnel.spec.steps, funnel.counts, strict=True)):
             top = TOP + FUNNEL_ROW * index
             bar_y = top + 18
-            share = count / first if first else 0.0
             lost = dropped[index]
+            before = earlier[index] if index < len(earlier) else None
             steps.append(
                 FunnelStep(
                     k=index + 1,
@@ -323,7 +375,7 @@ class FunnelChart:
                         count,
                         left,
                         bar_y,
-                        max(full * share, 1.0 if count else 0.0),
+                        width(count),
                         22,
                         f"Step {index + 1}: {count:,} users",
                     ),
@@ -335,6 +387,18 @@ class FunnelChart:
                         100.0 * lost / count if lost is not None and count else None
                     ),
                     drop_y=bar_y + 36,
+                    previous=None
+                    if before is None
+                    else Bar(
+                        index + 1,
+                        before,
+                        left,
+                        bar_y,
+                        width(before),
+                        22,
+                        f"Step {index + 1}, previous {funnel.spec.periods} "
+                        f"{funnel.spec.time_group.plural}: {before:,} users",
+                    ),
                 )
             )
         return cls(
@@ -355,9 +419,12 @@ def _percent(value: float | None) -> str:
 SERIES_WIDTH = 760
 SERIES_HEIGHT = 320
 SERIES_LEFT, SERIES_RIGHT, SERIES_TOP, SERIES_BOTTOM = 64, 20, 16, 44
+#: The trend and lifecycle charts' frame.
+SERIES_FRAME = Frame(
+    SERIES_WIDTH, SERIES_HEIGHT, SERIES_LEFT, SERIES_RIGHT, SERIES_TOP, SERIES_BOTTOM
+)
 #: At most this many date labels under a chart, whatever the number of periods.
 MAX_X_LABELS = 8
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 #: Stacked above zero, bottom to top; dormant goes below.
 STACKED = (LifecycleStatus.NEW, LifecycleStatus.RETURNING, LifecycleStatus.RESURRECTING)
 
@@ -373,15 +440,12 @@ def axis_label(group: TimeGroup, start: datetime) -> str:
     >>> axis_label(TimeGroup.WEEK, monday), axis_label(TimeGroup.DAY, monday)
     ('W48', '23 Nov')
     """
-    if group is TimeGroup.HOUR:
-        return f"{start.day} {_MONTHS[start.month - 1]} {start.hour:02d}h"
-    if group is TimeGroup.DAY:
-        return f"{start.day} {_MONTHS[start.month - 1]}"
+    if group in (TimeGroup.MONTH, TimeGroup.YEAR):
+        return period_label(group, start)
     if group is TimeGroup.WEEK:
-        return f"W{start.isocalendar()[1]}"
-    if group is TimeGroup.MONTH:
-        return f"{_MONTHS[start.month - 1]} {start.year}"
-    return str(start.year)
+        return period_label(group, start).split(" · ")[0]
+    day = period_label(TimeGroup.DAY, start).removesuffix(f" {start.year}")
+    return day if group is TimeGroup.DAY else f"{day} {start.hour:02d}h"
 
 
 def _x_labels(
@@ -415,6 +479,9 @@ class TrendLine:
     #: Whether it is the previous window's series (``compare="previous"``), drawn faded
     #: and dashed over the same x positions, without drill-downs.
     previous: bool = False
+    #: Which users its points stand for, in the users route's query string: the series
+    #: (``series=0``), and a breakdown's group (``series=0&group=pro``); ``index`` follows.
+    query: str = ""
 
     @property
     def svg_points(self) -> str:
@@ -443,85 +510,85 @@ def _svg(points: Sequence[TrendPoint]) -> str:
 
 
 @attrs.frozen
-class TrendChart:
+class TrendChart(Axes):
     """Several series on one line chart, in users."""
 
-    width: int
-    height: int
     lines: tuple[TrendLine, ...]
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, str], ...]
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
 
     @classmethod
     def build(
-        cls, trend: Trend, labels: Sequence[str], complete: Sequence[bool] = ()
+        cls,
+        trend: Trend,
+        labels: Sequence[str],
+        complete: Sequence[bool] = (),
+        *,
+        breakdown: str = "",
+        groups: Sequence[tuple[str | None, Trend]] = (),
     ) -> TrendChart:
         """Lay out every series of ``trend`` (``labels`` name them); points whose
-        ``complete`` flag is false (the period containing now) are drawn dashed."""
+        ``complete`` flag is false (the period containing now) are drawn dashed.
+
+        With the ``groups`` of a ``breakdown`` (value, or None for everyone else, and
+        that group's trend), each series is drawn once per group instead: "paid, plan =
+        pro", ..., "paid, everyone else" (they add up to the series)."""
+        drawn: list[tuple[str, int, Trend, str]] = []  # label, series, trend, group query
+        for value, part in groups:
+            name = "everyone else" if value is None else f"{breakdown} = {value}"
+            query = urlencode({"group": "" if value is None else value})
+            drawn += [(f"{label}, {name}", i, part, query) for i, label in enumerate(labels)]
+        if not groups:
+            drawn = [(label, i, trend, "") for i, label in enumerate(labels)]
         group = trend.spec.time_group
         n = len(trend.dates)
-        earlier = trend.previous.series if trend.previous is not None else ()
-        highest = max((c for s in (*trend.series, *earlier) for c in s.counts), default=0)
-        step, steps = _axis(highest)
+        counts = [(*part.series[i].counts, *_previous_counts(part, i)) for _, i, part, _ in drawn]
+        step, steps = _axis(max((c for line in counts for c in line), default=0))
         top = step * steps
-        plot_w, plot_h = (
-            SERIES_WIDTH - SERIES_LEFT - SERIES_RIGHT,
-            SERIES_HEIGHT - SERIES_TOP - SERIES_BOTTOM,
-        )
 
         def x_of(k: int) -> float:
-            return SERIES_LEFT + (plot_w / 2 if n == 1 else plot_w * k / (n - 1))
+            return _spread(SERIES_FRAME, k, n)
 
         def y_of(value: float) -> float:
-            return SERIES_TOP + plot_h * (1 - value / top)
+            return SERIES_FRAME.y_of(value, top)
 
-        lines = tuple(
-            TrendLine(
-                label,
-                f"line-{i % PALETTE_SIZE}",
-                tuple(
-                    TrendPoint(
-                        i,
-                        k,
-                        count,
-                        x_of(k),
-                        y_of(count),
-                        f"{label}, {period_label(group, trend.dates[k])}: {count:,} users"
-                        + ("" if _complete(complete, k) else " (incomplete: not over yet)"),
-                        _complete(complete, k),
-                    )
-                    for k, count in enumerate(series.counts)
-                ),
+        lines: list[TrendLine] = []
+        previous: list[TrendLine] = []
+        for colour, (label, i, part, extra) in enumerate(drawn):
+            css = f"line-{colour % PALETTE_SIZE}"
+            points = tuple(
+                TrendPoint(
+                    i,
+                    k,
+                    count,
+                    x_of(k),
+                    y_of(count),
+                    f"{label}, {period_label(group, trend.dates[k])}: {count:,} users"
+                    + ("" if _complete(complete, k) else " (incomplete: not over yet)"),
+                    _complete(complete, k),
+                )
+                for k, count in enumerate(part.series[i].counts)
             )
-            for i, (label, series) in enumerate(zip(labels, trend.series, strict=True))
-        )
-        previous = tuple(
-            TrendLine(
-                f"{label} (previous)",
-                f"line-{i % PALETTE_SIZE} previous",
-                tuple(
+            query = "&".join(q for q in (f"series={i}", extra) if q)
+            lines.append(TrendLine(label, css, points, query=query))
+            if part.previous is not None and i < len(part.previous.series):
+                before = tuple(
                     TrendPoint(i, k, count, x_of(k), y_of(count), f"{label}, previous: {count:,}")
-                    for k, count in enumerate(series.counts)
-                ),
-                previous=True,
-            )
-            for i, (label, series) in enumerate(zip(labels[: len(earlier)], earlier, strict=True))
-        )
+                    for k, count in enumerate(part.previous.series[i].counts)
+                )
+                previous.append(
+                    TrendLine(f"{label} (previous)", f"{css} previous", before, previous=True)
+                )
         return cls(
-            width=SERIES_WIDTH,
-            height=SERIES_HEIGHT,
-            lines=previous + lines,
-            y_ticks=tuple((y_of(step * k), _tick_text(step * k)) for k in range(steps + 1)),
+            lines=(*previous, *lines),
+            y_ticks=SERIES_FRAME.y_ticks(step, steps, _tick_text),
             x_ticks=_x_labels(group, trend.dates, x_of),
-            plot_left=SERIES_LEFT,
-            plot_right=SERIES_WIDTH - SERIES_RIGHT,
-            plot_top=SERIES_TOP,
-            plot_bottom=SERIES_HEIGHT - SERIES_BOTTOM,
+            **SERIES_FRAME.box(),
         )
+
+
+def _previous_counts(trend: Trend, series: int) -> tuple[int, ...]:
+    """The previous window's counts of ``series`` (none without a comparison)."""
+    earlier = trend.previous.series if trend.previous is not None else ()
+    return earlier[series].counts if series < len(earlier) else ()
 
 
 @attrs.frozen
@@ -541,19 +608,11 @@ class StackedBar:
 
 
 @attrs.frozen
-class LifecycleChart:
+class LifecycleChart(Axes):
     """Stacked bars per period: new, returning, resurrecting above zero, dormant below."""
 
-    width: int
-    height: int
     bars: tuple[StackedBar, ...]
     zero: float
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, str], ...]
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
 
     @classmethod
     def build(cls, lifecycle: Lifecycle, complete: Sequence[bool] = ()) -> LifecycleChart:
@@ -566,13 +625,9 @@ class LifecycleChart:
         step, _ = _axis(max(max(above, default=0), max(below, default=0)))
         up = max(1, math.ceil(max(above, default=0) / step - 1e-9))
         down = math.ceil(max(below, default=0) / step - 1e-9)
-        plot_w, plot_h = (
-            SERIES_WIDTH - SERIES_LEFT - SERIES_RIGHT,
-            SERIES_HEIGHT - SERIES_TOP - SERIES_BOTTOM,
-        )
-        unit = plot_h / ((up + down) * step)
+        unit = SERIES_FRAME.plot_height / ((up + down) * step)
         zero = SERIES_TOP + up * step * unit
-        slot = plot_w / n
+        slot = SERIES_FRAME.plot_width / n
         bar_w = max(1.0, slot * 0.7)
 
         def x_of(k: int) -> float:
@@ -604,16 +659,11 @@ class LifecycleChart:
             (zero - step * i * unit, _tick_text(step * i)) for i in range(up + 1)
         ) + tuple((zero + step * i * unit, "-" + _tick_text(step * i)) for i in range(1, down + 1))
         return cls(
-            width=SERIES_WIDTH,
-            height=SERIES_HEIGHT,
             bars=tuple(bars),
             zero=zero,
             y_ticks=y_ticks,
             x_ticks=_x_labels(group, lifecycle.dates, x_of),
-            plot_left=SERIES_LEFT,
-            plot_right=SERIES_WIDTH - SERIES_RIGHT,
-            plot_top=SERIES_TOP,
-            plot_bottom=SERIES_HEIGHT - SERIES_BOTTOM,
+            **SERIES_FRAME.box(),
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from flask_bitmapist.domain import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.exceptions import InvalidRequest
@@ -21,12 +21,12 @@ from flask_bitmapist.flask.dashboard.chart import RetentionChart
 from flask_bitmapist.flask.dashboard.forms import (
     COHORT_FIELDS,
     CohortForm,
+    json_object,
     parse_cell,
     parse_legacy_body,
 )
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer
-from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
 from flask_bitmapist.services.reports import (
     cohort_to_legacy_dict,
     column_label,
@@ -89,6 +89,7 @@ def cohort_page() -> Response:
         chart=RetentionChart.build(cohort, as_percent=form.percent) if cohort else None,
         hourly_off=responses.hourly_off(state, cohort.spec.time_group if cohort else None),
         query=form.query(),
+        users_url=url_for("bitmapist.api_cohort_cell") + "?" + form.query(),
     )
 
 
@@ -115,7 +116,7 @@ def _heatmap_view(
 def cohort_post() -> Response | str:
     """0.1's API: a JSON body in, the heatmap fragment out (``?json=1``: 0.1's JSON)."""
     state = current_state()
-    body = _json_body()
+    body = json_object(request, wanted="with primary_event and secondary_event")
     spec, as_percent = parse_legacy_body(
         body,
         now=state.now(),
@@ -133,36 +134,6 @@ def cohort_post() -> Response | str:
         view=_heatmap_view(cohort, as_percent, answer.complete),
         query="",
     )
-
-
-def _json_body() -> dict[str, Any]:
-    """The request's JSON object, read within :data:`MAX_JSON_BYTES` and
-    :data:`MAX_JSON_DEPTH` (a body past either is a 400, never parsed)."""
-    if not request.is_json:
-        raise InvalidRequest(
-            "the body must be JSON (Content-Type: application/json) with primary_event "
-            "and secondary_event",
-            field="body",
-        )
-    length = request.content_length
-    if length is not None and length > MAX_JSON_BYTES:
-        raise InvalidRequest(
-            f"the body is {length:,} bytes long; at most {MAX_JSON_BYTES:,} are read",
-            field="body",
-        )
-    # Read at most one byte past the bound, whatever Content-Length claimed.
-    data = request.stream.read(MAX_JSON_BYTES + 1)
-    try:
-        body = load_json(data)
-    except InvalidJson as exc:
-        raise InvalidRequest(f"the body: {exc}", field="body") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest(
-            f"the body must be a JSON object with primary_event and secondary_event, "
-            f"got {type(body).__name__}",
-            field="body",
-        )
-    return body
 
 
 def api_cohort() -> Response:

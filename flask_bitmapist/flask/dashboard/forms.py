@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlencode
 
 import attrs
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Request
 
 from flask_bitmapist.domain import (
     DEFAULT_MAX_EXPRESSION_TERMS,
+    MAX_STEPS,
     UTC,
     CohortMode,
     CohortSpec,
@@ -31,17 +33,25 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.services.answers import parse_count, parse_now
+from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
 from flask_bitmapist.services.cohort_requests import create_cohort_spec, legacy_mode
 
 __all__ = [
     "ANSWER_FIELDS",
     "COHORT_FIELDS",
     "MAX_PER_PAGE",
+    "MIN_STEP_ROWS",
     "AnswerForm",
     "CohortForm",
+    "FunnelForm",
     # Defined in flask_bitmapist.exceptions; re-exported for the dashboard's views.
     "InvalidRequest",
     "Page",
+    "SegmentedForm",
+    "StickinessForm",
+    "WindowForm",
+    "event_text",
+    "json_object",
     "parse_bool",
     "parse_cell",
     "parse_count",
@@ -69,6 +79,8 @@ COHORT_FIELDS = (
 #: Query-string keys of the trend and lifecycle forms; none of them: the default answer.
 ANSWER_FIELDS = ("expr", "time_group", "periods", "rolling", "now")
 MAX_PER_PAGE = 1000
+#: The funnel page shows at least this many step rows.
+MIN_STEP_ROWS = 3
 _DEFAULT_PER_PAGE = 100
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -124,33 +136,11 @@ def _chain(
         raise InvalidRequest(message, field=f"{additional_field}[{index}]") from None
 
 
-def _build_spec(
-    primary: Expression,
-    secondary: Expression,
-    *,
-    now: datetime,
-    time_group: object,
-    rows: int,
-    cols: int,
-    mode: object,
-    max_cells: int,
-    names: Mapping[str, str],
-    first_time: bool = False,
-) -> CohortSpec:
-    """The spec, an error naming the field as this request called it."""
+def _build_spec(primary: Expression, secondary: Expression, **options: Any) -> CohortSpec:
+    """The spec (:func:`create_cohort_spec`, ``options`` passed on), an error naming the
+    field as this request called it."""
     try:
-        return create_cohort_spec(
-            primary,
-            secondary,
-            now=now,
-            time_group=time_group,
-            rows=rows,
-            cols=cols,
-            mode=mode,
-            max_cells=max_cells,
-            field_names=names,
-            first_time=first_time,
-        )
+        return create_cohort_spec(primary, secondary, **options)
     except InvalidCohortSpec as exc:
         raise InvalidRequest(str(exc), field=exc.field) from None
 
@@ -160,7 +150,22 @@ def _strings(args: MultiDict[str, str], key: str) -> list[str]:
 
 
 @attrs.frozen
-class CohortForm:
+class SegmentedForm:
+    """What every answer's form holds besides its question, as typed: a pinned ``now``
+    (blank: the app's), the ``segment`` (blank: every user) and the ``breakdown``
+    property (blank: none)."""
+
+    now: str = ""
+    segment: str = ""
+    breakdown: str = ""
+
+    def set_pairs(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """The query-string pairs of those of ``keys`` that are not blank, in order."""
+        return [(key, value) for key in keys if (value := getattr(self, key))]
+
+
+@attrs.frozen
+class CohortForm(SegmentedForm):
     """The cohort form as typed: the page's query string, or 0.1's body in the same shape.
 
     ``additional`` pairs each event with ``and``/``or`` (0.1's chain); a non-empty
@@ -178,9 +183,6 @@ class CohortForm:
     mode: str = CohortMode.FIRST_RETURN.value
     as_percent: str = "0"
     first_time: str = "0"
-    now: str = ""
-    segment: str = ""
-    breakdown: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> CohortForm:
@@ -271,7 +273,7 @@ class CohortForm:
             mode=self.mode,
             max_cells=max_cells,
             # A typed expression is what the error is about, not the event list.
-            names={
+            field_names={
                 key: f"{key}_expression"
                 for key in ("primary", "secondary")
                 if getattr(self, f"{key}_expression")
@@ -281,11 +283,9 @@ class CohortForm:
 
     def query(self, **overrides: object) -> str:
         """The form as a query string (for bookmarks and links), ``overrides`` applied."""
-        pairs: list[tuple[str, str]] = []
-        for key in ("primary", "primary_expression", "secondary", "secondary_expression"):
-            value = getattr(self, key)
-            if value:
-                pairs.append((key, value))
+        pairs = self.set_pairs(
+            ("primary", "primary_expression", "secondary", "secondary_expression")
+        )
         for name, op in self.additional:
             pairs += [("additional", name), ("op", op)]
         pairs += [
@@ -297,12 +297,7 @@ class CohortForm:
         ]
         if self.first_time not in ("", "0"):
             pairs.append(("first_time", self.first_time))
-        if self.now:
-            pairs.append(("now", self.now))
-        if self.segment:
-            pairs.append(("segment", self.segment))
-        if self.breakdown:
-            pairs.append(("breakdown", self.breakdown))
+        pairs += self.set_pairs(("now", "segment", "breakdown"))
         replaced = {key: str(value) for key, value in overrides.items()}
         pairs = [(k, replaced.pop(k, v)) for k, v in pairs]
         pairs += list(replaced.items())
@@ -354,10 +349,38 @@ def parse_legacy_body(
         cols=parse_count("num_cols", body.get("num_cols"), 10),
         mode=mode,
         max_cells=max_cells,
-        names={"rows": "num_rows", "cols": "num_cols", "primary": "primary_event"},
+        field_names={"rows": "num_rows", "cols": "num_cols", "primary": "primary_event"},
         first_time=parse_bool("first_time", body.get("first_time")),
     )
     return spec, parse_bool("as_percent", body.get("as_percent"))
+
+
+def json_object(request: Request, *, wanted: str) -> dict[str, Any]:
+    """The request's body, a JSON object read within :data:`MAX_JSON_BYTES` and
+    :data:`MAX_JSON_DEPTH` (a body past either is refused, never parsed); ``wanted`` says
+    what it should hold, for the errors."""
+    if not request.is_json:
+        raise InvalidRequest(
+            f"the body must be JSON (Content-Type: application/json) {wanted}", field="body"
+        )
+    length = request.content_length
+    if length is not None and length > MAX_JSON_BYTES:
+        raise InvalidRequest(
+            f"the body is {length:,} bytes long; at most {MAX_JSON_BYTES:,} are read",
+            field="body",
+        )
+    # Read at most one byte past the bound, whatever Content-Length claimed.
+    data = request.stream.read(MAX_JSON_BYTES + 1)
+    try:
+        body = load_json(data)
+    except InvalidJson as exc:
+        raise InvalidRequest(f"the body: {exc}", field="body") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest(
+            f"the body must be a JSON object {wanted}, got {type(body).__name__}",
+            field="body",
+        )
+    return body
 
 
 @attrs.frozen
@@ -391,76 +414,184 @@ def parse_cell(args: Mapping[str, str]) -> tuple[int, int]:
     return parse_count("row", args.get("row")), parse_count("col", args.get("col"))
 
 
-@attrs.frozen
-class AnswerForm:
-    """A request of expressions (trends, lifecycles) as typed, so a page can show it again
-    with its error: repeated ``expr``, ``time_group``, ``periods``, ``rolling``, ``now``."""
+W = TypeVar("W", bound="WindowForm")
 
-    exprs: tuple[str, ...] = ()
+
+@attrs.frozen
+class WindowForm(SegmentedForm):
+    """What every form of an answer over a window of periods holds besides its
+    expressions, as typed: ``time_group``, ``periods``, ``now``, ``segment``, ``compare``
+    and ``breakdown``. Each kind's form adds its expressions (:attr:`KEYS`: the keys that
+    make a request a submitted form)."""
+
+    KEYS: ClassVar[tuple[str, ...]] = ()
+
     time_group: str = "day"
     periods: str = "30"
-    rolling: str = "1"
-    now: str = ""
-    segment: str = ""
     compare: str = ""
-    breakdown: str = ""
 
     @classmethod
-    def from_args(cls, args: MultiDict[str, str]) -> AnswerForm:
-        """Read repeated ``expr`` (blank ones dropped), ``time_group``, ``periods``,
-        ``rolling`` and ``now`` from a query string."""
-        exprs = tuple(e.strip() for e in args.getlist("expr") if e.strip())
-        defaults = cls()
+    def from_args(cls: type[W], args: MultiDict[str, str]) -> W:
+        """Read the form from a query string (``request.args``)."""
+        raise NotImplementedError
 
-        def get(key: str, default: str) -> str:
-            value = args.get(key)
-            return default if value is None or not value.strip() else value.strip()
-
-        return cls(
-            exprs=exprs,
-            time_group=get("time_group", defaults.time_group),
-            periods=get("periods", defaults.periods),
-            rolling=get("rolling", defaults.rolling),
-            now=get("now", ""),
-            segment=get("segment", ""),
-            compare=get("compare", ""),
-            breakdown=get("breakdown", ""),
-        )
-
-    @property
-    def submitted(self) -> bool:
-        """Whether an expression was given (else a page shows an empty form)."""
-        return bool(self.exprs)
+    @classmethod
+    def is_submitted(cls, args: MultiDict[str, str]) -> bool:
+        """Whether the query string holds any field (else: show an empty form)."""
+        return any(key in args for key in cls.KEYS)
 
     def fields(self) -> dict[str, object]:
         """The request's fields, as the answer pipeline reads them."""
+        raise NotImplementedError
+
+    def window_fields(self) -> dict[str, object]:
+        """The window's fields, as the answer pipeline reads them."""
         return {
-            "expr": list(self.exprs),
             "time_group": self.time_group,
             "periods": self.periods,
-            "rolling": self.rolling,
             "now": self.now,
             "segment": self.segment,
             "compare": self.compare,
             "breakdown": self.breakdown,
         }
 
-    def query(self, *, rolling: bool = True, **extra: object) -> str:
-        """The request as a query string (for links), with ``extra`` keys appended."""
-        pairs = [("expr", e) for e in self.exprs]
-        pairs += [("time_group", self.time_group), ("periods", self.periods)]
+    def window_query(
+        self, head: list[tuple[str, str]], *, rolling: str = "", extra: Mapping[str, object]
+    ) -> str:
+        """The request as a query string: ``head`` (the expressions), the window (with
+        ``rolling`` when given; ``now``, ``segment``, ``compare`` and ``breakdown`` when
+        set), then ``extra``."""
+        pairs = [*head, ("time_group", self.time_group), ("periods", self.periods)]
         if rolling:
-            pairs.append(("rolling", self.rolling))
-        if self.now:
-            pairs.append(("now", self.now))
-        if self.segment:
-            pairs.append(("segment", self.segment))
-        if self.compare:
-            pairs.append(("compare", self.compare))
-        if self.breakdown:
-            pairs.append(("breakdown", self.breakdown))
+            pairs.append(("rolling", rolling))
+        pairs += self.set_pairs(("now", "segment", "compare", "breakdown"))
         pairs += [(key, str(value)) for key, value in extra.items()]
         return urlencode(pairs)
+
+
+@attrs.frozen
+class AnswerForm(WindowForm):
+    """A request of expressions (trends, lifecycles) as typed, so a page can show it again
+    with its error: repeated ``expr``, ``rolling`` and the window."""
+
+    KEYS: ClassVar[tuple[str, ...]] = ANSWER_FIELDS
+
+    exprs: tuple[str, ...] = ()
+    rolling: str = "1"
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> AnswerForm:
+        """Read repeated ``expr`` (blank ones dropped), ``rolling`` and the window from a
+        query string; a blank ``periods`` or ``rolling`` is the default."""
+        exprs = tuple(e.strip() for e in args.getlist("expr") if e.strip())
+        window = window_args(args)
+        return cls(
+            exprs=exprs,
+            rolling=(args.get("rolling") or "").strip() or "1",
+            **{**window, "periods": window["periods"] or "30"},
+        )
+
+    @classmethod
+    def is_submitted(cls, args: MultiDict[str, str]) -> bool:
+        """Whether an expression was given (else a page shows an empty form)."""
+        return any(e.strip() for e in args.getlist("expr"))
+
+    def fields(self) -> dict[str, object]:
+        """The request's fields, as the answer pipeline reads them."""
+        return {"expr": list(self.exprs), "rolling": self.rolling, **self.window_fields()}
+
+    def query(self, *, rolling: bool = True, **extra: object) -> str:
+        """The request as a query string (for links), with ``extra`` keys appended."""
+        head = [("expr", e) for e in self.exprs]
+        return self.window_query(head, rolling=self.rolling if rolling else "", extra=extra)
+
+
+@attrs.frozen
+class StickinessForm(WindowForm):
+    """The stickiness request as typed: ``expr`` and the window."""
+
+    KEYS: ClassVar[tuple[str, ...]] = ("expr", "time_group", "periods", "now", "segment")
+
+    expr: str = ""
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> StickinessForm:
+        """Read the form from a query string."""
+        return cls(expr=(args.get("expr") or "").strip(), **window_args(args))
+
+    def fields(self) -> dict[str, object]:
+        """The request's fields, as the answer pipeline reads them."""
+        return {"expr": self.expr, **self.window_fields()}
+
+    def query(self, **overrides: object) -> str:
+        """The form as a query string, ``overrides`` added."""
+        return self.window_query([("expr", self.expr)], extra=overrides)
+
+
+@attrs.frozen
+class FunnelForm(WindowForm):
+    """The funnel request as typed, each step as a text expression.
+
+    The API sends each step as a repeated ``step`` (an event name or an expression). The
+    page sends, per step row, the event chosen in ``step_event`` and an optional
+    ``step_expression`` that replaces it, paired by position; rows left blank are dropped.
+    """
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "step",
+        "step_event",
+        "step_expression",
+        "time_group",
+        "periods",
+        "now",
+        "segment",
+    )
+
+    steps: tuple[str, ...] = ()
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> FunnelForm:
+        """Read the form from a query string (``request.args``)."""
+        steps = [v.strip() for v in args.getlist("step") if v.strip()]
+        events = [v.strip() for v in args.getlist("step_event")]
+        expressions = [v.strip() for v in args.getlist("step_expression")]
+        rows = max(len(events), len(expressions))
+        events += [""] * (rows - len(events))
+        expressions += [""] * (rows - len(expressions))
+        for name, expression in zip(events, expressions, strict=True):
+            if expression:
+                steps.append(expression)
+            elif name:
+                steps.append(event_text(name))
+        return cls(steps=tuple(steps), **window_args(args))
+
+    def fields(self) -> dict[str, object]:
+        """The request's fields, as the answer pipeline reads them."""
+        return {"step": list(self.steps), **self.window_fields()}
+
+    def step_rows(self, events: frozenset[str] | set[str]) -> list[tuple[str, str]]:
+        """The page's step rows as ``(event, expression)``: a step that is one of ``events``
+        fills the event picker, anything else the expression; then blank rows, at
+        least :data:`MIN_STEP_ROWS` in all and one more than filled, up to ten."""
+        names = {event_text(event): event for event in events}
+        rows = [(names[s], "") if s in names else ("", s) for s in self.steps]
+        wanted = min(MAX_STEPS, max(MIN_STEP_ROWS, len(rows) + 1))
+        return rows + [("", "")] * (wanted - len(rows))
+
+    def query(self, **overrides: object) -> str:
+        """The request as the API's query string (``step`` repeated), ``overrides`` added."""
+        return self.window_query([("step", step) for step in self.steps], extra=overrides)
+
+
+def event_text(name: str) -> str:
+    """An event chosen from a list, as an expression (quoted when its name needs it).
+
+    A name no event can have is kept as typed: reading it as an expression then fails
+    with an error naming the field."""
+    try:
+        return str(EventRef(name))
+    except InvalidEventName:
+        return name
 
 
 def window_args(args: Mapping[str, str]) -> dict[str, str]:

@@ -7,12 +7,12 @@ count drills down to its users. The answer comes from the app's pipeline.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, url_for
 
 from flask_bitmapist.domain import LifecycleStatus, TimeGroup
 from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import LifecycleChart
-from flask_bitmapist.flask.dashboard.forms import ANSWER_FIELDS, AnswerForm
+from flask_bitmapist.flask.dashboard.forms import AnswerForm
 from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.reports import period_iso, period_label
 
@@ -41,10 +41,7 @@ def api_lifecycle_users() -> Response:
 def lifecycle_page() -> Response:
     """Stacked bars (new, returning, resurrecting above zero, dormant below) and a table."""
     state = current_state()
-    form = AnswerForm.from_args(responses.default_args("lifecycle", request.args, ANSWER_FIELDS))
-    answer, error = responses.try_answer(
-        (lambda: state.answers.answer("lifecycle", form.fields())) if form.submitted else None
-    )
+    form, answer, error = responses.answer_page("lifecycle", AnswerForm)
     lifecycle = answer.result if answer else None
     group = lifecycle.spec.time_group if lifecycle else TimeGroup.DAY
     complete = (answer.complete if answer else None) or ()
@@ -69,5 +66,6 @@ def lifecycle_page() -> Response:
         if lifecycle
         else [],
         query=form.query(rolling=False),
+        users_url=url_for("bitmapist.api_lifecycle_users") + "?" + form.query(rolling=False),
         hourly_off=responses.hourly_off(state, lifecycle.spec.time_group if lifecycle else None),
     )

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from flask_bitmapist.domain import StorageUnavailable, TimeGroup
 from flask_bitmapist.exceptions import InvalidRequest
-from flask_bitmapist.flask.dashboard.forms import Page
+from flask_bitmapist.flask.dashboard.breakdowns import group_tables
+from flask_bitmapist.flask.dashboard.forms import Page, WindowForm
 from flask_bitmapist.flask.dashboard.saved_cohorts import note_drill_down_users
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services.answers import Answer, Breakdown, Drill, Fields
@@ -22,6 +23,7 @@ from flask_bitmapist.services.defaults import Defaults, choose_defaults
 __all__ = [
     "add_answer_routes",
     "answer_format",
+    "answer_page",
     "answer_response",
     "api_answer",
     "api_users",
@@ -32,6 +34,7 @@ __all__ = [
     "hourly_off",
     "page_response",
     "try_answer",
+    "try_breakdown",
     "users_page",
     "wants_json",
 ]
@@ -118,6 +121,27 @@ def users_page(drill: Drill, state: BitmapistState) -> Response:
     )
 
 
+F = TypeVar("F", bound=WindowForm)
+
+
+def answer_page(
+    kind: str, form_type: type[F], options: Callable[[F], dict[str, Any]] | None = None
+) -> tuple[F, Answer[Any, Any] | None, InvalidRequest | None]:
+    """What an answer page of ``kind`` shows: its form (read from the query string, or
+    the first screen's when it holds none of the form's keys) and, once submitted, the
+    answer (with the ``options`` of the form, if any) or the error the form shows."""
+    args = default_args(kind, request.args, form_type.KEYS)
+    form = form_type.from_args(args)
+    answers = current_state().answers
+    extra = options(form) if options else {}
+    answer, error = try_answer(
+        (lambda: answers.answer(kind, form.fields(), **extra))
+        if form_type.is_submitted(args)
+        else None
+    )
+    return form, answer, error
+
+
 def try_answer(
     build: Callable[[], Answer[Any, Any]] | None,
 ) -> tuple[Answer[Any, Any] | None, InvalidRequest | None]:
@@ -131,44 +155,56 @@ def try_answer(
         return None, as_request_error(exc)
 
 
+def try_breakdown(
+    answer: Answer[Any, Any] | None,
+) -> tuple[Breakdown[Any, Any] | None, InvalidRequest | None]:
+    """With ``breakdown`` in the query string, ``answer`` once per value of that property
+    (or the error the form shows: no such property); else nothing."""
+    name = (request.args.get("breakdown") or "").strip()
+    if answer is None or not name:
+        return None, None
+    try:
+        return current_state().answers.breakdown(
+            answer.kind.name,
+            spec=answer.spec,
+            breakdown=name,
+            segment=answer.segment,
+            compare=None if answer.previous is None else "previous",
+            warn=False,
+            **answer.options,
+        ), None
+    except InvalidRequest as exc:
+        return None, exc
+
+
 def page_response(
     template: str,
     *,
     answer: Answer[Any, Any] | None,
     error: Exception | None,
+    breakdown: tuple[Breakdown[Any, Any] | None, InvalidRequest | None] | None = None,
     **context: Any,
 ) -> Response:
     """An answer's page (400 when it shows an error, else 200), with what every answer
     page shows: the time groups, the app's ``now`` (its event pickers ask
     ``/api/events/names`` for suggestions: no page lists every name). With ``breakdown``
-    in the query string, one block per value of that property under the answer."""
+    in the query string, one block per value of that property under the answer, whose
+    numbers list their users (``breakdown``: that breakdown, if the page already has it)."""
     state = current_state()
     context.setdefault("defaults", first_screen())
-    breakdown = None
-    name = (request.args.get("breakdown") or "").strip()
-    if answer is not None and error is None and name:
-        try:
-            breakdown = state.answers.breakdown(
-                answer.kind.name,
-                spec=answer.spec,
-                breakdown=name,
-                segment=answer.segment,
-                compare=None if answer.previous is None else "previous",
-                warn=False,
-                **answer.options,
-            )
-        except InvalidRequest as exc:
-            error = exc
+    found, problem = (None, None) if error is not None else (breakdown or try_breakdown(answer))
     html = render_template(
         template,
         answer=answer,
-        error=error,
-        breakdown=breakdown,
+        error=error or problem,
+        breakdown=found,
+        breakdown_tables=group_tables(found) if found is not None else [],
         time_groups=list(TimeGroup),
         now=state.now(),
         **context,
     )
-    return current_app.response_class(html, status=400 if error else 200, mimetype="text/html")
+    status = 400 if error or problem else 200
+    return current_app.response_class(html, status=status, mimetype="text/html")
 
 
 def as_request_error(exc: Exception) -> InvalidRequest:

@@ -15,7 +15,6 @@ this blueprint's routes only): every drill-down hands its user set to
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -32,12 +31,14 @@ from flask_bitmapist.domain import (
     validate_cohort_name,
 )
 from flask_bitmapist.exceptions import InvalidRequest
+from flask_bitmapist.flask.dashboard.forms import json_object
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.services import segments
-from flask_bitmapist.services.bounded_json import MAX_JSON_BYTES, InvalidJson, load_json
 
 __all__ = ["note_drill_down_users", "register_saved_cohort_views"]
 
+#: What the body holds, as its errors say.
+_WANTED = 'like {"name": ..., "users": [...]} or {"name": ..., "from": "<drill-down URL>"}'
 #: While a ``from`` URL is dispatched: where its drill-down leaves its users.
 _captured: ContextVar[list[Bitmap] | None] = ContextVar("bitmapist_captured", default=None)
 
@@ -60,7 +61,7 @@ def note_drill_down_users(users: Bitmap) -> None:
 def api_save_cohort() -> tuple[Response, int]:
     """Save ``users`` or the users of the drill-down ``from`` under ``name``."""
     state = current_state()
-    body = _json_object()
+    body = json_object(request, wanted=_WANTED)
     name = body.get("name")
     try:
         validate_cohort_name(name)
@@ -74,25 +75,6 @@ def api_save_cohort() -> tuple[Response, int]:
     users = _users_of(state, body["users"]) if "users" in body else _drill_down(body["from"])
     segments.save_cohort(state.repository, name, users)
     return jsonify({"name": name, "count": len(users)}), 201
-
-
-def _json_object() -> dict[str, Any]:
-    if not request.is_json:
-        raise InvalidRequest(
-            'the body must be JSON (Content-Type: application/json): {"name": ..., '
-            '"users": [...]} or {"name": ..., "from": "<drill-down URL>"}',
-            field="body",
-        )
-    data = request.stream.read(MAX_JSON_BYTES + 1)
-    try:
-        body = load_json(data)
-    except InvalidJson as exc:
-        raise InvalidRequest(f"the body: {exc}", field="body") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest(
-            f"the body must be a JSON object, got {type(body).__name__}", field="body"
-        )
-    return body
 
 
 def _users_of(state: BitmapistState, ids: object) -> Bitmap:

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, request, url_for
 from flask_bitmapist.domain import MAX_SERIES, EventRef, Trend
 from flask_bitmapist.flask.dashboard import responses
 from flask_bitmapist.flask.dashboard.chart import Sparkline, TrendChart
-from flask_bitmapist.flask.dashboard.forms import ANSWER_FIELDS, AnswerForm
+from flask_bitmapist.flask.dashboard.forms import AnswerForm
 from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.reports import period_iso, period_label
 
@@ -48,25 +48,32 @@ def api_trend_users() -> Response:
 def trends_page() -> Response:
     """Several expressions on one line chart, a table under it, CSV and JSON links."""
     state = current_state()
-    form = AnswerForm.from_args(responses.default_args("trend", request.args, ANSWER_FIELDS))
-    answer, error = responses.try_answer(
-        (lambda: state.answers.answer("trend", form.fields(), labels=form.exprs))
-        if form.submitted
-        else None
+    form, answer, error = responses.answer_page(
+        "trend", AnswerForm, lambda form: {"labels": form.exprs}
     )
     trend = answer.result if answer else None
+    breakdown = responses.try_breakdown(answer if error is None else None)
+    found = breakdown[0]
     return responses.page_response(
         "bitmapist/trends.html",
         answer=answer,
         error=error,
+        breakdown=breakdown,
         form=form,
         trend=trend,
         labels=form.exprs,
-        chart=TrendChart.build(trend, form.exprs, answer.complete or ())
+        chart=TrendChart.build(
+            trend,
+            form.exprs,
+            answer.complete or (),
+            breakdown=found.name if found else "",
+            groups=[(value, part.result) for value, part in found.groups] if found else (),
+        )
         if answer and trend
         else None,
         rows=_rows(trend, answer.complete) if answer and trend else [],
         query=form.query(),
+        users_url=url_for("bitmapist.api_trend_users") + "?" + form.query(),
         hourly_off=responses.hourly_off(state, trend.spec.time_group if trend else None),
         max_series=MAX_SERIES,
     )

@@ -24,7 +24,7 @@ from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from flask_bitmapist import FlaskBitmapist
+from flask_bitmapist import FlaskBitmapist, set_property
 from flask_bitmapist.domain import Period, TimeGroup, parse_expression
 from flask_bitmapist.infra import RedisRepository
 from tests.cohort_model import EventLog, Lookup, ModelCohort, generate_log
@@ -494,8 +494,10 @@ def test_a_product_manager_reads_stickiness_and_lists_its_users(
 ) -> None:
     page.goto(f"{live_server}/bitmapist/")
     page.click("nav >> text=Stickiness")
-    # The first screen counts weeks; the manager asks for days.
-    page.select_option("#time_group", "day")
+    # The first screen counts weeks; the manager asks for days: the form submits itself.
+    with page.expect_navigation():
+        page.select_option("#time_group", "day")
+    assert "time_group=day" in page.url
     page.fill("#expr", "paid | refunded")
     page.fill("#periods", "14")
     with page.expect_navigation():
@@ -575,6 +577,19 @@ def test_a_product_manager_builds_a_funnel_and_opens_a_drop_off(
     assert [int(line[2]) for line in lines[1:]] == counts
     page.screenshot(path=str(tmp_path / "funnel.png"), full_page=True)
 
+    # Group by submits the funnel again, each step row kept in its place.
+    with page.expect_navigation():
+        page.select_option("#time_group", "week")
+    assert "time_group=week" in page.url
+    weekly = funnel_reached(
+        [model.users_of(parse_expression(s), TimeGroup.WEEK) for s in steps],
+        TimeGroup.WEEK,
+        NOW,
+        30,
+    )
+    cells = page.locator("#funnel-table tbody td[data-step]").all_inner_texts()
+    assert [int(c.replace(",", "")) for c in cells] == [len(users) for users in weekly]
+
 
 def test_a_drill_down_saved_as_a_cohort_is_a_segment(page: Page, live_server: str) -> None:
     query = "expr=paid+%7C+refunded&time_group=day&periods=14"
@@ -596,3 +611,82 @@ def test_a_drill_down_saved_as_a_cohort_is_a_segment(page: Page, live_server: st
     assert page.input_value("#segment") == "twice_in_two_weeks"
     cells = page.locator("#stickiness-table tbody td[data-count]").all_inner_texts()
     assert [int(c.replace(",", "")) for c in cells] == [0, count] + [0] * 12
+
+
+# -- segments: a trend broken down by plan, stickiness compared -----------------------------
+
+
+def test_a_trend_by_plan_draws_a_line_per_group_and_stickiness_its_previous_window(
+    page: Page, live_server: str, stored: str, log: EventLog, tmp_path: Path
+) -> None:
+    # The even users are on the pro plan, the odd ones on free (every user has a plan).
+    app = Flask("dashboard-browser-plans")
+    app.config.update(TESTING=True, BITMAPIST_REDIS_URL=stored)
+    FlaskBitmapist(app, clock=lambda: NOW)
+    with app.app_context():
+        for user_id in range(400):
+            set_property(user_id, "plan", "pro" if user_id % 2 == 0 else "free")
+    plans = {"pro": 0, "free": 1}
+
+    page.goto(f"{live_server}/bitmapist/trends?expr=paid&time_group=day&periods=14&breakdown=plan")
+    paid = log.trend_users(["paid"], group=TimeGroup.DAY, periods=14, rolling=1, now=NOW)
+    lines = page.eval_on_selector_all(
+        "#trend-chart g.series",
+        "gs => gs.map(g => [g.querySelector('polyline title').textContent,"
+        " Array.from(g.querySelectorAll('circle')).map(c => Number(c.dataset.count))])",
+    )
+    # One line per group: pro, free and everyone else (nobody), each of 14 days.
+    assert {label for label, _ in lines} == {
+        "paid, plan = pro",
+        "paid, plan = free",
+        "paid, everyone else",
+    }
+    for label, counts in lines:
+        plan = label.removeprefix("paid, plan = ")
+        want = [sum(1 for u in day if plans.get(plan) == u % 2) for day in paid]
+        assert counts == want, label
+    # Each keeps its own colour, and the day not over yet is dashed on every line.
+    classes = page.eval_on_selector_all(
+        "#trend-chart polyline.series-line:not(.incomplete)", "ls => ls.map(l => l.classList[1])"
+    )
+    assert sorted(classes) == ["line-0", "line-1", "line-2"]
+    assert page.locator("#trend-chart polyline.series-line.incomplete").count() == 3
+    page.screenshot(path=str(tmp_path / "trend-by-plan.png"), full_page=True)
+
+    # A point of the pro line lists the pro users who paid that day.
+    pro = next(i for i, (label, _) in enumerate(lines) if label.endswith("pro"))
+    ids = open_users(page, f"#trend-chart g.series >> nth={pro} >> circle >> nth=12")
+    assert ids == sorted(u for u in paid[12] if u % 2 == 0)[:200]
+    # A number of the free block lists free users only.
+    cell = page.locator("#breakdown-groups .breakdown-group[data-value='free'] td.has-users").first
+    count = int(cell.get_attribute("data-count") or "0")
+    with page.expect_response(lambda r: "/users?" in r.url and "group=free" in r.url):
+        cell.click()
+    page.locator("#users-summary", has_text=f"{count:,} user ids").wait_for()
+    shown = [int(i) for i in page.locator("#users-ids li").all_inner_texts()]
+    assert shown and {u % 2 for u in shown} == {1}
+
+    # Stickiness against the 14 days before: the previous window faded and dashed.
+    page.goto(
+        f"{live_server}/bitmapist/stickiness?expr=paid&time_group=day&periods=14&compare=previous"
+    )
+    model = SetModel(log.entries)
+    users_in = model.users_of(parse_expression("paid"), TimeGroup.DAY)
+    now_counts = stickiness(users_in, TimeGroup.DAY, NOW, 14)
+    before = stickiness(users_in, TimeGroup.DAY, NOW - timedelta(days=14), 14)
+    drawn = page.eval_on_selector_all(
+        "#stickiness-chart rect.previous-bar",
+        "bars => bars.map(b => [Number(b.dataset.k), Number(b.dataset.count),"
+        " b.getAttribute('stroke-dasharray'), getComputedStyle(b).fillOpacity])",
+    )
+    assert drawn and [(k, n) for k, n, _, _ in drawn] == [
+        (k, n) for k, n in enumerate(before, 1) if n
+    ]
+    assert all(dash == "4 3" and float(opacity) < 0.5 for _, _, dash, opacity in drawn)
+    # The current bars still list their users, through the faded ones over them.
+    k = max(range(1, 15), key=lambda n: now_counts[n - 1])
+    page.click(f"#stickiness-chart rect.bar[data-k='{k}']")
+    page.locator("#users-title", has_text=f"exactly {k} day").wait_for()
+    previous = page.locator("#stickiness-table tbody td.previous").all_inner_texts()
+    assert [int(c.replace(",", "")) for c in previous] == before
+    page.screenshot(path=str(tmp_path / "stickiness-previous.png"), full_page=True)

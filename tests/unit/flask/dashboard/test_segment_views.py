@@ -37,6 +37,13 @@ REQUESTS = [
     ("stickiness", {"expr": "paid", "periods": 14}),
     ("funnel", {"step": ["signed_up", "paid"], "periods": 20}),
 ]
+#: Each kind's page, with its request.
+PAGES = [
+    (page, fields)
+    for page, (_, fields) in zip(
+        ("cohort", "trends", "lifecycle", "stickiness", "funnel"), REQUESTS, strict=True
+    )
+]
 DRILLS = [
     ("cohort/cell", REQUESTS[0][1], {"row": 4, "col": 0}),
     ("trend/users", REQUESTS[1][1], {"series": 1, "index": 19}),
@@ -123,16 +130,7 @@ def test_a_segment_naming_nothing_is_a_400_naming_the_field(
     assert "pro" in response.get_json()["message"]
 
 
-@pytest.mark.parametrize(
-    ("page", "fields"),
-    [
-        ("cohort", REQUESTS[0][1]),
-        ("trends", REQUESTS[1][1]),
-        ("lifecycle", REQUESTS[2][1]),
-        ("stickiness", REQUESTS[3][1]),
-        ("funnel", REQUESTS[4][1]),
-    ],
-)
+@pytest.mark.parametrize(("page", "fields"), PAGES)
 def test_every_page_has_the_segment_field_and_keeps_it(
     pair: tuple[Flask, Flask], page: str, fields: dict[str, object]
 ) -> None:
@@ -373,3 +371,25 @@ def test_a_breakdown_groups_drill_down_in_the_api(
     assert rest["group"] is None and rest["user_ids"] == []  # every user has a plan
     bad = client.get(f"{url}&breakdown=plan&group=gold")
     assert (bad.status_code, bad.get_json()["field"]) == (400, "group")
+
+
+@pytest.mark.parametrize(("page", "fields"), PAGES)
+def test_a_breakdown_blocks_numbers_list_their_users_within_the_group(
+    pair: tuple[Flask, Flask], page: str, fields: dict[str, object]
+) -> None:
+    everyone, _ = pair
+    client = everyone.test_client()
+    html = client.get(f"/bitmapist/{page}?{query(fields, breakdown='plan')}").get_data(as_text=True)
+    blocks = html.split('id="breakdown-groups"', 1)[1]
+    cells = re.findall(r'data-count="(\d+)" data-title="[^"]*" data-users-url="([^"]+)"', blocks)
+    groups = {
+        re.search(r"&group=([^&]*)", url.replace("&amp;", "&")) is not None for _, url in cells
+    }
+    assert cells and groups == {True}
+    plans = {"free": 1, "pro": 0}
+    for count, url in cells[:: max(1, len(cells) // 6)]:
+        url = url.replace("&amp;", "&")
+        got = client.get(f"{url}&per_page=1000").get_json()
+        assert got["count"] == int(count) > 0
+        assert got["group"] in plans
+        assert {u % 2 for u in got["user_ids"]} == {plans[got["group"]]}

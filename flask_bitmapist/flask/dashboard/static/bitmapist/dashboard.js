@@ -35,9 +35,11 @@
     input.addEventListener("input", apply);
   }
 
-  // -- every answer form: blank expressions are not sent; display changes submit -------
-  function setUpForm(form, ready) {
+  // -- every answer form: blank expressions are not sent (unless the form pairs its rows
+  // by position: keepBlank); display changes submit --------------------------------------
+  function setUpForm(form, ready, keepBlank) {
     form.addEventListener("submit", function () {
+      if (keepBlank) return;
       form.querySelectorAll("input.expression").forEach(function (input) {
         if (!input.value.trim()) input.disabled = true;
       });
@@ -53,22 +55,24 @@
     });
   }
 
+  // Every page's form (data-answer-form): the cohort's with its conditions; the others
+  // submit on a display change once an expression or an event is there. The funnel's
+  // step rows pair each event with its expression by position, so all of them are sent.
   function setUpAnswerForms() {
-    var cohort = document.getElementById("cohort-form");
-    if (cohort) {
-      setUpCohortConditions(cohort);
-      setUpForm(cohort, function () {
-        return cohort.querySelector("#primary").value || cohort.querySelector("#primary_expression").value;
-      });
-    }
-    var answer = document.getElementById("answer-form");
-    if (answer) {
-      setUpForm(answer, function () {
-        return Array.prototype.some.call(answer.querySelectorAll("input.expression"), function (input) {
+    document.querySelectorAll("form[data-answer-form]").forEach(function (form) {
+      if (form.id === "cohort-form") {
+        setUpCohortConditions(form);
+        setUpForm(form, function () {
+          return form.querySelector("#primary").value || form.querySelector("#primary_expression").value;
+        });
+        return;
+      }
+      setUpForm(form, function () {
+        return Array.prototype.some.call(form.querySelectorAll("input.expression, input.event-picker"), function (input) {
           return input.value.trim() !== "";
         });
-      });
-    }
+      }, form.querySelector(".step-row") !== null);
+    });
   }
 
   // -- cohort form: add/remove conditions ----------------------------------------------
@@ -118,6 +122,8 @@
     var panel = document.getElementById("users-panel");
     var result = document.getElementById("result");
     if (!panel || !result) return;
+    // The answer's numbers, and those of its breakdown's blocks under it.
+    var area = result.closest("main") || result;
     var title = document.getElementById("users-title");
     var summary = document.getElementById("users-summary");
     var ids = document.getElementById("users-ids");
@@ -127,7 +133,7 @@
     var current = null;
 
     function select(target) {
-      result.querySelectorAll(".selected").forEach(function (el) { el.classList.remove("selected"); });
+      area.querySelectorAll(".selected").forEach(function (el) { el.classList.remove("selected"); });
       if (target) target.classList.add("selected");
     }
 
@@ -172,7 +178,7 @@
         });
     }
 
-    result.addEventListener("click", function (event) {
+    area.addEventListener("click", function (event) {
       var target = event.target.closest("[data-users-url], [data-cell-url] td.cell.has-users");
       if (!target) return;
       select(target);
