@@ -90,7 +90,15 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         rolling = f", rolling {spec.rolling}" if spec.rolling > 1 else ""
         when = reports.now_heading(spec.now, spec.window.last.zone)
         heading = f"users by {group.value}{rolling}; {when}"
-        return heading + "\n\n" + reports.render_table(["", *labels], lines)
+        table = [["", *labels], *lines]
+        before = result.previous
+        if before is not None:
+            # Each series' column is followed by its previous count and the change.
+            for i in reversed(range(len(result.series))):
+                counts = result.series[i].counts
+                table = reports.insert_comparison(table, 2 + i, counts, before.series[i].counts)
+            heading += "; " + reports.previous_heading(before.spec.window)
+        return heading + "\n\n" + reports.render_table(table[0], table[1:])
 
     def drill(self, answers: Answers, spec: TrendSpec, fields: Fields) -> Drill:
         """The users behind ``counts[index]`` of series ``series`` (both from 0)."""
