@@ -165,17 +165,34 @@ def get_funnel(
 
 def _answer(kind: str, arguments: dict[str, Any]) -> Any:
     """The current app's answer of ``kind`` to an answer function's ``arguments`` (its
-    ``locals()`` on entry: ``expression`` or ``steps``, the window, ``options``): the
-    domain's result, or ``{value: result}`` with a ``breakdown``. The domain's result has
-    no room for warnings, so the event listing that finds them is skipped; ``now`` is read
-    in the app's zone."""
-    state = current_state()
+    ``locals()`` on entry: ``expression`` or ``steps``, the window, ``options``); ``now``
+    is read in the app's zone."""
     fields = {_FIELDS.get(name, name): value for name, value in arguments.items()}
     fields.update(fields.pop("options", {}))
-    fields["now"] = state.moment(fields.get("now"))
-    if fields.get("breakdown") is not None:
-        return state.answers.breakdown(kind, fields, warn=False).results
-    return state.answers.answer(kind, fields, warn=False).result
+    fields["now"] = current_state().moment(fields.get("now"))
+    return ask(kind, fields, breakdown=fields.get("breakdown"))
+
+
+def ask(
+    kind: str,
+    fields: dict[str, Any] | None = None,
+    *,
+    spec: object = None,
+    segment: str | None = None,
+    breakdown: str | None = None,
+    shown: Callable[[Any], Any] = lambda result: result,
+) -> Any:
+    """The current app's answer of ``kind`` to ``fields`` (or to a ``spec``), as
+    ``shown`` makes it of the domain's result: that, or with a ``breakdown`` the ordered
+    ``{value: shown(result)}``. The domain's result has no room for warnings, so the event
+    listing that finds them is skipped."""
+    answers = current_state().answers
+    if breakdown is None:
+        return shown(answers.answer(kind, fields, spec=spec, segment=segment, warn=False).result)
+    found = answers.breakdown(
+        kind, fields, spec=spec, segment=segment, breakdown=breakdown, warn=False
+    )
+    return {value: shown(result) for value, result in found.results.items()}
 
 
 #: The answer functions' arguments that the pipeline's fields name otherwise.
