@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
 from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.errors import InvalidStorageConfig
 from flask_bitmapist.domain.events import BitmapId, Mark
 from flask_bitmapist.domain.segments import (
     DEFAULT_MAX_PROPERTY_VALUES,
@@ -21,7 +23,9 @@ __all__ = [
     "MARK_CHUNK_SIZE",
     "BitmapRepository",
     "EventListing",
+    "check_chunk_size",
     "check_max_bytes",
+    "chunks",
     "contains_ignoring_ascii_case",
 ]
 
@@ -29,6 +33,8 @@ __all__ = [
 #: round trips): bounds the memory a write uses whatever its size, and large enough that
 #: per-call costs vanish (a chunk takes milliseconds to pack, a round trip far less).
 MARK_CHUNK_SIZE: Final = 10_000
+
+_T = TypeVar("_T")
 
 
 def check_max_bytes(max_bytes: object) -> int | None:
@@ -39,6 +45,26 @@ def check_max_bytes(max_bytes: object) -> int | None:
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
         raise ValueError(f"max_bytes must be None or an int of 0 or more, got {max_bytes!r}")
     return max_bytes
+
+
+def check_chunk_size(chunk_size: object) -> int:
+    """``chunk_size`` if it is a positive int (how many marks a store writes per call),
+    else :class:`~flask_bitmapist.domain.InvalidStorageConfig` naming it."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
+    return chunk_size
+
+
+def chunks(items: Iterable[_T], size: int | None) -> Iterator[list[_T]]:
+    """``items`` in lists of ``size`` (the last one shorter; None: one list of them all,
+    none when there are none).
+
+    >>> list(chunks(range(5), 2)), list(chunks(range(3), None)), list(chunks([], 2))
+    ([[0, 1], [2, 3], [4]], [[0, 1, 2]], [])
+    """
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def contains_ignoring_ascii_case(name: str, query: str) -> bool:
