@@ -27,6 +27,7 @@ from flask_bitmapist.flask.cli.options import (
     cli_state,
     format_option,
     now_option,
+    number_option,
     segment_option,
     storage_errors,
     time_group_option,
@@ -116,23 +117,15 @@ def answer_command(
         with_appcontext,
         click.argument("expressions", metavar=metavar, nargs=-1 if many else 1, required=True),
         time_group_option(help="Length of each period."),
-        click.option(
-            "--periods",
-            type=int,
-            default=30,
-            show_default=True,
-            help="How many periods, ending with now's.",
-        ),
+        number_option("--periods", 30, "How many periods, ending with now's."),
     ]
     if rolling:
         decorators.append(
-            click.option(
+            number_option(
                 "--rolling",
-                type=int,
-                default=1,
-                show_default=True,
-                help=f"Count the users who matched in any of this many periods ending with "
-                f"each one (1..{MAX_ROLLING}; 7 on days: weekly actives drawn daily).",
+                1,
+                f"Count the users who matched in any of this many periods ending with each "
+                f"one (1..{MAX_ROLLING}; 7 on days: weekly actives drawn daily).",
             )
         )
     if compare:

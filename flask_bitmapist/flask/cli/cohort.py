@@ -30,6 +30,7 @@ from flask_bitmapist.flask.cli.options import (
     event_name,
     format_option,
     now_option,
+    number_option,
     segment_option,
     storage_errors,
     time_group_option,
@@ -111,20 +112,8 @@ def _chain_steps(
     "'user:paid & (user:returned | user:refunded) & ~user:banned' (NOT > AND > OR).",
 )
 @time_group_option()
-@click.option(
-    "--rows",
-    type=click.IntRange(1, MAX_ROWS),
-    default=7,
-    show_default=True,
-    help="How many periods back, ending with now's.",
-)
-@click.option(
-    "--cols",
-    type=click.IntRange(1, MAX_COLS),
-    default=7,
-    show_default=True,
-    help="How many periods forward from each row.",
-)
+@number_option("--rows", 7, "How many periods back, ending with now's.", within=(1, MAX_ROWS))
+@number_option("--cols", 7, "How many periods forward from each row.", within=(1, MAX_COLS))
 @click.option(
     "--mode",
     type=click.Choice([mode.value for mode in CohortMode], case_sensitive=False),

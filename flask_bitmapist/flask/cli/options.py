@@ -38,6 +38,7 @@ __all__ = [
     "event_name",
     "format_option",
     "now_option",
+    "number_option",
     "progress",
     "segment_option",
     "storage_errors",
@@ -163,6 +164,20 @@ def time_group_option(
         show_default=True,
         metavar="[hours|days|weeks|months|years]",
         callback=_time_group,
+        help=help,
+    )
+
+
+def number_option(
+    name: str, default: int, help: str, *, within: tuple[int, int] | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """``name N``: an int, its default shown in the help; ``within`` bounds it (low, high),
+    else what reads it checks it and names the field (an answer's ``--periods``)."""
+    return click.option(
+        name,
+        type=int if within is None else click.IntRange(*within),
+        default=default,
+        show_default=True,
         help=help,
     )
 
