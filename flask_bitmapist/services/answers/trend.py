@@ -4,9 +4,11 @@ period, rolling or not."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from flask_bitmapist.domain import Period, Trend, TrendEngine, TrendSpec
+from flask_bitmapist.domain.window import WindowedSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count
@@ -22,7 +24,7 @@ from flask_bitmapist.services.answers.pipeline import (
 from flask_bitmapist.services.answers.specs import trend_spec
 from flask_bitmapist.services.reports import CsvCell
 
-__all__ = ["TrendKind"]
+__all__ = ["TrendKind", "dated_lines"]
 
 
 class TrendKind(AnswerKind[TrendSpec, Trend]):
@@ -79,14 +81,7 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         spec = result.spec
         group = spec.time_group
         labels = options.get("labels") or [str(e) for e in spec.expressions]
-        done = complete_flags(self.periods(result), spec.now)
-        lines = [
-            [
-                incomplete_mark(reports.period_label(group, date), done[k]),
-                *(reports.format_count(s.counts[k]) for s in result.series),
-            ]
-            for k, date in enumerate(result.dates)
-        ]
+        lines = dated_lines(spec, result.dates, [s.counts for s in result.series])
         rolling = f", rolling {spec.rolling}" if spec.rolling > 1 else ""
         when = reports.now_heading(spec.now, spec.window.last.zone)
         heading = f"users by {group.value}{rolling}; {when}"
@@ -116,6 +111,22 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
                 "rolling": spec.rolling,
             },
         )
+
+
+def dated_lines(
+    spec: WindowedSpec, dates: Sequence[datetime], columns: Sequence[Sequence[int]]
+) -> list[list[str]]:
+    """A table's lines, one per period of ``spec``'s window: its label (``(incomplete)``
+    after the one containing now), then its count in each of ``columns``."""
+    group = spec.time_group
+    done = complete_flags(spec.window.periods(), spec.now)
+    return [
+        [
+            incomplete_mark(reports.period_label(group, date), done[k]),
+            *(reports.format_count(counts[k]) for counts in columns),
+        ]
+        for k, date in enumerate(dates)
+    ]
 
 
 def _label(fields: Fields, spec: TrendSpec, series: int) -> str:
