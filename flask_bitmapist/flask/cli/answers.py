@@ -22,14 +22,10 @@ from flask.cli import with_appcontext
 from flask_bitmapist.domain import MAX_ROLLING, InvalidAnswerSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.cli.options import (
-    breakdown_option,
+    answer_options,
     cli_moment,
     cli_state,
-    format_option,
-    now_option,
     number_option,
-    segment_option,
-    storage_errors,
     time_group_option,
 )
 from flask_bitmapist.services.answers import Answer, Breakdown
@@ -137,14 +133,7 @@ def answer_command(
                 help="Add the same answer over the periods just before the window.",
             )
         )
-    decorators += [
-        segment_option,
-        breakdown_option,
-        format_option(),
-        now_option,
-        click.pass_context,
-        storage_errors,
-    ]
+    decorators.append(answer_options)
     made: Any = command
     for decorator in reversed(decorators):
         made = decorator(made)

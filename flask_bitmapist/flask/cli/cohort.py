@@ -24,15 +24,11 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.flask.cli.answers import answer_errors, print_answer
 from flask_bitmapist.flask.cli.options import (
-    breakdown_option,
+    answer_options,
     cli_moment,
     cli_state,
     event_name,
-    format_option,
-    now_option,
     number_option,
-    segment_option,
-    storage_errors,
     time_group_option,
 )
 from flask_bitmapist.services.cohort_requests import create_cohort_spec
@@ -129,12 +125,7 @@ def _chain_steps(
     help="Rows hold only the users who did PRIMARY for the first time ever in that period "
     "(everyone who did it earlier, however long ago, is left out).",
 )
-@segment_option
-@breakdown_option
-@format_option()
-@now_option
-@click.pass_context
-@storage_errors
+@answer_options
 def cohort_command(
     ctx: click.Context,
     primary: str,

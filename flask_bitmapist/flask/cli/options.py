@@ -32,6 +32,7 @@ from flask_bitmapist.infra import redact_url
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "answer_options",
     "breakdown_option",
     "cli_moment",
     "cli_state",
@@ -194,6 +195,23 @@ def format_option(
         show_default=True,
         help="Output format.",
     )
+
+
+def answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What every answer command takes after its own options, in this order:
+    ``--segment``, ``--breakdown``, ``--format``, ``--now``; the command is passed the
+    click context, and a storage failure is its clean error (:func:`storage_errors`)."""
+    shared: list[Callable[[Any], Any]] = [
+        segment_option,
+        breakdown_option,
+        format_option(),
+        now_option,
+        click.pass_context,
+        storage_errors,
+    ]
+    for decorator in reversed(shared):
+        command = decorator(command)
+    return command
 
 
 class Progress(Protocol):
