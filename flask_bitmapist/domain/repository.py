@@ -23,6 +23,7 @@ __all__ = [
     "MARK_CHUNK_SIZE",
     "BitmapRepository",
     "EventListing",
+    "EventSearch",
     "check_chunk_size",
     "check_max_bytes",
     "chunks",
@@ -123,6 +124,46 @@ class EventListing:
 _UNDATED: Final = datetime.min
 
 
+@attrs.frozen
+class EventSearch:
+    """What an event listing asks for (see :meth:`BitmapRepository.list_events`): the
+    events whose names contain ``containing`` (ASCII letters in any case), in one pass
+    over the stored keys that stops after ``max_keys`` keys or ``max_seconds``."""
+
+    containing: str = ""
+    max_keys: int | None = None
+    max_seconds: float | None = None
+
+    def matches(self, name: str) -> bool:
+        """Whether the event ``name`` is one the search asks for."""
+        return contains_ignoring_ascii_case(name, self.containing)
+
+    def newest(self, keys: Iterable[tuple[str, datetime | None]]) -> EventListing:
+        """The listing of a pass over stored keys, each given as its event and its
+        period's local start (None: a lifetime flag, or a period no calendar holds), in
+        the order the store keeps them: each event asked for with its newest period. The
+        pass stops after ``max_keys`` keys (``complete`` is False when keys remain).
+
+        >>> search = EventSearch(containing="PAID", max_keys=2)
+        >>> day = datetime(2026, 11, 27)
+        >>> listing = search.newest([("user:paid", None), ("user:paid", day), ("paid", day)])
+        >>> listing.names, listing.newest, listing.complete
+        (('user:paid',), (datetime.datetime(2026, 11, 27, 0, 0),), False)
+        """
+        newest: dict[str, datetime | None] = {}
+        read = 0
+        for event, label in keys:
+            if self.max_keys is not None and read >= self.max_keys:
+                return EventListing.ordered(newest, complete=False, keys_read=read)
+            read += 1
+            if not self.matches(event):
+                continue
+            known = newest.get(event)
+            if event not in newest or (label is not None and (known is None or label > known)):
+                newest[event] = label
+        return EventListing.ordered(newest, complete=True, keys_read=read)
+
+
 class BitmapRepository(abc.ABC):
     """Stores one bitmap per (event, period). Implementations must be thread-safe.
 
@@ -182,15 +223,16 @@ class BitmapRepository(abc.ABC):
         ``complete`` is False): what the events page and its search page through, whatever
         another writer stored.
 
-        This default lists :meth:`event_names` (complete, with no periods known); storage
-        that can list its keys in one bounded pass says more.
+        Storage answers through :meth:`search_events`.
         """
+        return self.search_events(EventSearch(containing, max_keys, max_seconds))
+
+    def search_events(self, search: EventSearch) -> EventListing:
+        """:meth:`list_events` as one :class:`EventSearch`. This default lists
+        :meth:`event_names` (complete, with no periods known); storage that can list its
+        keys in one bounded pass says more."""
         return EventListing.ordered(
-            {
-                name: None
-                for name in self.event_names()
-                if contains_ignoring_ascii_case(name, containing)
-            }
+            {name: None for name in self.event_names() if search.matches(name)}
         )
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:

@@ -15,11 +15,10 @@ from flask_bitmapist.domain import (
     EventListing,
     Mark,
     TimeGroup,
-    contains_ignoring_ascii_case,
     validate_event_name,
     validate_user_id,
 )
-from flask_bitmapist.domain.repository import check_max_bytes
+from flask_bitmapist.domain.repository import EventSearch, check_max_bytes
 from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, UserSetId
 from flask_bitmapist.infra.user_sets import UserSetStore
 
@@ -114,32 +113,13 @@ class InMemoryRepository(UserSetStore):
             self._drop_expired()
             return frozenset(i.event for i, data in self._bitmaps.items() if any(data))
 
-    def list_events(
-        self,
-        *,
-        containing: str = "",
-        max_keys: int | None = None,
-        max_seconds: float | None = None,
-    ) -> EventListing:
+    def search_events(self, search: EventSearch) -> EventListing:
         """Every stored bitmap is a key: the pass stops after ``max_keys`` of them (in the
         order they were first written). ``max_seconds`` is not needed in process."""
-        newest: dict[str, datetime | None] = {}
-        read = 0
         with self._lock:
             self._drop_expired()
             ids = list(self._bitmaps)
-        for bitmap_id in ids:
-            if max_keys is not None and read >= max_keys:
-                return EventListing.ordered(newest, complete=False, keys_read=read)
-            read += 1
-            event = bitmap_id.event
-            if not contains_ignoring_ascii_case(event, containing):
-                continue
-            label = None if bitmap_id.period is None else bitmap_id.period.label
-            known = newest.get(event)
-            if event not in newest or (label is not None and (known is None or label > known)):
-                newest[event] = label
-        return EventListing.ordered(newest, complete=True, keys_read=read)
+        return search.newest((i.event, None if i.period is None else i.period.label) for i in ids)
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         wanted = set(events)

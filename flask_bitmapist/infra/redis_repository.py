@@ -61,14 +61,13 @@ from flask_bitmapist.domain import (
     BitmapId,
     EventListing,
     Mark,
-    contains_ignoring_ascii_case,
     validate_event_name,
     validate_stored_event_name,
     validate_user_id,
 )
 from flask_bitmapist.domain.events import RESERVED_PREFIX
 from flask_bitmapist.domain.keys import month_label, parse_suffix
-from flask_bitmapist.domain.repository import check_chunk_size, check_max_bytes, chunks
+from flask_bitmapist.domain.repository import EventSearch, check_chunk_size, check_max_bytes, chunks
 from flask_bitmapist.domain.segments import (
     PropertyAssignment,
     PropertyValue,
@@ -701,13 +700,7 @@ class RedisRepository(UserSetStore):
             batch *= 2
         return frozenset(names)
 
-    def list_events(
-        self,
-        *,
-        containing: str = "",
-        max_keys: int | None = None,
-        max_seconds: float | None = None,
-    ) -> EventListing:
+    def search_events(self, search: EventSearch) -> EventListing:
         """One SCAN pass (on every primary of a cluster) that notes each event's newest
         period, stopping after ``max_keys`` keys or ``max_seconds``.
 
@@ -715,6 +708,7 @@ class RedisRepository(UserSetStore):
         so a search sends back only the keys that may match; the names are checked here as
         :meth:`event_names` checks them. Nothing is counted: an emptied event is listed.
         """
+        containing, max_keys, max_seconds = search.containing, search.max_keys, search.max_seconds
         head = _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
         pattern = head + (f"{_glob_ignoring_ascii_case(containing)}*_*" if containing else "")
 
@@ -752,7 +746,7 @@ class RedisRepository(UserSetStore):
             kept = [
                 (head, name)
                 for head, name in zip(heads, names, strict=True)
-                if contains_ignoring_ascii_case(name, containing)
+                if search.matches(name)
             ]
             heads, names = [head for head, _ in kept], [name for _, name in kept]
         return EventListing(

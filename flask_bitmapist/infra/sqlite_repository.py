@@ -35,12 +35,11 @@ from flask_bitmapist.domain import (
     BitmapId,
     EventListing,
     Mark,
-    contains_ignoring_ascii_case,
     validate_event_name,
     validate_user_id,
 )
 from flask_bitmapist.domain.keys import month_label, parse_suffix
-from flask_bitmapist.domain.repository import check_chunk_size, check_max_bytes, chunks
+from flask_bitmapist.domain.repository import EventSearch, check_chunk_size, check_max_bytes, chunks
 from flask_bitmapist.domain.segments import (
     PropertyAssignment,
     PropertyValue,
@@ -386,15 +385,10 @@ class SqliteRepository(UserSetStore):
 
         return self.file.read("listing events", read)
 
-    def list_events(
-        self,
-        *,
-        containing: str = "",
-        max_keys: int | None = None,
-        max_seconds: float | None = None,
-    ) -> EventListing:
+    def search_events(self, search: EventSearch) -> EventListing:
         """One pass over the bitmaps' rows (at most ``max_keys`` of them), noting each
         event's newest period. ``max_seconds`` is not needed: the rows are local."""
+        max_keys = search.max_keys
 
         def read(connection: sqlite3.Connection) -> list[tuple[str, str]]:
             query = "SELECT event, suffix FROM bitmapist_bitmaps ORDER BY id"
@@ -405,20 +399,7 @@ class SqliteRepository(UserSetStore):
             ]
 
         rows = self.file.read("listing events", read)
-        complete = max_keys is None or len(rows) <= max_keys
-        rows = rows if complete else rows[:max_keys]
-        newest: dict[str, datetime | None] = {}
-        for event, suffix in rows:
-            if not contains_ignoring_ascii_case(event, containing):
-                continue
-            bitmap_id = parse_suffix(event, suffix)
-            label = (
-                None if bitmap_id is None or bitmap_id.period is None else bitmap_id.period.label
-            )
-            known = newest.get(event)
-            if event not in newest or (label is not None and (known is None or label > known)):
-                newest[event] = label
-        return EventListing.ordered(newest, complete=complete, keys_read=len(rows))
+        return search.newest((event, _label(parse_suffix(event, suffix))) for event, suffix in rows)
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         """Each event's month bitmaps, from the bitmaps' rows, as their labels."""
@@ -802,6 +783,11 @@ def _clear_from(target: np.ndarray, first: int) -> None:
         target[index] &= (0xFF00 >> kept) & 0xFF
         index += 1
     target[index:] = 0
+
+
+def _label(bitmap_id: BitmapId | None) -> datetime | None:
+    """The local start of the period a key names (None: a lifetime flag, or no period)."""
+    return None if bitmap_id is None or bitmap_id.period is None else bitmap_id.period.label
 
 
 def _check_stored(ids: Sequence[BitmapId]) -> None:
