@@ -27,13 +27,16 @@ from flask_bitmapist.domain import (
     parse_timestamp,
     validate_stored_event_name,
 )
+from flask_bitmapist.domain.keyspace import Keyspace
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.infra import redact_url
+from flask_bitmapist.infra.keyspace import keyspace_of
 
 __all__ = [
     "OUTPUT_FORMATS",
     "answer_options",
     "breakdown_option",
+    "cli_keyspace",
     "cli_moment",
     "cli_state",
     "event_name",
@@ -60,6 +63,17 @@ def cli_state() -> BitmapistState:
         return current_state()
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def cli_keyspace(state: BitmapistState, command: str) -> Keyspace:
+    """The keys of the app's store, for the commands that walk them all (``retention``,
+    ``storage``); a usage error naming ``command`` when the store is of another kind."""
+    keyspace = keyspace_of(state.repository, state.settings.key_prefix)
+    if keyspace is None:
+        raise click.UsageError(
+            f"{command} reads Redis or the in-process store, not {type(state.repository).__name__}"
+        )
+    return keyspace
 
 
 def cli_moment(state: BitmapistState, now: datetime | None) -> datetime:
