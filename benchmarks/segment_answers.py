@@ -49,7 +49,9 @@ REQUESTS: dict[str, tuple[str, dict[str, object]]] = {
 
 
 def median_seconds(function: Callable[[], object], repeat: int) -> float:
-    """The median wall time of ``repeat`` calls of ``function``."""
+    """The median wall time of ``repeat`` calls of ``function``, after one untimed call
+    (the first call of a request also pays for warming caches and the connection)."""
+    function()
     times = []
     for _ in range(repeat):
         started = time.perf_counter()

@@ -57,6 +57,7 @@ from flask_bitmapist.domain.expressions import (
     parse_expression,
 )
 from flask_bitmapist.domain.funnel import MAX_STEPS, MIN_STEPS, Funnel, FunnelEngine, FunnelSpec
+from flask_bitmapist.domain.groups import UserGroups
 from flask_bitmapist.domain.history import FirstEver, first_ever_events, first_ever_users
 from flask_bitmapist.domain.ids import (
     ExternalId,
@@ -191,6 +192,7 @@ __all__ = [
     "TrendEngine",
     "TrendSeries",
     "TrendSpec",
+    "UserGroups",
     "UserSetId",
     "Window",
     "as_utc",

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from flask_bitmapist.domain.bitmap import Bitmap
 from flask_bitmapist.domain.cohort import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.domain.errors import InvalidCohortSpec
+from flask_bitmapist.domain.groups import UserGroups
 from flask_bitmapist.domain.history import FirstEver, first_ever_events
 from flask_bitmapist.domain.periods import Period
 from flask_bitmapist.domain.reader import BitmapReader
@@ -21,6 +22,8 @@ Matrix = npt.NDArray[np.uint64]
 #: A row gathers its users' words one by one when they fill less than 1 in this many of
 #: the words between its first and last user (else it reads that span as one slice).
 _GATHER_BELOW = 4
+#: The most bytes one step of a row's counting holds (groups x columns x words).
+_CELL_BYTES = 32 * 2**20
 
 
 class CohortEngine(BitmapReader):
@@ -36,15 +39,31 @@ class CohortEngine(BitmapReader):
 
     def compute(self, spec: CohortSpec) -> Cohort:
         """The cohort table for ``spec`` (see :class:`CohortMode` for what cells count)."""
+        [cohort] = self._cohorts(spec, None)
+        return cohort
+
+    def compute_groups(self, spec: CohortSpec, groups: UserGroups) -> list[Cohort]:
+        """The cohort table for ``spec`` within each of ``groups``: one read, each row's
+        sets made once, then counted within every group."""
+        return self._cohorts(spec, groups)
+
+    def _cohorts(self, spec: CohortSpec, groups: UserGroups | None) -> list[Cohort]:
         periods = spec.row_periods()
+        starts = tuple(p.start for p in periods)
         primary, secondary = self._evaluate(spec, periods)
-        totals: list[int] = []
-        cells: list[tuple[int | None, ...]] = []
-        for i, row_users in enumerate(primary):
-            total, row = _row(row_users, secondary[i:], spec.cols, spec.mode)
-            totals.append(total)
-            cells.append(row)
-        return Cohort(spec, tuple(p.start for p in periods), tuple(totals), tuple(cells))
+        width = max((users.words.size for users in primary), default=0)
+        cohorts: list[Cohort] = []
+        for first, stop in [(0, 1)] if groups is None else groups.batches(width):
+            masks = None if groups is None else groups.masks(width, first, stop)
+            rows = [
+                _row(users, secondary[i:], spec.cols, spec.mode, masks)
+                for i, users in enumerate(primary)
+            ]
+            cohorts += [
+                Cohort(spec, starts, tuple(r[0][g] for r in rows), tuple(r[1][g] for r in rows))
+                for g in range(stop - first)
+            ]
+        return cohorts
 
     def cell_users(self, spec: CohortSpec, row: int, col: int) -> Bitmap:
         """The users counted in cell (``row``, ``col``) of ``spec``'s cohort."""
@@ -126,19 +145,21 @@ def _cell(
 
 
 def _row(
-    users: Bitmap, later: Sequence[Bitmap], cols: int, mode: CohortMode
-) -> tuple[int, tuple[int | None, ...]]:
-    """One cohort row: its total and cells. ``later`` holds the secondary sets of the row's
-    own period and every later one up to now's.
+    users: Bitmap, later: Sequence[Bitmap], cols: int, mode: CohortMode, masks: Matrix | None
+) -> tuple[list[int], list[tuple[int | None, ...]]]:
+    """One cohort row, within each group of ``masks`` (rows of words; None: everyone):
+    per group, its total and cells. ``later`` holds the secondary sets of the row's own
+    period and every later one up to now's.
 
     Only the words where the row's users live are looked at: a row is usually one period's
     signups, whose ids are close together, so this is a sliver of the full width. When the
     row's users are few and spread out (first-time payers, who signed up any time), only
     the words that hold one of them are gathered.
     """
+    groups = 1 if masks is None else len(masks)
     nonzero = np.flatnonzero(users.words)
     if nonzero.size == 0:
-        return 0, (None,) * cols
+        return [0] * groups, [(None,) * cols] * groups
     span = int(nonzero[-1]) + 1 - int(nonzero[0])
     window: slice | npt.NDArray[np.intp]
     if nonzero.size * _GATHER_BELOW < span:
@@ -146,6 +167,7 @@ def _row(
     else:
         window = slice(int(nonzero[0]), int(nonzero[-1]) + 1)
     primary = users.words[window]
+    primaries = primary[np.newaxis] if masks is None else masks[:, window] & primary
     if mode is CohortMode.CUMULATIVE:
         # Users seen in period k or any later one: a suffix OR over the whole future.
         block = _block(later, window)
@@ -155,9 +177,19 @@ def _row(
         if mode is CohortMode.FIRST_RETURN and len(block) > 1:
             # Keep in column j only users not seen in columns 0..j-1.
             block[1:] &= ~np.bitwise_or.accumulate(block[:-1], axis=0)
-    counts = np.bitwise_count(block & primary).sum(axis=1, dtype=np.uint64).tolist()
-    total = int(np.bitwise_count(primary).sum(dtype=np.uint64))
-    return total, (*counts, *(None,) * (cols - len(counts)))
+    totals = np.bitwise_count(primaries).sum(axis=1, dtype=np.uint64).tolist()
+    # Groups a batch at a time: a batch's cells (groups x columns x words) stay bounded.
+    step = max(1, _CELL_BYTES // max(1, 8 * block.size))
+    counts: list[list[int]] = []
+    for first in range(0, groups, step):
+        part = primaries[first : first + step, np.newaxis] & block
+        counts += np.bitwise_count(part).sum(axis=2, dtype=np.uint64).tolist()
+    # A row without users (in a group) has no cells, as a row of nobody has none.
+    padding = (None,) * (cols - len(block))
+    return totals, [
+        (*row, *padding) if total else (None,) * cols
+        for total, row in zip(totals, counts, strict=True)
+    ]
 
 
 def _block(bitmaps: Sequence[Bitmap], window: slice | npt.NDArray[np.intp]) -> Matrix:

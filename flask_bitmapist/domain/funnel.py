@@ -18,6 +18,7 @@ import numpy as np
 from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
+from flask_bitmapist.domain.groups import UserGroups
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.reader import ReadingEngine
 from flask_bitmapist.domain.window import (
@@ -109,6 +110,12 @@ class FunnelEngine(ReadingEngine):
         reached = self._reached(spec)
         counts = np.bitwise_count(reached).sum(axis=1, dtype=np.uint64)
         return Funnel(spec, tuple(int(c) for c in counts))
+
+    def compute_groups(self, spec: FunnelSpec, groups: UserGroups) -> list[Funnel]:
+        """How many users of each of ``groups`` reached each step: one read, each step's
+        users found once, then counted within every group."""
+        counts = groups.count([Bitmap(row) for row in self._reached(spec)])
+        return [Funnel(spec, tuple(row)) for row in counts.tolist()]
 
     def step_users(self, spec: FunnelSpec, step: int) -> Bitmap:
         """The users who reached step ``step`` (1-based, as shown)."""

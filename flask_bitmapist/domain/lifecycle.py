@@ -24,6 +24,7 @@ from flask_bitmapist.domain.choices import parse_choice
 from flask_bitmapist.domain.errors import InvalidAnswerSpec, InvalidExpression
 from flask_bitmapist.domain.events import BitmapId
 from flask_bitmapist.domain.expressions import Expression
+from flask_bitmapist.domain.groups import UserGroups
 from flask_bitmapist.domain.history import FirstEver, first_ever_events
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.reader import ReadingEngine
@@ -90,6 +91,19 @@ class Lifecycle:
         return tuple(getattr(self, status.value))
 
 
+def _lifecycle(spec: LifecycleSpec, per_period: list[dict[LifecycleStatus, int]]) -> Lifecycle:
+    """The lifecycle of ``spec`` from each period's count of each status."""
+    counts = {status: tuple(c[status] for c in per_period) for status in LifecycleStatus}
+    return Lifecycle(
+        spec,
+        spec.window.dates(),
+        counts[LifecycleStatus.NEW],
+        counts[LifecycleStatus.RETURNING],
+        counts[LifecycleStatus.RESURRECTING],
+        counts[LifecycleStatus.DORMANT],
+    )
+
+
 @attrs.frozen
 class _Sets:
     new: Bitmap
@@ -127,15 +141,24 @@ class LifecycleEngine(ReadingEngine):
     def compute(self, spec: LifecycleSpec) -> Lifecycle:
         """The lifecycle for ``spec``."""
         per_period = [sets.counts() for sets in self._sets(spec, spec.window.periods())]
-        counts = {status: tuple(c[status] for c in per_period) for status in LifecycleStatus}
-        return Lifecycle(
-            spec,
-            spec.window.dates(),
-            counts[LifecycleStatus.NEW],
-            counts[LifecycleStatus.RETURNING],
-            counts[LifecycleStatus.RESURRECTING],
-            counts[LifecycleStatus.DORMANT],
-        )
+        return _lifecycle(spec, per_period)
+
+    def compute_groups(self, spec: LifecycleSpec, groups: UserGroups) -> list[Lifecycle]:
+        """The lifecycle for ``spec`` within each of ``groups``: one read, each status's
+        users found once per period, then counted within every group."""
+        statuses = list(LifecycleStatus)
+        per_period = self._sets(spec, spec.window.periods())
+        counts = groups.count([sets.of(status) for sets in per_period for status in statuses])
+        return [
+            _lifecycle(
+                spec,
+                [
+                    dict(zip(statuses, row[i : i + len(statuses)], strict=True))
+                    for i in range(0, len(row), len(statuses))
+                ],
+            )
+            for row in counts.tolist()
+        ]
 
     def users(self, spec: LifecycleSpec, status: str | LifecycleStatus, index: int) -> Bitmap:
         """The users counted as ``status`` in period ``index`` of the window."""

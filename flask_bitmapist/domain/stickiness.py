@@ -15,6 +15,7 @@ import numpy as np
 from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
+from flask_bitmapist.domain.groups import UserGroups
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.reader import ReadingEngine
 from flask_bitmapist.domain.window import ExpressionSpec, Window
@@ -24,6 +25,21 @@ __all__ = ["Stickiness", "StickinessEngine", "StickinessSpec"]
 #: Up to this many periods, counts come from one mask per k (N x planes word operations);
 #: beyond, from unpacking each user's count (cost independent of N).
 _MASKS_UP_TO = 64
+
+
+def _histogram(planes: Words, n: int) -> tuple[int, ...]:
+    """How many users the tally ``planes`` counts in exactly 1, 2, … ``n`` periods."""
+    if n <= _MASKS_UP_TO:
+        # Users with exactly k periods: one AND over the planes per k, then a popcount.
+        return tuple(int(np.bitwise_count(_exactly(planes, k)).sum()) for k in range(1, n + 1))
+    if not planes.shape[1]:
+        return (0,) * n
+    # Many k: each user's count from the bits of the tally, then a histogram.
+    per_user = np.zeros(planes.shape[1] * 64, dtype=np.uint16)
+    for b, plane in enumerate(planes):
+        bits = np.unpackbits(plane.view(np.uint8)).astype(np.uint16)
+        per_user |= bits << np.uint16(b)
+    return tuple(int(c) for c in np.bincount(per_user, minlength=n + 1)[1:])
 
 
 def _exactly(planes: Words, k: int) -> Words:
@@ -73,21 +89,20 @@ class StickinessEngine(ReadingEngine):
         """How many users matched in exactly 1, 2, … N periods."""
         periods = spec.window.periods()
         planes = self._tally(spec.expression, periods)
-        if len(periods) <= _MASKS_UP_TO:
-            # Users with exactly k periods: one AND over the planes per k, then a popcount.
-            counts = [0] + [
-                int(np.bitwise_count(_exactly(planes, k)).sum()) for k in range(1, len(periods) + 1)
-            ]
-        elif planes.shape[1]:
-            # Many k: each user's count from the bits of the tally, then a histogram.
-            per_user = np.zeros(planes.shape[1] * 64, dtype=np.uint16)
-            for b, plane in enumerate(planes):
-                bits = np.unpackbits(plane.view(np.uint8)).astype(np.uint16)
-                per_user |= bits << np.uint16(b)
-            counts = np.bincount(per_user, minlength=len(periods) + 1).tolist()
-        else:
-            counts = [0] * (len(periods) + 1)
-        return Stickiness(spec, tuple(p.start for p in periods), tuple(int(c) for c in counts[1:]))
+        return Stickiness(spec, tuple(p.start for p in periods), _histogram(planes, len(periods)))
+
+    def compute_groups(self, spec: StickinessSpec, groups: UserGroups) -> list[Stickiness]:
+        """How many users of each of ``groups`` matched in exactly 1, 2, … N periods: one
+        read and one tally, then each group's users' counts taken from it."""
+        periods = spec.window.periods()
+        dates = tuple(p.start for p in periods)
+        planes = self._tally(spec.expression, periods)
+        width = planes.shape[1]
+        found: list[Stickiness] = []
+        for first, stop in groups.batches(width):
+            for mask in groups.masks(width, first, stop):
+                found.append(Stickiness(spec, dates, _histogram(planes & mask, len(periods))))
+        return found
 
     def users(self, spec: StickinessSpec, k: int) -> Bitmap:
         """The users who matched in exactly ``k`` of the window's periods (1 <= k <= N)."""

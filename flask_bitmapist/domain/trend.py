@@ -20,6 +20,7 @@ import numpy.typing as npt
 from flask_bitmapist.domain.bitmap import Bitmap, Words
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
+from flask_bitmapist.domain.groups import UserGroups
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.reader import ReadingEngine
 from flask_bitmapist.domain.window import (
@@ -110,13 +111,30 @@ class TrendEngine(ReadingEngine):
 
     def compute(self, spec: TrendSpec) -> Trend:
         """The trend for ``spec``: every bitmap of every series in one read."""
-        periods = spec.periods_read()
-        per_series = self._evaluate(spec.expressions, periods)
-        series = tuple(
-            TrendSeries(expression, _rolling_counts(users, spec.rolling))
-            for expression, users in zip(spec.expressions, per_series, strict=True)
-        )
-        return Trend(spec, spec.window.dates(), series)
+        per_series = self._evaluate(spec.expressions, spec.periods_read())
+        return _trend(spec, [_rolling_counts(users, spec.rolling) for users in per_series])
+
+    def compute_groups(self, spec: TrendSpec, groups: UserGroups) -> list[Trend]:
+        """The trend for ``spec`` within each of ``groups``: one read, each series' sets made
+        once, then counted within every group."""
+        per_series = self._evaluate(spec.expressions, spec.periods_read())
+        if spec.rolling == 1:
+            counts = groups.count([users for series in per_series for users in series])
+            n = len(spec.periods_read())
+            return [
+                _trend(spec, [tuple(row[i * n : (i + 1) * n]) for i in range(len(per_series))])
+                for row in counts.tolist()
+            ]
+        return [
+            _trend(
+                spec,
+                [
+                    _rolling_counts(groups.restricted(users, group), spec.rolling)
+                    for users in per_series
+                ],
+            )
+            for group in range(len(groups))
+        ]
 
     def users(self, spec: TrendSpec, series: int, index: int) -> Bitmap:
         """The users counted in ``counts[index]`` of series ``series`` (one read of the
@@ -138,6 +156,12 @@ class TrendEngine(ReadingEngine):
             return lambda event: bitmaps[(event, period)]
 
         return [[e.evaluate(in_period(p)) for p in periods] for e in expressions]
+
+
+def _trend(spec: TrendSpec, counts: Sequence[tuple[int, ...]]) -> Trend:
+    """The trend of ``spec`` with each expression's ``counts``."""
+    series = tuple(TrendSeries(e, c) for e, c in zip(spec.expressions, counts, strict=True))
+    return Trend(spec, spec.window.dates(), series)
 
 
 # Bytes the rolling computation may take per slice of users (its prefix and suffix

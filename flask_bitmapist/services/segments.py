@@ -49,6 +49,7 @@ __all__ = [
     "SegmentLimits",
     "UserRow",
     "breakdown_groups",
+    "breakdown_values",
     "delete_cohort",
     "get_properties",
     "get_saved_cohorts",
@@ -123,27 +124,32 @@ class BreakdownGroups:
         return Bitmap.union(users for _, users in self.values)
 
 
-def breakdown_groups(
-    repository: BitmapRepository,
-    name: object,
-    *,
-    max_groups: int = DEFAULT_MAX_BREAKDOWN_GROUPS,
-    limits: SegmentLimits | None = None,
-) -> BreakdownGroups:
-    """The values of property ``name`` held by the most users (at most ``max_groups``),
-    largest first (ties by value), each with its users: one listing, then one read of
-    every value's users. A name that is no property is an
-    :class:`~flask_bitmapist.exceptions.InvalidRequest` naming the field ``breakdown`` and
-    listing the properties."""
-    limits = limits or SegmentLimits()
+def breakdown_values(repository: BitmapRepository, name: object) -> tuple[str, tuple[str, ...]]:
+    """Property ``name`` (stripped) and its values, sorted: one listing, no user set read.
+    A name that is no property is an :class:`~flask_bitmapist.exceptions.InvalidRequest`
+    naming the field ``breakdown`` and listing the properties."""
     properties = repository.property_values()
     if not isinstance(name, str) or name.strip() not in properties:
         raise InvalidSegment(
             f"breakdown: no property named {name!r}; properties: {_listed(properties)}",
             field="breakdown",
         )
-    name = name.strip()
-    ids = [PropertyValue(name, value) for value in sorted(properties[name])]
+    return name.strip(), tuple(sorted(properties[name.strip()]))
+
+
+def breakdown_groups(
+    repository: BitmapRepository,
+    name: str,
+    values: Sequence[str],
+    *,
+    max_groups: int = DEFAULT_MAX_BREAKDOWN_GROUPS,
+    limits: SegmentLimits | None = None,
+) -> BreakdownGroups:
+    """The ``values`` of property ``name`` (from :func:`breakdown_values`) held by the most
+    users (at most ``max_groups``), largest first (ties by value), each with its users: one
+    read of every value's users."""
+    limits = limits or SegmentLimits()
+    ids = [PropertyValue(name, value) for value in values]
     bitmaps = repository.fetch_user_sets(ids, max_bytes=limits.max_bytes)
     ranked = sorted(
         ((item.value, users) for item, users in zip(ids, bitmaps, strict=True)),

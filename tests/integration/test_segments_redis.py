@@ -21,9 +21,12 @@ from tests.segment_answers_support import (
     NOW,
     REQUESTS,
     Marks,
+    Moves,
     answers_over,
+    check_moves_leave_each_user_in_one_group,
     marked,
     marks_strategy,
+    moves_strategy,
 )
 from tests.segment_model import World, segments, store, worlds
 
@@ -88,6 +91,28 @@ def test_moving_users_back_and_forth_leaves_each_in_exactly_one_value(
         assert sum(len(u) for u in users) == batch
         for index, holders in enumerate(users):
             assert list(holders) == [u for u in range(batch) if (u + 5) % 3 == index]
+
+
+@EXAMPLES
+@given(moves=moves_strategy())
+def test_users_moved_between_values_on_redis_are_each_in_exactly_one_group(
+    redis_server: LocalRedisServer, moves: Moves
+) -> None:
+    with redis_server.client() as client:
+        client.flushall()
+    with closing(RedisRepository.from_url(redis_server.url)) as repository:
+        check_moves_leave_each_user_in_one_group(repository, moves)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(moves=moves_strategy())
+def test_users_moved_between_values_on_a_cluster_are_each_in_exactly_one_group(
+    redis_cluster: LocalRedisCluster, moves: Moves
+) -> None:
+    redis_cluster.ensure_healthy()
+    redis_cluster.flush_primaries()
+    with closing(RedisRepository.from_url(redis_cluster.url, cluster=True)) as repository:
+        check_moves_leave_each_user_in_one_group(repository, moves)
 
 
 @EXAMPLES

@@ -7,7 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask_bitmapist.domain import BitmapId, Cohort, CohortMode, CohortSpec, Period, TimeGroup
+from flask_bitmapist.domain import (
+    BitmapId,
+    Cohort,
+    CohortEngine,
+    CohortMode,
+    CohortSpec,
+    Period,
+    TimeGroup,
+)
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count, text_field
 from flask_bitmapist.services.answers.pipeline import (
@@ -48,8 +56,8 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
             first_time=bool(fields.get("first_time", False)),
         )
 
-    def compute(self, answers: Answers, spec: CohortSpec) -> Cohort:
-        return answers.reader.compute(spec)
+    def engine(self, answers: Answers) -> CohortEngine:
+        return answers.engine(CohortEngine)
 
     def plan(self, answers: Answers, spec: CohortSpec) -> ReadPlan:
         periods = spec.row_periods()

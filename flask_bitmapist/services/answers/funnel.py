@@ -38,8 +38,8 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
             **answers.window(fields),
         )
 
-    def compute(self, answers: Answers, spec: FunnelSpec) -> Funnel:
-        return answers.engine(FunnelEngine).compute(spec)
+    def engine(self, answers: Answers) -> FunnelEngine:
+        return answers.engine(FunnelEngine)
 
     def plan(self, answers: Answers, spec: FunnelSpec) -> ReadPlan:
         events = self.events(spec)

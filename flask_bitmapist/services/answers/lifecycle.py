@@ -49,8 +49,8 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
             **answers.window(fields),
         )
 
-    def compute(self, answers: Answers, spec: LifecycleSpec) -> Lifecycle:
-        return answers.engine(LifecycleEngine).compute(spec)
+    def engine(self, answers: Answers) -> LifecycleEngine:
+        return answers.engine(LifecycleEngine)
 
     def plan(self, answers: Answers, spec: LifecycleSpec) -> ReadPlan:
         # "New" looks back over every earlier month the storage holds.

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import abc
 import copy
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, ClassVar, Final, Generic, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -47,10 +47,10 @@ from flask_bitmapist.domain import (
     Expression,
     FirstEver,
     InvalidMoment,
-    Mark,
     Period,
     RetentionPolicy,
     TimeGroup,
+    UserGroups,
     Window,
     first_ever_events,
     localize,
@@ -61,8 +61,10 @@ from flask_bitmapist.services.reports import CsvCell, period_stamp, to_csv
 from flask_bitmapist.services.retention import check_window_kept
 from flask_bitmapist.services.segments import (
     DEFAULT_MAX_BREAKDOWN_GROUPS,
+    BreakdownGroups,
     SegmentLimits,
     breakdown_groups,
+    breakdown_values,
     resolve_segment,
 )
 
@@ -93,7 +95,18 @@ DEFAULT_MAX_READ_BYTES: Final = 64 * 2**20
 S = TypeVar("S")
 R = TypeVar("R")
 E = TypeVar("E")
+S_in = TypeVar("S_in", contravariant=True)
+R_out = TypeVar("R_out", covariant=True)
 Clock = Callable[[], datetime]
+
+
+class Engine(Protocol[S_in, R_out]):
+    """What computes an answer kind (the domain's engines): its result for a spec, and the
+    result within each group of a breakdown."""
+
+    def compute(self, spec: S_in) -> R_out: ...
+
+    def compute_groups(self, spec: S_in, groups: UserGroups) -> Sequence[R_out]: ...
 
 
 @attrs.frozen
@@ -144,8 +157,18 @@ class AnswerKind(abc.ABC, Generic[S, R]):
         ``now`` and the app's bounds); errors name the field."""
 
     @abc.abstractmethod
+    def engine(self, answers: Answers) -> Engine[S, R]:
+        """The engine that computes the kind, reading ``answers.repository`` (build it with
+        :meth:`Answers.engine`: it then reads within the app's bounds and segment)."""
+
     def compute(self, answers: Answers, spec: S) -> R:
         """The answer, from one batched read of ``answers.repository``."""
+        return self.engine(answers).compute(spec)
+
+    def compute_groups(self, answers: Answers, spec: S, groups: UserGroups) -> Sequence[R]:
+        """The answer within each of ``groups`` (a breakdown's), in order, from one read:
+        the engine makes the answer's user sets once and counts them within every group."""
+        return self.engine(answers).compute_groups(spec, groups)
 
     @abc.abstractmethod
     def plan(self, answers: Answers, spec: S) -> ReadPlan:
@@ -296,39 +319,16 @@ class Breakdown(Generic[S, R]):
         return self.groups[0][1].csv_filename.removesuffix(".csv") + f"-by-{self.name}.csv"
 
 
-class _ReadOnce(BitmapRepository):
-    """A repository whose bitmaps are each read once (per bytes read): the groups of a
-    breakdown read the same bitmaps, so the first group's read serves them all and each
-    group only intersects. Reads only."""
+@attrs.frozen
+class _Request:
+    """A request checked before reading: its kind, spec, the previous window's spec (None:
+    no comparison), segment (as given) and warnings."""
 
-    def __init__(self, repository: BitmapRepository) -> None:
-        self._repository = repository
-        self._read: dict[tuple[BitmapId, int | None], Bitmap] = {}
-
-    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
-        missing = [i for i in dict.fromkeys(ids) if (i, max_bytes) not in self._read]
-        if missing:
-            if max_bytes is None:
-                found = self._repository.fetch(missing)
-            else:
-                found = self._repository.fetch(missing, max_bytes=max_bytes)
-            self._read.update(((i, max_bytes), b) for i, b in zip(missing, found, strict=True))
-        return [self._read[(i, max_bytes)] for i in ids]
-
-    def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
-        return self._repository.sizes(ids)
-
-    def event_names(self) -> frozenset[str]:
-        return self._repository.event_names()
-
-    def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
-        return self._repository.stored_months(events)
-
-    def mark(self, marks: Iterable[Mark]) -> None:
-        raise TypeError("a breakdown reads only")
-
-    def unmark(self, marks: Iterable[Mark]) -> None:
-        raise TypeError("a breakdown reads only")
+    kind: AnswerKind[Any, Any]
+    spec: Any
+    before: Any
+    segment: str | None
+    warnings: tuple[str, ...]
 
 
 class Answers:
@@ -466,23 +466,10 @@ class Answers:
         Python functions return the domain's result, which has no room for warnings).
         ``segment`` (or ``fields["segment"]``) restricts it to a segment's users;
         ``compare="previous"`` (or ``fields["compare"]``) adds the previous window's."""
-        answer_kind = self.kind(kind)
-        fields = fields or {}
-        if spec is None:
-            spec = answer_kind.spec(fields, self)
-        before = _previous_spec(spec) if _compare(answer_kind, fields, compare) else None
-        self.check_kept(spec if before is None else before)
-        text = _segment_text(fields, segment)
-        self.check_budget(answer_kind, spec, segment=text)
-        if before is not None:
-            self.check_budget(answer_kind, before, segment=text)
-        warnings = (
-            no_data_warnings(answer_kind.events(spec), self.repository.event_names())
-            if warn
-            else ()
-        )
-        within = self.within(self.segment_users(text))
-        return self._run(answer_kind, spec, before, within, text, warnings, options)
+        request = self._request(kind, fields, spec, segment, compare, warn)
+        within = self.within(self.segment_users(request.segment))
+        [answer] = self._run(request, within, options)
+        return answer
 
     def breakdown(
         self,
@@ -501,79 +488,82 @@ class Answers:
         largest first, then once for everyone else; each group is the answer with
         ``segment="P=V"`` (and ``segment`` too). The property's values are read in one
         call; the read budget counts them with the answer's bitmaps."""
+        fields = fields or {}
+        name, values = breakdown_values(
+            self.repository, fields.get("breakdown") if breakdown is None else breakdown
+        )
+        request = self._request(kind, fields, spec, segment, compare, warn, len(values))
+        found = self._groups(name, values)
+        chosen = self.segment_users(request.segment)
+        groups = UserGroups(tuple(users for _, users in found.values), within=chosen)
+        answers = self._run(request, self, options, groups)
+        labels = [value for value, _ in found.values] + [None]
+        return Breakdown(found.name, tuple(zip(labels, answers, strict=True)), found.omitted)
+
+    def _request(
+        self,
+        kind: str,
+        fields: Fields | None,
+        spec: object,
+        segment: str | None,
+        compare: str | None = None,
+        warn: bool = False,
+        user_sets: int = 0,
+    ) -> _Request:
+        """A request checked before anything is read: its spec (and the previous window's,
+        with ``compare``) within the periods kept, and everything it reads (both windows,
+        the segment's user sets and ``user_sets`` more) within the read budget."""
         answer_kind = self.kind(kind)
         fields = fields or {}
-        name = fields.get("breakdown") if breakdown is None else breakdown
         if spec is None:
             spec = answer_kind.spec(fields, self)
         before = _previous_spec(spec) if _compare(answer_kind, fields, compare) else None
         self.check_kept(spec if before is None else before)
         text = _segment_text(fields, segment)
-        self.check_budget(answer_kind, spec, segment=text)
-        if before is not None:
-            self.check_budget(answer_kind, before, segment=text)
-        limits = SegmentLimits(max_terms=self.max_terms, max_user_id=self.max_user_id)
-        found = breakdown_groups(
-            self.repository, name, max_groups=self.max_breakdown_groups, limits=limits
-        )
-        chosen = self.segment_users(text)
+        user_sets += 0 if text is None else _segment_terms(text)
+        self.check_budget(answer_kind, spec, before, user_sets=user_sets)
         warnings = (
             no_data_warnings(answer_kind.events(spec), self.repository.event_names())
             if warn
             else ()
         )
-
-        # Every group reads the same bitmaps: read once, then only intersected.
-        shared = copy.copy(self)
-        shared.repository = _ReadOnce(self.repository)
-
-        complete: list[tuple[bool, ...] | None] = []  # the same for every group
-
-        def run(within: Answers) -> Answer[Any, Any]:
-            answer = self._run(
-                answer_kind, spec, before, within, text, warnings, options, complete[:1]
-            )
-            complete[:1] = [answer.complete]
-            return answer
-
-        groups: list[tuple[str | None, Answer[Any, Any]]] = [
-            (value, run(shared.within(users if chosen is None else users & chosen)))
-            for value, users in found.values
-        ]
-        groups.append((None, run(shared.within(chosen, excluded=found.holders))))
-        return Breakdown(found.name, tuple(groups), found.omitted)
+        return _Request(answer_kind, spec, before, text, warnings)
 
     def _run(
         self,
-        kind: AnswerKind[Any, Any],
-        spec: Any,
-        before: Any,
+        request: _Request,
         within: Answers,
-        segment: str | None,
-        warnings: tuple[str, ...],
         options: dict[str, Any],
-        known: Sequence[tuple[bool, ...] | None] = (),
-    ) -> Answer[Any, Any]:
-        """``spec``'s answer computed by ``within`` (and ``before``'s, the previous window,
-        as its ``previous``), with its ``complete`` flags (``known``: already computed)."""
-        result = kind.compute(within, spec)
-        if before is not None:
-            result = attrs.evolve(result, previous=kind.compute(within, before))
-        if known:
-            complete = known[0]
-        elif kind.dated:
-            complete = tuple(kind.complete(self, result, spec))
-        else:
-            complete = None
-        return Answer(
-            kind,
-            spec,
-            result,
-            options=options,
-            complete=complete,
-            warnings=warnings,
-            segment=segment,
-        )
+        groups: UserGroups | None = None,
+    ) -> list[Answer[Any, Any]]:
+        """The request's answer computed by ``within`` (and the previous window's, as its
+        ``previous``), with its ``complete`` flags; with ``groups``, one per group."""
+        kind = request.kind
+
+        def results(spec: Any) -> Sequence[Any]:
+            if groups is None:
+                return [kind.compute(within, spec)]
+            return kind.compute_groups(within, spec, groups)
+
+        found = results(request.spec)
+        if request.before is not None:
+            found = [
+                attrs.evolve(result, previous=previous)
+                for result, previous in zip(found, results(request.before), strict=True)
+            ]
+        complete = tuple(kind.complete(self, found[0], request.spec)) if kind.dated else None
+        return [
+            Answer(
+                kind,
+                request.spec,
+                result,
+                options=options,
+                complete=complete,
+                warnings=request.warnings,
+                segment=request.segment,
+            )
+            for result in found
+        ]
 
     def drill(
         self, kind: str, fields: Fields, *, spec: object = None, segment: str | None = None
@@ -582,30 +572,34 @@ class Answers:
         the periods kept and the answer's read budget, and within ``segment`` (or
         ``fields["segment"]``) when one is given. With ``fields["group"]`` (a value, or
         blank for everyone else) and ``fields["breakdown"]``, of that breakdown group."""
-        answer_kind = self.kind(kind)
-        if spec is None:
-            spec = answer_kind.spec(fields, self)
-        self.check_kept(spec)
-        text = _segment_text(fields, segment)
-        self.check_budget(answer_kind, spec, segment=text)
-        chosen = self.segment_users(text)
         group = fields.get("group")
-        about: dict[str, Any] = {} if text is None else {"segment": text}
-        if group is None:
+        name, values = (
+            (None, ())
+            if group is None
+            else breakdown_values(self.repository, fields.get("breakdown"))
+        )
+        request = self._request(kind, fields, spec, segment, user_sets=len(values))
+        chosen = self.segment_users(request.segment)
+        about: dict[str, Any] = {} if request.segment is None else {"segment": request.segment}
+        if name is None:
             within = self.within(chosen)
         else:
-            within = self._group(fields.get("breakdown"), str(group).strip() or None, chosen)
-            about.update(breakdown=fields.get("breakdown"), group=str(group).strip() or None)
-        drill = answer_kind.drill(within, spec, fields)
+            value = str(group).strip() or None
+            within = self._group(self._groups(name, values), value, chosen)
+            about.update(breakdown=name, group=value)
+        drill = request.kind.drill(within, request.spec, fields)
         return Drill(drill.users, {**drill.about, **about}) if about else drill
 
-    def _group(self, name: object, value: str | None, chosen: Bitmap | None) -> Answers:
-        """These answers within breakdown ``name``'s group ``value`` (None: everyone
-        else), and ``chosen`` (a segment's users) when given."""
+    def _groups(self, name: str, values: Sequence[str]) -> BreakdownGroups:
+        """The groups of a breakdown by property ``name`` (of ``values``): one read."""
         limits = SegmentLimits(max_terms=self.max_terms, max_user_id=self.max_user_id)
-        found = breakdown_groups(
-            self.repository, name, max_groups=self.max_breakdown_groups, limits=limits
+        return breakdown_groups(
+            self.repository, name, values, max_groups=self.max_breakdown_groups, limits=limits
         )
+
+    def _group(self, found: BreakdownGroups, value: str | None, chosen: Bitmap | None) -> Answers:
+        """These answers within the breakdown group ``value`` of ``found`` (None: everyone
+        else), and ``chosen`` (a segment's users) when given."""
         if value is None:
             return self.within(chosen, excluded=found.holders)
         values = dict(found.values)
@@ -633,21 +627,23 @@ class Answers:
         check_window_kept(spec, self.retention, self.now())
 
     def check_budget(
-        self, kind: AnswerKind[S, Any], spec: S, *, segment: str | None = None
+        self, kind: AnswerKind[S, Any], spec: S, before: S | None = None, *, user_sets: int = 0
     ) -> None:
-        """Refuse ``spec`` before reading anything when it reads more bitmaps or bytes than
-        the budget allows: the count comes from the spec (and the user sets a ``segment``
-        names, at most ``max_terms``), the bytes from the stored lengths (one call that
-        reads no bitmap)."""
-        plan = kind.plan(self, spec)
-        keys = plan.keys + (0 if segment is None else _segment_terms(segment))
+        """Refuse ``spec`` (with ``before``, the previous window, when compared) before
+        reading anything when it reads more bitmaps or bytes than the budget allows: the
+        count comes from the specs (plus ``user_sets``: a segment's and a breakdown's user
+        sets), the bytes from the stored lengths of the bitmaps of both windows, each
+        counted once (one call that reads no bitmap)."""
+        plans = [kind.plan(self, s) for s in (spec, before) if s is not None]
+        keys = sum(plan.keys for plan in plans) + user_sets
+        field = plans[0].field
         if keys > self.budget.keys:
             raise ReadBudgetExceeded(
                 f"this {kind.name} reads {keys:,} bitmaps, more than "
-                f"BITMAPIST_MAX_READ_KEYS ({self.budget.keys:,}): shrink {plan.field}",
-                field=plan.field,
+                f"BITMAPIST_MAX_READ_KEYS ({self.budget.keys:,}): shrink {field}",
+                field=field,
             )
-        ids = plan.ids()
+        ids = list(dict.fromkeys(i for plan in plans for i in plan.ids()))
         if not ids:
             return
         limit = self.reader.read_limit
@@ -656,8 +652,8 @@ class Answers:
         if total > self.budget.bytes:
             raise ReadBudgetExceeded(
                 f"this {kind.name} reads {total:,} bytes of bitmaps, more than "
-                f"BITMAPIST_MAX_READ_BYTES ({self.budget.bytes:,}): shrink {plan.field}",
-                field=plan.field,
+                f"BITMAPIST_MAX_READ_BYTES ({self.budget.bytes:,}): shrink {field}",
+                field=field,
             )
 
 

@@ -36,8 +36,8 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
             **answers.window(fields),
         )
 
-    def compute(self, answers: Answers, spec: StickinessSpec) -> Stickiness:
-        return answers.engine(StickinessEngine).compute(spec)
+    def engine(self, answers: Answers) -> StickinessEngine:
+        return answers.engine(StickinessEngine)
 
     def plan(self, answers: Answers, spec: StickinessSpec) -> ReadPlan:
         events = spec.expression.events()

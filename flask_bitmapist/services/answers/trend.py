@@ -44,8 +44,8 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
             **answers.window(fields),
         )
 
-    def compute(self, answers: Answers, spec: TrendSpec) -> Trend:
-        return answers.engine(TrendEngine).compute(spec)
+    def engine(self, answers: Answers) -> TrendEngine:
+        return answers.engine(TrendEngine)
 
     def plan(self, answers: Answers, spec: TrendSpec) -> ReadPlan:
         events = frozenset().union(*(e.events() for e in spec.expressions))

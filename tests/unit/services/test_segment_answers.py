@@ -14,15 +14,19 @@ from hypothesis import strategies as st
 
 from flask_bitmapist.domain import Mark
 from flask_bitmapist.exceptions import InvalidRequest, InvalidSegment, ReadBudgetExceeded
+from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.answers import ReadBudget
 from tests.segment_answers_support import (
     NOW,
     REQUESTS,
     FetchCounting,
     Marks,
+    Moves,
     answers_over,
+    check_moves_leave_each_user_in_one_group,
     marked,
     marks_strategy,
+    moves_strategy,
 )
 from tests.segment_model import World, segments, store, worlds
 
@@ -207,6 +211,38 @@ def test_breakdown_groups_partition_the_answer_each_the_segment_answer(
     assert [g["value"] for g in as_json["groups"]] == values
     assert all(set(g) - {"value"} == set(p) for g, p in zip(as_json["groups"], parts, strict=True))
     assert list(found.results) == values
+
+
+@settings(max_examples=40, deadline=None)
+@given(moves=moves_strategy())
+def test_users_moved_between_values_are_each_in_exactly_one_group(moves: Moves) -> None:
+    check_moves_leave_each_user_in_one_group(InMemoryRepository(), moves)
+
+
+def test_a_breakdowns_values_count_toward_the_read_budget() -> None:
+    repository = marked([("a", 1, 0)])
+    store(repository, ({"plan": {1: "pro", 2: "free", 3: "team"}}, {}))
+    fields = {"expr": "a", "periods": 2}
+    assert (
+        answers_over(repository, budget=ReadBudget(keys=5))
+        .breakdown("trend", fields, breakdown="plan")
+        .groups
+    )
+    with pytest.raises(ReadBudgetExceeded) as error:
+        answers_over(repository, budget=ReadBudget(keys=4)).breakdown(
+            "trend", fields, breakdown="plan"
+        )
+    assert "5 bitmaps" in str(error.value)
+
+
+def test_both_windows_of_a_comparison_count_toward_the_read_budget() -> None:
+    repository = marked([("a", 1, 0)])
+    fields = {"expr": "a", "periods": 3}
+    answers = answers_over(repository, budget=ReadBudget(keys=5))
+    assert answers.answer("trend", fields).to_dict()["series"][0]["counts"] == [0, 0, 1]
+    with pytest.raises(ReadBudgetExceeded) as error:
+        answers.answer("trend", fields, compare="previous")
+    assert "6 bitmaps" in str(error.value)
 
 
 def test_a_breakdown_by_no_property_names_the_field() -> None:
