@@ -20,220 +20,106 @@ An app's tests check what it marks with the pytest fixture ``analytics`` of
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flask_bitmapist.exceptions import (
-        BitmapistError,
-        EventFileError,
-        InvalidAnswerSpec,
-        InvalidCohortSpec,
-        InvalidConfiguration,
-        InvalidEventName,
-        InvalidExpression,
-        InvalidJson,
-        InvalidMoment,
-        InvalidPeriod,
-        InvalidRequest,
-        InvalidRetention,
-        InvalidSegment,
-        InvalidSegmentName,
-        InvalidStorageConfig,
-        InvalidTimeGroup,
-        InvalidTimestamp,
-        InvalidUserId,
-        InvalidUserIdType,
-        MissingExtra,
-        MomentOutOfRange,
-        PeriodsExpired,
-        ReadBudgetExceeded,
-        StorageUnavailable,
-        TooManyPropertyValues,
-    )
-    from flask_bitmapist.flask.answers import (
-        get_funnel,
-        get_lifecycle,
-        get_stickiness,
-        get_trend,
-    )
-    from flask_bitmapist.flask.config import (
-        Settings,
-    )
-    from flask_bitmapist.flask.extension import (
-        FlaskBitmapist,
-    )
-    from flask_bitmapist.flask.mixins import (
-        Bitmapistable,
-    )
+    from flask_bitmapist.exceptions import BitmapistError as BitmapistError
+    from flask_bitmapist.exceptions import EventFileError as EventFileError
+    from flask_bitmapist.exceptions import InvalidAnswerSpec as InvalidAnswerSpec
+    from flask_bitmapist.exceptions import InvalidCohortSpec as InvalidCohortSpec
+    from flask_bitmapist.exceptions import InvalidConfiguration as InvalidConfiguration
+    from flask_bitmapist.exceptions import InvalidEventName as InvalidEventName
+    from flask_bitmapist.exceptions import InvalidExpression as InvalidExpression
+    from flask_bitmapist.exceptions import InvalidJson as InvalidJson
+    from flask_bitmapist.exceptions import InvalidMoment as InvalidMoment
+    from flask_bitmapist.exceptions import InvalidPeriod as InvalidPeriod
+    from flask_bitmapist.exceptions import InvalidRequest as InvalidRequest
+    from flask_bitmapist.exceptions import InvalidRetention as InvalidRetention
+    from flask_bitmapist.exceptions import InvalidSegment as InvalidSegment
+    from flask_bitmapist.exceptions import InvalidSegmentName as InvalidSegmentName
+    from flask_bitmapist.exceptions import InvalidStorageConfig as InvalidStorageConfig
+    from flask_bitmapist.exceptions import InvalidTimeGroup as InvalidTimeGroup
+    from flask_bitmapist.exceptions import InvalidTimestamp as InvalidTimestamp
+    from flask_bitmapist.exceptions import InvalidUserId as InvalidUserId
+    from flask_bitmapist.exceptions import InvalidUserIdType as InvalidUserIdType
+    from flask_bitmapist.exceptions import MissingExtra as MissingExtra
+    from flask_bitmapist.exceptions import MomentOutOfRange as MomentOutOfRange
+    from flask_bitmapist.exceptions import PeriodsExpired as PeriodsExpired
+    from flask_bitmapist.exceptions import ReadBudgetExceeded as ReadBudgetExceeded
+    from flask_bitmapist.exceptions import StorageUnavailable as StorageUnavailable
+    from flask_bitmapist.exceptions import TooManyPropertyValues as TooManyPropertyValues
+    from flask_bitmapist.flask.answers import get_funnel as get_funnel
+    from flask_bitmapist.flask.answers import get_lifecycle as get_lifecycle
+    from flask_bitmapist.flask.answers import get_stickiness as get_stickiness
+    from flask_bitmapist.flask.answers import get_trend as get_trend
+    from flask_bitmapist.flask.config import Settings as Settings
+    from flask_bitmapist.flask.extension import FlaskBitmapist as FlaskBitmapist
+    from flask_bitmapist.flask.mixins import Bitmapistable as Bitmapistable
     from flask_bitmapist.flask.mongoengine_mixin import (
-        MongoEngineBitmapistable,
+        MongoEngineBitmapistable as MongoEngineBitmapistable,
     )
-    from flask_bitmapist.flask.peewee_mixin import (
-        PeeweeBitmapistable,
-    )
-    from flask_bitmapist.flask.query import (
-        BitOpAnd,
-        BitOpOr,
-        BitOpXor,
-        DayEvents,
-        Events,
-        HourEvents,
-        MonthEvents,
-        UserSet,
-        WeekEvents,
-        YearEvents,
-        chain_events,
-        get_cohort,
-        get_event_data,
-        get_event_names,
-    )
-    from flask_bitmapist.flask.segments import (
-        delete_cohort,
-        get_properties,
-        get_saved_cohorts,
-        get_segment,
-        save_cohort,
-        set_property,
-    )
-    from flask_bitmapist.flask.state import (
-        BitmapistState,
-        current_state,
-    )
-    from flask_bitmapist.flask.tracking import (
-        mark,
-        mark_event,
-        unmark_event,
-    )
+    from flask_bitmapist.flask.peewee_mixin import PeeweeBitmapistable as PeeweeBitmapistable
+    from flask_bitmapist.flask.query import BitOpAnd as BitOpAnd
+    from flask_bitmapist.flask.query import BitOpOr as BitOpOr
+    from flask_bitmapist.flask.query import BitOpXor as BitOpXor
+    from flask_bitmapist.flask.query import DayEvents as DayEvents
+    from flask_bitmapist.flask.query import Events as Events
+    from flask_bitmapist.flask.query import HourEvents as HourEvents
+    from flask_bitmapist.flask.query import MonthEvents as MonthEvents
+    from flask_bitmapist.flask.query import UserSet as UserSet
+    from flask_bitmapist.flask.query import WeekEvents as WeekEvents
+    from flask_bitmapist.flask.query import YearEvents as YearEvents
+    from flask_bitmapist.flask.query import chain_events as chain_events
+    from flask_bitmapist.flask.query import get_cohort as get_cohort
+    from flask_bitmapist.flask.query import get_event_data as get_event_data
+    from flask_bitmapist.flask.query import get_event_names as get_event_names
+    from flask_bitmapist.flask.segments import delete_cohort as delete_cohort
+    from flask_bitmapist.flask.segments import get_properties as get_properties
+    from flask_bitmapist.flask.segments import get_saved_cohorts as get_saved_cohorts
+    from flask_bitmapist.flask.segments import get_segment as get_segment
+    from flask_bitmapist.flask.segments import save_cohort as save_cohort
+    from flask_bitmapist.flask.segments import set_property as set_property
+    from flask_bitmapist.flask.state import BitmapistState as BitmapistState
+    from flask_bitmapist.flask.state import current_state as current_state
+    from flask_bitmapist.flask.tracking import mark as mark
+    from flask_bitmapist.flask.tracking import mark_event as mark_event
+    from flask_bitmapist.flask.tracking import unmark_event as unmark_event
+
 
 # The facade's names load on first use (as svcs does): importing
 # ``flask_bitmapist.domain`` or ``flask_bitmapist.services`` must not load Flask, redis
 # or SQLAlchemy, and Python imports this module first for either. The errors load on
 # first use too: the pytest plugin (``flask_bitmapist.testing``), loaded in every test
-# session of an environment that has the package, must not load numpy.
-_LAZY: dict[str, str] = {
-    "BitmapistError": "flask_bitmapist.exceptions",
-    "EventFileError": "flask_bitmapist.exceptions",
-    "InvalidAnswerSpec": "flask_bitmapist.exceptions",
-    "InvalidCohortSpec": "flask_bitmapist.exceptions",
-    "InvalidConfiguration": "flask_bitmapist.exceptions",
-    "InvalidEventName": "flask_bitmapist.exceptions",
-    "InvalidExpression": "flask_bitmapist.exceptions",
-    "InvalidJson": "flask_bitmapist.exceptions",
-    "InvalidMoment": "flask_bitmapist.exceptions",
-    "InvalidPeriod": "flask_bitmapist.exceptions",
-    "InvalidRequest": "flask_bitmapist.exceptions",
-    "InvalidSegment": "flask_bitmapist.exceptions",
-    "InvalidSegmentName": "flask_bitmapist.exceptions",
-    "InvalidRetention": "flask_bitmapist.exceptions",
-    "InvalidStorageConfig": "flask_bitmapist.exceptions",
-    "InvalidTimeGroup": "flask_bitmapist.exceptions",
-    "InvalidTimestamp": "flask_bitmapist.exceptions",
-    "InvalidUserId": "flask_bitmapist.exceptions",
-    "InvalidUserIdType": "flask_bitmapist.exceptions",
-    "MissingExtra": "flask_bitmapist.exceptions",
-    "MomentOutOfRange": "flask_bitmapist.exceptions",
-    "PeriodsExpired": "flask_bitmapist.exceptions",
-    "ReadBudgetExceeded": "flask_bitmapist.exceptions",
-    "StorageUnavailable": "flask_bitmapist.exceptions",
-    "TooManyPropertyValues": "flask_bitmapist.exceptions",
-    "FlaskBitmapist": "flask_bitmapist.flask.extension",
-    "Bitmapistable": "flask_bitmapist.flask.mixins",
-    "PeeweeBitmapistable": "flask_bitmapist.flask.peewee_mixin",
-    "MongoEngineBitmapistable": "flask_bitmapist.flask.mongoengine_mixin",
-    "BitOpAnd": "flask_bitmapist.flask.query",
-    "BitOpOr": "flask_bitmapist.flask.query",
-    "BitOpXor": "flask_bitmapist.flask.query",
-    "DayEvents": "flask_bitmapist.flask.query",
-    "Events": "flask_bitmapist.flask.query",
-    "HourEvents": "flask_bitmapist.flask.query",
-    "MonthEvents": "flask_bitmapist.flask.query",
-    "UserSet": "flask_bitmapist.flask.query",
-    "WeekEvents": "flask_bitmapist.flask.query",
-    "YearEvents": "flask_bitmapist.flask.query",
-    "chain_events": "flask_bitmapist.flask.query",
-    "get_cohort": "flask_bitmapist.flask.query",
-    "get_event_data": "flask_bitmapist.flask.query",
-    "get_event_names": "flask_bitmapist.flask.query",
-    "get_lifecycle": "flask_bitmapist.flask.answers",
-    "get_trend": "flask_bitmapist.flask.answers",
-    "get_funnel": "flask_bitmapist.flask.answers",
-    "get_stickiness": "flask_bitmapist.flask.answers",
-    "delete_cohort": "flask_bitmapist.flask.segments",
-    "get_properties": "flask_bitmapist.flask.segments",
-    "get_saved_cohorts": "flask_bitmapist.flask.segments",
-    "get_segment": "flask_bitmapist.flask.segments",
-    "save_cohort": "flask_bitmapist.flask.segments",
-    "set_property": "flask_bitmapist.flask.segments",
-    "BitmapistState": "flask_bitmapist.flask.state",
-    "Settings": "flask_bitmapist.flask.config",
-    "current_state": "flask_bitmapist.flask.state",
-    "mark": "flask_bitmapist.flask.tracking",
-    "mark_event": "flask_bitmapist.flask.tracking",
-    "unmark_event": "flask_bitmapist.flask.tracking",
-}
+# session of an environment that has the package, must not load numpy. The imports above
+# are the one list of public names: type checkers follow them, and the lazy loading reads
+# them from this file (as scientific Python's lazy_loader reads a stub), so a name added
+# there is exported, loaded and listed by ``dir()`` with nothing else to edit.
 
-__all__ = [
-    "BitOpAnd",
-    "BitOpOr",
-    "BitOpXor",
-    "BitmapistError",
-    "BitmapistState",
-    "Bitmapistable",
-    "DayEvents",
-    "EventFileError",
-    "Events",
-    "FlaskBitmapist",
-    "HourEvents",
-    "InvalidAnswerSpec",
-    "InvalidCohortSpec",
-    "InvalidConfiguration",
-    "InvalidEventName",
-    "InvalidExpression",
-    "InvalidJson",
-    "InvalidMoment",
-    "InvalidPeriod",
-    "InvalidRequest",
-    "InvalidRetention",
-    "InvalidSegment",
-    "InvalidSegmentName",
-    "InvalidStorageConfig",
-    "InvalidTimeGroup",
-    "InvalidTimestamp",
-    "InvalidUserId",
-    "InvalidUserIdType",
-    "MissingExtra",
-    "MomentOutOfRange",
-    "MongoEngineBitmapistable",
-    "MonthEvents",
-    "PeeweeBitmapistable",
-    "PeriodsExpired",
-    "ReadBudgetExceeded",
-    "Settings",
-    "StorageUnavailable",
-    "TooManyPropertyValues",
-    "UserSet",
-    "WeekEvents",
-    "YearEvents",
-    "chain_events",
-    "current_state",
-    "delete_cohort",
-    "get_cohort",
-    "get_event_data",
-    "get_event_names",
-    "get_funnel",
-    "get_lifecycle",
-    "get_properties",
-    "get_saved_cohorts",
-    "get_segment",
-    "get_stickiness",
-    "get_trend",
-    "mark",
-    "mark_event",
-    "save_cohort",
-    "set_property",
-    "unmark_event",
-]
+
+def _public_modules() -> dict[str, str]:
+    """Each public name and the module that defines it, from the ``TYPE_CHECKING``
+    imports of this file."""
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and node.test.id == "TYPE_CHECKING"
+    )
+    return {
+        alias.name: str(node.module)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+_LAZY = _public_modules()
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str) -> Any:

@@ -28,7 +28,7 @@ from flask_bitmapist.domain.groups import UserGroups
 from flask_bitmapist.domain.history import FirstEver, first_ever_events
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.reader import ReadingEngine
-from flask_bitmapist.domain.window import Window, WindowedSpec, checked_expression, index_in
+from flask_bitmapist.domain.window import ExpressionSpec, Window, checked_expression, index_in
 
 __all__ = ["Lifecycle", "LifecycleEngine", "LifecycleSpec", "LifecycleStatus"]
 
@@ -48,7 +48,7 @@ class LifecycleStatus(enum.Enum):
 
 
 @attrs.frozen
-class LifecycleSpec(WindowedSpec):
+class LifecycleSpec(ExpressionSpec):
     """A validated lifecycle request. Build it with :meth:`create`.
 
     >>> from flask_bitmapist.domain import parse_expression
@@ -58,27 +58,21 @@ class LifecycleSpec(WindowedSpec):
     ['W2026-47', 'W2026-48']
     """
 
-    expression: Expression
-    window: Window
-
     @classmethod
-    def create(
-        cls,
-        expression: Expression,
-        *,
-        now: datetime,
-        time_group: str | TimeGroup = TimeGroup.DAY,
-        periods: int = 30,
-    ) -> LifecycleSpec:
-        """Validate every field; errors are :class:`InvalidAnswerSpec` naming the field
-        (``expr`` when the expression is not an event or an OR of events)."""
+    def checked(cls, expression: Expression) -> Expression:
+        """An event or an OR of events (else :class:`InvalidAnswerSpec` naming ``expr``):
+        whose first match ever a lifecycle can find."""
         expression = checked_expression(expression)
         try:
             first_ever_events(expression)
         except InvalidExpression as exc:
             raise InvalidAnswerSpec(f"expr: {exc}", field="expr") from exc
-        window = Window.create(time_group=time_group, periods=periods, now=now, before=1)
-        return cls(expression, window)
+        return expression
+
+    @classmethod
+    def window_of(cls, time_group: str | TimeGroup, periods: int, now: datetime) -> Window:
+        """The window, and the period before it (who was there decides "returning")."""
+        return Window.create(time_group=time_group, periods=periods, now=now, before=1)
 
 
 @attrs.frozen

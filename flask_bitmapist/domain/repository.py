@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
 from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.errors import InvalidStorageConfig
 from flask_bitmapist.domain.events import BitmapId, Mark
 from flask_bitmapist.domain.segments import (
     DEFAULT_MAX_PROPERTY_VALUES,
@@ -21,7 +23,10 @@ __all__ = [
     "MARK_CHUNK_SIZE",
     "BitmapRepository",
     "EventListing",
+    "EventSearch",
+    "check_chunk_size",
     "check_max_bytes",
+    "chunks",
     "contains_ignoring_ascii_case",
 ]
 
@@ -29,6 +34,8 @@ __all__ = [
 #: round trips): bounds the memory a write uses whatever its size, and large enough that
 #: per-call costs vanish (a chunk takes milliseconds to pack, a round trip far less).
 MARK_CHUNK_SIZE: Final = 10_000
+
+_T = TypeVar("_T")
 
 
 def check_max_bytes(max_bytes: object) -> int | None:
@@ -39,6 +46,26 @@ def check_max_bytes(max_bytes: object) -> int | None:
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
         raise ValueError(f"max_bytes must be None or an int of 0 or more, got {max_bytes!r}")
     return max_bytes
+
+
+def check_chunk_size(chunk_size: object) -> int:
+    """``chunk_size`` if it is a positive int (how many marks a store writes per call),
+    else :class:`~flask_bitmapist.domain.InvalidStorageConfig` naming it."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
+    return chunk_size
+
+
+def chunks(items: Iterable[_T], size: int | None) -> Iterator[list[_T]]:
+    """``items`` in lists of ``size`` (the last one shorter; None: one list of them all,
+    none when there are none).
+
+    >>> list(chunks(range(5), 2)), list(chunks(range(3), None)), list(chunks([], 2))
+    ([[0, 1], [2, 3], [4]], [[0, 1, 2]], [])
+    """
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def contains_ignoring_ascii_case(name: str, query: str) -> bool:
@@ -95,6 +122,46 @@ class EventListing:
 
 # Sorts a name with no dated period after every dated one.
 _UNDATED: Final = datetime.min
+
+
+@attrs.frozen
+class EventSearch:
+    """What an event listing asks for (see :meth:`BitmapRepository.list_events`): the
+    events whose names contain ``containing`` (ASCII letters in any case), in one pass
+    over the stored keys that stops after ``max_keys`` keys or ``max_seconds``."""
+
+    containing: str = ""
+    max_keys: int | None = None
+    max_seconds: float | None = None
+
+    def matches(self, name: str) -> bool:
+        """Whether the event ``name`` is one the search asks for."""
+        return contains_ignoring_ascii_case(name, self.containing)
+
+    def newest(self, keys: Iterable[tuple[str, datetime | None]]) -> EventListing:
+        """The listing of a pass over stored keys, each given as its event and its
+        period's local start (None: a lifetime flag, or a period no calendar holds), in
+        the order the store keeps them: each event asked for with its newest period. The
+        pass stops after ``max_keys`` keys (``complete`` is False when keys remain).
+
+        >>> search = EventSearch(containing="PAID", max_keys=2)
+        >>> day = datetime(2026, 11, 27)
+        >>> listing = search.newest([("user:paid", None), ("user:paid", day), ("paid", day)])
+        >>> listing.names, listing.newest, listing.complete
+        (('user:paid',), (datetime.datetime(2026, 11, 27, 0, 0),), False)
+        """
+        newest: dict[str, datetime | None] = {}
+        read = 0
+        for event, label in keys:
+            if self.max_keys is not None and read >= self.max_keys:
+                return EventListing.ordered(newest, complete=False, keys_read=read)
+            read += 1
+            if not self.matches(event):
+                continue
+            known = newest.get(event)
+            if event not in newest or (label is not None and (known is None or label > known)):
+                newest[event] = label
+        return EventListing.ordered(newest, complete=True, keys_read=read)
 
 
 class BitmapRepository(abc.ABC):
@@ -156,15 +223,16 @@ class BitmapRepository(abc.ABC):
         ``complete`` is False): what the events page and its search page through, whatever
         another writer stored.
 
-        This default lists :meth:`event_names` (complete, with no periods known); storage
-        that can list its keys in one bounded pass says more.
+        Storage answers through :meth:`search_events`.
         """
+        return self.search_events(EventSearch(containing, max_keys, max_seconds))
+
+    def search_events(self, search: EventSearch) -> EventListing:
+        """:meth:`list_events` as one :class:`EventSearch`. This default lists
+        :meth:`event_names` (complete, with no periods known); storage that can list its
+        keys in one bounded pass says more."""
         return EventListing.ordered(
-            {
-                name: None
-                for name in self.event_names()
-                if contains_ignoring_ascii_case(name, containing)
-            }
+            {name: None for name in self.event_names() if search.matches(name)}
         )
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:

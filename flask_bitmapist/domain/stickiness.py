@@ -18,11 +18,7 @@ from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.groups import UserGroups
 from flask_bitmapist.domain.periods import Period, TimeGroup
 from flask_bitmapist.domain.reader import ReadingEngine
-from flask_bitmapist.domain.window import (
-    Window,
-    WindowedSpec,
-    checked_expression,
-)
+from flask_bitmapist.domain.window import ExpressionSpec, Window
 
 __all__ = ["Stickiness", "StickinessEngine", "StickinessSpec"]
 
@@ -55,28 +51,13 @@ def _exactly(planes: Words, k: int) -> Words:
 
 
 @attrs.frozen
-class StickinessSpec(WindowedSpec):
+class StickinessSpec(ExpressionSpec):
     """A validated stickiness request. Build it with :meth:`create`."""
 
-    expression: Expression
-    window: Window
-
     @classmethod
-    def create(
-        cls,
-        expression: Expression,
-        *,
-        now: datetime,
-        time_group: str | TimeGroup = TimeGroup.DAY,
-        periods: int = 30,
-    ) -> StickinessSpec:
-        """Validate every field; errors are :class:`InvalidAnswerSpec` naming the field
-        (``expr``, ``time_group``, ``periods``, ``now``)."""
-        expression = checked_expression(expression, "expr")
-        return cls(
-            expression,
-            Window.create_capped(time_group=time_group, periods=periods, now=now),
-        )
+    def window_of(cls, time_group: str | TimeGroup, periods: int, now: datetime) -> Window:
+        """The window, of at most ``MAX_PERIODS`` periods whatever the group (hours too)."""
+        return Window.create_capped(time_group=time_group, periods=periods, now=now)
 
 
 @attrs.frozen

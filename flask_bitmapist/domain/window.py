@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
@@ -23,6 +23,7 @@ __all__ = [
     "MAX_HOURS",
     "MAX_PERIODS",
     "CalendarEdge",
+    "ExpressionSpec",
     "Window",
     "WindowedSpec",
     "bounded_int",
@@ -35,6 +36,8 @@ __all__ = [
 MAX_PERIODS: Final = 1000
 #: The longest window of hours: a year of them.
 MAX_HOURS: Final = 8760
+
+_Spec = TypeVar("_Spec", bound="ExpressionSpec")
 
 
 def bounded_int(
@@ -204,3 +207,37 @@ class WindowedSpec:
     def now(self) -> datetime:
         """The moment the window ends at (its last period contains it)."""
         return self.window.now
+
+
+@attrs.frozen
+class ExpressionSpec(WindowedSpec):
+    """A request for one expression over a window (lifecycle, stickiness): each kind says
+    how its expression is checked (:meth:`checked`) and its window built
+    (:meth:`window_of`); :meth:`create` does both."""
+
+    expression: Expression
+    window: Window
+
+    @classmethod
+    def create(
+        cls: type[_Spec],
+        expression: Expression,
+        *,
+        now: datetime,
+        time_group: str | TimeGroup = TimeGroup.DAY,
+        periods: int = 30,
+    ) -> _Spec:
+        """Validate every field; errors are :class:`InvalidAnswerSpec` naming the field
+        (``expr``, ``time_group``, ``periods``, ``now``)."""
+        return cls(cls.checked(expression), cls.window_of(time_group, periods, now))
+
+    @classmethod
+    def checked(cls, expression: Expression) -> Expression:
+        """The expression, if this kind can answer it (else :class:`InvalidAnswerSpec`
+        naming ``expr``)."""
+        return checked_expression(expression, "expr")
+
+    @classmethod
+    def window_of(cls, time_group: str | TimeGroup, periods: int, now: datetime) -> Window:
+        """The window of ``periods`` periods of ``time_group`` ending with ``now``'s."""
+        return Window.create(time_group=time_group, periods=periods, now=now)

@@ -12,9 +12,9 @@ for bad input (or a request past the read budget) an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypedDict, TypeVar, cast, overload
 
 from flask_bitmapist.domain import (
     Expression,
@@ -26,46 +26,58 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.flask.state import current_state
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = ["get_funnel", "get_lifecycle", "get_stickiness", "get_trend"]
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-@overload
+
+class Segmented(TypedDict, total=False):
+    """The keywords every answer function takes (see docs/segments.md): ``segment``, the
+    answer on that segment's users only; ``breakdown``, the answer once per value of that
+    property (then the function returns ``{value: answer}``: see :class:`ByProperty`)."""
+
+    segment: str | None
+    breakdown: None
+
+
+class Compared(Segmented, total=False):
+    """:class:`Segmented`, and ``compare="previous"``: the answer's ``previous`` is the same
+    answer over the periods just before the window."""
+
+    compare: str | None
+
+
+class ByProperty(Protocol[P, R]):
+    """An answer function as type checkers see it: its own signature gives its result;
+    with ``breakdown="plan"`` it gives an ordered ``{value: result}`` whose last key, None,
+    holds everyone else."""
+
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    @overload
+    def __call__(self, *args: Any, breakdown: str, **kwargs: Any) -> dict[str | None, R]: ...
+
+
+def by_property(answer: Callable[P, R]) -> ByProperty[P, R]:
+    """``answer`` unchanged, typed for ``breakdown=`` (the function's body passes
+    ``breakdown`` on to :meth:`~flask_bitmapist.services.answers.Answers.breakdown`)."""
+    return cast("ByProperty[P, R]", answer)
+
+
+@by_property
 def get_trend(
     expression: str | Expression | Sequence[str | Expression],
     time_group: str | TimeGroup = "days",
     periods: int = 30,
     rolling: int = 1,
     now: datetime | None = None,
-    segment: str | None = None,
-    compare: str | None = None,
-    breakdown: None = None,
-) -> Trend: ...
-
-
-@overload
-def get_trend(
-    expression: str | Expression | Sequence[str | Expression],
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    rolling: int = 1,
-    now: datetime | None = None,
-    segment: str | None = None,
-    compare: str | None = None,
-    *,
-    breakdown: str,
-) -> dict[str | None, Trend]: ...
-
-
-def get_trend(
-    expression: str | Expression | Sequence[str | Expression],
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    rolling: int = 1,
-    now: datetime | None = None,
-    segment: str | None = None,
-    compare: str | None = None,
-    breakdown: str | None = None,
-) -> Trend | dict[str | None, Trend]:
+    **options: Unpack[Compared],
+) -> Trend:
     """How many users matched ``expression`` in each of the ``periods`` periods of
     ``time_group`` ending with the one containing ``now`` (default: the current time).
 
@@ -77,58 +89,25 @@ def get_trend(
 
         trend = get_trend(["user:active", "user:paid"], periods=30, rolling=7)
 
-    Every function here takes ``segment``: the answer on that segment's users only
-    (docs/segments.md). ``compare="previous"`` (here, in :func:`get_stickiness` and in
+    Every function here takes the keyword ``segment``: the answer on that segment's users
+    only (docs/segments.md). ``compare="previous"`` (here, in :func:`get_stickiness` and in
     :func:`get_funnel`) sets the answer's ``previous``: the same answer over the
     ``periods`` periods just before the window. With ``breakdown="plan"`` each returns
     the answer once per value of that property, largest group first, as an ordered
     ``{value: answer}`` whose last key, None, holds everyone else.
     """
-    answer: Trend | dict[str | None, Trend] = _answer(
-        "trend",
-        now,
-        expr=expression,
-        time_group=time_group,
-        periods=periods,
-        rolling=rolling,
-        segment=segment,
-        compare=compare,
-        breakdown=breakdown,
-    )
+    answer: Trend = _answer("trend", locals())
     return answer
 
 
-@overload
+@by_property
 def get_lifecycle(
     expression: str | Expression,
     time_group: str | TimeGroup = "days",
     periods: int = 30,
     now: datetime | None = None,
-    segment: str | None = None,
-    breakdown: None = None,
-) -> Lifecycle: ...
-
-
-@overload
-def get_lifecycle(
-    expression: str | Expression,
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    now: datetime | None = None,
-    segment: str | None = None,
-    *,
-    breakdown: str,
-) -> dict[str | None, Lifecycle]: ...
-
-
-def get_lifecycle(
-    expression: str | Expression,
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    now: datetime | None = None,
-    segment: str | None = None,
-    breakdown: str | None = None,
-) -> Lifecycle | dict[str | None, Lifecycle]:
+    **options: Unpack[Segmented],
+) -> Lifecycle:
     """For each of the ``periods`` periods ending with now's, how many users matching
     ``expression`` (an event or an OR of events) were new (first match ever), returning
     (there the period before too), resurrecting (back after a break) and dormant (there
@@ -137,52 +116,18 @@ def get_lifecycle(
         lifecycle = get_lifecycle("user:active", "weeks", periods=12)
         lifecycle.new, lifecycle.returning, lifecycle.resurrecting, lifecycle.dormant
     """
-    answer: Lifecycle | dict[str | None, Lifecycle] = _answer(
-        "lifecycle",
-        now,
-        expr=expression,
-        time_group=time_group,
-        periods=periods,
-        segment=segment,
-        breakdown=breakdown,
-    )
+    answer: Lifecycle = _answer("lifecycle", locals())
     return answer
 
 
-@overload
+@by_property
 def get_stickiness(
     expression: str | Expression,
     time_group: str | TimeGroup = "days",
     periods: int = 30,
     now: datetime | None = None,
-    segment: str | None = None,
-    compare: str | None = None,
-    breakdown: None = None,
-) -> Stickiness: ...
-
-
-@overload
-def get_stickiness(
-    expression: str | Expression,
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    now: datetime | None = None,
-    segment: str | None = None,
-    compare: str | None = None,
-    *,
-    breakdown: str,
-) -> dict[str | None, Stickiness]: ...
-
-
-def get_stickiness(
-    expression: str | Expression,
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    now: datetime | None = None,
-    segment: str | None = None,
-    compare: str | None = None,
-    breakdown: str | None = None,
-) -> Stickiness | dict[str | None, Stickiness]:
+    **options: Unpack[Compared],
+) -> Stickiness:
     """How many users matched ``expression`` in exactly 1, 2, … N of the ``periods``
     periods of ``time_group`` ending with the one containing ``now`` (default: the current
     time).
@@ -192,53 +137,18 @@ def get_stickiness(
     ``dates`` the periods' starts, ``total`` everyone seen at least once. Bad input raises
     :class:`~flask_bitmapist.exceptions.InvalidAnswerSpec` naming the field.
     """
-    answer: Stickiness | dict[str | None, Stickiness] = _answer(
-        "stickiness",
-        now,
-        expr=expression,
-        time_group=time_group,
-        periods=periods,
-        segment=segment,
-        compare=compare,
-        breakdown=breakdown,
-    )
+    answer: Stickiness = _answer("stickiness", locals())
     return answer
 
 
-@overload
+@by_property
 def get_funnel(
     steps: Sequence[str | Expression],
     time_group: str | TimeGroup = "days",
     periods: int = 30,
     now: datetime | None = None,
-    segment: str | None = None,
-    compare: str | None = None,
-    breakdown: None = None,
-) -> Funnel: ...
-
-
-@overload
-def get_funnel(
-    steps: Sequence[str | Expression],
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    now: datetime | None = None,
-    segment: str | None = None,
-    compare: str | None = None,
-    *,
-    breakdown: str,
-) -> dict[str | None, Funnel]: ...
-
-
-def get_funnel(
-    steps: Sequence[str | Expression],
-    time_group: str | TimeGroup = "days",
-    periods: int = 30,
-    now: datetime | None = None,
-    segment: str | None = None,
-    compare: str | None = None,
-    breakdown: str | None = None,
-) -> Funnel | dict[str | None, Funnel]:
+    **options: Unpack[Compared],
+) -> Funnel:
     """How many users went through ``steps`` (2 to 10 event names or text expressions) in
     order, within the ``periods`` periods of ``time_group`` ending with the one containing
     ``now`` (default: the current time).
@@ -249,26 +159,41 @@ def get_funnel(
     ``counts[k]`` is the number of users who reached step ``k + 1``; ``from_previous``,
     ``from_first`` and ``dropped`` are derived from it.
     """
-    answer: Funnel | dict[str | None, Funnel] = _answer(
-        "funnel",
-        now,
-        step=steps,
-        time_group=time_group,
-        periods=periods,
-        segment=segment,
-        compare=compare,
-        breakdown=breakdown,
-    )
+    answer: Funnel = _answer("funnel", locals())
     return answer
 
 
-def _answer(kind: str, now: datetime | None, **fields: object) -> Any:
-    """The current app's answer of ``kind`` (the domain's result: no room for warnings,
-    so the event listing that finds them is skipped); ``now`` in the app's zone; a
-    ``segment`` (``"plan=pro & ~beta_testers"``, see docs/segments.md) restricts every user
-    set of the answer to its users."""
-    state = current_state()
-    given = {**fields, "now": state.moment(now)}
-    if fields.get("breakdown") is not None:
-        return state.answers.breakdown(kind, given, warn=False).results
-    return state.answers.answer(kind, given, warn=False).result
+def _answer(kind: str, arguments: dict[str, Any]) -> Any:
+    """The current app's answer of ``kind`` to an answer function's ``arguments`` (its
+    ``locals()`` on entry: ``expression`` or ``steps``, the window, ``options``); ``now``
+    is read in the app's zone."""
+    fields = {_FIELDS.get(name, name): value for name, value in arguments.items()}
+    fields.update(fields.pop("options", {}))
+    fields["now"] = current_state().moment(fields.get("now"))
+    return ask(kind, fields, breakdown=fields.get("breakdown"))
+
+
+def ask(
+    kind: str,
+    fields: dict[str, Any] | None = None,
+    *,
+    spec: object = None,
+    segment: str | None = None,
+    breakdown: str | None = None,
+    shown: Callable[[Any], Any] = lambda result: result,
+) -> Any:
+    """The current app's answer of ``kind`` to ``fields`` (or to a ``spec``), as
+    ``shown`` makes it of the domain's result: that, or with a ``breakdown`` the ordered
+    ``{value: shown(result)}``. The domain's result has no room for warnings, so the event
+    listing that finds them is skipped."""
+    answers = current_state().answers
+    if breakdown is None:
+        return shown(answers.answer(kind, fields, spec=spec, segment=segment, warn=False).result)
+    found = answers.breakdown(
+        kind, fields, spec=spec, segment=segment, breakdown=breakdown, warn=False
+    )
+    return {value: shown(result) for value, result in found.results.items()}
+
+
+#: The answer functions' arguments that the pipeline's fields name otherwise.
+_FIELDS = {"expression": "expr", "steps": "step"}

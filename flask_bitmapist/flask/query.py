@@ -27,6 +27,7 @@ from flask_bitmapist.domain import (
     validate_stored_event_name,
 )
 from flask_bitmapist.exceptions import InvalidPeriod
+from flask_bitmapist.flask.answers import ask, by_property
 from flask_bitmapist.flask.state import current_state
 from flask_bitmapist.services.cohort_requests import legacy_mode
 
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 ChainItem = Mapping[str, object]
+#: 0.1's cohort: ``(cohort, dates, totals)`` (see :func:`get_cohort`).
+LegacyCohort = tuple[list[list[int | None]], list[datetime], list[int]]
 #: Bitmap ints turned back into the app's ids per storage call while iterating a mapped set.
 _UNMAP_BATCH = 5_000
 
@@ -451,6 +454,7 @@ def chain_events(
     return UserSet(state.engine.users(expression, period), id_mapper=state.id_mapper)
 
 
+@by_property
 def get_cohort(
     primary_event_name: str,
     secondary_event_name: str,
@@ -463,7 +467,8 @@ def get_cohort(
     mode: str | CohortMode | None = None,
     first_time: bool = False,
     segment: str | None = None,
-) -> tuple[list[list[int | None]], list[datetime], list[int]]:
+    breakdown: None = None,
+) -> LegacyCohort:
     """0.1's cohort: ``(cohort, dates, totals)``.
 
     Rows are the ``num_rows`` periods of ``time_group`` ending with the one containing
@@ -486,7 +491,10 @@ def get_cohort(
     new ones do. Cells count as the mode says.
 
     With ``segment`` (``"plan=pro & ~beta_testers"``, see docs/segments.md) rows and cells
-    count only that segment's users (first-ever history too).
+    count only that segment's users (first-ever history too). With ``breakdown="plan"``
+    the answer is an ordered ``{value: (cohort, dates, totals)}``, one cohort per value of
+    that property held by the most users, largest first, whose last key, None, holds
+    everyone else (as :func:`~flask_bitmapist.get_trend` does; see docs/segments.md).
 
     Periods are those of the app's calendar (``BITMAPIST_TIMEZONE``, UTC by default).
     ``dates`` are naive local datetimes, as in 0.1, unless ``now`` is timezone-aware: then
@@ -508,7 +516,13 @@ def get_cohort(
         zone=state.zone,
         first_time=first_time,
     )
-    cohort: Cohort = state.answers.answer("cohort", spec=spec, warn=False, segment=segment).result
     naive = now is None or now.tzinfo is None
-    dates = [d.replace(tzinfo=None) if naive else d for d in cohort.dates]
-    return cohort.as_lists(), dates, list(cohort.totals)
+
+    def legacy(cohort: Cohort) -> LegacyCohort:
+        dates = [d.replace(tzinfo=None) if naive else d for d in cohort.dates]
+        return cohort.as_lists(), dates, list(cohort.totals)
+
+    answer: LegacyCohort = ask(
+        "cohort", spec=spec, segment=segment, breakdown=breakdown, shown=legacy
+    )
+    return answer

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Final, TypeVar, Union
 
@@ -20,7 +19,6 @@ __all__ = [
     "RedisClient",
     "SendAwareRetry",
     "call_noting_sends",
-    "chunks",
     "describe",
     "outcome_unknown",
     "storage_errors",
@@ -72,12 +70,6 @@ def describe(client: RedisClient) -> str:
     return (
         f"Redis at {'rediss' if tls else 'redis'}://{kwargs.get('host')}:{kwargs.get('port')}/{db}"
     )
-
-
-def chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
 
 
 @contextmanager

@@ -36,11 +36,8 @@ from flask_bitmapist.domain.ids import (
     external_id_text,
     map_full,
 )
-from flask_bitmapist.infra._redis_common import (
-    RedisClient,
-    chunks,
-    validate_prefix,
-)
+from flask_bitmapist.domain.repository import chunks
+from flask_bitmapist.infra._redis_common import RedisClient, validate_prefix
 from flask_bitmapist.infra.cluster import ClusterRouter
 from flask_bitmapist.infra.memory import InMemoryRepository
 from flask_bitmapist.infra.redis_repository import DEFAULT_KEY_PREFIX, RedisRepository

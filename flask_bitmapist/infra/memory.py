@@ -12,30 +12,20 @@ from flask_bitmapist.domain import (
     REDIS_MAX_USER_ID,
     Bitmap,
     BitmapId,
-    BitmapRepository,
     EventListing,
     Mark,
     TimeGroup,
-    contains_ignoring_ascii_case,
     validate_event_name,
     validate_user_id,
 )
-from flask_bitmapist.domain.repository import check_max_bytes
-from flask_bitmapist.domain.segments import (
-    DEFAULT_MAX_PROPERTY_VALUES,
-    PropertyAssignment,
-    PropertyValue,
-    SavedCohort,
-    UserSetId,
-    check_max_values,
-    checked_assignments,
-    validate_cohort_name,
-)
+from flask_bitmapist.domain.repository import EventSearch, check_max_bytes
+from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, UserSetId
+from flask_bitmapist.infra.user_sets import UserSetStore
 
 __all__ = ["InMemoryRepository"]
 
 
-class InMemoryRepository(BitmapRepository):
+class InMemoryRepository(UserSetStore):
     """Keeps each bitmap as a bytearray in Redis's bit order, behind one lock.
 
     Behaves like :class:`~flask_bitmapist.infra.redis_repository.RedisRepository`:
@@ -123,32 +113,13 @@ class InMemoryRepository(BitmapRepository):
             self._drop_expired()
             return frozenset(i.event for i, data in self._bitmaps.items() if any(data))
 
-    def list_events(
-        self,
-        *,
-        containing: str = "",
-        max_keys: int | None = None,
-        max_seconds: float | None = None,
-    ) -> EventListing:
+    def search_events(self, search: EventSearch) -> EventListing:
         """Every stored bitmap is a key: the pass stops after ``max_keys`` of them (in the
         order they were first written). ``max_seconds`` is not needed in process."""
-        newest: dict[str, datetime | None] = {}
-        read = 0
         with self._lock:
             self._drop_expired()
             ids = list(self._bitmaps)
-        for bitmap_id in ids:
-            if max_keys is not None and read >= max_keys:
-                return EventListing.ordered(newest, complete=False, keys_read=read)
-            read += 1
-            event = bitmap_id.event
-            if not contains_ignoring_ascii_case(event, containing):
-                continue
-            label = None if bitmap_id.period is None else bitmap_id.period.label
-            known = newest.get(event)
-            if event not in newest or (label is not None and (known is None or label > known)):
-                newest[event] = label
-        return EventListing.ordered(newest, complete=True, keys_read=read)
+        return search.newest((i.event, None if i.period is None else i.period.label) for i in ids)
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         wanted = set(events)
@@ -186,14 +157,7 @@ class InMemoryRepository(BitmapRepository):
 
     # -- segments -----------------------------------------------------------------------
 
-    def set_properties(
-        self,
-        assignments: Iterable[PropertyAssignment],
-        *,
-        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
-    ) -> list[int]:
-        check_max_values(max_values)
-        work = checked_assignments(assignments)
+    def _assign_properties(self, work: list[PropertyAssignment], max_values: int) -> list[int]:
         refused: list[int] = []
         # Values that lost a user: dropped when empty, checked once at the end (or when
         # the cap needs room), not after every move: a check reads the whole bitmap.
@@ -235,8 +199,7 @@ class InMemoryRepository(BitmapRepository):
         with self._lock:
             return {name: frozenset(values) for name, values in self._properties.items()}
 
-    def save_cohort(self, name: str, users: Bitmap) -> None:
-        validate_cohort_name(name)
+    def _save_cohort(self, name: str, users: Bitmap) -> None:
         data = users.to_redis_bytes()
         with self._lock:
             self._cohorts[name] = data
@@ -249,19 +212,14 @@ class InMemoryRepository(BitmapRepository):
         with self._lock:
             return frozenset(self._cohorts)
 
-    def fetch_user_sets(
-        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
-    ) -> list[Bitmap]:
-        end = check_max_bytes(max_bytes)
+    def _fetch_user_sets(self, ids: list[UserSetId], end: int | None) -> list[Bitmap]:
         raw: list[bytes] = []
         with self._lock:
             for item in ids:
                 if isinstance(item, PropertyValue):
                     data = self._properties.get(item.name, {}).get(item.value, b"")
-                elif isinstance(item, SavedCohort):
-                    data = self._cohorts.get(item.name, b"")
                 else:
-                    raise TypeError(f"expected a PropertyValue or a SavedCohort, got {item!r}")
+                    data = self._cohorts.get(item.name, b"")
                 raw.append(bytes(data[:end]))
         return [Bitmap.from_redis_bytes(data) for data in raw]
 

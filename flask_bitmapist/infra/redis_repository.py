@@ -59,37 +59,26 @@ from flask_bitmapist.domain import (
     REDIS_MAX_USER_ID,
     Bitmap,
     BitmapId,
-    BitmapRepository,
     EventListing,
-    InvalidStorageConfig,
     Mark,
-    contains_ignoring_ascii_case,
     validate_event_name,
     validate_stored_event_name,
     validate_user_id,
 )
 from flask_bitmapist.domain.events import RESERVED_PREFIX
 from flask_bitmapist.domain.keys import month_label, parse_suffix
-from flask_bitmapist.domain.repository import check_max_bytes
+from flask_bitmapist.domain.repository import EventSearch, check_chunk_size, check_max_bytes, chunks
 from flask_bitmapist.domain.segments import (
-    DEFAULT_MAX_PROPERTY_VALUES,
     PropertyAssignment,
     PropertyValue,
     SavedCohort,
     UserSetId,
-    check_max_values,
-    checked_assignments,
-    validate_cohort_name,
 )
-from flask_bitmapist.infra._redis_common import (
-    RedisClient,
-    chunks,
-    storage_errors,
-    validate_prefix,
-)
+from flask_bitmapist.infra._redis_common import RedisClient, storage_errors, validate_prefix
 from flask_bitmapist.infra.breaker import CircuitBreaker
 from flask_bitmapist.infra.transports import Command, RedisTransport, transport_for
 from flask_bitmapist.infra.urls import DEFAULT_TIMEOUT, redact_url, transport_from_url
+from flask_bitmapist.infra.user_sets import UserSetStore
 
 __all__ = [
     "DEFAULT_KEY_PREFIX",
@@ -339,7 +328,7 @@ def _stored_name(raw: bytes) -> str | None:
         return None
 
 
-class RedisRepository(BitmapRepository):
+class RedisRepository(UserSetStore):
     """The repository port over redis-py, in bitmapist's key format (thread-safe).
 
     >>> repository = RedisRepository.from_url("redis://localhost:6379/0")  # doctest: +SKIP
@@ -367,10 +356,8 @@ class RedisRepository(BitmapRepository):
         marks per round trip; ``breaker`` skips the store after failures (default: a
         :class:`~flask_bitmapist.infra.breaker.CircuitBreaker` with its defaults; a
         transport given as ``client`` keeps its own)."""
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
+        self.chunk_size = check_chunk_size(chunk_size)
         self.prefix = validate_prefix(prefix)
-        self.chunk_size = chunk_size
         self.transport = transport_for(client, breaker=breaker)
         self._key_cache: dict[Hashable, tuple[tuple[str, int | None], ...]] = {}
         # key -> (expiry sent, monotonic time it was sent): see EXPIRY_RESEND_INTERVAL.
@@ -713,13 +700,7 @@ class RedisRepository(BitmapRepository):
             batch *= 2
         return frozenset(names)
 
-    def list_events(
-        self,
-        *,
-        containing: str = "",
-        max_keys: int | None = None,
-        max_seconds: float | None = None,
-    ) -> EventListing:
+    def search_events(self, search: EventSearch) -> EventListing:
         """One SCAN pass (on every primary of a cluster) that notes each event's newest
         period, stopping after ``max_keys`` keys or ``max_seconds``.
 
@@ -727,6 +708,7 @@ class RedisRepository(BitmapRepository):
         so a search sends back only the keys that may match; the names are checked here as
         :meth:`event_names` checks them. Nothing is counted: an emptied event is listed.
         """
+        containing, max_keys, max_seconds = search.containing, search.max_keys, search.max_seconds
         head = _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
         pattern = head + (f"{_glob_ignoring_ascii_case(containing)}*_*" if containing else "")
 
@@ -764,7 +746,7 @@ class RedisRepository(BitmapRepository):
             kept = [
                 (head, name)
                 for head, name in zip(heads, names, strict=True)
-                if contains_ignoring_ascii_case(name, containing)
+                if search.matches(name)
             ]
             heads, names = [head for head, _ in kept], [name for _, name in kept]
         return EventListing(
@@ -895,36 +877,30 @@ class RedisRepository(BitmapRepository):
 
     # -- segments -------------------------------------------------------------------
 
-    def set_properties(
-        self,
-        assignments: Iterable[PropertyAssignment],
-        *,
-        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
-    ) -> list[int]:
+    def _property_chunk(self) -> int:
+        return _PROPERTY_BATCH
+
+    def _assign_properties(self, work: list[PropertyAssignment], max_values: int) -> list[int]:
         """One round trip per chunk: the property names added to their set, then one
         script run per property (:data:`SET_PROPERTIES_SCRIPT`), each atomic."""
-        check_max_values(max_values)
-        refused: list[int] = []
-        start = 0
-        for chunk in chunks(assignments, _PROPERTY_BATCH):
-            work = checked_assignments(chunk)
-            by_name: dict[str, list[int]] = {}
-            for position, item in enumerate(work):
-                by_name.setdefault(item.name, []).append(position)
-            commands: list[tuple[str, Command]] = [
-                (self.properties_key, ("SADD", self.properties_key, *by_name))
-            ]
-            for name, positions in by_name.items():
-                key = self.property_key(name)
-                pairs = [part for p in positions for part in (work[p].user_id, work[p].value or "")]
-                commands.append(
-                    (key, ("EVALSHA", _SET_PROPERTIES_SHA, 1, key, max_values, key + "[", *pairs))
-                )
-            replies = self._run_scripts(commands, SET_PROPERTIES_SCRIPT, "setting properties")
-            for positions, reply in zip(by_name.values(), replies[1:], strict=True):
-                refused += [start + positions[int(n) - 1] for n in reply]
-            start += len(work)
-        return sorted(refused)
+        by_name: dict[str, list[int]] = {}
+        for position, item in enumerate(work):
+            by_name.setdefault(item.name, []).append(position)
+        commands: list[tuple[str, Command]] = [
+            (self.properties_key, ("SADD", self.properties_key, *by_name))
+        ]
+        for name, positions in by_name.items():
+            key = self.property_key(name)
+            pairs = [part for p in positions for part in (work[p].user_id, work[p].value or "")]
+            commands.append(
+                (key, ("EVALSHA", _SET_PROPERTIES_SHA, 1, key, max_values, key + "[", *pairs))
+            )
+        replies = self._run_scripts(commands, SET_PROPERTIES_SCRIPT, "setting properties")
+        return [
+            positions[int(n) - 1]
+            for positions, reply in zip(by_name.values(), replies[1:], strict=True)
+            for n in reply
+        ]
 
     def _run_scripts(
         self, commands: list[tuple[str, Command]], script: str, action: str
@@ -959,9 +935,8 @@ class RedisRepository(BitmapRepository):
 
         return self._call(read, "listing properties")
 
-    def save_cohort(self, name: str, users: Bitmap) -> None:
+    def _save_cohort(self, name: str, users: Bitmap) -> None:
         """One script run: the bitmap written and its name listed together."""
-        name = validate_cohort_name(name)
         key = self.user_set_key(SavedCohort(name))
         command = (
             "EVAL",
@@ -991,12 +966,9 @@ class RedisRepository(BitmapRepository):
         )
         return _texts(reply)
 
-    def fetch_user_sets(
-        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
-    ) -> list[Bitmap]:
+    def _fetch_user_sets(self, ids: list[UserSetId], end: int | None) -> list[Bitmap]:
         """As :meth:`fetch`: one MGET (one GET per key on a cluster), or one GETRANGE per
         key with ``max_bytes``, in one round trip."""
-        end = check_max_bytes(max_bytes)
         return self._read_bitmaps([self.user_set_key(item) for item in ids], end)
 
     # -- talking to Redis -----------------------------------------------------------

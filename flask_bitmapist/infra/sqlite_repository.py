@@ -33,24 +33,17 @@ from flask_bitmapist.domain import (
     REDIS_MAX_USER_ID,
     Bitmap,
     BitmapId,
-    BitmapRepository,
     EventListing,
-    InvalidStorageConfig,
     Mark,
-    contains_ignoring_ascii_case,
     validate_event_name,
     validate_user_id,
 )
 from flask_bitmapist.domain.keys import month_label, parse_suffix
-from flask_bitmapist.domain.repository import check_max_bytes
+from flask_bitmapist.domain.repository import EventSearch, check_chunk_size, check_max_bytes, chunks
 from flask_bitmapist.domain.segments import (
-    DEFAULT_MAX_PROPERTY_VALUES,
     PropertyAssignment,
     PropertyValue,
-    SavedCohort,
     UserSetId,
-    check_max_values,
-    checked_assignments,
     validate_cohort_name,
 )
 from flask_bitmapist.exceptions import MissingExtra
@@ -61,6 +54,7 @@ from flask_bitmapist.infra.sqlite_file import (
     select_in,
     sqlite_path,
 )
+from flask_bitmapist.infra.user_sets import UserSetStore
 
 if TYPE_CHECKING:
     from pyroaring import BitMap
@@ -95,7 +89,7 @@ def import_pyroaring() -> type[BitMap]:
     return BitMap
 
 
-class SqliteRepository(BitmapRepository):
+class SqliteRepository(UserSetStore):
     """The repository port on one SQLite file (thread- and process-safe).
 
     >>> repository = SqliteRepository("/tmp/analytics.db")  # doctest: +SKIP
@@ -114,15 +108,13 @@ class SqliteRepository(BitmapRepository):
         """Keep bitmaps in the file at ``path`` (created on first use); writes wait up to
         ``busy_timeout`` seconds for another writer; bulk marks go ``chunk_size`` marks
         per transaction."""
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise InvalidStorageConfig(f"chunk_size must be a positive int, got {chunk_size!r}")
+        self.chunk_size = check_chunk_size(chunk_size)
         self._bitmap_class = import_pyroaring()
         self.file = (
             path
             if isinstance(path, SqliteFile)
             else SqliteFile(path, read_only=read_only, busy_timeout=busy_timeout, breaker=breaker)
         )
-        self.chunk_size = chunk_size
         self._rows: dict[tuple[str, str], int] = {}
         # The largest size each row was seen with (sizes only grow): a mark within it
         # need not update the row.
@@ -158,14 +150,14 @@ class SqliteRepository(BitmapRepository):
     def mark(self, marks: Iterable[Mark]) -> None:
         """Set the marks' bits: one transaction per ``chunk_size`` marks, each chunk
         validated in full before it writes."""
-        for chunk in _chunks(marks, self.chunk_size):
+        for chunk in chunks(marks, self.chunk_size):
             by_key = self._ids_by_key(chunk)
             if by_key:
                 self._write_set("marking", by_key)
 
     def unmark(self, marks: Iterable[Mark]) -> None:
         """Clear the marks' bits; a bitmap never grows nor is created by unmarking."""
-        for chunk in _chunks(marks, self.chunk_size):
+        for chunk in chunks(marks, self.chunk_size):
             by_key = self._ids_by_key(chunk)
             if by_key:
                 self.file.write("unmarking", functools.partial(self._clear, by_key=by_key))
@@ -393,15 +385,10 @@ class SqliteRepository(BitmapRepository):
 
         return self.file.read("listing events", read)
 
-    def list_events(
-        self,
-        *,
-        containing: str = "",
-        max_keys: int | None = None,
-        max_seconds: float | None = None,
-    ) -> EventListing:
+    def search_events(self, search: EventSearch) -> EventListing:
         """One pass over the bitmaps' rows (at most ``max_keys`` of them), noting each
         event's newest period. ``max_seconds`` is not needed: the rows are local."""
+        max_keys = search.max_keys
 
         def read(connection: sqlite3.Connection) -> list[tuple[str, str]]:
             query = "SELECT event, suffix FROM bitmapist_bitmaps ORDER BY id"
@@ -412,20 +399,7 @@ class SqliteRepository(BitmapRepository):
             ]
 
         rows = self.file.read("listing events", read)
-        complete = max_keys is None or len(rows) <= max_keys
-        rows = rows if complete else rows[:max_keys]
-        newest: dict[str, datetime | None] = {}
-        for event, suffix in rows:
-            if not contains_ignoring_ascii_case(event, containing):
-                continue
-            bitmap_id = parse_suffix(event, suffix)
-            label = (
-                None if bitmap_id is None or bitmap_id.period is None else bitmap_id.period.label
-            )
-            known = newest.get(event)
-            if event not in newest or (label is not None and (known is None or label > known)):
-                newest[event] = label
-        return EventListing.ordered(newest, complete=complete, keys_read=len(rows))
+        return search.newest((event, _label(parse_suffix(event, suffix))) for event, suffix in rows)
 
     def stored_months(self, events: Iterable[str]) -> dict[str, frozenset[date]]:
         """Each event's month bitmaps, from the bitmaps' rows, as their labels."""
@@ -469,27 +443,17 @@ class SqliteRepository(BitmapRepository):
 
     # -- segments (DESIGN section 13) -----------------------------------------------------
 
-    def set_properties(
-        self,
-        assignments: Iterable[PropertyAssignment],
-        *,
-        max_values: int = DEFAULT_MAX_PROPERTY_VALUES,
-    ) -> list[int]:
-        """Apply the assignments in order: one transaction per ``chunk_size`` of them, each
-        chunk validated in full before it writes (as :meth:`mark`), so no other writer sees
-        a user in two values of a property."""
-        check_max_values(max_values)
-        refused: list[int] = []
-        start = 0
-        for chunk in _chunks(assignments, self.chunk_size):
-            work = checked_assignments(chunk)
-            positions = self.file.write(
-                "setting properties",
-                functools.partial(self._assign, work=work, max_values=max_values),
-            )
-            refused += [start + position for position in positions]
-            start += len(work)
-        return refused
+    def _property_chunk(self) -> int:
+        return self.chunk_size
+
+    def _assign_properties(self, work: list[PropertyAssignment], max_values: int) -> list[int]:
+        """One transaction per ``chunk_size`` assignments (each chunk checked in full
+        before it writes, as :meth:`mark`), so no other writer sees a user in two values
+        of a property."""
+        return self.file.write(
+            "setting properties",
+            functools.partial(self._assign, work=work, max_values=max_values),
+        )
 
     def _assign(
         self, connection: sqlite3.Connection, work: list[PropertyAssignment], max_values: int
@@ -586,10 +550,9 @@ class SqliteRepository(BitmapRepository):
             found.setdefault(str(name), set()).add(str(value))
         return {name: frozenset(values) for name, values in found.items()}
 
-    def save_cohort(self, name: str, users: Bitmap) -> None:
+    def _save_cohort(self, name: str, users: Bitmap) -> None:
         """Replace the cohort's containers in one transaction (a cohort of nobody is one
         row holding no id, so that it is listed)."""
-        name = validate_cohort_name(name)
         if not isinstance(users, Bitmap):
             raise TypeError(f"expected a Bitmap, got {users!r} ({type(users).__name__})")
         rows = [(name, number, blob) for number, blob in _blobs_of(self._bitmap_class, users)]
@@ -621,9 +584,7 @@ class SqliteRepository(BitmapRepository):
         )
         return frozenset(str(row[0]) for row in rows)
 
-    def fetch_user_sets(
-        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
-    ) -> list[Bitmap]:
+    def _fetch_user_sets(self, ids: list[UserSetId], end: int | None) -> list[Bitmap]:
         """The user sets of ``ids``, from one consistent snapshot of the file. With
         ``max_bytes`` only the containers below ``8 * max_bytes`` ids are read."""
         queries: list[tuple[str, tuple[str, ...]]] = []
@@ -636,7 +597,7 @@ class SqliteRepository(BitmapRepository):
                         (item.name, item.value),
                     )
                 )
-            elif isinstance(item, SavedCohort):
+            else:
                 queries.append(
                     (
                         "SELECT container, users FROM bitmapist_cohorts WHERE name = ? "
@@ -644,9 +605,6 @@ class SqliteRepository(BitmapRepository):
                         (item.name,),
                     )
                 )
-            else:
-                raise TypeError(f"expected a PropertyValue or a SavedCohort, got {item!r}")
-        end = check_max_bytes(max_bytes)
         if not ids:
             return []
         if end == 0:
@@ -676,17 +634,6 @@ class SqliteRepository(BitmapRepository):
 
     def __repr__(self) -> str:
         return f"SqliteRepository({str(self.file.path)!r})"
-
-
-def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    chunk: list[_T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _values_with_users(
@@ -836,6 +783,11 @@ def _clear_from(target: np.ndarray, first: int) -> None:
         target[index] &= (0xFF00 >> kept) & 0xFF
         index += 1
     target[index:] = 0
+
+
+def _label(bitmap_id: BitmapId | None) -> datetime | None:
+    """The local start of the period a key names (None: a lifetime flag, or no period)."""
+    return None if bitmap_id is None or bitmap_id.period is None else bitmap_id.period.label
 
 
 def _check_stored(ids: Sequence[BitmapId]) -> None:

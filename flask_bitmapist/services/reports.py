@@ -20,7 +20,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 
 from flask_bitmapist.domain import (
     Cohort,
@@ -35,6 +35,7 @@ from flask_bitmapist.domain import (
     StickinessSpec,
     TimeGroup,
     Trend,
+    Window,
     zone_name,
 )
 from flask_bitmapist.services.cohort_requests import with_replacement
@@ -42,6 +43,7 @@ from flask_bitmapist.services.event_counts import EventCounts
 
 __all__ = [
     "CsvCell",
+    "CsvRow",
     "cohort_csv_rows",
     "cohort_to_csv",
     "cohort_to_dict",
@@ -50,6 +52,7 @@ __all__ = [
     "escape_csv_cell",
     "event_counts_to_csv",
     "expression_to_text",
+    "format_change",
     "format_count",
     "format_decimal",
     "format_mean",
@@ -58,6 +61,8 @@ __all__ = [
     "funnel_csv_rows",
     "funnel_spec_to_dict",
     "funnel_to_dict",
+    "insert_column",
+    "insert_comparison",
     "lifecycle_csv_rows",
     "lifecycle_to_csv",
     "lifecycle_to_dict",
@@ -65,6 +70,7 @@ __all__ = [
     "period_iso",
     "period_label",
     "period_stamp",
+    "previous_heading",
     "render_table",
     "spec_to_dict",
     "stickiness_csv_rows",
@@ -78,6 +84,8 @@ __all__ = [
 
 #: What a CSV cell may hold: text, a number, or None for an empty cell.
 CsvCell: TypeAlias = "str | int | float | None"
+CsvRow: TypeAlias = "list[CsvCell]"
+T = TypeVar("T")
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -186,6 +194,19 @@ def format_count(value: int | None) -> str:
     '1,234,567'
     """
     return "" if value is None else f"{value:,}"
+
+
+def format_change(now: int, before: int) -> str:
+    """How a count moved since the previous window, for people: signed, with the relative
+    change when there was something before.
+
+    >>> format_change(1250, 1000), format_change(3, 4), format_change(5, 0), format_change(0, 0)
+    ('+250 (+25.0%)', '-1 (-25.0%)', '+5', '0')
+    """
+    if now == before:
+        return "0"
+    moved = f"{now - before:+,}"
+    return moved if not before else f"{moved} ({(now - before) / before * 100:+,.1f}%)"
 
 
 def format_mean(value: float | None) -> str:
@@ -381,7 +402,9 @@ def stickiness_spec_to_dict(spec: StickinessSpec) -> dict[str, Any]:
 
 def stickiness_csv_rows(stickiness: Stickiness) -> list[Sequence[CsvCell]]:
     """One line per k: ``periods`` (k), ``users`` (matched in exactly k periods) and
-    ``percent`` of everyone who matched at least once (two decimals)."""
+    ``percent`` of everyone who matched at least once (two decimals). With
+    ``compare="previous"``, ``previous`` after ``users``: the counts over the periods just
+    before the window."""
     rows: list[Sequence[CsvCell]] = [[stickiness.spec.time_group.plural, "users", "percent"]]
     rows += (
         [k, count, format_decimal(share)]
@@ -391,7 +414,10 @@ def stickiness_csv_rows(stickiness: Stickiness) -> list[Sequence[CsvCell]]:
     )
     total = stickiness.total
     rows.append(["total", total, format_decimal(100.0 if total else 0.0)])
-    return rows
+    before = stickiness.previous
+    if before is None:
+        return rows
+    return [*insert_column(rows, 2, "previous", [*before.counts, before.total])]
 
 
 def funnel_to_dict(funnel: Funnel) -> dict[str, Any]:
@@ -415,7 +441,9 @@ def funnel_spec_to_dict(spec: FunnelSpec) -> dict[str, Any]:
 
 def funnel_csv_rows(funnel: Funnel) -> list[Sequence[CsvCell]]:
     """One line per step: ``step`` (1-based), ``expression``, ``users``, ``from previous %``,
-    ``from first %`` and ``dropped`` (reached this step but not the next)."""
+    ``from first %`` and ``dropped`` (reached this step but not the next). With
+    ``compare="previous"``, ``previous`` after ``users``: how many reached the step over the
+    periods just before the window."""
     rows: list[Sequence[CsvCell]] = [
         ["step", "expression", "users", "from previous %", "from first %", "dropped"]
     ]
@@ -431,12 +459,41 @@ def funnel_csv_rows(funnel: Funnel) -> list[Sequence[CsvCell]]:
         ]
         for index, step in enumerate(funnel.spec.steps)
     )
-    return rows
+    if funnel.previous is None:
+        return rows
+    return [*insert_column(rows, 3, "previous", funnel.previous.counts)]
+
+
+def insert_column(
+    rows: Sequence[Sequence[T]], at: int, header: T, cells: Sequence[T]
+) -> list[list[T]]:
+    """``rows`` (a header, then one row per cell of ``cells``) with a column inserted at
+    position ``at``: how a comparison adds the previous window's counts.
+
+    >>> insert_column([["k", "users"], [1, 5]], 2, "previous", [3])
+    [['k', 'users', 'previous'], [1, 5, 3]]
+    """
+    column = [header, *cells]
+    return [[*row[:at], cell, *row[at:]] for row, cell in zip(rows, column, strict=True)]
+
+
+def previous_heading(window: Window) -> str:
+    """Which periods a comparison's previous counts are: ``previous: Oct 29 to Nov 27``."""
+    group, dates = window.time_group, window.dates()
+    return f"previous: {period_label(group, dates[0])} to {period_label(group, dates[-1])}"
+
+
+def insert_comparison(
+    table: Sequence[Sequence[str]], at: int, counts: Sequence[int], before: Sequence[int]
+) -> list[list[str]]:
+    """A text table (header first) with ``previous`` and ``change`` inserted at ``at``:
+    the previous window's counts ``before``, and how each of ``counts`` moved since."""
+    table = insert_column(table, at, "previous", [format_count(count) for count in before])
+    changes = [format_change(now, then) for now, then in zip(counts, before, strict=True)]
+    return insert_column(table, at + 1, "change", changes)
 
 
 # -- trends and lifecycles (see docs/answers.md) -------------------------------------------
-
-CsvRow = list[CsvCell]
 
 
 def _labels(trend: Trend, labels: Sequence[str] | None) -> list[str]:
@@ -463,12 +520,24 @@ def trend_to_dict(trend: Trend, labels: Sequence[str] | None = None) -> dict[str
 
 
 def trend_csv_rows(trend: Trend, labels: Sequence[str] | None = None) -> list[CsvRow]:
-    """A header (``date`` then one column per expression), then one row per period."""
+    """A header (``date`` then one column per expression), then one row per period.
+
+    With ``compare="previous"`` each expression's column is followed by ``<expression>
+    previous``, its count in the matching period of the previous window, and ``date`` by
+    ``previous date``, that period."""
     group = trend.spec.time_group
-    rows: list[CsvRow] = [["date", *_labels(trend, labels)]]
+    names = _labels(trend, labels)
+    rows: list[CsvRow] = [["date", *names]]
     for k, date in enumerate(trend.dates):
         rows.append([period_iso(group, date), *(s.counts[k] for s in trend.series)])
-    return rows
+    before = trend.previous
+    if before is None:
+        return rows
+    # From the last series back, so that each column keeps its place until its turn.
+    for i in reversed(range(len(names))):
+        rows = insert_column(rows, 2 + i, f"{names[i]} previous", before.series[i].counts)
+    dates = [period_iso(group, date) for date in before.dates]
+    return insert_column(rows, 1, "previous date", dates)
 
 
 def trend_to_csv(trend: Trend, labels: Sequence[str] | None = None) -> str:

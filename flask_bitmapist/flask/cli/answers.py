@@ -22,13 +22,10 @@ from flask.cli import with_appcontext
 from flask_bitmapist.domain import MAX_ROLLING, InvalidAnswerSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.flask.cli.options import (
-    breakdown_option,
+    answer_options,
     cli_moment,
     cli_state,
-    format_option,
-    now_option,
-    segment_option,
-    storage_errors,
+    number_option,
     time_group_option,
 )
 from flask_bitmapist.services.answers import Answer, Breakdown
@@ -116,23 +113,15 @@ def answer_command(
         with_appcontext,
         click.argument("expressions", metavar=metavar, nargs=-1 if many else 1, required=True),
         time_group_option(help="Length of each period."),
-        click.option(
-            "--periods",
-            type=int,
-            default=30,
-            show_default=True,
-            help="How many periods, ending with now's.",
-        ),
+        number_option("--periods", 30, "How many periods, ending with now's."),
     ]
     if rolling:
         decorators.append(
-            click.option(
+            number_option(
                 "--rolling",
-                type=int,
-                default=1,
-                show_default=True,
-                help=f"Count the users who matched in any of this many periods ending with "
-                f"each one (1..{MAX_ROLLING}; 7 on days: weekly actives drawn daily).",
+                1,
+                f"Count the users who matched in any of this many periods ending with each "
+                f"one (1..{MAX_ROLLING}; 7 on days: weekly actives drawn daily).",
             )
         )
     if compare:
@@ -144,14 +133,7 @@ def answer_command(
                 help="Add the same answer over the periods just before the window.",
             )
         )
-    decorators += [
-        segment_option,
-        breakdown_option,
-        format_option(),
-        now_option,
-        click.pass_context,
-        storage_errors,
-    ]
+    decorators.append(answer_options)
     made: Any = command
     for decorator in reversed(decorators):
         made = decorator(made)

@@ -24,14 +24,11 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.flask.cli.answers import answer_errors, print_answer
 from flask_bitmapist.flask.cli.options import (
-    breakdown_option,
+    answer_options,
     cli_moment,
     cli_state,
     event_name,
-    format_option,
-    now_option,
-    segment_option,
-    storage_errors,
+    number_option,
     time_group_option,
 )
 from flask_bitmapist.services.cohort_requests import create_cohort_spec
@@ -111,20 +108,8 @@ def _chain_steps(
     "'user:paid & (user:returned | user:refunded) & ~user:banned' (NOT > AND > OR).",
 )
 @time_group_option()
-@click.option(
-    "--rows",
-    type=click.IntRange(1, MAX_ROWS),
-    default=7,
-    show_default=True,
-    help="How many periods back, ending with now's.",
-)
-@click.option(
-    "--cols",
-    type=click.IntRange(1, MAX_COLS),
-    default=7,
-    show_default=True,
-    help="How many periods forward from each row.",
-)
+@number_option("--rows", 7, "How many periods back, ending with now's.", within=(1, MAX_ROWS))
+@number_option("--cols", 7, "How many periods forward from each row.", within=(1, MAX_COLS))
 @click.option(
     "--mode",
     type=click.Choice([mode.value for mode in CohortMode], case_sensitive=False),
@@ -140,12 +125,7 @@ def _chain_steps(
     help="Rows hold only the users who did PRIMARY for the first time ever in that period "
     "(everyone who did it earlier, however long ago, is left out).",
 )
-@segment_option
-@breakdown_option
-@format_option()
-@now_option
-@click.pass_context
-@storage_errors
+@answer_options
 def cohort_command(
     ctx: click.Context,
     primary: str,

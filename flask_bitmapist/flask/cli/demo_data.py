@@ -13,6 +13,7 @@ from flask_bitmapist.flask.cli.options import (
     cli_moment,
     cli_state,
     now_option,
+    number_option,
     progress,
     storage_errors,
 )
@@ -26,19 +27,12 @@ __all__ = ["demo_data_command"]
 
 @click.command("demo-data")
 @with_appcontext
-@click.option(
-    "--days",
-    type=click.IntRange(1, 3660),
-    default=90,
-    show_default=True,
-    help="How many days of history, ending today.",
-)
-@click.option(
+@number_option("--days", 90, "How many days of history, ending today.", within=(1, 3660))
+@number_option(
     "--users",
-    type=click.IntRange(1, 10_000_000),
-    default=5000,
-    show_default=True,
-    help="How many users sign up over those days (ids 1..N).",
+    5000,
+    "How many users sign up over those days (ids 1..N).",
+    within=(1, 10_000_000),
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same data.")
 @click.option("--yes", is_flag=True, help="Do not ask before writing into Redis.")

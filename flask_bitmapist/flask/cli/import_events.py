@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from flask_bitmapist.domain import InvalidUserId, StorageUnavailable
 from flask_bitmapist.exceptions import EventFileError
-from flask_bitmapist.flask.cli.options import cli_state, progress, storage_message
+from flask_bitmapist.flask.cli.options import cli_state, number_option, progress, storage_message
 from flask_bitmapist.infra.urls import is_memory_url
 from flask_bitmapist.services.event_files import (
     FORMATS,
@@ -35,12 +35,8 @@ __all__ = ["import_command"]
     help="csv or jsonl. Default: from the file name (.csv, .jsonl, .ndjson), else from "
     "its first line.",
 )
-@click.option(
-    "--chunk-size",
-    type=click.IntRange(1, 1_000_000),
-    default=MARK_CHUNK_SIZE,
-    show_default=True,
-    help="Rows written per storage call.",
+@number_option(
+    "--chunk-size", MARK_CHUNK_SIZE, "Rows written per storage call.", within=(1, 1_000_000)
 )
 @click.option(
     "--properties",

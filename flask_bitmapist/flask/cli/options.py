@@ -27,17 +27,22 @@ from flask_bitmapist.domain import (
     parse_timestamp,
     validate_stored_event_name,
 )
+from flask_bitmapist.domain.keyspace import Keyspace
 from flask_bitmapist.flask.state import BitmapistState, current_state
 from flask_bitmapist.infra import redact_url
+from flask_bitmapist.infra.keyspace import keyspace_of
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "answer_options",
     "breakdown_option",
+    "cli_keyspace",
     "cli_moment",
     "cli_state",
     "event_name",
     "format_option",
     "now_option",
+    "number_option",
     "progress",
     "segment_option",
     "storage_errors",
@@ -58,6 +63,17 @@ def cli_state() -> BitmapistState:
         return current_state()
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def cli_keyspace(state: BitmapistState, command: str) -> Keyspace:
+    """The keys of the app's store, for the commands that walk them all (``retention``,
+    ``storage``); a usage error naming ``command`` when the store is of another kind."""
+    keyspace = keyspace_of(state.repository, state.settings.key_prefix)
+    if keyspace is None:
+        raise click.UsageError(
+            f"{command} reads Redis or the in-process store, not {type(state.repository).__name__}"
+        )
+    return keyspace
 
 
 def cli_moment(state: BitmapistState, now: datetime | None) -> datetime:
@@ -167,6 +183,20 @@ def time_group_option(
     )
 
 
+def number_option(
+    name: str, default: int, help: str, *, within: tuple[int, int] | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """``name N``: an int, its default shown in the help; ``within`` bounds it (low, high),
+    else what reads it checks it and names the field (an answer's ``--periods``)."""
+    return click.option(
+        name,
+        type=int if within is None else click.IntRange(*within),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
 def format_option(
     choices: Sequence[str] = OUTPUT_FORMATS,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -179,6 +209,23 @@ def format_option(
         show_default=True,
         help="Output format.",
     )
+
+
+def answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What every answer command takes after its own options, in this order:
+    ``--segment``, ``--breakdown``, ``--format``, ``--now``; the command is passed the
+    click context, and a storage failure is its clean error (:func:`storage_errors`)."""
+    shared: list[Callable[[Any], Any]] = [
+        segment_option,
+        breakdown_option,
+        format_option(),
+        now_option,
+        click.pass_context,
+        storage_errors,
+    ]
+    for decorator in reversed(shared):
+        command = decorator(command)
+    return command
 
 
 class Progress(Protocol):

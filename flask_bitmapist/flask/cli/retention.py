@@ -13,9 +13,15 @@ import click
 from flask.cli import with_appcontext
 
 from flask_bitmapist.domain.keyspace import DEFAULT_BATCH
-from flask_bitmapist.flask.cli.options import cli_state, format_option, progress, storage_errors
+from flask_bitmapist.flask.cli.options import (
+    cli_keyspace,
+    cli_state,
+    format_option,
+    number_option,
+    progress,
+    storage_errors,
+)
 from flask_bitmapist.flask.cli.tables import render_table
-from flask_bitmapist.infra.keyspace import keyspace_of
 from flask_bitmapist.services.reports import format_count
 from flask_bitmapist.services.retention import RetentionCounts, RetentionRun, apply_retention
 from flask_bitmapist.services.storage_report import format_bytes
@@ -41,12 +47,8 @@ _COLUMNS = (
     is_flag=True,
     help="Set the expiries and delete the keys past them (default: a dry run).",
 )
-@click.option(
-    "--batch",
-    type=click.IntRange(10, 10_000),
-    default=DEFAULT_BATCH,
-    show_default=True,
-    help="Keys per SCAN step and per pipeline.",
+@number_option(
+    "--batch", DEFAULT_BATCH, "Keys per SCAN step and per pipeline.", within=(10, 10_000)
 )
 @format_option(("table", "json"))
 @storage_errors
@@ -56,11 +58,7 @@ def retention_command(apply: bool, batch: int, output_format: str) -> None:
     freed; --apply does it, in bounded batches, on every node."""
     state = cli_state()
     policy = state.settings.retention
-    keyspace = keyspace_of(state.repository, state.settings.key_prefix)
-    if keyspace is None:
-        raise click.UsageError(
-            f"retention reads Redis or the in-process store, not {type(state.repository).__name__}"
-        )
+    keyspace = cli_keyspace(state, "retention")
     if not policy:
         click.echo("BITMAPIST_RETENTION is not set: every key is kept forever; nothing to do.")
         return

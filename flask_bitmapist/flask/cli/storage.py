@@ -13,9 +13,8 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from flask_bitmapist.flask.cli.options import cli_state, format_option, storage_errors
+from flask_bitmapist.flask.cli.options import cli_keyspace, cli_state, format_option, storage_errors
 from flask_bitmapist.flask.cli.tables import render_table
-from flask_bitmapist.infra.keyspace import keyspace_of
 from flask_bitmapist.services.reports import to_csv
 from flask_bitmapist.services.storage_report import (
     DEFAULT_BUDGET,
@@ -51,11 +50,7 @@ def storage_command(output_format: str, budget: float) -> None:
     period, expiry, growth per day over the last 30 days and a one-year projection with
     and without BITMAPIST_RETENTION; per node on a cluster."""
     state = cli_state()
-    keyspace = keyspace_of(state.repository, state.settings.key_prefix)
-    if keyspace is None:
-        raise click.UsageError(
-            f"storage reads Redis or the in-process store, not {type(state.repository).__name__}"
-        )
+    keyspace = cli_keyspace(state, "storage")
     report = storage_report(
         keyspace, state.settings.retention, zone=state.zone, now=state.now(), budget=budget
     )

@@ -85,7 +85,11 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
             f"{reports.now_heading(spec.now, spec.window.last.zone)}"
         )
         header = ["step", "users who did", "users", "from previous", "from first", "dropped"]
-        return heading + "\n\n" + reports.render_table(header, rows, left=2)
+        table = [header, *rows]
+        if result.previous is not None:
+            table = reports.insert_comparison(table, 3, result.counts, result.previous.counts)
+            heading += "; " + reports.previous_heading(result.previous.spec.window)
+        return heading + "\n\n" + reports.render_table(table[0], table[1:], left=2)
 
     def drill(self, answers: Answers, spec: FunnelSpec, fields: Fields) -> Drill:
         """The users who reached step ``reached=K``, or reached step ``dropped=K`` but not

@@ -21,11 +21,10 @@ from flask_bitmapist.services.answers.pipeline import (
     Answers,
     Drill,
     ReadPlan,
-    complete_flags,
-    incomplete_mark,
     read_plan,
 )
 from flask_bitmapist.services.answers.specs import lifecycle_spec
+from flask_bitmapist.services.answers.trend import dated_lines
 from flask_bitmapist.services.reports import CsvCell
 
 __all__ = ["LifecycleKind"]
@@ -86,14 +85,7 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
         spec = result.spec
         group = spec.time_group
         labels = options.get("labels") or [str(spec.expression)]
-        done = complete_flags(self.periods(result), spec.now)
-        lines = [
-            [
-                incomplete_mark(reports.period_label(group, date), done[k]),
-                *(reports.format_count(result.counts(s)[k]) for s in LifecycleStatus),
-            ]
-            for k, date in enumerate(result.dates)
-        ]
+        lines = dated_lines(spec, result.dates, [result.counts(s) for s in LifecycleStatus])
         heading = (
             f"{labels[0]} by {group.value}; {reports.now_heading(spec.now, spec.window.last.zone)}"
         )

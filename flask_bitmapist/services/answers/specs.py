@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from flask_bitmapist.domain import (
     DEFAULT_MAX_EXPRESSION_TERMS,
@@ -27,6 +28,9 @@ from flask_bitmapist.domain import (
     parse_expression,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Required, Unpack
+
 __all__ = [
     "as_expression",
     "as_expressions",
@@ -37,6 +41,16 @@ __all__ = [
 ]
 
 ExpressionLike = str | Expression
+
+
+class WindowFields(TypedDict, total=False):
+    """What every windowed request takes: ``now`` (required), ``time_group`` (days by
+    default) and ``periods`` (30 by default). Each function here also takes ``max_terms``,
+    the most events an expression may name (``BITMAPIST_MAX_EXPRESSION_TERMS``)."""
+
+    now: Required[datetime]
+    time_group: str | TimeGroup
+    periods: int
 
 
 def as_expression(
@@ -81,11 +95,9 @@ def as_expressions(
 def trend_spec(
     expressions: ExpressionLike | Sequence[ExpressionLike],
     *,
-    now: datetime,
-    time_group: str | TimeGroup = TimeGroup.DAY,
-    periods: int = 30,
     rolling: int = 1,
     max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
+    **window: Unpack[WindowFields],
 ) -> TrendSpec:
     """A validated trend request; one expression or up to ten (text or objects).
 
@@ -95,47 +107,35 @@ def trend_spec(
     (['active', 'paid & ~refunded'], 7)
     """
     return TrendSpec.create(
-        as_expressions(expressions, max_terms=max_terms),
-        now=now,
-        time_group=time_group,
-        periods=periods,
-        rolling=rolling,
+        as_expressions(expressions, max_terms=max_terms), rolling=rolling, **window
     )
 
 
 def lifecycle_spec(
     expression: ExpressionLike,
     *,
-    now: datetime,
-    time_group: str | TimeGroup = TimeGroup.DAY,
-    periods: int = 30,
     max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
+    **window: Unpack[WindowFields],
 ) -> LifecycleSpec:
     """A validated lifecycle request: an event or an OR of events (text or object)."""
-    expr = as_expression(expression, max_terms=max_terms)
-    return LifecycleSpec.create(expr, now=now, time_group=time_group, periods=periods)
+    return LifecycleSpec.create(as_expression(expression, max_terms=max_terms), **window)
 
 
 def stickiness_spec(
     expression: ExpressionLike,
     *,
-    now: datetime,
-    time_group: str | TimeGroup = TimeGroup.DAY,
-    periods: int = 30,
     max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
+    **window: Unpack[WindowFields],
 ) -> StickinessSpec:
     """A validated stickiness request: one expression (text or object) and the window."""
-    expr = as_expression(expression, max_terms=max_terms)
-    return StickinessSpec.create(expr, now=now, time_group=time_group, periods=periods)
+    return StickinessSpec.create(as_expression(expression, max_terms=max_terms), **window)
 
 
 def funnel_spec(
     steps: Sequence[ExpressionLike],
     *,
-    now: datetime,
-    time_group: str | TimeGroup = TimeGroup.DAY,
-    periods: int = 30,
     max_terms: int = DEFAULT_MAX_EXPRESSION_TERMS,
+    **window: Unpack[WindowFields],
 ) -> FunnelSpec:
     """A validated funnel request: 2 to 10 steps in order (text or objects), the window.
 
@@ -152,10 +152,7 @@ def funnel_spec(
             f"a funnel has {MIN_STEPS} to {MAX_STEPS} steps, got {len(steps)}", field="step"
         )
     return FunnelSpec.create(
-        [_step(k, step, max_terms) for k, step in enumerate(steps, start=1)],
-        now=now,
-        time_group=time_group,
-        periods=periods,
+        [_step(k, step, max_terms) for k, step in enumerate(steps, start=1)], **window
     )
 
 

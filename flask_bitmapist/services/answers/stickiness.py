@@ -79,9 +79,13 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
             f"to {reports.period_label(group, result.dates[-1])}; "
             f"{reports.now_heading(spec.now, spec.window.last.zone)}"
         )
-        return (
-            heading + "\n\n" + reports.render_table([group.plural, "users", "share"], rows, left=0)
-        )
+        table = [[group.plural, "users", "share"], *rows]
+        before = result.previous
+        if before is not None:
+            counts, earlier = [*result.counts, result.total], [*before.counts, before.total]
+            table = reports.insert_comparison(table, 2, counts, earlier)
+            heading += "; " + reports.previous_heading(before.spec.window)
+        return heading + "\n\n" + reports.render_table(table[0], table[1:], left=0)
 
     def drill(self, answers: Answers, spec: StickinessSpec, fields: Fields) -> Drill:
         """The users who matched in exactly ``k`` periods."""

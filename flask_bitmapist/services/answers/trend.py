@@ -4,9 +4,11 @@ period, rolling or not."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from flask_bitmapist.domain import Period, Trend, TrendEngine, TrendSpec
+from flask_bitmapist.domain.window import WindowedSpec
 from flask_bitmapist.exceptions import InvalidRequest
 from flask_bitmapist.services import reports
 from flask_bitmapist.services.answers.fields import Fields, count_field, parse_count
@@ -22,7 +24,7 @@ from flask_bitmapist.services.answers.pipeline import (
 from flask_bitmapist.services.answers.specs import trend_spec
 from flask_bitmapist.services.reports import CsvCell
 
-__all__ = ["TrendKind"]
+__all__ = ["TrendKind", "dated_lines"]
 
 
 class TrendKind(AnswerKind[TrendSpec, Trend]):
@@ -79,18 +81,19 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
         spec = result.spec
         group = spec.time_group
         labels = options.get("labels") or [str(e) for e in spec.expressions]
-        done = complete_flags(self.periods(result), spec.now)
-        lines = [
-            [
-                incomplete_mark(reports.period_label(group, date), done[k]),
-                *(reports.format_count(s.counts[k]) for s in result.series),
-            ]
-            for k, date in enumerate(result.dates)
-        ]
+        lines = dated_lines(spec, result.dates, [s.counts for s in result.series])
         rolling = f", rolling {spec.rolling}" if spec.rolling > 1 else ""
         when = reports.now_heading(spec.now, spec.window.last.zone)
         heading = f"users by {group.value}{rolling}; {when}"
-        return heading + "\n\n" + reports.render_table(["", *labels], lines)
+        table = [["", *labels], *lines]
+        before = result.previous
+        if before is not None:
+            # Each series' column is followed by its previous count and the change.
+            for i in reversed(range(len(result.series))):
+                counts = result.series[i].counts
+                table = reports.insert_comparison(table, 2 + i, counts, before.series[i].counts)
+            heading += "; " + reports.previous_heading(before.spec.window)
+        return heading + "\n\n" + reports.render_table(table[0], table[1:])
 
     def drill(self, answers: Answers, spec: TrendSpec, fields: Fields) -> Drill:
         """The users behind ``counts[index]`` of series ``series`` (both from 0)."""
@@ -108,6 +111,22 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
                 "rolling": spec.rolling,
             },
         )
+
+
+def dated_lines(
+    spec: WindowedSpec, dates: Sequence[datetime], columns: Sequence[Sequence[int]]
+) -> list[list[str]]:
+    """A table's lines, one per period of ``spec``'s window: its label (``(incomplete)``
+    after the one containing now), then its count in each of ``columns``."""
+    group = spec.time_group
+    done = complete_flags(spec.window.periods(), spec.now)
+    return [
+        [
+            incomplete_mark(reports.period_label(group, date), done[k]),
+            *(reports.format_count(counts[k]) for counts in columns),
+        ]
+        for k, date in enumerate(dates)
+    ]
 
 
 def _label(fields: Fields, spec: TrendSpec, series: int) -> str:

@@ -124,7 +124,7 @@ def test_the_infomercial_cohort_in_each_mode(
         6,
         4,
         now=SEPTEMBER_12,
-        **options,  # type: ignore[arg-type]
+        **options,  # type: ignore[call-overload]
     )
 
     primary, secondary = infomercial_sets(infomercial)
@@ -394,7 +394,7 @@ def test_bad_input_is_refused_naming_it(
     arguments.update(kwargs)
 
     with pytest.raises(error, match=message):
-        get_cohort(**arguments)  # type: ignore[arg-type]
+        get_cohort(**arguments)  # type: ignore[call-overload]
     assert issubclass(error, ValueError)
 
 

@@ -9,12 +9,14 @@ from flask_bitmapist import (
     BitmapistState,
     FlaskBitmapist,
     InvalidConfiguration,
+    InvalidRequest,
     InvalidSegment,
     InvalidSegmentName,
     InvalidUserIdType,
     TooManyPropertyValues,
     UserSet,
     delete_cohort,
+    get_cohort,
     get_event_data,
     get_properties,
     get_saved_cohorts,
@@ -104,3 +106,33 @@ def test_mapped_ids_come_back_as_they_were_given() -> None:
 def test_the_functions_need_an_app_context(app: Flask, ext: FlaskBitmapist) -> None:
     with pytest.raises(RuntimeError, match="application context"):
         get_properties()
+
+
+def test_get_cohort_breaks_down_into_one_cohort_per_value(state: BitmapistState) -> None:
+    # Signed up this week: 1-4 (pro 1-2, free 3, no plan 4); users 1 and 3 paid this week.
+    for user_id, plan in [(1, "pro"), (2, "pro"), (3, "free")]:
+        set_property(user_id, "plan", plan)
+    for user_id in (1, 2, 3, 4):
+        mark_event("user:signed_up", user_id)
+    for user_id in (1, 3):
+        mark_event("user:paid", user_id)
+    primary, secondary = "user:signed_up", "user:paid"
+
+    by_plan = get_cohort(primary, secondary, time_group="weeks", num_rows=2, breakdown="plan")
+    assert list(by_plan) == ["pro", "free", None]  # largest group first, everyone else last
+    for value in ("pro", "free"):
+        alone = get_cohort(
+            primary, secondary, time_group="weeks", num_rows=2, segment=f"plan={value}"
+        )
+        assert by_plan[value] == alone
+    cohort, dates, totals = by_plan[None]
+    assert totals == [0, 1] and cohort[1][0] == 0  # user 4: no plan, did not pay
+    whole = get_cohort(primary, secondary, time_group="weeks", num_rows=2)
+    assert dates == whole[1]
+    assert [sum(t) for t in zip(*(g[2] for g in by_plan.values()), strict=True)] == whole[2]
+
+    within = get_cohort(primary, secondary, segment="plan=pro | plan=free", breakdown="plan")
+    assert [group[2][-1] for group in within.values()] == [2, 1, 0]
+    with pytest.raises(InvalidRequest) as info:
+        get_cohort(primary, secondary, breakdown="tier")
+    assert info.value.field == "breakdown"
