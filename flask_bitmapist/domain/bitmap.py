@@ -10,17 +10,30 @@ representation was chosen).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Bitmap", "Words"]
+__all__ = ["Bitmap", "Words", "popcount"]
 
 #: A bitmap's 64-bit words, user U at bit U % 64 of word U // 64: the one array type the
 #: engines compute with.
 Words = npt.NDArray[np.uint64]
 _WORD_BYTES: Final = 8
+
+
+#: Fewer words than this can hold at most 2**32 - 1 users: their count fits 32 bits.
+_SUM_32_BELOW: Final = 2**26
+
+
+def popcount(words: Words, axis: int | None = None) -> npt.NDArray[np.unsignedinteger[Any]]:
+    """How many bits ``words`` hold in all (or along ``axis``). numpy counts each word's
+    bits, then sums them in 32 bits when no total can pass 2**32 - 1 (about twice as fast
+    as summing in 64)."""
+    summed = words.size if axis is None else words.shape[axis]
+    dtype = np.uint32 if summed < _SUM_32_BELOW else np.uint64
+    return np.bitwise_count(words).sum(axis=axis, dtype=dtype)  # type: ignore[no-any-return]
 
 
 def _frozen(words: Words) -> Words:
@@ -145,7 +158,7 @@ class Bitmap:
     # -- the set protocol ------------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(np.bitwise_count(self._words).sum(dtype=np.uint64))
+        return int(popcount(self._words))
 
     def __bool__(self) -> bool:
         return bool(self._words.any())

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from flask_bitmapist.domain.bitmap import Bitmap
+from flask_bitmapist.domain.bitmap import Bitmap, popcount
 from flask_bitmapist.domain.cohort import Cohort, CohortMode, CohortSpec
 from flask_bitmapist.domain.errors import InvalidCohortSpec
 from flask_bitmapist.domain.groups import UserGroups
@@ -177,13 +177,13 @@ def _row(
         if mode is CohortMode.FIRST_RETURN and len(block) > 1:
             # Keep in column j only users not seen in columns 0..j-1.
             block[1:] &= ~np.bitwise_or.accumulate(block[:-1], axis=0)
-    totals = np.bitwise_count(primaries).sum(axis=1, dtype=np.uint64).tolist()
+    totals = popcount(primaries, axis=1).tolist()
     # Groups a batch at a time: a batch's cells (groups x columns x words) stay bounded.
     step = max(1, _CELL_BYTES // max(1, 8 * block.size))
     counts: list[list[int]] = []
     for first in range(0, groups, step):
         part = primaries[first : first + step, np.newaxis] & block
-        counts += np.bitwise_count(part).sum(axis=2, dtype=np.uint64).tolist()
+        counts += popcount(part, axis=2).tolist()
     # A row without users (in a group) has no cells, as a row of nobody has none.
     padding = (None,) * (cols - len(block))
     return totals, [

@@ -15,7 +15,7 @@ from datetime import datetime
 import attrs
 import numpy as np
 
-from flask_bitmapist.domain.bitmap import Bitmap, Words
+from flask_bitmapist.domain.bitmap import Bitmap, Words, popcount
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.groups import UserGroups
@@ -108,8 +108,7 @@ class FunnelEngine(ReadingEngine):
     def compute(self, spec: FunnelSpec) -> Funnel:
         """How many users reached each step."""
         reached = self._reached(spec)
-        counts = np.bitwise_count(reached).sum(axis=1, dtype=np.uint64)
-        return Funnel(spec, tuple(int(c) for c in counts))
+        return Funnel(spec, tuple(int(c) for c in popcount(reached, axis=1)))
 
     def compute_groups(self, spec: FunnelSpec, groups: UserGroups) -> list[Funnel]:
         """How many users of each of ``groups`` reached each step: one read, each step's

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from flask_bitmapist.domain.bitmap import Bitmap, Words
+from flask_bitmapist.domain.bitmap import Bitmap, Words, popcount
 
 __all__ = ["UserGroups"]
 
@@ -79,9 +79,7 @@ class UserGroups:
                 n = bitmap.words.size
                 for row in range(stop - first):
                     np.bitwise_and(masks[row, :n], bitmap.words, out=scratch[:n])
-                    counts[first + row, column] = int(
-                        np.bitwise_count(scratch[:n]).sum(dtype=np.uint64)
-                    )
+                    counts[first + row, column] = int(popcount(scratch[:n]))
         return counts
 
     def restricted(self, bitmaps: Sequence[Bitmap], group: int) -> list[Bitmap]:

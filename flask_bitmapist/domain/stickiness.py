@@ -12,7 +12,7 @@ from datetime import datetime
 import attrs
 import numpy as np
 
-from flask_bitmapist.domain.bitmap import Bitmap, Words
+from flask_bitmapist.domain.bitmap import Bitmap, Words, popcount
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.groups import UserGroups
@@ -31,7 +31,7 @@ def _histogram(planes: Words, n: int) -> tuple[int, ...]:
     """How many users the tally ``planes`` counts in exactly 1, 2, … ``n`` periods."""
     if n <= _MASKS_UP_TO:
         # Users with exactly k periods: one AND over the planes per k, then a popcount.
-        return tuple(int(np.bitwise_count(_exactly(planes, k)).sum()) for k in range(1, n + 1))
+        return tuple(int(popcount(_exactly(planes, k))) for k in range(1, n + 1))
     if not planes.shape[1]:
         return (0,) * n
     # Many k: each user's count from the bits of the tally, then a histogram.

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from flask_bitmapist.domain.bitmap import Bitmap, Words
+from flask_bitmapist.domain.bitmap import Bitmap, Words, popcount
 from flask_bitmapist.domain.errors import InvalidAnswerSpec
 from flask_bitmapist.domain.expressions import Expression
 from flask_bitmapist.domain.groups import UserGroups
@@ -208,8 +208,8 @@ def _rolling_counts(users: Sequence[Bitmap], w: int) -> tuple[int, ...]:
             merged = np.empty((blocks - 1, high - low), dtype=np.uint64)
             for t in range(w - 1):
                 np.bitwise_or(suffix[:-1, t + 1], prefix[1:, t], out=merged)
-                counts[1:, t] += np.bitwise_count(merged).sum(axis=1, dtype=np.uint64)
-        counts[:, -1] += np.bitwise_count(prefix[:, -1]).sum(axis=1, dtype=np.uint64)
+                counts[1:, t] += popcount(merged, axis=1)
+        counts[:, -1] += popcount(prefix[:, -1], axis=1)
     # Window ends run from row w - 1 (the first full window) to the last period.
     return tuple(int(c) for c in counts.reshape(-1)[w - 1 : m])
 

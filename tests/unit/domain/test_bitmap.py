@@ -11,6 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flask_bitmapist.domain import Bitmap
+from flask_bitmapist.domain import bitmap as bitmap_module
+from flask_bitmapist.domain.bitmap import popcount
 
 # Redis SETBIT order: user N is bit N; bit 0 is the high bit of byte 0.
 # Ids 0 and 7 are the first and last bit of byte 0, 8 and 9 the first two of byte 1.
@@ -244,3 +246,15 @@ def test_ids_between_ranks_is_a_slice_of_the_ascending_ids(
 def test_ids_refuses_negative_bounds() -> None:
     with pytest.raises(ValueError, match="-1"):
         Bitmap.from_ids([1, 2]).ids(-1, 1)
+
+
+@given(rows=st.lists(st.sets(st.integers(0, 600), max_size=80), min_size=1, max_size=4))
+def test_popcount_counts_every_bit_summed_in_32_or_64_bits(rows: list[set[int]]) -> None:
+    words = np.stack([Bitmap.from_ids(row | {639}).words for row in rows])
+    sizes = [len(row | {639}) for row in rows]
+    for below in (bitmap_module._SUM_32_BELOW, 1):  # 1: every sum in 64 bits
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bitmap_module, "_SUM_32_BELOW", below)
+            assert int(popcount(words)) == sum(sizes)
+            assert popcount(words, axis=1).tolist() == sizes
+            assert popcount(words, axis=1).dtype == (np.uint32 if below > 1 else np.uint64)
