@@ -29,20 +29,19 @@ _MASK_BYTES: Final = 32 * 2**20
 
 @attrs.frozen
 class UserGroups:
-    """The groups ``members`` (disjoint user sets), then, with ``rest``, everyone in none
-    of them; all within ``within`` (a segment's users; None: everyone).
+    """The groups ``members`` (disjoint user sets), then everyone in none of them; all
+    within ``within`` (a segment's users; None: everyone).
 
-    >>> groups = UserGroups((Bitmap.from_ids([1, 2]), Bitmap.from_ids([3])), rest=True)
+    >>> groups = UserGroups((Bitmap.from_ids([1, 2]), Bitmap.from_ids([3])))
     >>> groups.count([Bitmap.from_ids([1, 3, 4, 70])]).tolist()
     [[1], [1], [2]]
     """
 
     members: tuple[Bitmap, ...]
     within: Bitmap | None = None
-    rest: bool = True
 
     def __len__(self) -> int:
-        return len(self.members) + self.rest
+        return len(self.members) + 1
 
     def masks(self, width: int, first: int = 0, stop: int | None = None) -> Words:
         """Groups ``first`` to ``stop`` (all by default) as rows of ``width`` words: row g

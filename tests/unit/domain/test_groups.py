@@ -28,14 +28,12 @@ def disjoint(members: list[frozenset[int]]) -> tuple[list[frozenset[int]], froze
 @given(
     members=st.lists(ids, max_size=5),
     within=st.none() | ids,
-    rest=st.booleans(),
     bitmaps=st.lists(ids, max_size=4),
     tiny=st.booleans(),
 )
 def test_counts_and_restrictions_are_the_set_models(
     members: list[frozenset[int]],
     within: frozenset[int] | None,
-    rest: bool,
     bitmaps: list[frozenset[int]],
     tiny: bool,
 ) -> None:
@@ -43,12 +41,10 @@ def test_counts_and_restrictions_are_the_set_models(
     groups = UserGroups(
         tuple(Bitmap.from_ids(m) for m in parts),
         within=(None if within is None else Bitmap.from_ids(within)),
-        rest=rest,
     )
     everyone = frozenset(range(10_000)) if within is None else within
     expected = [users & everyone for users in parts]
-    if rest:
-        expected.append(everyone - taken)
+    expected.append(everyone - taken)
     assert len(groups) == len(expected)
     with pytest.MonkeyPatch.context() as patch:
         if tiny:  # one group per batch
