@@ -149,15 +149,10 @@ class LifecycleEngine(ReadingEngine):
         statuses = list(LifecycleStatus)
         per_period = self._sets(spec, spec.window.periods())
         counts = groups.count([sets.of(status) for sets in per_period for status in statuses])
+        by_group = counts.reshape(len(groups), len(per_period), len(statuses)).tolist()
         return [
-            _lifecycle(
-                spec,
-                [
-                    dict(zip(statuses, row[i : i + len(statuses)], strict=True))
-                    for i in range(0, len(row), len(statuses))
-                ],
-            )
-            for row in counts.tolist()
+            _lifecycle(spec, [dict(zip(statuses, period, strict=True)) for period in group])
+            for group in by_group
         ]
 
     def users(self, spec: LifecycleSpec, status: str | LifecycleStatus, index: int) -> Bitmap:
