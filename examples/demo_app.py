@@ -87,6 +87,7 @@ CLI_EXAMPLES = (
     "events",
     f"cohort {SIGNED_UP} {LOGGED_IN} --time-group weeks --rows 8 --cols 8 --mode recurring",
     f"trend {LOGGED_IN} --rolling 7",
+    f"trend {LOGGED_IN} --breakdown channel --segment plan=paid",
 )
 
 
@@ -101,7 +102,10 @@ login_manager.login_view = "index"
 
 
 class User(UserMixin, Bitmapistable, db.Model):  # type: ignore[misc, name-defined]
-    """A shop customer: created, updated and deleted rows are marked as ``user:*``."""
+    """A shop customer: created, updated and deleted rows are marked as ``user:*``, and
+    the plan is kept as the property ``plan`` (for segments and breakdowns)."""
+
+    __bitmapist_properties__ = ("plan",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)

@@ -12,7 +12,9 @@ to show:
 - a paid subset: more engaged users are likelier to pay, first within days of signing
   up, then once a month while they stay, and now and then again on a day they log in
   (a repeat purchase: first-time cohorts of payers have something after day 0);
-- rare refunds, a few days after a payment.
+- rare refunds, a few days after a payment;
+- two properties per user, for segments and breakdowns: ``plan`` (``paid`` for payers,
+  else ``free``, as the demo shop keeps it) and the sign-up ``channel``.
 
 Everything is drawn from one seeded :class:`random.Random`, so the same arguments always
 give the same marks. Marks are produced lazily, one user at a time, so any number of
@@ -22,14 +24,20 @@ users fits in bounded memory; :func:`write_demo_data` writes them in chunks.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import datetime, timedelta
 from typing import Final
 
 import attrs
 
 from flask_bitmapist.domain import MARK_CHUNK_SIZE, BitmapRepository, IdMapper, Mark, localize
-from flask_bitmapist.services.marking import DEFAULT_POLICY, MarkingPolicy, write_marks
+from flask_bitmapist.services.marking import (
+    DEFAULT_POLICY,
+    MarkingPolicy,
+    PendingMark,
+    write_marks,
+)
+from flask_bitmapist.services.segments import UserRow, write_properties
 
 __all__ = [
     "DEMO_EVENTS",
@@ -79,6 +87,9 @@ _BILLING_CYCLE_DAYS: Final = 30
 _REPEAT_PURCHASE: Final = 0.35
 _REFUND_PROBABILITY: Final = 0.03
 _MAX_DAYS_TO_REFUND: Final = 3
+# Where users come from (the ``channel`` property), and how often.
+_CHANNELS: Final = ("search", "ads", "referral", "direct")
+_CHANNEL_WEIGHTS: Final = (40, 25, 20, 15)
 
 
 @attrs.frozen
@@ -145,6 +156,8 @@ class _Generator:
         self.spec = spec
         self.policy = policy
         self.rng = random.Random(spec.seed)
+        # Its own stream: the properties change no mark the seed gave before.
+        self.channel_rng = random.Random(spec.seed + 1)
         self.today = spec.days - 1
         self.seconds_today = int(
             (spec.now - spec.first_day).total_seconds() - self.today * _SECONDS_PER_DAY
@@ -168,14 +181,19 @@ class _Generator:
             retention=self.policy.retention,
         )
 
-    def marks(self) -> Iterator[Mark]:
+    def histories(self) -> Iterator[Mark | UserRow]:
+        """Each user's marks, then their properties (``(user_id, name, value)`` rows)."""
         user_id = 0
         for day, count in enumerate(_signups_per_day(self.spec, self.rng)):
             for _ in range(count):
                 user_id += 1
-                yield from self.user(user_id, day)
+                paid = yield from self.user(user_id, day)
+                [channel] = self.channel_rng.choices(_CHANNELS, _CHANNEL_WEIGHTS)
+                yield (user_id, "plan", "paid" if paid else "free")
+                yield (user_id, "channel", channel)
 
-    def user(self, user_id: int, signup_day: int) -> Iterator[Mark]:
+    def user(self, user_id: int, signup_day: int) -> Generator[Mark, None, bool]:
+        """One user's marks; returns whether they pay."""
         rng = self.rng
         engagement = rng.betavariate(2.0, 4.0)
         last_active = signup_day + int(
@@ -215,6 +233,7 @@ class _Generator:
             if day == signup_day and rng.random() < _SAME_DAY_RETURN:
                 back_at, _ = self.moment(day, after=login_second + 3600)
                 yield self.mark(LOGGED_IN, user_id, back_at)
+        return bool(pay_days)
 
     def pay_days(self, signup_day: int, last_active: int, engagement: float) -> frozenset[int]:
         """The days a user pays on: none for most, else a first payment soon after
@@ -238,7 +257,7 @@ def generate_demo_marks(
     >>> first.event, first.user_id
     ('user:created', 1)
     """
-    return _Generator(spec, policy).marks()
+    return (item for item in _Generator(spec, policy).histories() if isinstance(item, Mark))
 
 
 def write_demo_data(
@@ -250,17 +269,40 @@ def write_demo_data(
     chunk_size: int = MARK_CHUNK_SIZE,
     on_chunk: Callable[[int], None] | None = None,
 ) -> int:
-    """Generate ``spec``'s marks and write them in chunks (:func:`write_marks`); returns
-    how many were written.
+    """Generate ``spec``'s marks and write them in chunks (:func:`write_marks`), and the
+    users' properties a chunk at a time as they come; returns how many marks were written.
 
     With ``policy.map_ids`` and an ``id_mapper`` the users 1..N are the app's ids, mapped
     as ``mark_event`` maps them (one ``assign`` call per chunk), so they read back as 1..N.
     """
-    return write_marks(
+    rows: list[UserRow] = []
+
+    def marks() -> Iterator[PendingMark]:
+        for item in _Generator(spec, policy).histories():
+            if isinstance(item, Mark):
+                yield policy.to_map(item)
+                continue
+            rows.append(item)
+            if len(rows) >= chunk_size:
+                save_rows()
+
+    def save_rows() -> None:
+        write_properties(
+            repository,
+            rows,
+            max_user_id=policy.max_user_id,
+            id_mapper=id_mapper if policy.map_ids else None,
+            chunk_size=chunk_size,
+        )
+        rows.clear()
+
+    written = write_marks(
         repository,
-        map(policy.to_map, generate_demo_marks(spec, policy)),
+        marks(),
         policy=policy,
         id_mapper=id_mapper,
         chunk_size=chunk_size,
         on_chunk=on_chunk,
     )
+    save_rows()
+    return written

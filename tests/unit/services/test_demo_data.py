@@ -9,7 +9,15 @@ from itertools import islice, pairwise
 
 import pytest
 
-from flask_bitmapist.domain import Bitmap, BitmapId, BitmapRepository, Mark, Period, TimeGroup
+from flask_bitmapist.domain import (
+    Bitmap,
+    BitmapId,
+    BitmapRepository,
+    Mark,
+    Period,
+    PropertyValue,
+    TimeGroup,
+)
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.demo_data import (
     DEMO_EVENTS,
@@ -222,3 +230,26 @@ def test_write_demo_data_stores_every_generated_mark() -> None:
     today = Period.containing(TimeGroup.DAY, NOW)
     expected = {m.user_id for m in marks if m.event == LOGGED_IN and m.moment in today}
     assert list(repository.fetch([BitmapId(LOGGED_IN, today)])[0]) == sorted(expected)
+
+
+def test_every_user_gets_a_plan_that_says_whether_they_pay_and_a_channel() -> None:
+    spec = DemoDataSpec.create(now=NOW, days=30, users=400)
+    repository = InMemoryRepository()
+    write_demo_data(repository, spec, chunk_size=50)  # properties flushed in many chunks
+    marks = list(generate_demo_marks(spec))
+    users = {m.user_id for m in marks}
+    payers = {m.user_id for m in marks if m.event == PAID}
+    assert repository.property_values() == {
+        "plan": frozenset({"free", "paid"}),
+        "channel": frozenset({"search", "ads", "referral", "direct"}),
+    }
+    paid, free = repository.fetch_user_sets(
+        [PropertyValue("plan", "paid"), PropertyValue("plan", "free")]
+    )
+    assert set(paid) == payers
+    assert set(free) == users - payers
+    channels = repository.fetch_user_sets(
+        [PropertyValue("channel", c) for c in ("search", "ads", "referral", "direct")]
+    )
+    assert sorted(u for found in channels for u in found) == sorted(users)
+    assert len(channels[0]) > len(channels[3])  # search is the commonest channel
