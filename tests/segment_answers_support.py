@@ -3,14 +3,14 @@ kind with drill-downs, an answer pipeline over a store, marks as hours before no
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from flask_bitmapist.domain import Bitmap, BitmapId, BitmapRepository, Mark
+from flask_bitmapist.domain import BitmapRepository, Mark
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.answers import KINDS, Answers
 from flask_bitmapist.services.segments import write_properties
@@ -103,15 +103,3 @@ def marks_strategy() -> st.SearchStrategy[Marks]:
         st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 60), st.integers(0, 2400)),
         max_size=80,
     )
-
-
-class FetchCounting(InMemoryRepository):
-    """The in-process store, counting the calls that read event bitmaps."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fetches = 0
-
-    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
-        self.fetches += 1
-        return super().fetch(ids, max_bytes=max_bytes)

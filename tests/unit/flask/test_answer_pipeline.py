@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
@@ -13,24 +12,11 @@ import pytest
 from flask import Flask
 
 from flask_bitmapist import FlaskBitmapist, current_state, mark_event
-from flask_bitmapist.domain import Bitmap, BitmapId
-from flask_bitmapist.infra import InMemoryRepository
+from tests.stores import FetchCounting
 from tests.unit.flask.support import FixedClock
 
 NOW = datetime(2026, 11, 27, 13, 45, tzinfo=timezone.utc)
 TERMS_100 = " | ".join(f"e{i}" for i in range(100))
-
-
-class ReadCountingRepository(InMemoryRepository):
-    """The in-process store, counting bitmap reads."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fetches = 0
-
-    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
-        self.fetches += 1
-        return super().fetch(ids, max_bytes=max_bytes)
 
 
 @pytest.fixture
@@ -144,7 +130,7 @@ def test_every_answer_page_shows_its_warnings(app: Flask, path: str) -> None:
 def test_marking_goes_on_while_heavy_requests_are_refused() -> None:
     # The heavy requests are refused before any bitmap is read, so a marker in the same
     # process keeps marking: every mark lands, and storage saw no read at all.
-    repository = ReadCountingRepository()
+    repository = FetchCounting()
     app = Flask("pipeline-marking")
     app.config.update(TESTING=True, BITMAPIST_REDIS_URL="memory://")
     FlaskBitmapist(app, clock=FixedClock(NOW), repository_factory=lambda _: repository)

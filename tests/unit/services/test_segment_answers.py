@@ -19,7 +19,6 @@ from flask_bitmapist.services.answers import ReadBudget
 from tests.segment_answers_support import (
     NOW,
     REQUESTS,
-    FetchCounting,
     Marks,
     Moves,
     answers_over,
@@ -29,6 +28,7 @@ from tests.segment_answers_support import (
     moves_strategy,
 )
 from tests.segment_model import World, segments, store, worlds
+from tests.stores import FetchCounting
 
 
 def plain(answer: dict[str, Any]) -> dict[str, Any]:

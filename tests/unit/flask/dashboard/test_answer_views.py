@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import pytest
 from flask.testing import FlaskClient
 
-from flask_bitmapist.domain import Bitmap, BitmapId, EventRef, TimeGroup, parse_expression
-from flask_bitmapist.infra import InMemoryRepository
+from flask_bitmapist.domain import EventRef, TimeGroup, parse_expression
 from tests.cohort_model import EventLog
+from tests.stores import FetchCounting
 from tests.unit.domain.set_model import SetModel, funnel_reached, row_starts, stickiness
 from tests.unit.flask.dashboard.support import NOW, XSS_EVENT, AppFactory
 from tests.unit.flask.support import DownRepository
@@ -235,16 +235,6 @@ def test_without_permission_every_new_route_is_403(make_app: AppFactory, url: st
     assert client.get(url).status_code == 403
 
 
-class CountingRepository(InMemoryRepository):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fetches = 0
-
-    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
-        self.fetches += 1
-        return super().fetch(ids, max_bytes=max_bytes)
-
-
 @pytest.mark.parametrize(
     "url",
     [
@@ -255,7 +245,7 @@ class CountingRepository(InMemoryRepository):
     ],
 )
 def test_an_answer_reads_storage_once(make_app: AppFactory, url: str) -> None:
-    store = CountingRepository()
+    store = FetchCounting()
     client = make_app(store).test_client()
     store.fetches = 0
 

@@ -15,15 +15,13 @@ from flask.testing import FlaskClient
 
 from flask_bitmapist import get_lifecycle, get_trend
 from flask_bitmapist.domain import (
-    Bitmap,
-    BitmapId,
     Period,
     TimeGroup,
     parse_expression,
 )
 from flask_bitmapist.flask.dashboard.views import CONTENT_SECURITY_POLICY
-from flask_bitmapist.infra import InMemoryRepository
 from tests.cohort_model import EventLog
+from tests.stores import FetchCounting
 from tests.unit.flask.dashboard.support import NOW, XSS_EVENT, AppFactory
 from tests.unit.flask.support import DownRepository
 
@@ -221,16 +219,6 @@ def test_every_route_is_refused_without_permission(make_app: AppFactory, url: st
     assert make_app(TESTING=False).test_client().get(url).status_code == 403
 
 
-class CountingRepository(InMemoryRepository):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fetches = 0
-
-    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
-        self.fetches += 1
-        return super().fetch(ids, max_bytes=max_bytes)
-
-
 @pytest.mark.parametrize(
     "url",
     [
@@ -239,7 +227,7 @@ class CountingRepository(InMemoryRepository):
     ],
 )
 def test_an_answer_reads_its_bitmaps_in_one_call(make_app: AppFactory, url: str) -> None:
-    store = CountingRepository()
+    store = FetchCounting()
     client = make_app(store).test_client()
     store.fetches = 0
     assert client.get(url).status_code == 200

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
 
-from flask_bitmapist.domain import Bitmap, BitmapId, TimeGroup
-from flask_bitmapist.infra import InMemoryRepository
+from flask_bitmapist.domain import TimeGroup
 from tests.cohort_model import EventLog
+from tests.stores import FetchCounting
 from tests.unit.domain.set_model import SetModel, cell_users, cohort, row_starts
 from tests.unit.flask.dashboard.support import NOW, AppFactory, read_heatmap
 from tests.unit.flask.support import DownRepository
@@ -182,23 +181,11 @@ def test_first_time_with_storage_down_is_a_503(make_app: AppFactory) -> None:
     assert client.get(f"/bitmapist/cohort?{query()}").status_code == 503
 
 
-class CountingRepository(InMemoryRepository):
-    """The in-memory store, counting fetches."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fetches = 0
-
-    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
-        self.fetches += 1
-        return super().fetch(ids, max_bytes=max_bytes)
-
-
 @pytest.mark.parametrize(
     "url", [f"/bitmapist/api/cohort?{query()}", f"/bitmapist/api/cohort/cell?{query()}&row=1&col=1"]
 )
 def test_first_time_reads_storage_once_per_phase(make_app: AppFactory, url: str) -> None:
-    store = CountingRepository()
+    store = FetchCounting()
     client = make_app(store).test_client()
     store.fetches = 0
 

@@ -6,7 +6,6 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -17,10 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_bitmapist import FlaskBitmapist, current_state
-from flask_bitmapist.domain import Bitmap, BitmapId, EventListing, Mark, Period, TimeGroup
+from flask_bitmapist.domain import EventListing, Mark, Period, TimeGroup
 from flask_bitmapist.infra import InMemoryRepository, RedisRepository
 from tests.cohort_model import EventLog, Lookup
 from tests.spaced_events import write_spaced_events
+from tests.stores import FetchCounting
 from tests.unit.flask.dashboard.support import NOW, XSS_EVENT, AppFactory, read_heatmap
 from tests.unit.flask.support import DownRepository, FlakyRepository
 
@@ -930,23 +930,11 @@ def test_storage_down_answers_the_post_api_with_503_json(make_app: AppFactory) -
 # -- reading storage -----------------------------------------------------------------------
 
 
-class CountingRepository(InMemoryRepository):
-    """The in-memory store, counting fetches."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fetches = 0
-
-    def fetch(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[Bitmap]:
-        self.fetches += 1
-        return super().fetch(ids, max_bytes=max_bytes)
-
-
 @pytest.mark.parametrize(
     "url", ["/bitmapist/", "/bitmapist/api/events", f"/bitmapist/cohort?{query()}"]
 )
 def test_a_page_reads_its_bitmaps_in_one_call_per_phase(make_app: AppFactory, url: str) -> None:
-    store = CountingRepository()
+    store = FetchCounting()
     client = make_app(store).test_client()
     store.fetches = 0
 
