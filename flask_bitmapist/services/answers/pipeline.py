@@ -255,8 +255,9 @@ class Answer(Generic[S, R]):
         return to_csv(self.kind.csv_rows(self.result, self.options))
 
     def table(self) -> str:
-        """The answer as an aligned text table."""
-        return self.kind.table(self.result, self.options)
+        """The answer as an aligned text table (under the segment, when one was given)."""
+        table = self.kind.table(self.result, self.options)
+        return table if self.segment is None else f"segment: {self.segment}\n{table}"
 
     @property
     def csv_filename(self) -> str:

@@ -76,6 +76,15 @@ def test_the_segment_comes_from_the_fields_or_the_keyword() -> None:
     assert "segment" not in answers.answer("trend", {**fields, "segment": "  "}).to_dict()
 
 
+def test_a_segment_answers_table_names_the_segment_above_it() -> None:
+    repository = marked([("a", 1, 0)])
+    store(repository, ({"plan": {1: "pro"}}, {}))
+    answers = answers_over(repository)
+    plain = answers.answer("trend", {"expr": "a", "periods": 2}).table()
+    within = answers.answer("trend", {"expr": "a", "periods": 2}, segment="plan=pro").table()
+    assert within.splitlines() == ["segment: plan=pro", *plain.splitlines()]
+
+
 def test_a_segment_naming_nothing_is_refused_naming_the_field() -> None:
     repository = marked([("a", 1, 0)])
     store(repository, ({"plan": {1: "pro"}}, {"vip": frozenset({1})}))
