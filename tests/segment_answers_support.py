@@ -4,7 +4,7 @@ kind with drill-downs, an answer pipeline over a store, marks as hours before no
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,9 +84,13 @@ def check_moves_leave_each_user_in_one_group(repository: BitmapRepository, moves
     assert sorted(seen) == list(range(31))
 
 
-def answers_over(repository: BitmapRepository, **kwargs: Any) -> Answers:
+#: Zones on both sides of UTC (answers' calendars; the marks are instants).
+ZONES = (ZONE, ZoneInfo("Asia/Tokyo"), ZoneInfo("Asia/Kolkata"), ZoneInfo("UTC"))
+
+
+def answers_over(repository: BitmapRepository, zone: tzinfo = ZONE, **kwargs: Any) -> Answers:
     return Answers(
-        repository, kinds=KINDS, zone=ZONE, clock=lambda: NOW, max_user_id=2**20, **kwargs
+        repository, kinds=KINDS, zone=zone, clock=lambda: NOW, max_user_id=2**20, **kwargs
     )
 
 

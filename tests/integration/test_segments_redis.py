@@ -20,6 +20,7 @@ from tests.integration.servers import LocalRedisCluster, LocalRedisServer
 from tests.segment_answers_support import (
     NOW,
     REQUESTS,
+    ZONES,
     Marks,
     Moves,
     answers_over,
@@ -152,12 +153,13 @@ def test_segment_and_breakdown_answers_on_a_cluster_are_the_models(
     redis_cluster.flush_primaries()
     kind, fields, _ = data.draw(st.sampled_from(REQUESTS))
     text, users = data.draw(segments(world))
+    zone = data.draw(st.sampled_from(ZONES))
     with closing(RedisRepository.from_url(redis_cluster.url, cluster=True)) as repository:
         repository.mark(Mark.create(e, u, NOW - timedelta(hours=h)) for e, u, h in marks)
         store(repository, world)
-        answers = answers_over(repository)
+        answers = answers_over(repository, zone)
         got = answers.answer(kind, fields, segment=text, warn=False).result
-        want = answers_over(marked(m for m in marks if m[1] in users))
+        want = answers_over(marked(m for m in marks if m[1] in users), zone)
         assert got == want.answer(kind, fields, warn=False).result
         found = answers.breakdown(kind, fields, breakdown="plan", segment=text, warn=False)
         for value, answer in found.groups[:-1]:

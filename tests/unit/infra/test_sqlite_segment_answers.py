@@ -1,7 +1,7 @@
 """Segments and breakdowns on the SQLite store: a segment's answer equals the answer on the
 marks of its users only (the set model), each breakdown group the answer within its
-value, and users moved between values are each in exactly one group (a zone west of
-UTC)."""
+value (in zones on both sides of UTC), and users moved between values are each in
+exactly one group."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from flask_bitmapist.infra.sqlite_repository import SqliteRepository
 from tests.segment_answers_support import (
     NOW,
     REQUESTS,
+    ZONES,
     Marks,
     Moves,
     answers_over,
@@ -49,11 +50,12 @@ def test_segment_and_breakdown_answers_on_sqlite_are_the_models(
 ) -> None:
     kind, fields, drills = data.draw(st.sampled_from(REQUESTS))
     text, users = data.draw(segments(world))
+    zone = data.draw(st.sampled_from(ZONES))
     with sqlite_store() as repository:
         repository.mark(Mark.create(e, u, NOW - timedelta(hours=h)) for e, u, h in marks)
         store(repository, world)
-        answers = answers_over(repository)
-        want = answers_over(marked(m for m in marks if m[1] in users))
+        answers = answers_over(repository, zone)
+        want = answers_over(marked(m for m in marks if m[1] in users), zone)
         assert answers.answer(kind, fields, segment=text).result == want.answer(kind, fields).result
         for drill in drills:
             restricted = answers.drill(kind, {**fields, **drill, "segment": text}).users

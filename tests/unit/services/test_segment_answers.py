@@ -1,7 +1,7 @@
 """``segment=`` on every answer: the answer restricted to a segment equals the same
 answer computed on the marks of the segment's users only (the brute-force model: drop
-everyone else's marks), drill-downs and first-ever history included, in a zone west of
-UTC."""
+everyone else's marks), drill-downs and first-ever history included, in zones on both
+sides of UTC."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from flask_bitmapist.services.answers import ReadBudget
 from tests.segment_answers_support import (
     NOW,
     REQUESTS,
+    ZONES,
     Marks,
     Moves,
     answers_over,
@@ -47,19 +48,21 @@ def test_a_segment_answer_is_the_answer_on_its_users_marks(
     data: st.DataObject,
 ) -> None:
     text, users = data.draw(segments(world))
+    zone = data.draw(st.sampled_from(ZONES))
     everyone = marked(marks)
     store(everyone, world)
     only = marked(m for m in marks if m[1] in users)
 
-    got = answers_over(everyone).answer(kind, fields, segment=text, warn=False)
-    want = answers_over(only).answer(kind, fields, warn=False)
+    got = answers_over(everyone, zone).answer(kind, fields, segment=text, warn=False)
+    want = answers_over(only, zone).answer(kind, fields, warn=False)
     assert got.segment == text
     assert got.to_dict()["segment"] == text
     assert plain(got.to_dict()) == want.to_dict()
     assert got.csv() == want.csv()
     for drill in drills:
-        restricted = answers_over(everyone).drill(kind, {**fields, **drill, "segment": text})
-        assert restricted.users == answers_over(only).drill(kind, {**fields, **drill}).users
+        within = {**fields, **drill, "segment": text}
+        restricted = answers_over(everyone, zone).drill(kind, within)
+        assert restricted.users == answers_over(only, zone).drill(kind, {**fields, **drill}).users
         assert restricted.about["segment"] == text
 
 
@@ -186,7 +189,8 @@ def test_breakdown_groups_partition_the_answer_each_the_segment_answer(
     del drills
     repository = marked(marks)
     store(repository, world)
-    answers = answers_over(repository, max_breakdown_groups=2)
+    zone = data.draw(st.sampled_from(ZONES))
+    answers = answers_over(repository, zone, max_breakdown_groups=2)
     built = data.draw(st.none() | segments(world))
     text, users = (None, None) if built is None else built
     found = answers.breakdown(kind, fields, breakdown="plan", segment=text, warn=False)
@@ -205,7 +209,7 @@ def test_breakdown_groups_partition_the_answer_each_the_segment_answer(
         assert answer.result == alone.result
     chosen = set().union(*(holders[value] for value in values[:-1] if value is not None))
     rest = answers_over(
-        marked(m for m in marks if m[1] not in chosen and (users is None or m[1] in users))
+        marked(m for m in marks if m[1] not in chosen and (users is None or m[1] in users)), zone
     )
     assert found.groups[-1][1].result == rest.answer(kind, fields, warn=False).result
     whole = answers.answer(kind, fields, segment=text, warn=False).to_dict()
