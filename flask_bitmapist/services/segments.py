@@ -83,9 +83,9 @@ def resolve_segment(
 ) -> Bitmap:
     """The users of the segment ``text`` (``plan=pro & ~beta_testers``).
 
-    Lists the properties (if a term names one) and the saved cohorts (if a term names
-    one), checks every term against them, then reads every user set the segment names in
-    one call. Raises :class:`InvalidSegment` naming
+    Reads every user set the segment names in one call. A set that holds users exists; only
+    when one comes back empty are the properties or saved cohorts listed, to tell an empty
+    one from a name that does not exist. Raises :class:`InvalidSegment` naming
     the field ``segment`` for bad syntax, a lone negation, and a property, value or saved
     cohort that does not exist (the message lists those that do).
     """
@@ -99,8 +99,9 @@ def resolve_segment(
     except InvalidExpression as exc:
         raise InvalidSegment(f"segment: {exc}") from None
     terms = sorted(segment.terms(), key=str)
-    _check_terms(terms, _Catalog(repository))
     bitmaps = repository.fetch_user_sets(terms, max_bytes=limits.max_bytes)
+    empty = [term for term, users in zip(terms, bitmaps, strict=True) if not users]
+    _check_terms(empty, _Catalog(repository))
     return segment.evaluate(dict(zip(terms, bitmaps, strict=True)))
 
 

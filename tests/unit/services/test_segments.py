@@ -179,3 +179,28 @@ def test_a_segment_lists_only_the_kinds_of_names_it_uses() -> None:
     repository = PropertiesOnly()
     write_properties(repository, [(1, "plan", "pro"), (2, "plan", "free")])
     assert list(resolve_segment(repository, "plan=pro | plan=free")) == [1, 2]
+
+
+class Unlisted(InMemoryRepository):
+    """A store whose names must not be listed."""
+
+    def cohort_names(self) -> frozenset[str]:
+        raise AssertionError("the saved cohorts were listed")
+
+    def property_values(self) -> dict[str, frozenset[str]]:
+        raise AssertionError("the properties were listed")
+
+
+def test_a_segment_whose_sets_hold_users_lists_no_names() -> None:
+    repository = Unlisted()
+    write_properties(repository, [(1, "plan", "pro"), (2, "plan", "free")])
+    save_cohort(repository, "beta", Bitmap.from_ids([2, 3]))
+    assert list(resolve_segment(repository, "plan=pro | (beta & ~plan=free)")) == [1, 3]
+
+
+def test_an_empty_saved_cohort_is_a_segment_of_nobody_and_a_missing_one_an_error() -> None:
+    repository = InMemoryRepository()
+    save_cohort(repository, "nobody", Bitmap())
+    assert list(resolve_segment(repository, "nobody")) == []
+    with pytest.raises(InvalidSegment, match=r"no saved cohort named 'ghost'.*nobody"):
+        resolve_segment(repository, "ghost")
