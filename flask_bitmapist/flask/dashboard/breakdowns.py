@@ -46,7 +46,12 @@ _Drill = Callable[[int, int, Sequence[CsvCell], Any], str]
 
 
 def _trend(row: int, col: int, header: Sequence[CsvCell], result: Any) -> str:
-    return f"series={col - 1}&index={row}" if col >= 1 else ""
+    # date, then a column per series; compared: date, previous date, then each series
+    # and its previous window's count (which no users route lists).
+    first, step = (2, 2) if result.previous is not None else (1, 1)
+    if col < first or (col - first) % step:
+        return ""
+    return f"series={(col - first) // step}&index={row}"
 
 
 def _lifecycle(row: int, col: int, header: Sequence[CsvCell], result: Any) -> str:
@@ -59,7 +64,9 @@ def _stickiness(row: int, col: int, header: Sequence[CsvCell], result: Any) -> s
 
 
 def _funnel(row: int, col: int, header: Sequence[CsvCell], result: Any) -> str:
-    return {2: f"reached={row + 1}", 5: f"dropped={row + 1}"}.get(col, "")
+    # step, expression, users, (previous,) from previous %, from first %, dropped
+    dropped = 6 if result.previous is not None else 5
+    return {2: f"reached={row + 1}", dropped: f"dropped={row + 1}"}.get(col, "")
 
 
 def _cohort(row: int, col: int, header: Sequence[CsvCell], result: Any) -> str:

@@ -393,3 +393,23 @@ def test_a_breakdown_blocks_numbers_list_their_users_within_the_group(
         assert got["count"] == int(count) > 0
         assert got["group"] in plans
         assert {u % 2 for u in got["user_ids"]} == {plans[got["group"]]}
+
+
+@pytest.mark.parametrize(
+    ("page", "fields"), [p for p in PAGES if p[0] in ("trends", "stickiness", "funnel")]
+)
+def test_compared_breakdown_blocks_list_the_users_of_each_current_count(
+    pair: tuple[Flask, Flask], page: str, fields: dict[str, object]
+) -> None:
+    # With compare=previous the tables gain previous columns: every linked number is
+    # still a count of this window, and lists exactly its users.
+    everyone, _ = pair
+    client = everyone.test_client()
+    url = f"/bitmapist/{page}?{query(fields, breakdown='plan', compare='previous')}"
+    blocks = client.get(url).get_data(as_text=True).split('id="breakdown-groups"', 1)[1]
+    cells = re.findall(r'data-count="([^"]*)" data-title="[^"]*" data-users-url="([^"]+)"', blocks)
+    assert cells
+    for count, link in cells:
+        assert count.isdigit()  # a count of users, never a date or a percentage
+        got = client.get(f"{link.replace('&amp;', '&')}&per_page=1000").get_json()
+        assert got["count"] == int(count)
