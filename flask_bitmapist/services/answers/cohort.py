@@ -97,6 +97,13 @@ class CohortKind(AnswerKind[CohortSpec, Cohort]):
     def csv_rows(self, result: Cohort, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.cohort_csv_rows(result, as_percent=bool(options.get("as_percent")))
 
+    def csv_cell_users(self, result: Cohort, row: int, col: int) -> dict[str, Any] | None:
+        # date, the row's users, then a cell per column (blank: not yet); averages and
+        # totals list nobody
+        if col < 2 or row >= len(result.totals) or result.cells[row][col - 2] is None:
+            return None
+        return {"row": row, "col": col - 2}
+
     def table(self, result: Cohort, options: dict[str, Any]) -> str:
         """A heading, one line per row, then the column averages (and weighted averages)
         and totals."""

@@ -64,6 +64,14 @@ class FunnelKind(AnswerKind[FunnelSpec, Funnel]):
     def csv_rows(self, result: Any, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.funnel_csv_rows(result)
 
+    def csv_cell_users(self, result: Funnel, row: int, col: int) -> dict[str, Any] | None:
+        # step, expression, users, (previous,) from previous %, from first %, dropped
+        # (the last step has no next one to drop before)
+        dropped = 6 if result.previous is not None else 5
+        if col == dropped and row < len(result.dropped):
+            return {"dropped": row + 1}
+        return {"reached": row + 1} if col == 2 else None
+
     def table(self, result: Funnel, options: dict[str, Any]) -> str:
         """A heading, then one line per step: its users, the conversion from the previous
         step and from the first, and how many dropped before the next."""

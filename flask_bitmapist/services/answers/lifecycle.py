@@ -80,6 +80,11 @@ class LifecycleKind(AnswerKind[LifecycleSpec, Lifecycle]):
     def csv_rows(self, result: Lifecycle, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.lifecycle_csv_rows(result)
 
+    def csv_cell_users(self, result: Lifecycle, row: int, col: int) -> dict[str, Any] | None:
+        # date, then a column per status
+        statuses = list(LifecycleStatus)
+        return {"status": statuses[col - 1].value, "index": row} if col >= 1 else None
+
     def table(self, result: Lifecycle, options: dict[str, Any]) -> str:
         """One line per period, one column per status."""
         spec = result.spec

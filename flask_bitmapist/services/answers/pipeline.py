@@ -191,6 +191,13 @@ class AnswerKind(abc.ABC, Generic[S, R]):
     def csv_rows(self, result: R, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         """The CSV download's rows, header first."""
 
+    def csv_cell_users(self, result: R, row: int, col: int) -> dict[str, Any] | None:
+        """The drill-down fields of the users that cell (``row``, ``col``) of the CSV body
+        (:meth:`csv_rows` without its header) counts; None for a cell that counts none
+        (a date, a percentage, a total, the previous window's count)."""
+        del result, row, col
+        return None
+
     @abc.abstractmethod
     def table(self, result: R, options: dict[str, Any]) -> str:
         """The CLI's text table, with a heading saying when and in which zone."""

@@ -62,6 +62,10 @@ class StickinessKind(AnswerKind[StickinessSpec, Stickiness]):
     def csv_rows(self, result: Any, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.stickiness_csv_rows(result)
 
+    def csv_cell_users(self, result: Stickiness, row: int, col: int) -> dict[str, Any] | None:
+        # k, users, (previous,) percent; the last line is the total, which lists nobody
+        return {"k": row + 1} if col == 1 and row < len(result.counts) else None
+
     def table(self, result: Stickiness, options: dict[str, Any]) -> str:
         """A heading, then one line per k: users in exactly k periods and their share."""
         spec = result.spec

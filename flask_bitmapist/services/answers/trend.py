@@ -76,6 +76,14 @@ class TrendKind(AnswerKind[TrendSpec, Trend]):
     def csv_rows(self, result: Trend, options: dict[str, Any]) -> Sequence[Sequence[CsvCell]]:
         return reports.trend_csv_rows(result, options.get("labels"))
 
+    def csv_cell_users(self, result: Trend, row: int, col: int) -> dict[str, Any] | None:
+        # date, then a column per series; compared: date, previous date, then each
+        # series and its previous window's count.
+        first, step = (2, 2) if result.previous is not None else (1, 1)
+        if col < first or (col - first) % step:
+            return None
+        return {"series": (col - first) // step, "index": row}
+
     def table(self, result: Trend, options: dict[str, Any]) -> str:
         """One line per period, one column per series."""
         spec = result.spec

@@ -12,7 +12,14 @@ from hypothesis import HealthCheck, given, settings
 
 from flask_bitmapist.domain import PropertyAssignment
 from flask_bitmapist.services.reports import CsvCell, format_change, insert_column
-from tests.segment_answers_support import NOW, Marks, answers_over, marked, marks_strategy
+from tests.segment_answers_support import (
+    NOW,
+    REQUESTS,
+    Marks,
+    answers_over,
+    marked,
+    marks_strategy,
+)
 
 #: Each comparable request, the moment N periods before NOW, and the CSV columns (from 0)
 #: that the comparison adds.
@@ -120,3 +127,28 @@ def test_insert_column_puts_the_header_then_one_cell_per_row() -> None:
     assert rows == [["k", "users", "previous"], [1, 5, 3], [2, 0, 1]]
     with pytest.raises(ValueError, match="zip"):
         insert_column(table, 1, "previous", [])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(marks=marks_strategy())
+@pytest.mark.parametrize("compare", [None, "previous"])
+@pytest.mark.parametrize(("kind", "fields"), [(k, f) for k, f, _ in REQUESTS])
+def test_every_csv_cell_that_counts_users_drills_down_to_exactly_them(
+    kind: str, fields: dict[str, Any], compare: str | None, marks: Marks
+) -> None:
+    answers = answers_over(marked(marks))
+    if compare is not None and not answers.kind(kind).comparable:
+        return  # lifecycles and cohorts have no comparison
+    answer = answers.answer(kind, fields, compare=compare, warn=False)
+    _, *body = answer.kind.csv_rows(answer.result, answer.options)
+    linked = 0
+    for r, line in enumerate(body):
+        for c, cell in enumerate(line):
+            drill = answer.kind.csv_cell_users(answer.result, r, c)
+            if drill is None:
+                continue
+            linked += 1
+            assert str(cell).isdigit()  # a count of users, never a date or a percentage
+            assert len(answers.drill(kind, {**fields, **drill}).users) == int(str(cell))
+    # Every count is linked; a cohort row without users has no cells to link.
+    assert linked > 0 if kind != "cohort" else (linked > 0) == any(answer.result.totals)
