@@ -73,8 +73,10 @@ class Scenario:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, events: tuple[str, ...] = EVENTS, crowd: int = 300) -> Scenario:
-    """Actions of ``events`` by users up to ``crowd`` around a random ``now``."""
+def group_and_now(draw: st.DrawFn) -> tuple[TimeGroup, datetime]:
+    """A time group and an aware ``now``: an anchor at a calendar edge or any moment from
+    2019 to 2031, at an offset east or west of UTC (the offset moves the instant, which is
+    fine)."""
     group = draw(st.sampled_from(list(TimeGroup)))
     anchor = draw(
         st.one_of(
@@ -82,8 +84,13 @@ def scenarios(draw: st.DrawFn, events: tuple[str, ...] = EVENTS, crowd: int = 30
             st.datetimes(min_value=datetime(2019, 1, 1), max_value=datetime(2031, 12, 31)),
         )
     )
-    # A non-UTC ``now`` is taken in UTC; the offset moves the instant, which is fine.
-    now = anchor.replace(tzinfo=timezone(draw(st.sampled_from(OFFSETS))))
+    return group, anchor.replace(tzinfo=timezone(draw(st.sampled_from(OFFSETS))))
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, events: tuple[str, ...] = EVENTS, crowd: int = 300) -> Scenario:
+    """Actions of ``events`` by users up to ``crowd`` around a random ``now``."""
+    group, now = draw(group_and_now())
     rows = draw(st.integers(min_value=1, max_value=7))
     cols = draw(st.integers(min_value=1, max_value=8))
     unit = UNIT[group]
@@ -152,14 +159,7 @@ def unions_of_events() -> st.SearchStrategy[Expression]:
 def histories(draw: st.DrawFn) -> tuple[TimeGroup, datetime, int, list[tuple[str, int, datetime]]]:
     """A group, a ``now``, a window length, and actions from up to three years before the
     window to just after ``now``: many users' first time falls before the window."""
-    group = draw(st.sampled_from(list(TimeGroup)))
-    anchor = draw(
-        st.one_of(
-            st.sampled_from(ANCHORS),
-            st.datetimes(min_value=datetime(2019, 1, 1), max_value=datetime(2031, 12, 31)),
-        )
-    )
-    now = anchor.replace(tzinfo=timezone(draw(st.sampled_from(OFFSETS))))
+    group, now = draw(group_and_now())
     periods = draw(st.integers(min_value=1, max_value=6))
     unit = UNIT[group]
     window = st.integers(min_value=-(periods + 1) * unit, max_value=2 * unit)

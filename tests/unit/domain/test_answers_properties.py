@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import attrs
 from hypothesis import given, settings
@@ -26,10 +26,9 @@ from flask_bitmapist.domain import (
 )
 from flask_bitmapist.infra import InMemoryRepository
 from tests.strategies import (
-    ANCHORS,
     EVENTS,
-    OFFSETS,
     UNIT,
+    group_and_now,
     positive_expressions,
 )
 from tests.unit.domain.set_model import SetModel, lifecycle_users, row_starts, trend_users
@@ -50,14 +49,7 @@ class Scenario:
 
 @st.composite
 def scenarios(draw: st.DrawFn, events: Sequence[str] = EVENTS, users: int = 12) -> Scenario:
-    group = draw(st.sampled_from(list(TimeGroup)))
-    anchor = draw(
-        st.one_of(
-            st.sampled_from(ANCHORS),
-            st.datetimes(min_value=datetime(2019, 1, 1), max_value=datetime(2031, 12, 31)),
-        )
-    )
-    now = anchor.replace(tzinfo=timezone(draw(st.sampled_from(OFFSETS))))
+    group, now = draw(group_and_now())
     periods = draw(st.integers(min_value=1, max_value=6))
     rolling = draw(st.integers(min_value=1, max_value=5))
     unit = UNIT[group]
