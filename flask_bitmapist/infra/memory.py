@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timezone
@@ -18,6 +19,7 @@ from flask_bitmapist.domain import (
     validate_event_name,
     validate_user_id,
 )
+from flask_bitmapist.domain.keys import parse_suffix
 from flask_bitmapist.domain.repository import EventSearch, check_max_bytes
 from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, UserSetId
 from flask_bitmapist.infra.user_sets import UserSetStore
@@ -48,7 +50,7 @@ class InMemoryRepository(UserSetStore):
         """When ``bitmap_id`` expires (ms since the epoch), or None (kept, or missing)."""
         with self._lock:
             self._drop_expired()
-            return self._expiries.get(bitmap_id)
+            return self._expiries.get(_stored(bitmap_id))
 
     def _drop_expired(self) -> None:
         """Forget the bitmaps whose expiry has passed (called under the lock)."""
@@ -68,7 +70,9 @@ class InMemoryRepository(UserSetStore):
 
     def _write(self, marks: Iterable[Mark], value: bool) -> None:
         # Resolve every target before taking the lock: a bad mark fails before any write.
-        work = [(target, at, mark.user_id) for mark in marks for target, at in _targets(mark)]
+        work = [
+            (_stored(target), at, mark.user_id) for mark in marks for target, at in _targets(mark)
+        ]
         with self._lock:
             self._drop_expired()
             for target, expire_at, user_id in work:
@@ -90,14 +94,14 @@ class InMemoryRepository(UserSetStore):
         end = check_max_bytes(max_bytes)
         with self._lock:
             self._drop_expired()
-            raw = [bytes(self._bitmaps.get(i, b"")[:end]) for i in ids]
+            raw = [bytes(self._bitmaps.get(_stored(i), b"")[:end]) for i in ids]
         return [Bitmap.from_redis_bytes(data) for data in raw]
 
     def sizes(self, ids: Sequence[BitmapId]) -> list[int]:
         _check_stored(ids)
         with self._lock:
             self._drop_expired()
-            return [len(self._bitmaps.get(i, b"")) for i in ids]
+            return [len(self._bitmaps.get(_stored(i), b"")) for i in ids]
 
     def count(self, ids: Sequence[BitmapId], *, max_bytes: int | None = None) -> list[int]:
         """Counted in place, each bitmap's first ``max_bytes`` bytes only (as Redis's
@@ -106,7 +110,10 @@ class InMemoryRepository(UserSetStore):
         end = check_max_bytes(max_bytes)
         with self._lock:
             self._drop_expired()
-            return [int.from_bytes(self._bitmaps.get(i, b"")[:end], "big").bit_count() for i in ids]
+            return [
+                int.from_bytes(self._bitmaps.get(_stored(i), b"")[:end], "big").bit_count()
+                for i in ids
+            ]
 
     def event_names(self) -> frozenset[str]:
         with self._lock:
@@ -147,7 +154,7 @@ class InMemoryRepository(UserSetStore):
         _check_stored([bitmap_id for bitmap_id, _ in work])
         with self._lock:
             for bitmap_id, bitmap in work:
-                data = self._bitmaps.setdefault(bitmap_id, bytearray())
+                data = self._bitmaps.setdefault(_stored(bitmap_id), bytearray())
                 extra = np.frombuffer(bitmap.to_redis_bytes(), dtype=np.uint8)
                 if extra.size > len(data):
                     data.extend(bytes(extra.size - len(data)))
@@ -234,8 +241,8 @@ class InMemoryRepository(UserSetStore):
         """Give bitmaps an expiry (ms since the epoch); one already past drops them."""
         with self._lock:
             for bitmap_id, at in expiries:
-                if bitmap_id in self._bitmaps:
-                    self._expiries[bitmap_id] = at
+                if _stored(bitmap_id) in self._bitmaps:
+                    self._expiries[_stored(bitmap_id)] = at
             self._drop_expired()
 
     def clear(self) -> None:
@@ -261,6 +268,17 @@ def _clear_bit(data: bytearray, user_id: int) -> bool:
         return False
     data[index] &= ~bit & 0xFF
     return True
+
+
+@functools.lru_cache(maxsize=65536)
+def _stored(bitmap_id: BitmapId) -> BitmapId:
+    """The id a bitmap is held under: its key (event and suffix), as Redis and SQLite hold
+    it. A period carries the zone it was taken in; the same week taken in Los Angeles and
+    in Tokyo is one key, so one bitmap here too."""
+    if bitmap_id.period is None:
+        return bitmap_id
+    stored = parse_suffix(bitmap_id.event, bitmap_id.key_suffix)
+    return bitmap_id if stored is None else stored
 
 
 def _check_stored(ids: Sequence[BitmapId]) -> None:

@@ -604,6 +604,19 @@ class RepositoryContract:
         held = [holders(repository, "plan", plan) for plan in plans]
         assert sorted(uid for users in held for uid in users) == list(range(50))
 
+    def test_a_key_is_one_bitmap_whatever_zone_its_period_was_taken_in(
+        self, repository: BitmapRepository
+    ) -> None:
+        # Written through a Los Angeles week, read through the same week taken in Tokyo:
+        # one key (W2026-48), as bitmapist names it, so one bitmap.
+        moment = datetime(2026, 11, 27, 13, 45, tzinfo=ZoneInfo("America/Los_Angeles"))
+        repository.mark([Mark.create("user:paid", 7, moment)])
+        tokyo = moment.astimezone(ZoneInfo("Asia/Tokyo"))
+        week = BitmapId("user:paid", Period.containing(TimeGroup.WEEK, tokyo))
+        assert week.key_suffix == "W2026-48"
+        assert [list(b) for b in repository.fetch([week])] == [[7]]
+        assert repository.count([week]) == [1]
+
     def test_a_value_freed_under_the_cap_makes_room(self, repository: BitmapRepository) -> None:
         repository.set_properties([assign(1, "plan", "free")], max_values=1)
         repository.set_properties([assign(1, "plan", "pro")], max_values=1)
