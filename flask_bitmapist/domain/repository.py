@@ -35,6 +35,10 @@ __all__ = [
 #: per-call costs vanish (a chunk takes milliseconds to pack, a round trip far less).
 MARK_CHUNK_SIZE: Final = 10_000
 
+#: User sets one default :meth:`BitmapRepository.count_user_sets` call holds at once:
+#: 64 of a million users are 8 MB.
+_COUNT_BATCH: Final = 64
+
 _T = TypeVar("_T")
 
 
@@ -319,6 +323,23 @@ class BitmapRepository(abc.ABC):
         """The users of property values and saved cohorts, in order, in one call (a
         missing one is the empty set); ``max_bytes`` bounds each as in :meth:`fetch`."""
         raise self._missing("fetch_user_sets()", "segments")
+
+    def count_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[int]:
+        """How many users each property value or saved cohort of ``ids`` holds (0 when
+        missing), counted as :meth:`fetch_user_sets` reads them: what a breakdown ranks its
+        values by before it reads only those it keeps.
+
+        This default reads them :data:`_COUNT_BATCH` at a time (so memory is bounded
+        however many values a property has); storage that counts where it stores (Redis's
+        ``BITCOUNT key 0 end``) sends numbers instead of bitmaps.
+        """
+        return [
+            len(users)
+            for batch in chunks(ids, _COUNT_BATCH)
+            for users in self.fetch_user_sets(batch, max_bytes=max_bytes)
+        ]
 
     def _missing(self, method: str, need: str) -> NotImplementedError:
         return NotImplementedError(

@@ -102,6 +102,11 @@ class _RecordingRepository(BitmapRepository):
     ) -> list[Bitmap]:
         return self.inner.fetch_user_sets(ids, max_bytes=max_bytes)
 
+    def count_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[int]:
+        return self.inner.count_user_sets(ids, max_bytes=max_bytes)
+
     def __getattr__(self, name: str) -> Any:
         # Whatever else the store offers (its client, its server name) is the inner one's.
         return getattr(self.inner, name)

@@ -633,12 +633,15 @@ class RedisRepository(UserSetStore):
         """Counted on the server: one ``BITCOUNT key 0 max_bytes-1`` per key (``BITCOUNT
         key`` without ``max_bytes``), in one round trip; what it reads of a 512 MiB key
         another writer made stops at ``max_bytes``. Another type under the prefix counts 0."""
-        end = check_max_bytes(max_bytes)
-        if not ids:
+        return self._count_keys(
+            [self.key(bitmap_id) for bitmap_id in ids], check_max_bytes(max_bytes)
+        )
+
+    def _count_keys(self, keys: list[str], end: int | None) -> list[int]:
+        if not keys:
             return []
         if end == 0:
-            return [0] * len(ids)
-        keys = [self.key(bitmap_id) for bitmap_id in ids]
+            return [0] * len(keys)
         commands: list[Command] = [
             ("BITCOUNT", key) if end is None else ("BITCOUNT", key, 0, end - 1) for key in keys
         ]
@@ -970,6 +973,10 @@ class RedisRepository(UserSetStore):
         """As :meth:`fetch`: one MGET (one GET per key on a cluster), or one GETRANGE per
         key with ``max_bytes``, in one round trip."""
         return self._read_bitmaps([self.user_set_key(item) for item in ids], end)
+
+    def _count_user_sets(self, ids: list[UserSetId], end: int | None) -> list[int]:
+        """As :meth:`count`: one ``BITCOUNT`` per key, in one round trip."""
+        return self._count_keys([self.user_set_key(item) for item in ids], end)
 
     # -- talking to Redis -----------------------------------------------------------
 

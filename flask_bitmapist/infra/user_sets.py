@@ -73,6 +73,18 @@ class UserSetStore(BitmapRepository):
         """The user sets of ``ids``, in order, each read as far as its first ``end`` bytes
         (None: whole), in one call; a missing one is the empty set."""
 
+    def count_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[int]:
+        wanted = [_checked_user_set(item) for item in ids]
+        return self._count_user_sets(wanted, check_max_bytes(max_bytes))
+
+    def _count_user_sets(self, ids: list[UserSetId], end: int | None) -> list[int]:
+        """How many users each of ``ids`` holds, counted in its first ``end`` bytes. This
+        default is the port's (it reads them a batch at a time); a store that counts
+        where it stores overrides it."""
+        return BitmapRepository.count_user_sets(self, ids, max_bytes=end)
+
 
 def _checked_user_set(item: object) -> UserSetId:
     if not isinstance(item, PropertyValue | SavedCohort):

@@ -147,16 +147,24 @@ def breakdown_groups(
     limits: SegmentLimits | None = None,
 ) -> BreakdownGroups:
     """The ``values`` of property ``name`` (from :func:`breakdown_values`) held by the most
-    users (at most ``max_groups``), largest first (ties by value), each with its users: one
-    read of every value's users."""
+    users (at most ``max_groups``), largest first (ties by value), each with its users.
+
+    One read of the values' users; when there are more values than ``max_groups``, they
+    are counted first (on Redis, numbers come back, not bitmaps) and only those kept are
+    read, so a property of a thousand values costs the read of ``max_groups``.
+    """
     limits = limits or SegmentLimits()
     ids = [PropertyValue(name, value) for value in values]
+    if len(ids) > max_groups:
+        sizes = repository.count_user_sets(ids, max_bytes=limits.max_bytes)
+        ranked = sorted(zip(sizes, values, ids, strict=True), key=lambda t: (-t[0], t[1]))
+        ids = [item for _, _, item in ranked[:max_groups]]
     bitmaps = repository.fetch_user_sets(ids, max_bytes=limits.max_bytes)
-    ranked = sorted(
+    kept = sorted(
         ((item.value, users) for item, users in zip(ids, bitmaps, strict=True)),
         key=lambda pair: (-len(pair[1]), pair[0]),
     )
-    return BreakdownGroups(name, tuple(ranked[:max_groups]), max(0, len(ranked) - max_groups))
+    return BreakdownGroups(name, tuple(kept), len(values) - len(kept))
 
 
 class _Catalog:

@@ -24,7 +24,12 @@ from flask_bitmapist.domain import (
     TimeGroup,
 )
 from flask_bitmapist.domain.errors import InvalidSegmentName
-from flask_bitmapist.domain.segments import PropertyAssignment, PropertyValue, SavedCohort
+from flask_bitmapist.domain.segments import (
+    PropertyAssignment,
+    PropertyValue,
+    SavedCohort,
+    UserSetId,
+)
 
 __all__ = ["RepositoryContract"]
 
@@ -631,6 +636,23 @@ class RepositoryContract:
             [SavedCohort("beta"), PropertyValue("plan", "pro")], max_bytes=2
         )
         assert [list(b) for b in bitmaps] == [[3], [1, 15]]
+
+    def test_user_sets_are_counted_as_they_are_read(self, repository: BitmapRepository) -> None:
+        repository.set_properties([assign(uid, "plan", "pro") for uid in (1, 15, 16, 900)])
+        repository.set_properties([assign(7, "plan", "free")])
+        repository.save_cohort("beta", Bitmap.from_ids([3, 16, 2000]))
+        ids: list[UserSetId] = [
+            SavedCohort("beta"),
+            PropertyValue("plan", "pro"),
+            PropertyValue("plan", "gold"),
+            SavedCohort("nobody"),
+            PropertyValue("plan", "free"),
+        ]
+        assert repository.count_user_sets(ids) == [3, 4, 0, 0, 1]
+        for max_bytes in (0, 1, 2, 200):
+            read = repository.fetch_user_sets(ids, max_bytes=max_bytes)
+            assert repository.count_user_sets(ids, max_bytes=max_bytes) == [len(b) for b in read]
+        assert repository.count_user_sets([]) == []
 
     @pytest.mark.parametrize(
         ("item", "error"),

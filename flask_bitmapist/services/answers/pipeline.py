@@ -494,13 +494,14 @@ class Answers:
         """The answer of ``kind`` once per value of property ``breakdown`` (or
         ``fields["breakdown"]``) held by the most users, at most ``max_breakdown_groups``,
         largest first, then once for everyone else; each group is the answer with
-        ``segment="P=V"`` (and ``segment`` too). The property's values are read in one
-        call; the read budget counts them with the answer's bitmaps."""
+        ``segment="P=V"`` (and ``segment`` too). The kept values' users are read in one
+        call (see :func:`~flask_bitmapist.services.segments.breakdown_groups`); the read
+        budget counts them with the answer's bitmaps."""
         fields = fields or {}
         name, values = breakdown_values(
             self.repository, fields.get("breakdown") if breakdown is None else breakdown
         )
-        request = self._request(kind, fields, spec, segment, compare, warn, len(values))
+        request = self._request(kind, fields, spec, segment, compare, warn, self._reads(values))
         found = self._groups(name, values)
         chosen = self.segment_users(request.segment)
         groups = UserGroups(tuple(users for _, users in found.values), within=chosen)
@@ -586,7 +587,7 @@ class Answers:
             if group is None
             else breakdown_values(self.repository, fields.get("breakdown"))
         )
-        request = self._request(kind, fields, spec, segment, user_sets=len(values))
+        request = self._request(kind, fields, spec, segment, user_sets=self._reads(values))
         chosen = self.segment_users(request.segment)
         about: dict[str, Any] = {} if request.segment is None else {"segment": request.segment}
         if name is None:
@@ -597,6 +598,11 @@ class Answers:
             about.update(breakdown=name, group=value)
         drill = request.kind.drill(within, request.spec, fields)
         return Drill(drill.users, {**drill.about, **about}) if about else drill
+
+    def _reads(self, values: Sequence[str]) -> int:
+        """How many user sets a breakdown over ``values`` reads: those it keeps (past
+        ``max_breakdown_groups`` the others are only counted)."""
+        return min(len(values), self.max_breakdown_groups)
 
     def _groups(self, name: str, values: Sequence[str]) -> BreakdownGroups:
         """The groups of a breakdown by property ``name`` (of ``values``): one read."""

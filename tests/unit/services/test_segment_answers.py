@@ -5,6 +5,7 @@ sides of UTC."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flask_bitmapist.domain import Mark
+from flask_bitmapist.domain import Bitmap, Mark
+from flask_bitmapist.domain.segments import UserSetId
 from flask_bitmapist.exceptions import InvalidRequest, InvalidSegment, ReadBudgetExceeded
 from flask_bitmapist.infra import InMemoryRepository
 from flask_bitmapist.services.answers import ReadBudget
@@ -246,6 +248,52 @@ def test_a_breakdowns_values_count_toward_the_read_budget() -> None:
             "trend", fields, breakdown="plan"
         )
     assert "5 bitmaps" in str(error.value)
+
+
+class UserSetsRead(InMemoryRepository):
+    """The in-process store, keeping every user set it was asked to read (``read``) and to
+    count (``counted``: counting is checked on every store by the contract tests)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[UserSetId] = []
+        self.counted: list[UserSetId] = []
+
+    def fetch_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[Bitmap]:
+        self.read += ids
+        return super().fetch_user_sets(ids, max_bytes=max_bytes)
+
+    def count_user_sets(
+        self, ids: Sequence[UserSetId], *, max_bytes: int | None = None
+    ) -> list[int]:
+        self.counted += ids
+        return [len(users) for users in super().fetch_user_sets(ids, max_bytes=max_bytes)]
+
+
+def test_a_breakdown_past_the_cap_reads_only_the_values_it_keeps() -> None:
+    repository = UserSetsRead()
+    repository.mark(Mark.create("a", user, NOW) for user in range(500))
+    # Value v{k} is held by the k + 1 users from k * (k + 1) / 2 on: v29 is the largest.
+    plans = {u: f"v{k}" for k in range(30) for u in range(k * (k + 1) // 2, (k + 1) * (k + 2) // 2)}
+    store(repository, ({"plan": plans}, {}))
+    repository.read.clear()
+    fields = {"expr": "a", "periods": 1}
+    # One day's bitmap and the three values kept: 4 reads, not 31.
+    answers = answers_over(repository, max_breakdown_groups=3, budget=ReadBudget(keys=4))
+    found = answers.breakdown("trend", fields, breakdown="plan")
+    assert [value for value, _ in found.groups] == ["v29", "v28", "v27", None]
+    assert found.omitted == 27
+    assert sorted(str(item) for item in repository.read) == ["plan=v27", "plan=v28", "plan=v29"]
+    assert len(repository.counted) == 30
+    counts = [answer.result.series[0].counts for _, answer in found.groups]
+    assert counts == [(30,), (29,), (28,), (500 - 87,)]
+    with pytest.raises(ReadBudgetExceeded) as error:
+        answers_over(repository, max_breakdown_groups=3, budget=ReadBudget(keys=3)).breakdown(
+            "trend", fields, breakdown="plan"
+        )
+    assert "4 bitmaps" in str(error.value)
 
 
 def test_both_windows_of_a_comparison_count_toward_the_read_budget() -> None:
