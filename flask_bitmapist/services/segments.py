@@ -49,6 +49,7 @@ __all__ = [
     "SegmentLimits",
     "UserRow",
     "breakdown_groups",
+    "breakdown_reads",
     "breakdown_values",
     "delete_cohort",
     "get_properties",
@@ -138,6 +139,19 @@ def breakdown_values(repository: BitmapRepository, name: object) -> tuple[str, t
     return name.strip(), tuple(sorted(properties[name.strip()]))
 
 
+def breakdown_reads(values: int, max_groups: int) -> int:
+    """How many user sets a breakdown over ``values`` values reads: all of them up to
+    twice ``max_groups``, else only the ``max_groups`` kept, after counting every value.
+    Counting a set where it is stored costs about half of reading it (Redis: 1.2 ms for
+    25 ``BITCOUNT`` of 125 KB, 2.6 ms to read them), so counting first pays only when it
+    spares reading more sets than it counts twice over.
+
+    >>> breakdown_reads(25, 20), breakdown_reads(41, 20), breakdown_reads(1000, 20)
+    (25, 20, 20)
+    """
+    return values if values <= 2 * max_groups else max_groups
+
+
 def breakdown_groups(
     repository: BitmapRepository,
     name: str,
@@ -149,13 +163,14 @@ def breakdown_groups(
     """The ``values`` of property ``name`` (from :func:`breakdown_values`) held by the most
     users (at most ``max_groups``), largest first (ties by value), each with its users.
 
-    One read of the values' users; when there are more values than ``max_groups``, they
-    are counted first (on Redis, numbers come back, not bitmaps) and only those kept are
-    read, so a property of a thousand values costs the read of ``max_groups``.
+    One read of the values' users (:func:`breakdown_reads` of them): past twice
+    ``max_groups`` values, they are counted first (on Redis, numbers come back, not
+    bitmaps) and only those kept are read, so a property of a thousand values costs the
+    read of ``max_groups``.
     """
     limits = limits or SegmentLimits()
     ids = [PropertyValue(name, value) for value in values]
-    if len(ids) > max_groups:
+    if breakdown_reads(len(ids), max_groups) < len(ids):
         sizes = repository.count_user_sets(ids, max_bytes=limits.max_bytes)
         ranked = sorted(zip(sizes, values, ids, strict=True), key=lambda t: (-t[0], t[1]))
         ids = [item for _, _, item in ranked[:max_groups]]
@@ -163,7 +178,7 @@ def breakdown_groups(
     kept = sorted(
         ((item.value, users) for item, users in zip(ids, bitmaps, strict=True)),
         key=lambda pair: (-len(pair[1]), pair[0]),
-    )
+    )[:max_groups]
     return BreakdownGroups(name, tuple(kept), len(values) - len(kept))
 
 

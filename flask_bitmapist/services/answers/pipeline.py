@@ -64,6 +64,7 @@ from flask_bitmapist.services.segments import (
     BreakdownGroups,
     SegmentLimits,
     breakdown_groups,
+    breakdown_reads,
     breakdown_values,
     resolve_segment,
 )
@@ -600,9 +601,9 @@ class Answers:
         return Drill(drill.users, {**drill.about, **about}) if about else drill
 
     def _reads(self, values: Sequence[str]) -> int:
-        """How many user sets a breakdown over ``values`` reads: those it keeps (past
-        ``max_breakdown_groups`` the others are only counted)."""
-        return min(len(values), self.max_breakdown_groups)
+        """How many user sets a breakdown over ``values`` reads (see
+        :func:`~flask_bitmapist.services.segments.breakdown_reads`)."""
+        return breakdown_reads(len(values), self.max_breakdown_groups)
 
     def _groups(self, name: str, values: Sequence[str]) -> BreakdownGroups:
         """The groups of a breakdown by property ``name`` (of ``values``): one read."""

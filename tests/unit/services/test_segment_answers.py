@@ -192,7 +192,9 @@ def test_breakdown_groups_partition_the_answer_each_the_segment_answer(
     repository = marked(marks)
     store(repository, world)
     zone = data.draw(st.sampled_from(ZONES))
-    answers = answers_over(repository, zone, max_breakdown_groups=2)
+    # Up to three values: a cap of 1 counts them before reading those kept, 2 and 3 read all.
+    cap = data.draw(st.integers(1, 3))
+    answers = answers_over(repository, zone, max_breakdown_groups=cap)
     built = data.draw(st.none() | segments(world))
     text, users = (None, None) if built is None else built
     found = answers.breakdown(kind, fields, breakdown="plan", segment=text, warn=False)
@@ -200,11 +202,11 @@ def test_breakdown_groups_partition_the_answer_each_the_segment_answer(
     holders = {value: {u for u, v in plans.items() if v == value} for value in set(plans.values())}
     values = [value for value, _ in found.groups]
     assert values[-1] is None
-    assert len(values) == min(2, len(holders)) + 1
-    assert found.omitted == max(0, len(holders) - 2)
+    assert len(values) == min(cap, len(holders)) + 1
+    assert found.omitted == max(0, len(holders) - cap)
     sizes = [len(holders[value]) for value in values[:-1] if value is not None]
     assert sizes == sorted(sizes, reverse=True)
-    assert sizes == sorted((len(h) for h in holders.values()), reverse=True)[:2]
+    assert sizes == sorted((len(h) for h in holders.values()), reverse=True)[:cap]
     for value, answer in found.groups[:-1]:
         both = f"plan={value}" if text is None else f"plan={value} & ({text})"
         alone = answers.answer(kind, fields, segment=both, warn=False)
@@ -294,6 +296,14 @@ def test_a_breakdown_past_the_cap_reads_only_the_values_it_keeps() -> None:
             "trend", fields, breakdown="plan"
         )
     assert "4 bitmaps" in str(error.value)
+    # Up to twice the cap, reading every value costs less than counting them first.
+    repository.read.clear()
+    repository.counted.clear()
+    found = answers_over(repository, max_breakdown_groups=15).breakdown(
+        "trend", fields, breakdown="plan"
+    )
+    assert [value for value, _ in found.groups][:2] == ["v29", "v28"]
+    assert (len(repository.read), len(repository.counted)) == (30, 0)
 
 
 def test_both_windows_of_a_comparison_count_toward_the_read_budget() -> None:
