@@ -17,6 +17,10 @@ answer so both see the same machine. The answer's time includes everything it do
 Adding a case: append a :class:`Case` to :data:`CASES`, a label and a function from the
 repository to the answer.
 
+Then, on the same data, what a segment filter and a 20-group breakdown cost beside the
+plain answer (``benchmarks/segment_answers.py``'s :func:`time_segments`: a plan of 25
+values and the cohort ``half`` are written first).
+
 Then, on 12 months of daily data (the same generator over 365 days, loaded afresh), the
 cases of :data:`YEAR_CASES`: a 30 x 30 daily first-time cohort (rows: users whose
 first-ever payment fell that day; cells: of them, the active ones), whose floor includes
@@ -44,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._synthetic import EVENTS, NOW, Packed, day_periods, generate
 from benchmarks.cohort import line, load, mget, timed_pair, verdict
+from benchmarks.segment_answers import BREAKDOWN_TARGET, SEGMENT_TARGET, time_segments
 from flask_bitmapist.domain import (
     Bitmap,
     BitmapId,
@@ -256,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             check(repository, days)
             del days
             ratios = [run_case(case, repository, client, args.repeat) for case in CASES]
+            print("\nSegments on the same data, each beside the plain answer:")
+            segments = time_segments(repository, args.users, args.repeat)
 
             client.flushall()
             started = time.perf_counter()
@@ -271,6 +278,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
             missed = sum(ratio > FLOOR_RATIO_TARGET for ratio in ratios)
             print(f"\n{len(ratios) - missed} of {len(ratios)} answers within the target")
+            targets = [SEGMENT_TARGET, BREAKDOWN_TARGET] * (len(segments) // 2)
+            within = sum(r <= t for r, t in zip(segments, targets, strict=True))
+            print(f"{within} of {len(segments)} segment figures within their targets")
             repository.close()
         finally:
             client.close()
