@@ -113,22 +113,29 @@ def timed(function: Callable[[], T], repeat: int) -> tuple[float, T]:
     return statistics.median(times), result
 
 
+def timed_alternately(functions: Sequence[Callable[[], object]], repeat: int) -> list[float]:
+    """Median wall times of ``functions``, run in turn ``repeat`` times (after a warm-up of
+    each), so that all of them see the same machine: their ratios hold even when the
+    machine's speed drifts during the run."""
+    for function in functions:
+        function()
+    times: list[list[float]] = [[] for _ in functions]
+    for _ in range(repeat):
+        for function, taken in zip(functions, times, strict=True):
+            started = time.perf_counter()
+            function()
+            taken.append(time.perf_counter() - started)
+    return [statistics.median(taken) for taken in times]
+
+
 def timed_pair(
     first: Callable[[], T], second: Callable[[], object], repeat: int
 ) -> tuple[float, float, T]:
-    """Median wall times of ``first`` and ``second`` run alternately (after a warm-up of
-    each), so that both see the same machine; and ``first``'s last result."""
-    result = first()
-    second()
-    first_times, second_times = [], []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = first()
-        first_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        second()
-        second_times.append(time.perf_counter() - started)
-    return statistics.median(first_times), statistics.median(second_times), result
+    """Median wall times of ``first`` and ``second`` run alternately (see
+    :func:`timed_alternately`); and ``first``'s last result."""
+    results: list[T] = []
+    first_time, second_time = timed_alternately([lambda: results.append(first()), second], repeat)
+    return first_time, second_time, results[-1]
 
 
 def verdict(ok: bool, target: str) -> str:

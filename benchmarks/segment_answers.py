@@ -8,22 +8,22 @@ Run by hand (it starts and stops its own redis-server on a free loopback port)::
 
 The data set is the answers benchmark's (``_synthetic``, 90 days). Every user gets a
 ``plan`` among 25 values (user ``u``: ``p{u % 25}``, so a breakdown has 20 groups and the
-group of everyone else); the saved cohort ``half`` holds the even users. Timed, as the
-median of ``--repeat`` runs: a 30-day trend of ``active`` and a 12 x 12 weekly cohort
-(``signup`` then ``active``), each plain, with ``segment="half"`` and with
-``breakdown="plan"``. Targets: a filter adds at most 20%, a 20-group breakdown takes
-at most 3x the plain answer. ``benchmarks/answers.py`` runs the same timings
-(:func:`time_segments`) on its 90-day data, after its own cases.
+group of everyone else); the saved cohort ``half`` holds the even users. Timed: a 30-day
+trend of ``active`` and a 12 x 12 weekly cohort (``signup`` then ``active``), each plain,
+with ``segment="half"`` and with ``breakdown="plan"``, the three in turn ``--repeat``
+times (so a drift in the machine's speed moves all three), each figure a median. Targets:
+a filter adds at most 20%, a 20-group breakdown takes at most 3x the plain answer.
+``benchmarks/answers.py`` runs the same timings (:func:`time_segments`) on its 90-day
+data, after its own cases.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timezone
 from pathlib import Path
 
@@ -32,7 +32,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._synthetic import NOW, generate
-from benchmarks.cohort import load
+from benchmarks.cohort import load, timed_alternately
 from flask_bitmapist.domain import Bitmap
 from flask_bitmapist.infra import RedisRepository
 from flask_bitmapist.services.answers import KINDS, Answers
@@ -52,18 +52,6 @@ REQUESTS: dict[str, tuple[str, dict[str, object]]] = {
 #: The targets: a segment adds at most 20%, a 20-group breakdown takes at most 3x.
 SEGMENT_TARGET = 1.2
 BREAKDOWN_TARGET = 3.0
-
-
-def median_seconds(function: Callable[[], object], repeat: int) -> float:
-    """The median wall time of ``repeat`` calls of ``function``, after one untimed call
-    (the first call of a request also pays for warming caches and the connection)."""
-    function()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def time_segments(repository: RedisRepository, users: int, repeat: int) -> list[float]:
@@ -100,10 +88,10 @@ def time_segments(repository: RedisRepository, users: int, repeat: int) -> list[
         def broken_down(k: str = kind, f: dict[str, object] = fields) -> object:
             return answers.breakdown(k, f, breakdown="plan", warn=False)
 
-        plain = median_seconds(plain_answer, repeat)
-        segment = median_seconds(segment_answer, repeat)
+        plain, segment, breakdown = timed_alternately(
+            [plain_answer, segment_answer, broken_down], repeat
+        )
         groups = answers.breakdown(kind, fields, breakdown="plan", warn=False).groups
-        breakdown = median_seconds(broken_down, repeat)
         print(
             f"{label}: plain {plain * 1000:.1f} ms; segment 'half' "
             f"{segment * 1000:.1f} ms ({segment / plain:.2f}x, target {SEGMENT_TARGET:.2f}x); "
