@@ -50,14 +50,14 @@ class UserGroups:
         masks = np.zeros((stop - first, width), dtype=np.uint64)
         for row, group in enumerate(range(first, stop)):
             if group < len(self.members):
-                _copy_into(masks[row], self.members[group].words)
-            else:  # everyone else: the complement of every member
-                masks[row] = ~np.uint64(0)
+                _or_into(masks[row], self.members[group].words)
+            else:  # everyone else: the complement of every member (in place, no temporary)
                 for users in self.members:
-                    _clear(masks[row], users.words)
+                    _or_into(masks[row], users.words)
+                np.invert(masks[row], out=masks[row])
             if self.within is not None:
                 n = min(width, self.within.words.size)
-                masks[row, :n] &= self.within.words[:n]
+                np.bitwise_and(masks[row, :n], self.within.words[:n], out=masks[row, :n])
                 masks[row, n:] = 0
         return masks
 
@@ -88,11 +88,6 @@ class UserGroups:
         return [Bitmap(bitmap.words & mask[: bitmap.words.size]) for bitmap in bitmaps]
 
 
-def _copy_into(row: Words, words: Words) -> None:
+def _or_into(row: Words, words: Words) -> None:
     n = min(row.size, words.size)
-    row[:n] = words[:n]
-
-
-def _clear(row: Words, words: Words) -> None:
-    n = min(row.size, words.size)
-    row[:n] &= ~words[:n]
+    np.bitwise_or(row[:n], words[:n], out=row[:n])
