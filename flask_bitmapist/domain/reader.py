@@ -193,10 +193,19 @@ class BitmapReader:
             return [Bitmap()] * len(ids)  # nobody to look for: nothing to read
         else:
             bitmaps = self.repository.fetch(ids, max_bytes=min(limits))
-        if self.universe is not None:
-            bitmaps = [bitmap & self.universe for bitmap in bitmaps]
-        if self.excluded is not None:
-            bitmaps = [bitmap - self.excluded for bitmap in bitmaps]
+        if self.universe is None and self.excluded is None:
+            return bitmaps
+        # Each bitmap read is replaced by its restriction as soon as that is made, so the
+        # next restriction can be written where the last bitmap was (still in cache), and
+        # the answer never holds the bitmaps read and their restrictions at once (in a list
+        # of its own, whatever sequence the repository returned).
+        bitmaps = list(bitmaps)
+        for index, bitmap in enumerate(bitmaps):
+            if self.universe is not None:
+                bitmap = bitmap & self.universe
+            if self.excluded is not None:
+                bitmap = bitmap - self.excluded
+            bitmaps[index] = bitmap
         return bitmaps
 
 
