@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from flask_bitmapist.domain.bitmap import Bitmap, Words, popcount
+from flask_bitmapist.domain.bitmap import Bitmap, Words
 
 __all__ = ["UserGroups"]
 
@@ -25,6 +25,12 @@ Counts = npt.NDArray[np.int64]
 #: it the groups are counted a batch at a time, so memory is bounded by this, not by
 #: groups x users (1,000 groups x 10,000,000 users would be 1.25 GB).
 _MASK_BYTES: Final = 32 * 2**20
+#: The bytes of masks one step of a count takes (a block of words of every group in a
+#: batch): small enough that a block and its scratch stay in a core's cache while every
+#: bitmap is counted against it, large enough that numpy's calls are few. 20 groups of a
+#: million users over 30 days count in about 7.5 ms instead of 10 ms one group and bitmap
+#: at a time (``benchmarks/breakdown_counting.py``).
+_BLOCK_BYTES: Final = 512 * 2**10
 
 
 @attrs.frozen
@@ -68,17 +74,29 @@ class UserGroups:
         return [(first, min(first + size, len(self))) for first in range(0, len(self), size)]
 
     def count(self, bitmaps: Sequence[Bitmap]) -> Counts:
-        """How many users of each bitmap are in each group: a (groups, bitmaps) matrix."""
+        """How many users of each bitmap are in each group: a (groups, bitmaps) matrix.
+
+        A batch of groups is counted a block of words at a time (:data:`_BLOCK_BYTES` of
+        masks): every bitmap's words in the block are intersected with every group's at
+        once, then counted, while the block is still in cache.
+        """
         width = max((bitmap.words.size for bitmap in bitmaps), default=0)
         counts = np.zeros((len(self), len(bitmaps)), dtype=np.int64)
         for first, stop in self.batches(width):
             masks = self.masks(width, first, stop)
-            scratch = np.empty(width, dtype=np.uint64)
-            for column, bitmap in enumerate(bitmaps):
-                n = bitmap.words.size
-                for row in range(stop - first):
-                    np.bitwise_and(masks[row, :n], bitmap.words, out=scratch[:n])
-                    counts[first + row, column] = int(popcount(scratch[:n]))
+            block = max(1, _BLOCK_BYTES // (8 * (stop - first)))
+            scratch = np.empty((stop - first, min(block, width)), dtype=np.uint64)
+            ones = np.empty(scratch.shape, dtype=np.uint8)
+            for low in range(0, width, block):
+                high = min(low + block, width)
+                for column, bitmap in enumerate(bitmaps):
+                    top = min(high, bitmap.words.size)
+                    if top <= low:
+                        continue  # a short bitmap: nobody in this block
+                    anded, counted = scratch[:, : top - low], ones[:, : top - low]
+                    np.bitwise_and(masks[:, low:top], bitmap.words[low:top], out=anded)
+                    np.bitwise_count(anded, out=counted)
+                    counts[first:stop, column] += np.add.reduce(counted, axis=1, dtype=np.uint32)
         return counts
 
     def restricted(self, bitmaps: Sequence[Bitmap], group: int) -> list[Bitmap]:

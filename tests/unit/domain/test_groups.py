@@ -47,8 +47,9 @@ def test_counts_and_restrictions_are_the_set_models(
     expected.append(everyone - taken)
     assert len(groups) == len(expected)
     with pytest.MonkeyPatch.context() as patch:
-        if tiny:  # one group per batch
+        if tiny:  # one group per batch, one word per block
             patch.setattr(groups_module, "_MASK_BYTES", 1)
+            patch.setattr(groups_module, "_BLOCK_BYTES", 1)
         counts = groups.count([Bitmap.from_ids(b) for b in bitmaps]).tolist()
     assert counts == [[len(b & users) for b in bitmaps] for users in expected]
     for index, users in enumerate(expected):
