@@ -28,7 +28,7 @@ _MASK_BYTES: Final = 32 * 2**20
 #: The bytes of masks one step of a count takes (a block of words of every group in a
 #: batch): small enough that a block and its scratch stay in a core's cache while every
 #: bitmap is counted against it, large enough that numpy's calls are few. 20 groups of a
-#: million users over 30 days count in about 7.5 ms instead of 10 ms one group and bitmap
+#: million users over 30 days count in about 8 ms instead of 10 ms one group and bitmap
 #: at a time (``benchmarks/breakdown_counting.py``).
 _BLOCK_BYTES: Final = 512 * 2**10
 
